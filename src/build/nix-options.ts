@@ -1,0 +1,6 @@
+// Settings every Nix command gets, so that nothing reaches for the network:
+// no substituters, and no global flake registry (nixpkgs 24.11's ISO failed
+// offline resolving it). `nix` subcommands also need nix-command enabled.
+export const OFFLINE_NIX_OPTIONS: readonly string[] = ['--option', 'substituters', '', '--option', 'flake-registry', ''];
+
+export const NIX_COMMAND_OPTIONS: readonly string[] = ['--extra-experimental-features', 'nix-command', ...OFFLINE_NIX_OPTIONS];

@@ -1,0 +1,48 @@
+// How the CLI shows events to a person: phase lines, a progress bar redrawn in
+// place on a terminal, and failures with what to do.
+import type { LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo } from '../protocol/messages.js';
+
+const BAR_WIDTH = 30;
+
+function size(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
+  return `${bytes} B`;
+}
+
+export function progressBar(event: ProgressEvent): string {
+  const filled = Math.round(event.fraction * BAR_WIDTH);
+  const percent = `${Math.floor(event.fraction * 100)}%`.padStart(4);
+  const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths` : '';
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}`;
+}
+
+export function phaseLine(event: PhaseEvent): string {
+  return `==> ${event.title}`;
+}
+
+export function logLine(event: LogEvent): string {
+  return `    [${event.source}] ${event.line}`;
+}
+
+export function resultText(event: ResultEvent): string {
+  if (event.ok) {
+    return [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`].join('\n');
+  }
+  const error = event.error!;
+  const lines = [`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`, '', error.description];
+  if (event.state === 'failed' && error.logTail.length > 0) lines.push('', 'Last log lines:', ...error.logTail.map((l) => `  ${l}`));
+  lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
+  return lines.join('\n');
+}
+
+export function statusText(status: StatusInfo): string {
+  const { source, install } = status;
+  const lines = [`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`, `configuration: ${source.active ?? 'none found'}`];
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix' : 'missing'}`);
+  lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} into ${install.root})` : ''}`);
+  if (install.state === 'running' && install.progress) lines.push(`  ${install.phase}: ${progressBar(install.progress)}`);
+  if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`);
+  return lines.join('\n');
+}

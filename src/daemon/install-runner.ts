@@ -1,0 +1,83 @@
+// One install at a time: starts it, cancels it, remembers how the last one
+// ended, and answers what is going on for status.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log/logger.js';
+import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
+import { runInstall, type InstallSink } from '../job/run-install.js';
+import type { DaemonOptions } from './options.js';
+
+export interface InstallEvents extends InstallSink {
+  result(event: ResultEvent): void;
+}
+
+function newInstallId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export class InstallRunner {
+  private controller: AbortController | null = null;
+  private running: Promise<void> | null = null;
+  private state: InstallStatus = { state: 'idle', installId: null, root: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  status(): InstallStatus {
+    return { ...this.state };
+  }
+
+  start(request: InstallRequest, events: InstallEvents): string {
+    if (this.running) throw new Error('an install is already running');
+    const installId = newInstallId();
+    const controller = new AbortController();
+    this.controller = controller;
+    this.state = { state: 'running', installId, root: request.root, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
+    const sink: InstallSink = {
+      phase: (event) => {
+        this.state.phase = event.phase;
+        events.phase(event);
+      },
+      progress: (event) => {
+        this.state.progress = event;
+        events.progress(event);
+      },
+      log: (event) => events.log(event),
+    };
+    // Started on the next tick, so the caller's reply reaches the client before the first event.
+    this.running = Promise.resolve()
+      .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink }))
+      .then((result) => {
+        this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
+        events.result(result);
+      })
+      .catch((error: unknown) => {
+        this.logger.error({ err: error, installId }, 'install crashed');
+        this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString() };
+      })
+      .finally(() => {
+        this.running = null;
+        this.controller = null;
+      });
+    return installId;
+  }
+
+  cancel(): boolean {
+    if (!this.controller) return false;
+    this.logger.warn({ installId: this.state.installId }, 'cancel requested');
+    this.controller.abort();
+    return true;
+  }
+
+  // Ends a running install (its child processes included) and waits for it to finish.
+  async stop(): Promise<void> {
+    this.cancel();
+    await this.running;
+  }
+}

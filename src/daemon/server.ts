@@ -1,0 +1,152 @@
+// The daemon: serves the protocol on the socket, runs installs through the
+// InstallRunner, and tells subscribed clients everything that happens.
+import type { Socket } from 'node:net';
+import { IPCModule } from 'node-ipc';
+import { configureIpc } from '../protocol/ipc-config.js';
+import {
+  PROTOCOL_VERSION,
+  type EventMap,
+  type EventType,
+  type ReplyEvent,
+  type RequestError,
+  type StatusInfo,
+} from '../protocol/messages.js';
+import { parseRequest, type ParsedRequest } from '../protocol/parse-request.js';
+import type { Logger } from '../log/logger.js';
+import { SourceWatcher } from '../resolve/watch-sources.js';
+import { InstallRunner } from './install-runner.js';
+import type { DaemonOptions } from './options.js';
+import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
+
+// node-ipc's own lifecycle events share the bus with client frames; the guarded
+// parser refuses these names from clients, so seeing one here means it is local.
+const LIFECYCLE = new Set(['start', 'connect', 'disconnect', 'destroy', 'close', 'socket.disconnected', 'error', 'data']);
+
+export const VERSION = '0.1.0';
+
+export class Daemon {
+  private readonly ipc = new IPCModule();
+  private readonly runner: InstallRunner;
+  private readonly watcher: SourceWatcher;
+  // Sockets that get install events: the one that started the install and status watchers.
+  private readonly subscribers = new Set<Socket>();
+
+  constructor(
+    private readonly options: DaemonOptions,
+    private readonly logger: Logger,
+  ) {
+    this.runner = new InstallRunner(options, logger);
+    this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
+      this.logger.info({ active: snapshot.active, changed: path }, 'configuration sources changed');
+    });
+  }
+
+  async start(): Promise<void> {
+    const { socketPath, socketGid } = this.options;
+    await checkNoLiveDaemon(socketPath);
+    await prepareSocketDir(socketPath, socketGid);
+    await this.watcher.start();
+    configureIpc(this.ipc, 'nixos-offline-installer');
+    await listenRestricted(
+      () =>
+        new Promise<void>((resolve) => {
+          this.ipc.serve(socketPath, resolve);
+          this.ipc.server.on('*', (type, data, socket) => this.dispatch(type, data, socket));
+          this.ipc.server.on('socket.disconnected', (socket: Socket) => this.subscribers.delete(socket));
+          this.ipc.server.start();
+        }),
+      socketPath,
+      socketGid,
+    );
+    const snapshot = this.watcher.current();
+    this.logger.info({ socket: socketPath, gid: socketGid, sources: snapshot.candidates, active: snapshot.active }, 'daemon ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.runner.stop();
+    await this.watcher.close();
+    this.ipc.server.stop();
+  }
+
+  private send<T extends EventType>(socket: Socket, type: T, data: EventMap[T]): void {
+    if (socket.destroyed) return;
+    try {
+      this.ipc.server.emit(socket, type, data);
+    } catch (error) {
+      // A frame over the size limit is a bug of ours; never a reason to crash.
+      this.logger.error({ err: error, type }, 'could not send an event');
+    }
+  }
+
+  private broadcast<T extends EventType>(type: T, data: EventMap[T]): void {
+    for (const socket of this.subscribers) this.send(socket, type, data);
+  }
+
+  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string } | { error: RequestError }): void {
+    const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
+    this.send(socket, 'reply', reply);
+  }
+
+  private dispatch(type: string, data: unknown, socket: Socket): void {
+    if (LIFECYCLE.has(type)) {
+      if (type === 'error') this.logger.warn({ err: data }, 'client connection closed for a protocol error');
+      return;
+    }
+    const parsed = parseRequest(type, data);
+    if (!parsed.ok) {
+      this.logger.warn({ type: type.slice(0, 64), error: parsed.error }, 'refused a request');
+      this.reply(socket, parsed.id, type.slice(0, 64), { error: parsed.error });
+      return;
+    }
+    this.handle(parsed.value, socket);
+  }
+
+  private statusInfo(): StatusInfo {
+    const source = this.watcher.current();
+    return {
+      daemon: { version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
+      source: { active: source.active, candidates: source.candidates },
+      install: this.runner.status(),
+    };
+  }
+
+  private handle(parsed: ParsedRequest, socket: Socket): void {
+    const { id } = parsed.request;
+    switch (parsed.type) {
+      case 'status':
+        if (parsed.request.watch) this.subscribers.add(socket);
+        this.reply(socket, id, 'status', { status: this.statusInfo() });
+        return;
+      case 'install': {
+        if (this.runner.busy) {
+          const current = this.runner.status();
+          this.reply(socket, id, 'install', {
+            error: {
+              code: 'busy',
+              title: 'An install is already running',
+              description: `Install ${current.installId} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`,
+            },
+          });
+          return;
+        }
+        this.subscribers.add(socket);
+        const installId = this.runner.start(parsed.request, {
+          phase: (event) => this.broadcast('phase', event),
+          progress: (event) => this.broadcast('progress', event),
+          log: (event) => this.broadcast('log', event),
+          result: (event) => this.broadcast('result', event),
+        });
+        this.logger.info({ installId, request: parsed.request }, 'install started');
+        this.reply(socket, id, 'install', { installId });
+        return;
+      }
+      case 'cancel':
+        if (!this.runner.cancel()) {
+          this.reply(socket, id, 'cancel', { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel.' } });
+          return;
+        }
+        this.reply(socket, id, 'cancel', {});
+        return;
+    }
+  }
+}

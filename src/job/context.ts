@@ -1,0 +1,33 @@
+// What every install step gets: where to log, how to report phase and
+// progress, the cancel signal, and the daemon's settings.
+import type { Phase } from '../protocol/messages.js';
+
+export interface JobSettings {
+  configDirs: readonly string[];
+  // The NixOS expression nix-build evaluates (`<nixpkgs/nixos>` on the ISO).
+  nixosExpr: string;
+  // The ISO's own nixpkgs (passed as -I nixpkgs=...), so nothing is looked up.
+  nixpkgs: string | null;
+  // The live system's channel profile; copied to the target when it exists.
+  channelProfile: string;
+}
+
+export interface CopyCounts {
+  bytesDone: number;
+  bytesTotal: number;
+  pathsDone: number;
+  pathsTotal: number;
+}
+
+export interface JobContext {
+  installId: string;
+  root: string;
+  signal: AbortSignal;
+  settings: JobSettings;
+  log(source: string, line: string, level?: 'info' | 'warn' | 'error'): void;
+  // Lines recently logged, for error descriptions.
+  recentLines(source: string, count: number): string[];
+  phase(phase: Phase): void;
+  // Progress within the current phase, 0..1, plus the copy counts in the copy phase.
+  progress(phaseFraction: number, counts?: CopyCounts): void;
+}

@@ -1,0 +1,22 @@
+// Every way an install can fail, as something a person can act on: a short
+// title (Calamares shows it as the dialog title) and a description that says
+// what was found and what to do.
+import type { ErrorInfo } from '../protocol/messages.js';
+
+export class InstallError extends Error implements ErrorInfo {
+  constructor(
+    readonly code: string,
+    readonly title: string,
+    readonly description: string,
+  ) {
+    super(`${title}: ${description}`);
+    this.name = 'InstallError';
+  }
+}
+
+export class InstallCancelled extends Error {
+  constructor() {
+    super('The install was cancelled.');
+    this.name = 'InstallCancelled';
+  }
+}

@@ -1,0 +1,200 @@
+// One install, start to finish: resolve the configuration, check the target,
+// then stage, hardware, build, copy, install and report. Every step's output
+// goes to the journal, to this install's own log file and to the clients; the
+// result says what happened and, on failure, what to do.
+import { join } from 'node:path';
+import { copyClosure } from '../copy/copy-closure.js';
+import { buildSystem } from '../build/build-system.js';
+import { runNixosInstall } from '../install/run-nixos-install.js';
+import { createInstallLogger, type LogLevel } from '../log/logger.js';
+import {
+  LOG_TAIL_LINES,
+  MAX_LOG_LINE_CHARS,
+  PHASES,
+  PHASE_TITLES,
+  PROTOCOL_VERSION,
+  type ErrorInfo,
+  type InstallRequest,
+  type LogEvent,
+  type Phase,
+  type PhaseEvent,
+  type ProgressEvent,
+  type ResultEvent,
+} from '../protocol/messages.js';
+import { writeTargetLog } from '../report/write-target-log.js';
+import { resolveSource } from '../resolve/config-sources.js';
+import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
+import { stageConfig } from '../stage/stage-config.js';
+import { checkTargetRoot } from '../validate/check-target-root.js';
+import type { CopyCounts, JobContext, JobSettings } from './context.js';
+import { InstallCancelled, InstallError } from './install-error.js';
+
+// Share of the whole bar each phase takes. The copy dominates a real install
+// (several GB from the squashfs); the build is mostly evaluation when the ISO
+// already holds the system.
+export const PHASE_WEIGHTS: Record<Phase, number> = { stage: 0.02, hardware: 0.01, build: 0.12, copy: 0.8, install: 0.04, report: 0.01 };
+
+const PROGRESS_INTERVAL_MS = 50;
+const TAIL_LINE_CHARS = 500;
+const RECENT_PER_SOURCE = 50;
+const MAX_DESCRIPTION_CHARS = 8000;
+
+export interface InstallSink {
+  phase(event: PhaseEvent): void;
+  progress(event: ProgressEvent): void;
+  log(event: LogEvent): void;
+}
+
+export interface InstallParams {
+  installId: string;
+  request: InstallRequest;
+  settings: JobSettings & { logDir: string; logLevel: LogLevel };
+  signal: AbortSignal;
+  sink: InstallSink;
+}
+
+export function overallFraction(phase: Phase, phaseFraction: number): number {
+  let before = 0;
+  for (const p of PHASES) {
+    if (p === phase) break;
+    before += PHASE_WEIGHTS[p];
+  }
+  return Math.min(1, before + PHASE_WEIGHTS[phase] * Math.min(Math.max(phaseFraction, 0), 1));
+}
+
+function truncate(line: string, max: number): string {
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+// Errors from the file system that a person can do something about.
+function describeUnexpected(error: unknown, root: string): InstallError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ENOSPC') return new InstallError('no-space', 'The target disk is full', `${message}\nFree space on ${root} or choose a larger partition, then start the install again.`);
+  if (code === 'EROFS') return new InstallError('read-only', 'The target is read-only', `${message}\nMount the target partitions read-write under ${root}.`);
+  if (code === 'EACCES' || code === 'EPERM') return new InstallError('permission-denied', 'Permission denied', `${message}\nThe installer daemon must run as root.`);
+  return new InstallError('internal-error', 'The installer hit an unexpected error', `${message}\nThe full log has the details; please report it with the log attached.`);
+}
+
+export async function runInstall(params: InstallParams): Promise<ResultEvent> {
+  const { installId, request, settings, signal, sink } = params;
+  const started = Date.now();
+  const root = request.root;
+  const logPath = join(settings.logDir, `install-${installId}.log`);
+  const { logger, close } = createInstallLogger(settings.logLevel, logPath, installId);
+  const tail: string[] = [];
+  const recent = new Map<string, string[]>();
+  let phase: Phase = 'stage';
+  let shown = 0;
+  let lastProgressAt = 0;
+  let counts: CopyCounts = { bytesDone: 0, bytesTotal: 0, pathsDone: 0, pathsTotal: 0 };
+
+  const ctx: JobContext = {
+    installId,
+    root,
+    signal,
+    settings,
+    log(source, line, level = 'info') {
+      logger[level]({ source }, line);
+      const wire = truncate(line, MAX_LOG_LINE_CHARS);
+      sink.log({ v: PROTOCOL_VERSION, installId, source, line: wire });
+      tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
+      if (tail.length > LOG_TAIL_LINES) tail.shift();
+      const lines = recent.get(source) ?? [];
+      lines.push(truncate(line, TAIL_LINE_CHARS));
+      if (lines.length > RECENT_PER_SOURCE) lines.shift();
+      recent.set(source, lines);
+    },
+    recentLines: (source, count) => (recent.get(source) ?? []).slice(-count),
+    phase(next) {
+      phase = next;
+      logger.info({ phase: next }, PHASE_TITLES[next]);
+      sink.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
+      this.progress(0);
+    },
+    progress(phaseFraction, copyCounts) {
+      if (copyCounts) counts = copyCounts;
+      shown = Math.max(shown, overallFraction(phase, phaseFraction));
+      const now = Date.now();
+      // The copy sampler and a burst of small paths would flood the socket; the bar needs ~20 updates a second.
+      if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0) return;
+      lastProgressAt = now;
+      sink.progress({ v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts });
+    },
+  };
+
+  let targetTouched = false;
+  let targetLogPath: string | null = null;
+  let toplevel: string | null = null;
+  let failure: InstallError | null = null;
+  let cancelled = false;
+
+  logger.info({ request }, `install ${installId} started`);
+  try {
+    const source = resolveSource(settings.configDirs);
+    ctx.log('daemon', `installing from ${source} to ${root}`);
+    await checkTargetRoot(root);
+    if (signal.aborted) throw new InstallCancelled();
+
+    ctx.phase('stage');
+    targetTouched = true;
+    const staged = await stageConfig(ctx, source);
+    ctx.progress(1);
+
+    ctx.phase('hardware');
+    await generateHardwareConfig(ctx, staged.etcNixos);
+    ctx.progress(1);
+
+    ctx.phase('build');
+    toplevel = await buildSystem(ctx, staged.etcNixos, source);
+    ctx.progress(1);
+
+    ctx.phase('copy');
+    await copyClosure(ctx, toplevel);
+
+    ctx.phase('install');
+    await runNixosInstall(ctx, toplevel);
+    ctx.progress(1);
+
+    ctx.phase('report');
+  } catch (error) {
+    if (error instanceof InstallCancelled || signal.aborted) cancelled = true;
+    else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
+  }
+
+  const state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
+  const error: ErrorInfo | null = cancelled
+    ? {
+        code: 'cancelled',
+        title: 'The install was cancelled',
+        description: `Cancelled during "${PHASE_TITLES[phase]}". The target may hold a partial system; start the install again to finish it (paths already copied are reused).`,
+      }
+    : failure;
+  if (error) ctx.log('daemon', `${error.title}: ${error.description}`, cancelled ? 'warn' : 'error');
+  else ctx.log('daemon', `installation finished: ${toplevel}`);
+
+  if (targetTouched) {
+    try {
+      targetLogPath = await writeTargetLog(root, logPath);
+    } catch (copyError) {
+      logger.warn({ err: copyError }, 'could not write the install log to the target');
+    }
+  }
+  if (state === 'succeeded') ctx.progress(1);
+  logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
+  close();
+
+  return {
+    v: PROTOCOL_VERSION,
+    installId,
+    ok: state === 'succeeded',
+    state,
+    ...(error && {
+      error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), logTail: [...tail] },
+    }),
+    logPath,
+    targetLogPath,
+    toplevel,
+    durationMs: Date.now() - started,
+  };
+}

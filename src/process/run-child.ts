@@ -1,0 +1,97 @@
+// Runs one external command for an install step: argv array (never a shell
+// string), its own process group so a cancel ends the whole tree, every output
+// line handed on as it arrives.
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+
+// SIGTERM first; whatever is still alive after this gets SIGKILL. Well under
+// the 5 s a cancel is allowed to take.
+export const KILL_GRACE_MS = 3000;
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ChildSpec {
+  file: string;
+  args: readonly string[];
+  signal: AbortSignal;
+  onLine: (line: string, stream: OutputStream) => void;
+  // Keep stdout lines and return them (e.g. nix-build prints the out path there).
+  captureStdout?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface ChildResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string[];
+  cancelled: boolean;
+  // The command could not be started at all (e.g. not on PATH).
+  spawnError: string | null;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function readLines(stream: Readable | null, onLine: (line: string) => void): Promise<void> {
+  if (!stream) return Promise.resolve();
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on('line', onLine);
+  return new Promise((resolve) => lines.once('close', resolve));
+}
+
+export async function runChild(spec: ChildSpec): Promise<ChildResult> {
+  const stdout: string[] = [];
+  if (spec.signal.aborted) return { exitCode: null, signal: null, stdout, cancelled: true, spawnError: null };
+
+  const child = execa(spec.file, spec.args, {
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    env: spec.env,
+    extendEnv: true,
+  });
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    if (child.pid === undefined) return;
+    killGroup(child.pid, 'SIGTERM');
+    killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  spec.signal.addEventListener('abort', onAbort, { once: true });
+
+  const reading = Promise.all([
+    readLines(child.stdout, (line) => {
+      if (spec.captureStdout) stdout.push(line);
+      spec.onLine(line, 'stdout');
+    }),
+    readLines(child.stderr, (line) => spec.onLine(line, 'stderr')),
+  ]);
+
+  try {
+    const result = await child;
+    await reading;
+    const spawnError = result.exitCode === undefined && !result.signal && result.failed ? (result.shortMessage ?? 'could not start') : null;
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      stdout,
+      cancelled: spec.signal.aborted,
+      spawnError,
+    };
+  } finally {
+    spec.signal.removeEventListener('abort', onAbort);
+    // The leader has exited; make sure nothing it started outlives a cancel.
+    if (spec.signal.aborted && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    if (killTimer) clearTimeout(killTimer);
+  }
+}

@@ -1,0 +1,163 @@
+// The one definition of the socket protocol shared by the daemon, the CLI and
+// the tests (the Calamares module mirrors it in Python). docs/protocol.md
+// describes it for people; keep the two in step.
+
+export const PROTOCOL_VERSION = 1;
+
+// Requests are a few hundred bytes; the largest frame the daemon sends is a
+// result with a bounded log tail. 64 KiB covers both with room to spare.
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+// One log line on the wire; longer lines are cut (the install log keeps them whole).
+export const MAX_LOG_LINE_CHARS = 2048;
+// Lines of the log that travel with a failed result.
+export const LOG_TAIL_LINES = 20;
+// A client that stops reading is dropped once this much waits for it.
+export const MAX_PENDING_BYTES = 1024 * 1024;
+// An incomplete frame older than this closes the connection.
+export const MESSAGE_TIMEOUT_MS = 10_000;
+
+export const DEFAULT_SOCKET_PATH = '/run/nixos-offline-installer/ipc.sock';
+
+export const REQUEST_TYPES = ['status', 'install', 'cancel'] as const;
+export type RequestType = (typeof REQUEST_TYPES)[number];
+
+export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+// The stages an install goes through, in order.
+export const PHASES = ['stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_TITLES: Record<Phase, string> = {
+  stage: 'Copying the configuration to the target',
+  hardware: 'Generating the hardware configuration',
+  build: 'Building the system from the local store',
+  copy: 'Copying the system to the target',
+  install: 'Installing the boot loader and activating',
+  report: 'Writing the install log',
+};
+
+export interface RequestBase {
+  v: number;
+  // Chosen by the client; echoed in the reply so it can match answers to questions.
+  id: string;
+}
+
+export interface StatusRequest extends RequestBase {
+  // Also receive every phase, progress, log and result event from now on.
+  watch?: boolean;
+}
+
+export interface InstallRequest extends RequestBase {
+  root: string;
+  user?: string;
+  desktop?: string;
+}
+
+export type CancelRequest = RequestBase;
+
+export interface RequestMap {
+  status: StatusRequest;
+  install: InstallRequest;
+  cancel: CancelRequest;
+}
+
+export type InstallState = 'idle' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface ErrorInfo {
+  // Stable, for programs: e.g. "config-missing", "nixos-install-failed".
+  code: string;
+  // One line, for a dialog title.
+  title: string;
+  // What happened and what to do, for a person.
+  description: string;
+}
+
+export interface RequestError extends ErrorInfo {
+  // The request field that was wrong, when one was.
+  field?: string;
+}
+
+export interface ConfigSourceStatus {
+  dir: string;
+  exists: boolean;
+  hasConfiguration: boolean;
+}
+
+export interface ProgressEvent {
+  v: number;
+  installId: string;
+  phase: Phase;
+  // Whole install, 0..1, never decreasing.
+  fraction: number;
+  // The copy phase's byte and path counts (0 before it starts).
+  bytesDone: number;
+  bytesTotal: number;
+  pathsDone: number;
+  pathsTotal: number;
+}
+
+export interface InstallStatus {
+  state: InstallState;
+  installId: string | null;
+  root: string | null;
+  phase: Phase | null;
+  progress: ProgressEvent | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: ResultEvent | null;
+}
+
+export interface StatusInfo {
+  daemon: { version: string; protocol: number; pid: number };
+  source: { active: string | null; candidates: ConfigSourceStatus[] };
+  install: InstallStatus;
+}
+
+export type ReplyEvent =
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string }
+  | { v: number; id: string; request: string; ok: false; error: RequestError };
+
+export interface PhaseEvent {
+  v: number;
+  installId: string;
+  phase: Phase;
+  title: string;
+}
+
+export interface LogEvent {
+  v: number;
+  installId: string;
+  // Which program or step wrote the line: "daemon", "nix-build", "nix copy", ...
+  source: string;
+  line: string;
+}
+
+export interface ResultEvent {
+  v: number;
+  installId: string;
+  ok: boolean;
+  state: 'succeeded' | 'failed' | 'cancelled';
+  error?: ErrorInfo & { logTail: string[] };
+  // Where the full log is on the live system, and on the target when it got that far.
+  logPath: string | null;
+  targetLogPath: string | null;
+  toplevel: string | null;
+  durationMs: number;
+}
+
+export interface EventMap {
+  reply: ReplyEvent;
+  phase: PhaseEvent;
+  progress: ProgressEvent;
+  log: LogEvent;
+  result: ResultEvent;
+}
+
+export function isRequestType(type: string): type is RequestType {
+  return (REQUEST_TYPES as readonly string[]).includes(type);
+}
+
+export function isEventType(type: string): type is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(type);
+}

@@ -1,0 +1,32 @@
+// Step 2: nixos-generate-config --root <root> writes the target's own
+// hardware-configuration.nix. A template one from nix-cfg is kept beside it as
+// hardware-configuration.nix.template, not lost; configuration.nix is never
+// touched (the tool itself refuses to overwrite it).
+import { access, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobContext } from '../job/context.js';
+import { InstallError } from '../job/install-error.js';
+import { lastLines, runStepCommand } from '../job/run-step-command.js';
+
+export async function generateHardwareConfig(ctx: JobContext, etcNixos: string): Promise<string> {
+  const generated = join(etcNixos, 'hardware-configuration.nix');
+  const exists = await access(generated).then(() => true, () => false);
+  if (exists) {
+    await rename(generated, `${generated}.template`);
+    ctx.log('hardware', `kept the configuration's own hardware-configuration.nix as ${generated}.template`);
+  }
+  await runStepCommand(ctx, {
+    file: 'nixos-generate-config',
+    args: ['--root', ctx.root],
+    failure: (result) =>
+      new InstallError(
+        'hardware-config-failed',
+        'The hardware configuration could not be generated',
+        `nixos-generate-config --root ${ctx.root} exited with ${result.exitCode}:\n${lastLines(ctx, 'nixos-generate-config')}\nCheck that the target's partitions are mounted under ${ctx.root}, then start the install again.`,
+      ),
+  });
+  if (!(await access(generated).then(() => true, () => false))) {
+    throw new InstallError('hardware-config-failed', 'The hardware configuration was not written', `nixos-generate-config finished but ${generated} does not exist. Check that ${etcNixos} is writable.`);
+  }
+  return generated;
+}

@@ -1,0 +1,81 @@
+// Step 1: copy the configuration folder to <root>/etc/nixos. The copy goes to a
+// staging folder on the target first and counts only if the source did not
+// change while it was copied (a technician may be editing /tmp/nix-cfg), so the
+// target never gets a mix of two versions. An existing /etc/nixos is kept as a
+// timestamped backup. The source is only ever read.
+import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import fse from 'fs-extra';
+import type { JobContext } from '../job/context.js';
+import { InstallCancelled, InstallError } from '../job/install-error.js';
+import { scanSource } from './scan-source.js';
+
+const COPY_ATTEMPTS = 3;
+
+export interface StagedConfig {
+  etcNixos: string;
+  backup: string | null;
+  files: number;
+  bytes: number;
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+// Files from a read-only ISO arrive read-only; the owner of /etc/nixos must be able to edit them.
+async function makeOwnerWritable(dir: string): Promise<void> {
+  await chmod(dir, ((await lstat(dir)).mode & 0o7777) | 0o200);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makeOwnerWritable(path);
+    else if (entry.isFile()) await chmod(path, ((await lstat(path)).mode & 0o7777) | 0o200);
+  }
+}
+
+async function copySnapshot(ctx: JobContext, source: string, staging: string) {
+  for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
+    const before = await scanSource(source);
+    await rm(staging, { recursive: true, force: true });
+    await fse.copy(source, staging, { dereference: false, preserveTimestamps: true, errorOnExist: true, overwrite: false });
+    if (ctx.signal.aborted) throw new InstallCancelled();
+    const after = await scanSource(source);
+    if (after.fingerprint === before.fingerprint) return after;
+    ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
+  }
+  throw new InstallError(
+    'config-changing',
+    `${source} keeps changing`,
+    `The configuration folder changed during each of ${COPY_ATTEMPTS} copies, so no consistent snapshot could be taken. Finish editing ${source}, then start the install again.`,
+  );
+}
+
+export async function stageConfig(ctx: JobContext, source: string): Promise<StagedConfig> {
+  const etc = join(ctx.root, 'etc');
+  const etcNixos = join(etc, 'nixos');
+  const staging = join(etc, `.nixos.staging-${ctx.installId}`);
+  await mkdir(etc, { recursive: true, mode: 0o755 });
+  ctx.log('stage', `copying ${source} to ${etcNixos}`);
+  let snapshot;
+  try {
+    snapshot = await copySnapshot(ctx, source, staging);
+    await makeOwnerWritable(staging);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+
+  let backup: string | null = null;
+  const existing = await readdir(etcNixos).catch(() => null);
+  if (existing !== null && existing.length > 0) {
+    backup = `${etcNixos}.backup-${timestamp(new Date())}`;
+    await rename(etcNixos, backup);
+    ctx.log('stage', `kept the existing ${etcNixos} as ${backup}`, 'warn');
+  } else if (existing !== null) {
+    await rmdir(etcNixos);
+  }
+  await rename(staging, etcNixos);
+  const files = snapshot.entries.filter((e) => e.kind === 'file').length;
+  ctx.log('stage', `copied ${files} files (${snapshot.bytes} bytes) to ${etcNixos}`);
+  return { etcNixos, backup, files, bytes: snapshot.bytes };
+}
