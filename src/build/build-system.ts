@@ -46,12 +46,15 @@ export async function buildSystem(ctx: JobContext, etcNixos: string, source: str
           `Building the system tried to download:\n${summary}\nThis installer works offline: rebuild the ISO from a configuration that includes this package (nix-cfg/), or remove it from ${source}.`,
         );
       }
+      // Nix names the staged copy; the person edits the source folder.
       const where = nixErrorLocation(output);
-      const staged = where?.file.startsWith(`${etcNixos}/`) ? ` (that is ${source}${where.file.slice(etcNixos.length)} in your configuration folder)` : '';
+      const inSource = where?.file.startsWith(`${etcNixos}/`)
+        ? `\nThat is ${source}${where.file.slice(etcNixos.length)}, line ${where.line}, column ${where.column}.`
+        : '';
       return new InstallError(
         'build-failed',
         'The system configuration could not be built',
-        `nix-build exited with ${res.exitCode}. Nix said:\n${summary}${staged ? `\n${staged.trim()}` : ''}\nFix the configuration in ${source} and start the install again.`,
+        `nix-build exited with ${res.exitCode}. Nix said:\n${summary}${inSource}\nFix the configuration in ${source} and start the install again.`,
       );
     },
   });

@@ -1,0 +1,201 @@
+// The daemon's socket against what a careless or hostile local client can send,
+// with a plain Unix socket (as the Calamares module speaks it), and the
+// daemon's own lifecycle: permissions, a second daemon, watching sources, shutdown.
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, resultOf, startCli } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { CLI, scratch, testEnv } from '../helpers/env.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+
+let dir: string;
+let daemon: RunningDaemon | null = null;
+
+beforeEach(async () => {
+  dir = await scratch('socket');
+});
+afterEach(async () => {
+  await daemon?.stop();
+  daemon = null;
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface RawClient {
+  socket: Socket;
+  frames: any[];
+  closed: Promise<void>;
+  send(text: string): void;
+  next(): Promise<any>;
+}
+
+function raw(path: string): Promise<RawClient> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ path });
+    const frames: any[] = [];
+    const waiting: ((f: any) => void)[] = [];
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf('\f')) !== -1) {
+        const frame = JSON.parse(buffer.slice(0, end));
+        buffer = buffer.slice(end + 1);
+        const waiter = waiting.shift();
+        if (waiter) waiter(frame);
+        else frames.push(frame);
+      }
+    });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.once('error', reject);
+    socket.once('connect', () =>
+      resolve({
+        socket,
+        frames,
+        closed,
+        send: (text) => socket.write(text),
+        next: () => (frames.length > 0 ? Promise.resolve(frames.shift()) : new Promise((r) => waiting.push(r))),
+      }),
+    );
+  });
+}
+
+async function statusWorks(): Promise<void> {
+  const run = await runCli(['status', '--socket', daemon!.socket, '--json']);
+  expect(run.code).toBe(0);
+  expect(run.events[0]!.data).toMatchObject({ ok: true, request: 'status' });
+}
+
+describe('the socket', () => {
+  it('is 0660 and belongs to the configured group from the moment it exists', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir], extraArgs: ['--socket-group', '100'] });
+    const info = await stat(daemon.socket);
+    expect(info.mode & 0o777).toBe(0o660);
+    expect(info.gid).toBe(100);
+    expect(info.uid).toBe(0);
+  });
+
+  it('answers a plain-socket client speaking the protocol', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    const client = await raw(daemon.socket);
+    client.send(`${JSON.stringify({ type: 'status', data: { v: PROTOCOL_VERSION, id: 'py-1' } })}\f`);
+    const reply = await client.next();
+    expect(reply).toMatchObject({ type: 'reply', data: { v: PROTOCOL_VERSION, id: 'py-1', request: 'status', ok: true } });
+    expect(reply.data.status.install.state).toBe('idle');
+    client.socket.destroy();
+  });
+
+  it('replies with an error that names an unknown request or a bad field', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    const client = await raw(daemon.socket);
+    client.send(`${JSON.stringify({ type: 'reformat', data: { v: PROTOCOL_VERSION, id: 'r1' } })}\f`);
+    expect((await client.next()).data).toMatchObject({ id: 'r1', ok: false, error: { code: 'unknown-request' } });
+    client.send(`${JSON.stringify({ type: 'install', data: { v: PROTOCOL_VERSION, id: 'r2', root: 'relative' } })}\f`);
+    expect((await client.next()).data).toMatchObject({ id: 'r2', ok: false, error: { code: 'bad-request', field: 'root' } });
+    client.send(`${JSON.stringify({ type: 'status', data: { v: 99, id: 'r3' } })}\f`);
+    expect((await client.next()).data).toMatchObject({ id: 'r3', ok: false, error: { code: 'unsupported-version' } });
+    client.socket.destroy();
+  });
+
+  it.each([
+    ['an empty object', '{}\f'],
+    ['an array', '[1,2,3]\f'],
+    ['a numeric type', '{"type":123}\f'],
+    ['__proto__', '{"type":"__proto__","data":{}}\f'],
+    ['constructor', '{"type":"constructor","data":{}}\f'],
+    ["the server's own connect event", '{"type":"connect","data":{}}\f'],
+    ["the server's own error event", '{"type":"error","data":{}}\f'],
+    ['invalid JSON', '{"type":\f'],
+  ])('closes the connection on %s and keeps serving', async (_what, frame) => {
+    daemon ??= await startDaemon({ dir, configDirs: [dir] });
+    const client = await raw(daemon.socket);
+    client.send(frame);
+    await client.closed;
+    expect(client.frames).toEqual([]);
+    await statusWorks();
+  });
+
+  it('cuts a frame over the size limit without buffering it, and keeps serving', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    const client = await raw(daemon.socket);
+    const chunk = 'x'.repeat(256 * 1024);
+    let written = 0;
+    // Keep writing an endless frame; the daemon must hang up long before 64 MiB.
+    while (!client.socket.destroyed && written < 64 * 1024 * 1024) {
+      const ok = client.socket.write(chunk);
+      written += chunk.length;
+      if (!ok) await new Promise((r) => setTimeout(r, 5));
+      if (client.socket.destroyed || client.socket.closed) break;
+    }
+    await client.closed;
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+    const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(daemon.process.pid)], { encoding: 'utf8' }).trim() || 0);
+    await statusWorks();
+    // Nothing like the written megabytes stayed in the daemon (RSS in KiB).
+    expect(rss).toBeLessThan(150_000);
+  });
+
+  it('a second daemon on the same socket refuses to start and the first keeps serving', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    let stderr = '';
+    let code = 0;
+    try {
+      execFileSync(process.execPath, [CLI, 'daemon', '--socket', daemon.socket, '--config-dirs', dir, '--log-dir', join(dir, 'logs2')], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+    } catch (error: any) {
+      code = error.status;
+      stderr = String(error.stderr);
+    }
+    expect(code).toBe(2);
+    expect(stderr).toContain(`another daemon is already listening on ${daemon.socket}`);
+    await statusWorks();
+  });
+});
+
+describe('configuration sources, live', () => {
+  it('reports the active source and follows a folder that appears and disappears', async () => {
+    const tmpCfg = join(dir, 'tmp', 'nix-cfg');
+    const isoCfg = await writeConfig(join(dir, 'iso', 'nix-cfg'));
+    await mkdir(join(dir, 'tmp'));
+    daemon = await startDaemon({ dir, configDirs: [tmpCfg, isoCfg] });
+    const active = async () => (await runCli(['status', '--socket', daemon!.socket, '--json'])).events[0]!.data.status.source.active;
+    expect(await active()).toBe(isoCfg);
+
+    await writeConfig(tmpCfg);
+    await expect.poll(() => daemon!.output(), { timeout: 10_000 }).toContain(`"active":"${tmpCfg}"`);
+    expect(await active()).toBe(tmpCfg);
+
+    const seen = daemon.output().length;
+    await rm(tmpCfg, { recursive: true });
+    await expect.poll(() => daemon!.output().slice(seen), { timeout: 10_000 }).toContain(`"active":"${isoCfg}"`);
+    expect(await active()).toBe(isoCfg);
+  });
+});
+
+describe('shutdown', () => {
+  it('SIGTERM during an install ends its child processes, tells the client and removes the socket', async () => {
+    const root = join(dir, 'root');
+    await mkdir(root, { mode: 0o755 });
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'shutdown', payloads: { big: 1_000_000_000 } });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
+    const stoppedAt = Date.now();
+    expect(await daemon.stop()).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    const run = await cli.done;
+    expect(resultOf(run)).toMatchObject({ state: 'cancelled' });
+    expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
+    await expect(stat(daemon.socket)).rejects.toThrow();
+  });
+});
+
+it('the CLI says how to start the daemon when it is not running', async () => {
+  const run = await runCli(['status', '--socket', join(dir, 'nothing.sock')]);
+  expect(run.code).toBe(3);
+  expect(run.stderr).toContain('the installer daemon is not running');
+  expect(run.stderr).toContain('systemctl start nixos-offline-installer');
+});

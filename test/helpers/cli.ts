@@ -1,0 +1,72 @@
+// Runs the real CLI against a daemon's socket with --json and collects its
+// events as they arrive.
+import { spawn } from 'node:child_process';
+import { CLI, testEnv } from './env.js';
+
+export interface CliEvent {
+  type: string;
+  data: any;
+  at: number;
+}
+
+export interface CliRun {
+  events: CliEvent[];
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+export interface CliHandle {
+  events: CliEvent[];
+  done: Promise<CliRun>;
+  // Resolves with the first event that matches.
+  waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
+}
+
+export function startCli(args: string[]): CliHandle {
+  const child = spawn(process.execPath, [CLI, ...args], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: CliEvent[] = [];
+  const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const event = { ...JSON.parse(line), at: Date.now() } as CliEvent;
+      events.push(event);
+      for (const w of [...waiters]) {
+        if (w.match(event)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(event);
+        }
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliRun>((resolve) => child.once('close', (code) => resolve({ events, stdout, stderr, code })));
+  return {
+    events,
+    done,
+    waitFor(match, timeoutMs = 60_000) {
+      const found = events.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; got:\n${stdout}\n${stderr}`)), timeoutMs);
+        waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      });
+    },
+  };
+}
+
+export function runCli(args: string[]): Promise<CliRun> {
+  return startCli(args).done;
+}
+
+export function resultOf(run: CliRun): any {
+  return run.events.find((e) => e.type === 'result')?.data;
+}

@@ -1,0 +1,80 @@
+// Runs the real daemon (the built CLI) in a network namespace with no
+// interfaces, so any network access by it or its children fails loudly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLI, NIXOS_EXPR, testEnv } from './env.js';
+
+export interface RunningDaemon {
+  socket: string;
+  logDir: string;
+  process: ChildProcess;
+  output(): string;
+  stop(): Promise<number | null>;
+  netns(): Promise<string>;
+}
+
+export interface DaemonSetup {
+  dir: string;
+  configDirs: string[];
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  offline?: boolean;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
+  const socket = join(setup.dir, 'ipc.sock');
+  const logDir = join(setup.dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const args = [
+    CLI,
+    'daemon',
+    '--socket',
+    socket,
+    '--config-dirs',
+    setup.configDirs.join(':'),
+    '--nixos-expr',
+    NIXOS_EXPR,
+    '--log-dir',
+    logDir,
+    '--channel-profile',
+    join(setup.dir, 'no-channel'),
+    ...(setup.extraArgs ?? []),
+  ];
+  const offline = setup.offline ?? true;
+  const child = offline
+    ? spawn('unshare', ['--net', '--', process.execPath, ...args], { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${output}`);
+      return output.includes('"daemon ready"') && (await access(socket).then(() => true, () => false));
+    },
+    15_000,
+    'the daemon socket',
+  );
+  return {
+    socket,
+    logDir,
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    netns: () => readlink(`/proc/${child.pid}/ns/net`),
+  };
+}

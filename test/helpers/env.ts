@@ -1,0 +1,30 @@
+// Paths and environment shared by the tests: the built CLI, the stand-in
+// tools on PATH, the stand-in NixOS expression, and Nix settings for running
+// as root without a daemon (no build users, no sandbox) on Debian's Nix.
+import { mkdtemp, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const CLI = join(REPO, 'dist/cli/main.js');
+export const STAND_INS = join(REPO, 'test/stand-ins');
+export const NIXOS_EXPR = join(REPO, 'test/fixtures/nixos');
+export const FIXTURE_CFG = join(REPO, 'test/fixtures/nix-cfg');
+
+export const NIX_CONFIG = ['build-users-group =', 'sandbox = false'].join('\n');
+
+export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${STAND_INS}:${process.env.PATH}`,
+    NIX_CONFIG,
+    ...extra,
+  };
+}
+
+// A scratch folder that nixos-install would accept as a root's parent (0755).
+export async function scratch(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `noi-${prefix}-`));
+  await chmod(dir, 0o755);
+  return dir;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { COPYING_PATH, CopyProgress } from '../../src/copy/copy-progress.js';
+
+const paths = [
+  { path: '/nix/store/a-small', narSize: 100 },
+  { path: '/nix/store/b-big', narSize: 900 },
+];
+
+describe('CopyProgress', () => {
+  it('weights progress by bytes, counting the path being copied from what is on disk', () => {
+    const p = new CopyProgress(paths);
+    expect(p.fraction()).toBe(0);
+    p.start('/nix/store/a-small');
+    p.sample('/nix/store/a-small', 50);
+    expect(p.counts()).toEqual({ bytesDone: 50, bytesTotal: 1000, pathsDone: 0, pathsTotal: 2 });
+    p.start('/nix/store/b-big');
+    expect(p.counts()).toMatchObject({ bytesDone: 100, pathsDone: 1 });
+    p.sample('/nix/store/b-big', 450);
+    expect(p.fraction()).toBeCloseTo(0.55);
+    p.finishAll();
+    expect(p.counts()).toEqual({ bytesDone: 1000, bytesTotal: 1000, pathsDone: 2, pathsTotal: 2 });
+  });
+
+  it('never goes back, never counts a path as done before Nix says so, ignores stale samples', () => {
+    const p = new CopyProgress(paths);
+    p.start('/nix/store/b-big');
+    p.sample('/nix/store/b-big', 600);
+    p.sample('/nix/store/b-big', 300);
+    expect(p.counts().bytesDone).toBe(600);
+    p.sample('/nix/store/b-big', 5000);
+    expect(p.counts().bytesDone).toBe(899);
+    p.sample('/nix/store/a-small', 100);
+    expect(p.counts().bytesDone).toBe(899);
+  });
+
+  it('ignores paths outside the set to copy and an empty set is complete', () => {
+    const p = new CopyProgress(paths);
+    p.start('/nix/store/zzz-already-there');
+    expect(p.currentPath).toBeNull();
+    expect(new CopyProgress([]).fraction()).toBe(1);
+  });
+
+  it("matches Nix 2.8's copy line", () => {
+    expect(COPYING_PATH.exec("copying path '/nix/store/abc-x' to 'local'...")?.[1]).toBe('/nix/store/abc-x');
+    expect(COPYING_PATH.exec('copying 3 paths...')).toBeNull();
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseRequest } from '../../src/protocol/parse-request.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+
+const v = PROTOCOL_VERSION;
+
+describe('parseRequest', () => {
+  it('accepts the three requests with their fields', () => {
+    expect(parseRequest('status', { v, id: 'a', watch: true })).toEqual({ ok: true, value: { type: 'status', request: { v, id: 'a', watch: true } } });
+    expect(parseRequest('install', { v, id: 'b', root: '/mnt', user: 'alice', desktop: 'gnome' })).toEqual({
+      ok: true,
+      value: { type: 'install', request: { v, id: 'b', root: '/mnt', user: 'alice', desktop: 'gnome' } },
+    });
+    expect(parseRequest('install', { v, id: 'c', root: '/mnt', desktop: '' })).toMatchObject({ ok: true });
+    expect(parseRequest('cancel', { v, id: 'd' })).toEqual({ ok: true, value: { type: 'cancel', request: { v, id: 'd' } } });
+  });
+
+  it('refuses unknown requests by name', () => {
+    expect(parseRequest('format-disk', { v, id: 'x' })).toMatchObject({ ok: false, id: 'x', error: { code: 'unknown-request', title: 'Unknown request "format-disk"' } });
+  });
+
+  it('refuses another protocol version', () => {
+    expect(parseRequest('status', { v: 2, id: 'x' })).toMatchObject({ ok: false, error: { code: 'unsupported-version', field: 'v' } });
+    expect(parseRequest('status', { id: 'x' })).toMatchObject({ ok: false, error: { code: 'unsupported-version' } });
+  });
+
+  it.each([
+    ['install', { v, id: 'x' }, 'root'],
+    ['install', { v, id: 'x', root: 'mnt' }, 'root'],
+    ['install', { v, id: 'x', root: '/mnt\0/x' }, 'root'],
+    ['install', { v, id: 'x', root: '/mnt', user: 'Alice' }, 'user'],
+    ['install', { v, id: 'x', root: '/mnt', user: 'a; rm -rf /' }, 'user'],
+    ['install', { v, id: 'x', root: '/mnt', desktop: 'GNOME!' }, 'desktop'],
+    ['install', { v, id: 'x', root: '/mnt', extra: 1 }, 'extra'],
+    ['status', { v, id: 'x', watch: 'yes' }, 'watch'],
+    ['status', { v, id: '' }, 'id'],
+    ['status', { v, id: 'x'.repeat(65) }, 'id'],
+    ['cancel', { v, id: 'x', force: true }, 'force'],
+  ])('%s %j names the bad field %s', (type, data, field) => {
+    const result = parseRequest(type, data);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.field).toBe(field);
+      expect(result.error.title).toContain(field);
+    }
+  });
+
+  it.each([null, [], 'x', 42])('refuses a payload that is not an object: %j', (data) => {
+    expect(parseRequest('status', data)).toMatchObject({ ok: false, error: { code: 'bad-request', field: 'data' } });
+  });
+});
