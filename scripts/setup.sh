@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine (run as
-# root): Debian's Nix (nix-bin), the tools the tests call, the pinned Node 22,
+# root): Debian's Nix (nix-bin) and Calamares, the tools the tests call, the pinned Node 22,
 # and the project's dependencies exactly as package-lock.json pins them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,9 @@ command -v nix-build >/dev/null 2>&1 || need+=(nix-bin)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The real Calamares runs the job module headless in the tests.
+command -v calamares >/dev/null 2>&1 || need+=(calamares)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -30,6 +30,8 @@ export class Daemon {
   private readonly watcher: SourceWatcher;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
+  // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
+  private cancelWith: Socket | null = null;
 
   constructor(
     private readonly options: DaemonOptions,
@@ -52,7 +54,7 @@ export class Daemon {
         new Promise<void>((resolve) => {
           this.ipc.serve(socketPath, resolve);
           this.ipc.server.on('*', (type, data, socket) => this.dispatch(type, data, socket));
-          this.ipc.server.on('socket.disconnected', (socket: Socket) => this.subscribers.delete(socket));
+          this.ipc.server.on('socket.disconnected', (socket: Socket) => this.disconnected(socket));
           this.ipc.server.start();
         }),
       socketPath,
@@ -66,6 +68,13 @@ export class Daemon {
     await this.runner.stop();
     await this.watcher.close();
     this.ipc.server.stop();
+  }
+
+  private disconnected(socket: Socket): void {
+    this.subscribers.delete(socket);
+    if (socket !== this.cancelWith) return;
+    this.cancelWith = null;
+    if (this.runner.cancel()) this.logger.warn('the installer client went away; install cancelled as it asked');
   }
 
   private send<T extends EventType>(socket: Socket, type: T, data: EventMap[T]): void {
@@ -130,11 +139,15 @@ export class Daemon {
           return;
         }
         this.subscribers.add(socket);
+        this.cancelWith = parsed.request.cancelOnDisconnect ? socket : null;
         const installId = this.runner.start(parsed.request, {
           phase: (event) => this.broadcast('phase', event),
           progress: (event) => this.broadcast('progress', event),
           log: (event) => this.broadcast('log', event),
-          result: (event) => this.broadcast('result', event),
+          result: (event) => {
+            this.cancelWith = null;
+            this.broadcast('result', event);
+          },
         });
         this.logger.info({ installId, request: parsed.request }, 'install started');
         this.reply(socket, id, 'install', { installId });

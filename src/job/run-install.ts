@@ -8,6 +8,7 @@ import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
 import { createInstallLogger, type LogLevel } from '../log/logger.js';
 import {
+  HEARTBEAT_MS,
   LOG_TAIL_LINES,
   MAX_LOG_LINE_CHARS,
   PHASES,
@@ -119,7 +120,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       // The copy sampler and a burst of small paths would flood the socket; the bar needs ~20 updates a second.
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0) return;
       lastProgressAt = now;
-      sink.progress({ v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts });
+      lastProgress = { v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts };
+      sink.progress(lastProgress);
     },
   };
 
@@ -130,6 +132,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let cancelled = false;
 
   logger.info({ request }, `install ${installId} started`);
+  if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  // A quiet step (NixOS evaluation prints nothing for a minute) must not look like a dead daemon.
+  let lastProgress: ProgressEvent | null = null;
+  const heartbeat = setInterval(() => lastProgress && sink.progress(lastProgress), HEARTBEAT_MS);
   try {
     const source = resolveSource(settings.configDirs);
     ctx.log('daemon', `installing from ${source} to ${root}`);
@@ -142,7 +148,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.progress(1);
 
     ctx.phase('hardware');
-    await generateHardwareConfig(ctx, staged.etcNixos);
+    await generateHardwareConfig(ctx, staged.etcNixos, request.partitions);
     ctx.progress(1);
 
     ctx.phase('build');
@@ -180,6 +186,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
     }
   }
+  clearInterval(heartbeat);
   if (state === 'succeeded') ctx.progress(1);
   logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
   close();

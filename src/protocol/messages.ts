@@ -15,6 +15,9 @@ export const LOG_TAIL_LINES = 20;
 export const MAX_PENDING_BYTES = 1024 * 1024;
 // An incomplete frame older than this closes the connection.
 export const MESSAGE_TIMEOUT_MS = 10_000;
+// While an install runs, its last progress event is sent again at least this
+// often, so a client can tell a quiet step (evaluating NixOS) from a dead daemon.
+export const HEARTBEAT_MS = 5_000;
 
 export const DEFAULT_SOCKET_PATH = '/run/nixos-offline-installer/ipc.sock';
 
@@ -48,10 +51,42 @@ export interface StatusRequest extends RequestBase {
   watch?: boolean;
 }
 
+// The partition facts Calamares' partition job leaves in globalstorage, as far
+// as the install needs them (encrypted swap the hardware probe does not see).
+export interface PartitionInfo {
+  claimed?: boolean;
+  device?: string;
+  mountPoint?: string;
+  fs?: string;
+  fsName?: string;
+  luksMapperName?: string;
+  uuid?: string;
+}
+
+export const CHOICE_KEYS = [
+  'hostname',
+  'fullname',
+  'firmwareType',
+  'bootLoaderPath',
+  'timezone',
+  'locale',
+  'keyboardLayout',
+  'keyboardVariant',
+  'keyboardVConsoleKeymap',
+] as const;
+
+// What else was chosen in the installer; recorded in the install log.
+export type InstallChoices = Partial<Record<(typeof CHOICE_KEYS)[number], string>>;
+
 export interface InstallRequest extends RequestBase {
   root: string;
   user?: string;
   desktop?: string;
+  partitions?: PartitionInfo[];
+  choices?: InstallChoices;
+  // Cancel the install when this connection closes (Calamares quitting); the
+  // CLI leaves it off so an install survives a lost terminal.
+  cancelOnDisconnect?: boolean;
 }
 
 export type CancelRequest = RequestBase;

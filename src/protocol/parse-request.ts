@@ -2,8 +2,11 @@
 // it. Nothing from the socket is evaluated; unknown fields are refused so a
 // client learns at once that it speaks another version.
 import {
+  CHOICE_KEYS,
   PROTOCOL_VERSION,
   isRequestType,
+  type InstallChoices,
+  type PartitionInfo,
   type RequestError,
   type RequestMap,
   type RequestType,
@@ -18,10 +21,53 @@ const MAX_PATH_CHARS = 4096;
 // useradd's rule for portable names (what Calamares' users page also enforces).
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const DESKTOP_ID = /^[a-z0-9-]{0,32}$/;
+const MAX_PARTITIONS = 64;
+const MAX_TEXT_CHARS = 256;
+const PARTITION_STRINGS = ['device', 'mountPoint', 'fs', 'fsName', 'luksMapperName', 'uuid'] as const;
+
+// Plain text of bounded length: no control characters.
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_TEXT_CHARS && !/[\u0000-\u001f\u007f]/.test(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+// Returns the name of the first bad field, or the checked list.
+function checkPartitions(value: unknown): PartitionInfo[] | string {
+  if (!Array.isArray(value) || value.length > MAX_PARTITIONS) return 'partitions';
+  const partitions: PartitionInfo[] = [];
+  for (const [index, item] of value.entries()) {
+    if (!isRecord(item)) return `partitions[${index}]`;
+    const partition: PartitionInfo = {};
+    for (const [key, field] of Object.entries(item)) {
+      if (key === 'claimed') {
+        if (typeof field !== 'boolean') return `partitions[${index}].claimed`;
+        partition.claimed = field;
+      } else if ((PARTITION_STRINGS as readonly string[]).includes(key)) {
+        if (!isText(field)) return `partitions[${index}].${key}`;
+        partition[key as (typeof PARTITION_STRINGS)[number]] = field;
+      } else return `partitions[${index}].${key.slice(0, 64)}`;
+    }
+    partitions.push(partition);
+  }
+  return partitions;
+}
+
+function checkChoices(value: unknown): InstallChoices | string {
+  if (!isRecord(value)) return 'choices';
+  const choices: InstallChoices = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (!(CHOICE_KEYS as readonly string[]).includes(key) || !isText(field)) return `choices.${key.slice(0, 64)}`;
+    choices[key as (typeof CHOICE_KEYS)[number]] = field;
+  }
+  return choices;
+}
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'user', 'desktop'],
+  install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect'],
   cancel: ['v', 'id'],
 };
 
@@ -34,7 +80,7 @@ function bad(id: string, field: string, description: string): ParseResult {
 }
 
 export function parseRequest(type: string, data: unknown): ParseResult {
-  const record = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
+  const record = isRecord(data) ? data : null;
   const id = record && typeof record.id === 'string' && record.id.length <= MAX_ID_CHARS ? record.id : '';
   if (!isRequestType(type)) {
     return {
@@ -73,7 +119,7 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...(record.watch !== undefined && { watch: record.watch as boolean }) } } };
     }
     case 'install': {
-      const { root, user, desktop } = record;
+      const { root, user, desktop, partitions, choices, cancelOnDisconnect } = record;
       if (typeof root !== 'string' || !root.startsWith('/') || root.length > MAX_PATH_CHARS || root.includes('\0')) {
         return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt.');
       }
@@ -86,6 +132,20 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root };
       if (user !== undefined) request.user = user as string;
       if (desktop !== undefined) request.desktop = desktop as string;
+      if (partitions !== undefined) {
+        const checked = checkPartitions(partitions);
+        if (typeof checked === 'string') return bad(id, checked, `"${checked}" must be a list of at most ${MAX_PARTITIONS} partitions, each with claimed (true/false) and text fields ${PARTITION_STRINGS.join(', ')} of at most ${MAX_TEXT_CHARS} characters.`);
+        request.partitions = checked;
+      }
+      if (choices !== undefined) {
+        const checked = checkChoices(choices);
+        if (typeof checked === 'string') return bad(id, checked, `"${checked}" is not a known choice or not plain text; choices are ${CHOICE_KEYS.join(', ')}, each at most ${MAX_TEXT_CHARS} characters.`);
+        request.choices = checked;
+      }
+      if (cancelOnDisconnect !== undefined) {
+        if (typeof cancelOnDisconnect !== 'boolean') return bad(id, 'cancelOnDisconnect', '"cancelOnDisconnect" must be true or false.');
+        request.cancelOnDisconnect = cancelOnDisconnect;
+      }
       return { ok: true, value: { type, request } };
     }
     case 'cancel':

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import type { JobContext } from '../job/context.js';
 import { InstallError } from '../job/install-error.js';
 import { lastLines, runStepCommand } from '../job/run-step-command.js';
+import type { PartitionInfo } from '../protocol/messages.js';
+import { addLuksSwap, luksSwapDevices } from './luks-swap.js';
 
-export async function generateHardwareConfig(ctx: JobContext, etcNixos: string): Promise<string> {
+export async function generateHardwareConfig(ctx: JobContext, etcNixos: string, partitions: readonly PartitionInfo[] = []): Promise<string> {
   const generated = join(etcNixos, 'hardware-configuration.nix');
   const exists = await access(generated).then(() => true, () => false);
   if (exists) {
@@ -27,6 +29,12 @@ export async function generateHardwareConfig(ctx: JobContext, etcNixos: string):
   });
   if (!(await access(generated).then(() => true, () => false))) {
     throw new InstallError('hardware-config-failed', 'The hardware configuration was not written', `nixos-generate-config finished but ${generated} does not exist. Check that ${etcNixos} is writable.`);
+  }
+  const { devices, skipped } = luksSwapDevices(partitions);
+  for (const partition of skipped) ctx.log('hardware', `encrypted swap ${partition.device ?? '?'} has no usable mapper name or UUID; declare it in configuration.nix yourself`, 'warn');
+  if (devices.length > 0) {
+    await addLuksSwap(generated, devices);
+    ctx.log('hardware', `declared encrypted swap ${devices.map((d) => d.mapperName).join(', ')} in ${generated}`);
   }
   return generated;
 }

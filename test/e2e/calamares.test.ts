@@ -1,0 +1,173 @@
+// The nixos-offline job module inside the real Calamares (Debian's 3.2.61,
+// headless), against the real daemon in a network namespace and real Nix.
+import { execFileSync, spawn } from 'node:child_process';
+import { cp, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares } from '../helpers/calamares.js';
+import { runCli } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { REPO, scratch } from '../helpers/env.js';
+
+let dir: string;
+let root: string;
+let daemon: RunningDaemon | null = null;
+
+beforeEach(async () => {
+  dir = await scratch('calamares');
+  root = join(dir, 'root');
+  await mkdir(root, { mode: 0o755 });
+});
+afterEach(async () => {
+  await daemon?.stop();
+  daemon = null;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function seed(extra: Record<string, unknown> = {}) {
+  return {
+    rootMountPoint: root,
+    username: 'alice',
+    fullname: 'Alice',
+    hostname: 'field-01',
+    packagechooser_packagechooser: 'gnome',
+    firmwareType: 'efi',
+    bootLoader: { installPath: '/dev/vda' },
+    locationRegion: 'Europe',
+    locationZone: 'Berlin',
+    partitions: [
+      { claimed: true, device: '/dev/vda2', fs: 'linuxswap', fsName: 'luks2', luksMapperName: 'luks-swap0', uuid: '0a1b2c3d-1111-2222-3333-444455556666', luksPassphrase: 'secret' },
+      { claimed: true, device: '/dev/vda3', fs: 'ext4', fsName: 'ext4', mountPoint: '/', uuid: 'aaaa-bbbb' },
+    ],
+    ...extra,
+  };
+}
+
+async function daemonWith(spec: Parameters<typeof writeConfig>[1] = {}) {
+  const source = await writeConfig(join(dir, 'cfg'), spec);
+  daemon = await startDaemon({ dir, configDirs: [source] });
+  return moduleCopy(dir, { socket: daemon.socket });
+}
+
+async function installState(): Promise<any> {
+  return (await runCli(['status', '--socket', daemon!.socket, '--json'])).events[0]!.data.status.install;
+}
+
+describe('the nixos-offline job in Calamares', () => {
+  it('installs through the daemon: files on the target, progress and log lines in Calamares, encrypted swap declared', async () => {
+    const modules = await daemonWith({ hostName: 'calamares' });
+    const { log } = await runCalamares(dir, modules, seed());
+
+    expect(failure(log), log).toBeNull();
+    expect(log).toContain('Starting job "nixos-offline"');
+    expect(log).toContain('[PYTHON JOB]: "[nix copy] copying path');
+    expect(log).toContain('[PYTHON JOB]: "nixos-offline: Copying the system to the target"');
+    expect(log).toContain('chosen in the installer: hostname=field-01');
+    const profile = await readlink(join(root, 'nix/var/nix/profiles/system-1-link'));
+    expect(profile).toMatch(/-nixos-system-calamares-stand-in$/);
+    const hardware = await readFile(join(root, 'etc/nixos/hardware-configuration.nix'), 'utf8');
+    expect(hardware).toContain('boot.initrd.luks.devices."luks-swap0".device = "/dev/disk/by-uuid/0a1b2c3d-1111-2222-3333-444455556666";');
+    expect(hardware.trimEnd().endsWith('}')).toBe(true);
+    const installLog = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');
+    expect(installLog).not.toContain('secret');
+    expect((await installState()).state).toBe('succeeded');
+  });
+
+  it('tells the user to check the service when the daemon is not running', async () => {
+    const modules = await moduleCopy(dir, { socket: join(dir, 'no-daemon.sock') });
+    const { log } = await runCalamares(dir, modules, seed());
+    expect(failure(log)).toEqual({
+      title: 'The offline installer service is not running',
+      details: `Nothing answers on ${join(dir, 'no-daemon.sock')}. Check the installer service with: systemctl status nixos-offline-installer`,
+    });
+  });
+
+  it("shows the daemon's title and description when nixos-install fails", async () => {
+    const modules = await daemonWith({ hostName: 'badboot', bootloaderFails: true });
+    const { log } = await runCalamares(dir, modules, seed());
+    const shown = failure(log);
+    expect(shown?.title).toBe('Installing the boot loader failed');
+    expect(shown?.details).toContain('Failed to install bootloader: no EFI system partition mounted at /boot');
+    expect(shown?.details).toContain(`Full log: ${join(root, 'var/log/nixos-offline-installer/install.log')}`);
+  });
+
+  it('cancels the install when Calamares quits mid-install (the cancel button ends Calamares)', async () => {
+    const modules = await daemonWith({ hostName: 'quit', payloads: { big: 1_000_000_000 } });
+    const calamares = startCalamares(dir, modules, seed());
+    await expect.poll(async () => (await installState()).phase, { timeout: 120_000, interval: 100 }).toBe('copy');
+    execFileSync('pkill', ['-TERM', '-x', 'calamares']);
+    await calamares.done;
+    await expect.poll(async () => (await installState()).state, { timeout: 10_000, interval: 100 }).toBe('cancelled');
+    expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
+  });
+
+  it('reports a daemon that dies mid-install as an error, not a hang', async () => {
+    const modules = await daemonWith({ hostName: 'dies', payloads: { big: 1_000_000_000 } });
+    const calamares = startCalamares(dir, modules, seed());
+    await expect.poll(async () => (await installState()).phase, { timeout: 120_000, interval: 100 }).toBe('copy');
+    daemon!.process.kill('SIGKILL');
+    const { log } = await calamares.done;
+    expect(failure(log)?.title).toBe('The offline installer service stopped during the install');
+    expect(failure(log)?.details).toContain('journalctl -u nixos-offline-installer');
+    execFileSync('pkill', ['-f', `nix copy --no-check-sigs --to ${root}`]);
+  });
+
+  it('gives up on a daemon that stops answering after the configured time', async () => {
+    // Accepts the connection, then says nothing at all.
+    const socket = join(dir, 'silent.sock');
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(socket, resolve));
+    try {
+      const modules = await moduleCopy(dir, { socket, idleTimeout: 2 });
+      const started = Date.now();
+      const { log } = await runCalamares(dir, modules, seed());
+      expect(failure(log)?.title).toBe('The offline installer stopped responding');
+      expect(failure(log)?.details).toContain('No word from the installer service for 2 seconds');
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('the offline settings in Calamares', () => {
+  it('loads settings.conf and every module config of ours without a warning, and never checks for internet', async () => {
+    // Our settings and module configs as the ISO installs them; only the
+    // branding (not on Debian) and the module search path are this machine's.
+    const config = join(dir, 'calamares-config');
+    await cp('/usr/share/calamares/branding', join(config, 'branding'), { recursive: true });
+    await cp('/usr/share/calamares/qml', join(config, 'qml'), { recursive: true });
+    await cp(join(REPO, 'calamares/config/modules'), join(config, 'modules'), { recursive: true });
+    await cp(join(MODULE_DIR, 'nixos-offline.conf'), join(config, 'modules/nixos-offline.conf'));
+    const settings = (await readFile(join(REPO, 'calamares/config/settings.conf'), 'utf8'))
+      .replace(/^modules-search:.*$/m, `modules-search: [ ${join(REPO, 'calamares/modules')}, /usr/lib/x86_64-linux-gnu/calamares/modules ]`)
+      .replace(/^branding: nixos$/m, 'branding: default');
+    await writeFile(join(config, 'settings.conf'), settings);
+    const home = join(dir, 'home');
+    const runtime = join(dir, 'xdg');
+    await mkdir(runtime, { mode: 0o700 });
+    const log = join(home, '.cache/calamares/session.log');
+    // The show pages wait for a person: stop Calamares once its requirements are checked.
+    const child = spawn('calamares', ['-d', '-D6', '-c', config], {
+      env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', QT_QUICK_BACKEND: 'software', HOME: home, XDG_RUNTIME_DIR: runtime },
+      stdio: 'ignore',
+    });
+    try {
+      await expect.poll(async () => readFile(log, 'utf8').catch(() => ''), { timeout: 60_000, interval: 200 }).toContain('Requirements model has');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const text = await readFile(log, 'utf8');
+
+    expect(text).toContain('10 view steps loaded');
+    // Warnings other than this machine's missing keyboard tool mean a key of ours is wrong or missing.
+    const warnings = text.split('\n').filter((l) => l.includes('WARNING') && !l.includes('ckbcomp not found'));
+    expect(warnings).toEqual([]);
+    expect(text).toMatch(/hasInternet :\s+unchecked/);
+    const requirements = [...text.matchAll(/requirement \d+ "([^"]+)"/g)].map((m) => m[1]);
+    expect(requirements).toEqual(['partitions', 'storage', 'ram', 'power', 'screen']);
+    expect(text).not.toContain('geoip');
+  });
+});
