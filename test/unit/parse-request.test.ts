@@ -15,6 +15,26 @@ describe('parseRequest', () => {
     expect(parseRequest('cancel', { v, id: 'd' })).toEqual({ ok: true, value: { type: 'cancel', request: { v, id: 'd' } } });
   });
 
+  it('accepts the Calamares facts and choices, and nothing else in them', () => {
+    const partitions = [{ claimed: true, device: '/dev/vda2', fs: 'linuxswap', fsName: 'luks2', luksMapperName: 'luks-swap', uuid: 'ab-12' }];
+    const choices = { hostname: 'field-01', fullname: 'Zoë O’Neil', timezone: 'Europe/Berlin' };
+    expect(parseRequest('install', { v, id: 'x', root: '/mnt', partitions, choices, cancelOnDisconnect: true })).toEqual({
+      ok: true,
+      value: { type: 'install', request: { v, id: 'x', root: '/mnt', partitions, choices, cancelOnDisconnect: true } },
+    });
+    const field = (data: object) => {
+      const result = parseRequest('install', { v, id: 'x', root: '/mnt', ...data });
+      return result.ok ? null : result.error.field;
+    };
+    expect(field({ partitions: [{ luksPassphrase: 'secret' }] })).toBe('partitions[0].luksPassphrase');
+    expect(field({ partitions: [{ claimed: 'yes' }] })).toBe('partitions[0].claimed');
+    expect(field({ partitions: [{ uuid: 'a\nb' }] })).toBe('partitions[0].uuid');
+    expect(field({ partitions: Array.from({ length: 65 }, () => ({})) })).toBe('partitions');
+    expect(field({ choices: { rootPassword: 'x' } })).toBe('choices.rootPassword');
+    expect(field({ choices: { hostname: 'x'.repeat(257) } })).toBe('choices.hostname');
+    expect(field({ cancelOnDisconnect: 1 })).toBe('cancelOnDisconnect');
+  });
+
   it('refuses unknown requests by name', () => {
     expect(parseRequest('format-disk', { v, id: 'x' })).toMatchObject({ ok: false, id: 'x', error: { code: 'unknown-request', title: 'Unknown request "format-disk"' } });
   });
