@@ -4,22 +4,15 @@ import { join } from 'node:path';
 import type { JobContext } from '../job/context.js';
 import { InstallError } from '../job/install-error.js';
 import { runStepCommand } from '../job/run-step-command.js';
-import { OFFLINE_NIX_OPTIONS } from './nix-options.js';
-import { nixErrorLocation, nixErrorSummary, wantsNetwork } from './nix-error.js';
+import { OFFLINE_NIX_OPTIONS, nixPathArgs } from './nix-options.js';
+import { describeNixFailure } from './nix-error.js';
+
+// Nix's plan before building: "these 3 derivations will be built:" or "this derivation will be built:".
+export const PLANNED_BUILDS = /^(?:these (\d+) derivations|this derivation) will be built:/;
 
 export function buildArgs(ctx: JobContext, configuration: string): string[] {
   const { nixosExpr, nixpkgs } = ctx.settings;
-  return [
-    nixosExpr,
-    '-A',
-    'system',
-    // The ISO's own nixpkgs first, so `<nixpkgs/nixos>` never depends on NIX_PATH or a channel.
-    ...(nixpkgs ? ['-I', `nixpkgs=${nixpkgs}`] : []),
-    '-I',
-    `nixos-config=${configuration}`,
-    '--no-out-link',
-    ...OFFLINE_NIX_OPTIONS,
-  ];
+  return [nixosExpr, '-A', 'system', ...nixPathArgs(nixpkgs, configuration), '--no-out-link', ...OFFLINE_NIX_OPTIONS];
 }
 
 export async function buildSystem(ctx: JobContext, etcNixos: string, source: string): Promise<string> {
@@ -33,29 +26,13 @@ export async function buildSystem(ctx: JobContext, etcNixos: string, source: str
     captureStdout: true,
     onLine: (line, stream) => {
       if (stream === 'stderr') output.push(line);
-      const planned = /^these (\d+) derivations? will be built:/.exec(line);
-      if (planned) toBuild = Number(planned[1]);
+      const planned = PLANNED_BUILDS.exec(line);
+      if (planned) toBuild = planned[1] ? Number(planned[1]) : 1;
       else if (/^building '\/.+\.drv'/.test(line) && toBuild > 0) ctx.progress(Math.min(++built / toBuild, 1));
     },
     failure: (res) => {
-      const summary = nixErrorSummary(output);
-      if (wantsNetwork(output)) {
-        return new InstallError(
-          'needs-network',
-          'The configuration needs something that is not on the ISO',
-          `Building the system tried to download:\n${summary}\nThis installer works offline: rebuild the ISO from a configuration that includes this package (nix-cfg/), or remove it from ${source}.`,
-        );
-      }
-      // Nix names the staged copy; the person edits the source folder.
-      const where = nixErrorLocation(output);
-      const inSource = where?.file.startsWith(`${etcNixos}/`)
-        ? `\nThat is ${source}${where.file.slice(etcNixos.length)}, line ${where.line}, column ${where.column}.`
-        : '';
-      return new InstallError(
-        'build-failed',
-        'The system configuration could not be built',
-        `nix-build exited with ${res.exitCode}. Nix said:\n${summary}${inSource}\nFix the configuration in ${source} and start the install again.`,
-      );
+      const problem = describeNixFailure(output, { source, staged: etcNixos });
+      return new InstallError(problem.code, problem.title, `nix-build exited with ${res.exitCode}. ${problem.description}`);
     },
   });
   const toplevel = result.stdout.filter((line) => line.startsWith('/')).at(-1);

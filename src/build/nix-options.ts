@@ -4,3 +4,9 @@
 export const OFFLINE_NIX_OPTIONS: readonly string[] = ['--option', 'substituters', '', '--option', 'flake-registry', ''];
 
 export const NIX_COMMAND_OPTIONS: readonly string[] = ['--extra-experimental-features', 'nix-command', ...OFFLINE_NIX_OPTIONS];
+
+// Where `<nixpkgs>` and `<nixos-config>` point: the ISO's own nixpkgs first, so
+// nothing depends on NIX_PATH or a channel, and the configuration to evaluate.
+export function nixPathArgs(nixpkgs: string | null, configuration: string): string[] {
+  return [...(nixpkgs ? ['-I', `nixpkgs=${nixpkgs}`] : []), '-I', `nixos-config=${configuration}`];
+}

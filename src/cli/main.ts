@@ -6,12 +6,12 @@ import { OptionError } from '../daemon/options.js';
 import { SocketInUse } from '../daemon/socket-guard.js';
 import { VERSION } from '../daemon/server.js';
 import { runDaemon } from './commands/daemon.js';
-import { runCancel, runInstallCommand, runStatus } from './commands/client-commands.js';
+import { runCancel, runInstallCommand, runStatus, runValidate } from './commands/client-commands.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
 
 const CLIENT_OPTIONS = { socket: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 const DAEMON_OPTIONS = Object.fromEntries(
-  ['socket', 'socket-group', 'config-dirs', 'nixos-expr', 'nixpkgs', 'log-dir', 'log-level', 'channel-profile'].map((name) => [name, { type: 'string' }]),
+  ['socket', 'socket-group', 'config-dirs', 'nixos-expr', 'nixpkgs', 'manifest', 'log-dir', 'log-level', 'channel-profile'].map((name) => [name, { type: 'string' }]),
 ) as Record<string, { type: 'string' }>;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -41,6 +41,15 @@ async function main(argv: string[]): Promise<number> {
         socket: socket(v.socket),
         json: v.json === true,
         root: v.root,
+        ...(typeof v.user === 'string' && { user: v.user }),
+        ...(typeof v.desktop === 'string' && { desktop: v.desktop }),
+      });
+    }
+    case 'validate': {
+      const v = parse(rest, { ...CLIENT_OPTIONS, user: { type: 'string' }, desktop: { type: 'string' } });
+      return runValidate({
+        socket: socket(v.socket),
+        json: v.json === true,
         ...(typeof v.user === 'string' && { user: v.user }),
         ...(typeof v.desktop === 'string' && { desktop: v.desktop }),
       });

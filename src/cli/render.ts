@@ -1,6 +1,6 @@
 // How the CLI shows events to a person: phase lines, a progress bar redrawn in
 // place on a terminal, and failures with what to do.
-import type { LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo } from '../protocol/messages.js';
+import type { LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
 
 const BAR_WIDTH = 30;
 
@@ -44,5 +44,26 @@ export function statusText(status: StatusInfo): string {
   lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} into ${install.root})` : ''}`);
   if (install.state === 'running' && install.progress) lines.push(`  ${install.phase}: ${progressBar(install.progress)}`);
   if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`);
+  const { validation } = status;
+  if (validation.state === 'running') lines.push('check: running');
+  else if (validation.result) lines.push(`check: ${validationSummary(validation.result)}`);
+  return lines.join('\n');
+}
+
+export function validationSummary(result: ValidationResult): string {
+  const failed = result.checks.filter((c) => !c.ok).map((c) => c.error?.title ?? c.name);
+  return `${result.ok ? 'ok' : `FAILED: ${failed.join('; ')}`} (${result.source ?? 'no configuration'}, ${result.checkedAt})`;
+}
+
+export function validationText(result: ValidationResult): string {
+  const lines = [`Configuration ${result.source ?? '(none found)'}${result.facts ? ` (facts from ${result.facts.origin === 'manifest' ? 'the ISO manifest' : 'evaluating it'})` : ''}:`];
+  for (const check of result.checks) {
+    const mark = check.ok ? (check.skipped ? '-' : '✓') : '✗';
+    lines.push(`  ${mark} ${check.name}${check.skipped ? ` (skipped: ${check.skipped})` : ''}${check.error ? `: ${check.error.title}` : ''}`);
+    if (check.error) lines.push(...check.error.description.split('\n').map((l) => `      ${l}`));
+  }
+  if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
+  if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
+  lines.push(result.ok ? 'All checks passed.' : 'Fix the problems above before installing.');
   return lines.join('\n');
 }

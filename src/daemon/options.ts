@@ -50,6 +50,7 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     nixosExpr: pick('nixos-expr', 'NOI_NIXOS_EXPR') ?? DEFAULTS.nixosExpr,
     nixpkgs: pick('nixpkgs', 'NOI_NIXPKGS') ?? null,
     channelProfile: pick('channel-profile', 'NOI_CHANNEL_PROFILE') ?? DEFAULTS.channelProfile,
+    manifest: pick('manifest', 'NOI_MANIFEST') ?? null,
     logDir: pick('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
     logLevel: logLevel as LogLevel,
   };

@@ -10,11 +10,13 @@ import {
   type ReplyEvent,
   type RequestError,
   type StatusInfo,
+  type ValidationResult,
 } from '../protocol/messages.js';
 import { parseRequest, type ParsedRequest } from '../protocol/parse-request.js';
 import type { Logger } from '../log/logger.js';
 import { SourceWatcher } from '../resolve/watch-sources.js';
 import { InstallRunner } from './install-runner.js';
+import { LiveValidation } from './live-validation.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 
@@ -28,6 +30,7 @@ export class Daemon {
   private readonly ipc = new IPCModule();
   private readonly runner: InstallRunner;
   private readonly watcher: SourceWatcher;
+  private readonly validation: LiveValidation;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
   // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
@@ -40,7 +43,9 @@ export class Daemon {
     this.runner = new InstallRunner(options, logger);
     this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
       this.logger.info({ active: snapshot.active, changed: path }, 'configuration sources changed');
+      void this.validation.run();
     });
+    this.validation = new LiveValidation(options, logger, () => this.watcher.current().active, (result) => this.broadcast('validation', result));
   }
 
   async start(): Promise<void> {
@@ -62,9 +67,11 @@ export class Daemon {
     );
     const snapshot = this.watcher.current();
     this.logger.info({ socket: socketPath, gid: socketGid, sources: snapshot.candidates, active: snapshot.active }, 'daemon ready');
+    void this.validation.run();
   }
 
   async stop(): Promise<void> {
+    this.validation.stop();
     await this.runner.stop();
     await this.watcher.close();
     this.ipc.server.stop();
@@ -91,7 +98,7 @@ export class Daemon {
     for (const socket of this.subscribers) this.send(socket, type, data);
   }
 
-  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string } | { error: RequestError }): void {
+  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; validation?: ValidationResult } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
   }
@@ -116,6 +123,7 @@ export class Daemon {
       daemon: { version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
       source: { active: source.active, candidates: source.candidates },
       install: this.runner.status(),
+      validation: this.validation.status(),
     };
   }
 
@@ -151,6 +159,14 @@ export class Daemon {
         });
         this.logger.info({ installId, request: parsed.request }, 'install started');
         this.reply(socket, id, 'install', { installId });
+        return;
+      }
+      case 'validate': {
+        const { user, desktop } = parsed.request;
+        void this.validation.run({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) }).then((result) => {
+          if (result) this.reply(socket, id, 'validate', { validation: result });
+          else this.reply(socket, id, 'validate', { error: { code: 'validation-crashed', title: 'The configuration could not be checked', description: 'The check stopped unexpectedly; the daemon journal (journalctl -u nixos-offline-installer) says why.' } });
+        });
         return;
       }
       case 'cancel':

@@ -10,6 +10,8 @@ export interface JobSettings {
   nixpkgs: string | null;
   // The live system's channel profile; copied to the target when it exists.
   channelProfile: string;
+  // Facts about the ISO's own configuration, made at ISO build time (nix/manifest.nix).
+  manifest: string | null;
 }
 
 export interface CopyCounts {
@@ -19,14 +21,18 @@ export interface CopyCounts {
   pathsTotal: number;
 }
 
-export interface JobContext {
-  installId: string;
-  root: string;
+// What running an external command needs: somewhere to log its lines, and a cancel signal.
+export interface CommandContext {
   signal: AbortSignal;
-  settings: JobSettings;
   log(source: string, line: string, level?: 'info' | 'warn' | 'error'): void;
   // Lines recently logged, for error descriptions.
   recentLines(source: string, count: number): string[];
+}
+
+export interface JobContext extends CommandContext {
+  installId: string;
+  root: string;
+  settings: JobSettings;
   phase(phase: Phase): void;
   // Progress within the current phase, 0..1, plus the copy counts in the copy phase.
   progress(phaseFraction: number, counts?: CopyCounts): void;

@@ -27,13 +27,14 @@ import { resolveSource } from '../resolve/config-sources.js';
 import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
+import { validateConfig, validationError } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from './context.js';
 import { InstallCancelled, InstallError } from './install-error.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-export const PHASE_WEIGHTS: Record<Phase, number> = { stage: 0.02, hardware: 0.01, build: 0.12, copy: 0.8, install: 0.04, report: 0.01 };
+export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
@@ -85,7 +86,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { logger, close } = createInstallLogger(settings.logLevel, logPath, installId);
   const tail: string[] = [];
   const recent = new Map<string, string[]>();
-  let phase: Phase = 'stage';
+  let phase: Phase = 'validate';
   let shown = 0;
   let lastProgressAt = 0;
   let counts: CopyCounts = { bytesDone: 0, bytesTotal: 0, pathsDone: 0, pathsTotal: 0 };
@@ -140,7 +141,13 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     const source = resolveSource(settings.configDirs);
     ctx.log('daemon', `installing from ${source} to ${root}`);
     await checkTargetRoot(root);
+
+    // Every mismatch is known before anything is written to the target.
+    ctx.phase('validate');
+    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings);
     if (signal.aborted) throw new InstallCancelled();
+    if (!validation.ok) throw validationError(validation);
+    ctx.progress(1);
 
     ctx.phase('stage');
     targetTouched = true;

@@ -2,7 +2,7 @@
 // the install log under the command's name; a missing command, a cancel or a
 // failure each become the right error.
 import { runChild, type ChildResult, type OutputStream } from '../process/run-child.js';
-import type { JobContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { InstallCancelled, InstallError } from './install-error.js';
 
 export interface StepCommand {
@@ -18,7 +18,7 @@ export interface StepCommand {
   failure: (result: ChildResult) => InstallError;
 }
 
-export async function runStepCommand(ctx: JobContext, command: StepCommand): Promise<ChildResult> {
+export async function runStepCommand(ctx: CommandContext, command: StepCommand): Promise<ChildResult> {
   const source = command.source ?? command.file;
   const result = await runChild({
     file: command.file,
@@ -43,7 +43,7 @@ export async function runStepCommand(ctx: JobContext, command: StepCommand): Pro
 }
 
 // The last lines a command wrote, for an error description.
-export function lastLines(ctx: JobContext, source: string, count = 8): string {
+export function lastLines(ctx: CommandContext, source: string, count = 8): string {
   const lines = ctx.recentLines(source, count);
   return lines.length > 0 ? lines.map((line) => `  ${line}`).join('\n') : '  (it printed nothing)';
 }

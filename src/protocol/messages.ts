@@ -21,17 +21,18 @@ export const HEARTBEAT_MS = 5_000;
 
 export const DEFAULT_SOCKET_PATH = '/run/nixos-offline-installer/ipc.sock';
 
-export const REQUEST_TYPES = ['status', 'install', 'cancel'] as const;
+export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
-export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result'] as const;
+export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'validation'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 // The stages an install goes through, in order.
-export const PHASES = ['stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+export const PHASES = ['validate', 'stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {
+  validate: 'Checking the configuration against your choices',
   stage: 'Copying the configuration to the target',
   hardware: 'Generating the hardware configuration',
   build: 'Building the system from the local store',
@@ -91,10 +92,64 @@ export interface InstallRequest extends RequestBase {
 
 export type CancelRequest = RequestBase;
 
+// Check the active configuration against these choices (both optional);
+// later live checks, run when the configuration changes, use them too.
+export interface ValidateRequest extends RequestBase {
+  user?: string;
+  desktop?: string;
+}
+
 export interface RequestMap {
   status: StatusRequest;
   install: InstallRequest;
   cancel: CancelRequest;
+  validate: ValidateRequest;
+}
+
+export interface ConfigFacts {
+  // Where the facts come from: the ISO's manifest, or evaluating the folder.
+  origin: 'manifest' | 'evaluation';
+  users: string[];
+  desktops: string[];
+  drvPath: string | null;
+  toplevel: string | null;
+}
+
+export interface Download {
+  name: string;
+  drv: string;
+  urls: string[];
+}
+
+export const CHECK_NAMES = ['source', 'evaluates', 'user', 'desktop', 'offline'] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+export interface ValidationCheck {
+  name: CheckName;
+  ok: boolean;
+  // Set when the check did not pass, or was skipped.
+  error?: ErrorInfo;
+  skipped?: string;
+}
+
+export interface ValidationResult {
+  v: number;
+  ok: boolean;
+  source: string | null;
+  user: string | null;
+  desktop: string | null;
+  checks: ValidationCheck[];
+  facts: ConfigFacts | null;
+  // Derivations the build will run locally, and what it would have to download.
+  toBuild: string[];
+  downloads: Download[];
+  checkedAt: string;
+  durationMs: number;
+}
+
+export interface ValidationStatus {
+  state: 'idle' | 'running' | 'done';
+  result: ValidationResult | null;
 }
 
 export type InstallState = 'idle' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -147,10 +202,11 @@ export interface StatusInfo {
   daemon: { version: string; protocol: number; pid: number };
   source: { active: string | null; candidates: ConfigSourceStatus[] };
   install: InstallStatus;
+  validation: ValidationStatus;
 }
 
 export type ReplyEvent =
-  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string }
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; validation?: ValidationResult }
   | { v: number; id: string; request: string; ok: false; error: RequestError };
 
 export interface PhaseEvent {
@@ -187,6 +243,8 @@ export interface EventMap {
   progress: ProgressEvent;
   log: LogEvent;
   result: ResultEvent;
+  // A finished check of the active configuration, e.g. after /tmp/nix-cfg changed.
+  validation: ValidationResult;
 }
 
 export function isRequestType(type: string): type is RequestType {

@@ -69,6 +69,7 @@ const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
   install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect'],
   cancel: ['v', 'id'],
+  validate: ['v', 'id', 'user', 'desktop'],
 };
 
 function bad(id: string, field: string, description: string): ParseResult {
@@ -77,6 +78,16 @@ function bad(id: string, field: string, description: string): ParseResult {
     id,
     error: { code: 'bad-request', title: `Invalid request field "${field}"`, description, field },
   };
+}
+
+function checkUserAndDesktop(id: string, user: unknown, desktop: unknown): { user?: string; desktop?: string } | { error: ParseResult } {
+  if (user !== undefined && (typeof user !== 'string' || !USER_NAME.test(user))) {
+    return { error: bad(id, 'user', '"user" must be a login name: lower-case letters, digits, "_" or "-", starting with a letter or "_", at most 32 characters.') };
+  }
+  if (desktop !== undefined && (typeof desktop !== 'string' || !DESKTOP_ID.test(desktop))) {
+    return { error: bad(id, 'desktop', '"desktop" must be a Calamares desktop id such as "gnome", or "" for none.') };
+  }
+  return { ...(user !== undefined && { user: user as string }), ...(desktop !== undefined && { desktop: desktop as string }) };
 }
 
 export function parseRequest(type: string, data: unknown): ParseResult {
@@ -89,7 +100,7 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       error: {
         code: 'unknown-request',
         title: `Unknown request "${type.slice(0, 64)}"`,
-        description: 'This daemon answers status, install and cancel. Check that the client and daemon come from the same release.',
+        description: 'This daemon answers status, install, cancel and validate. Check that the client and daemon come from the same release.',
       },
     };
   }
@@ -123,15 +134,9 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       if (typeof root !== 'string' || !root.startsWith('/') || root.length > MAX_PATH_CHARS || root.includes('\0')) {
         return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt.');
       }
-      if (user !== undefined && (typeof user !== 'string' || !USER_NAME.test(user))) {
-        return bad(id, 'user', '"user" must be a login name: lower-case letters, digits, "_" or "-", starting with a letter or "_", at most 32 characters.');
-      }
-      if (desktop !== undefined && (typeof desktop !== 'string' || !DESKTOP_ID.test(desktop))) {
-        return bad(id, 'desktop', '"desktop" must be a Calamares desktop id such as "gnome", or "" for none.');
-      }
-      const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root };
-      if (user !== undefined) request.user = user as string;
-      if (desktop !== undefined) request.desktop = desktop as string;
+      const choice = checkUserAndDesktop(id, user, desktop);
+      if ('error' in choice) return choice.error;
+      const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root, ...choice };
       if (partitions !== undefined) {
         const checked = checkPartitions(partitions);
         if (typeof checked === 'string') return bad(id, checked, `"${checked}" must be a list of at most ${MAX_PARTITIONS} partitions, each with claimed (true/false) and text fields ${PARTITION_STRINGS.join(', ')} of at most ${MAX_TEXT_CHARS} characters.`);
@@ -150,5 +155,10 @@ export function parseRequest(type: string, data: unknown): ParseResult {
     }
     case 'cancel':
       return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id } } };
+    case 'validate': {
+      const choice = checkUserAndDesktop(id, record.user, record.desktop);
+      if ('error' in choice) return choice.error;
+      return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...choice } } };
+    }
   }
 }

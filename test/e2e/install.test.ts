@@ -103,7 +103,7 @@ describe('a successful install', () => {
     expect(copy.at(-1)).toMatchObject({ pathsDone: live.length, pathsTotal: live.length });
     expect(copy.at(-1).bytesDone).toBe(copy.at(-1).bytesTotal);
     expect(copy.at(-1).bytesTotal).toBeGreaterThan(10_000_000);
-    expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase)).toEqual(['stage', 'hardware', 'build', 'copy', 'install', 'report']);
+    expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase)).toEqual(['validate', 'stage', 'hardware', 'build', 'copy', 'install', 'report']);
 
     const log = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');
     expect(result.targetLogPath).toBe(join(root, 'var/log/nixos-offline-installer/install.log'));
@@ -147,19 +147,21 @@ describe('failures: a clear error and nothing lost', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
-  it('surfaces the real Nix error for a syntax error, with the file in the configuration folder', async () => {
+  it('surfaces the real Nix error for a syntax error, naming the file and line, before touching the target', async () => {
     const source = await writeConfig(join(dir, 'cfg'), { raw: '{ config, ... }:\n{\n  networking.hostName = "x"\n  broken = ;\n}\n' });
     const run = await install([source]);
     expect(run.code).toBe(1);
-    const { error, targetLogPath } = resultOf(run);
-    expect(error.code).toBe('build-failed');
-    expect(error.description).toMatch(/error: syntax error/);
-    expect(error.description).toContain(`${source}/configuration.nix`);
+    const { error, targetLogPath, logPath } = resultOf(run);
+    expect(error.code).toBe('config-eval-failed');
+    expect(error.title).toBe('The configuration does not evaluate');
+    expect(error.description).toMatch(/error: syntax error, unexpected '='/);
+    expect(error.description).toContain(`That is ${source}/configuration.nix, line 4, column 10.`);
     expect(error.description).toContain(`Fix the configuration in ${source}`);
-    // The source is untouched and the target keeps the staged copy and the log.
+    // The source is untouched, nothing was written to the target, and the log is on the live system.
     expect(await readFile(join(source, 'configuration.nix'), 'utf8')).toContain('broken = ;');
-    expect(await readFile(join(root, 'etc/nixos/configuration.nix'), 'utf8')).toContain('broken = ;');
-    expect(await readFile(targetLogPath, 'utf8')).toContain('syntax error');
+    expect(await readdir(root)).toEqual([]);
+    expect(targetLogPath).toBeNull();
+    expect(await readFile(logPath, 'utf8')).toContain('syntax error');
   });
 
   it('reports nixos-install exiting 1 with its own words and what to check', async () => {

@@ -10,6 +10,7 @@ describe('daemon options', () => {
       nixosExpr: '<nixpkgs/nixos>',
       nixpkgs: null,
       channelProfile: '/nix/var/nix/profiles/per-user/root/channels',
+      manifest: null,
       logDir: '/var/log/nixos-offline-installer',
       logLevel: 'info',
     });

@@ -1,7 +1,7 @@
 // status, install and cancel: clients of the daemon's socket.
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
 import type { ReplyEvent, ResultEvent } from '../../protocol/messages.js';
-import { logLine, phaseLine, progressBar, resultText, statusText } from '../render.js';
+import { logLine, phaseLine, progressBar, resultText, statusText, validationSummary, validationText } from '../render.js';
 import { EXIT } from '../usage.js';
 
 export interface ClientFlags {
@@ -52,9 +52,10 @@ export async function runStatus(flags: ClientFlags & { watch: boolean }): Promis
 
 function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean): void {
   if (flags.json) {
-    for (const type of ['phase', 'progress', 'log', 'result'] as const) client.on(type, (data) => print(JSON.stringify({ type, data })));
+    for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => print(JSON.stringify({ type, data })));
     return;
   }
+  client.on('validation', (event) => print(`check: ${validationSummary(event)}`));
   let barShown = false;
   let lastPercent = -1;
   const clearBar = () => {
@@ -127,4 +128,15 @@ export async function runCancel(flags: ClientFlags): Promise<number> {
   if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
   else if (reply.ok) print('cancel requested; the install stops within a few seconds');
   return refused(flags, reply);
+}
+
+export async function runValidate(flags: ClientFlags & { user?: string; desktop?: string }): Promise<number> {
+  const client = await connect(flags);
+  if (typeof client === 'number') return client;
+  const reply = await client.request('validate', { ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) });
+  client.close();
+  if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
+  if (!reply.ok || !reply.validation) return refused(flags, reply);
+  if (!flags.json) print(validationText(reply.validation));
+  return reply.validation.ok ? EXIT.ok : EXIT.failed;
 }

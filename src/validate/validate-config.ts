@@ -1,0 +1,138 @@
+// Every check of a configuration against the installer's choices, before
+// anything touches the target: it evaluates, the Calamares user is declared,
+// the chosen desktop is the configured one, and nothing has to be downloaded.
+// Each failed check says what was found, what was expected and what to do.
+import type { CommandContext, JobSettings } from '../job/context.js';
+import { InstallError } from '../job/install-error.js';
+import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
+import { configFacts } from './config-facts.js';
+import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
+import { checkCompleteness } from './offline-completeness.js';
+
+export interface ValidationInput {
+  source: string | null;
+  user?: string;
+  desktop?: string;
+}
+
+const MAX_LISTED = 20;
+
+function list(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).map((i) => `  ${i}`);
+  if (items.length > MAX_LISTED) shown.push(`  … and ${items.length - MAX_LISTED} more`);
+  return shown.join('\n');
+}
+
+export function checkUser(user: string, facts: ConfigFacts, source: string): ErrorInfo | null {
+  if (facts.users.includes(user)) return null;
+  const declared = facts.users.length > 0 ? `It declares these normal users: ${facts.users.join(', ')}.` : 'It declares no normal user at all.';
+  return {
+    code: 'user-not-declared',
+    title: `User "${user}" is not in the configuration`,
+    description:
+      `The user created in the installer, "${user}", is not declared as a normal user in ${source}. ${declared}\n` +
+      `Either go back and create one of the declared users, or add to configuration.nix:\n  users.users.${user}.isNormalUser = true;\n` +
+      '(Otherwise setting its password would fail at the very end of the install.)',
+  };
+}
+
+export function checkDesktop(desktop: string, facts: ConfigFacts, source: string): ErrorInfo | null {
+  const configured = facts.desktops.length > 0 ? facts.desktops.join(', ') : 'none';
+  if (!isKnownDesktop(desktop)) {
+    return {
+      code: 'desktop-unknown',
+      title: `Unknown desktop "${desktop}"`,
+      description: `The installer chose the desktop id "${desktop}", which this installer does not know. Known ids: ${Object.keys(DESKTOP_OPTIONS).join(', ')}, or "" for no desktop. The configuration in ${source} enables: ${configured}.`,
+    };
+  }
+  if (isNoDesktop(desktop) ? facts.desktops.length === 0 : facts.desktops.includes(desktop)) return null;
+  const wanted = isNoDesktop(desktop) ? 'no desktop' : `the ${desktop} desktop (${DESKTOP_OPTIONS[desktop]!.join(' or ')})`;
+  return {
+    code: 'desktop-mismatch',
+    title: `The configuration does not install the chosen desktop`,
+    description:
+      `The installer chose ${wanted}, but the configuration in ${source} enables: ${configured}. ` +
+      `Offline, only the configured desktop's packages are on the ISO. Go back and choose ${facts.desktops[0] ?? 'no desktop'}, or change the configuration.`,
+  };
+}
+
+export function checkDownloads(downloads: readonly Download[], source: string): ErrorInfo | null {
+  if (downloads.length === 0) return null;
+  const named = downloads.map((d) => `${d.name}${d.urls.length > 0 ? ` (${d.urls[0]})` : ''}`);
+  return {
+    code: 'needs-download',
+    title: `The configuration needs ${downloads.length} download${downloads.length === 1 ? '' : 's'} that ${downloads.length === 1 ? 'is' : 'are'} not on the ISO`,
+    description:
+      `Building the system from ${source} would have to download:\n${list(named)}\n` +
+      'This installer works offline, so the install would fail. Rebuild the ISO from this configuration (so its store holds these), or remove what needs them from the configuration.',
+  };
+}
+
+function failed(name: CheckName, error: ErrorInfo): ValidationCheck {
+  return { name, ok: false, error: { code: error.code, title: error.title, description: error.description } };
+}
+
+export async function validateConfig(ctx: CommandContext, input: ValidationInput, settings: JobSettings): Promise<ValidationResult> {
+  const started = Date.now();
+  const checks: ValidationCheck[] = [];
+  let facts: ConfigFacts | null = null;
+  let toBuild: string[] = [];
+  let downloads: Download[] = [];
+  const { source } = input;
+  const finish = (): ValidationResult => ({
+    v: PROTOCOL_VERSION,
+    ok: checks.every((c) => c.ok),
+    source,
+    user: input.user ?? null,
+    desktop: input.desktop ?? null,
+    checks,
+    facts,
+    toBuild,
+    downloads,
+    checkedAt: new Date().toISOString(),
+    durationMs: Date.now() - started,
+  });
+
+  if (source === null) {
+    checks.push(failed('source', { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
+    return finish();
+  }
+  checks.push({ name: 'source', ok: true });
+  try {
+    facts = await configFacts(ctx, source, settings);
+    checks.push({ name: 'evaluates', ok: true });
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    checks.push(failed('evaluates', error));
+    return finish();
+  }
+
+  const userError = input.user === undefined ? null : checkUser(input.user, facts, source);
+  checks.push(input.user === undefined ? { name: 'user', ok: true, skipped: 'no user chosen' } : userError ? failed('user', userError) : { name: 'user', ok: true });
+  const desktopError = input.desktop === undefined ? null : checkDesktop(input.desktop, facts, source);
+  checks.push(input.desktop === undefined ? { name: 'desktop', ok: true, skipped: 'no desktop chosen' } : desktopError ? failed('desktop', desktopError) : { name: 'desktop', ok: true });
+
+  if (facts.drvPath === null) {
+    // The manifest's system is in the ISO's store by construction.
+    checks.push({ name: 'offline', ok: true, skipped: 'the ISO manifest names the prebuilt system' });
+    return finish();
+  }
+  try {
+    ({ toBuild, downloads } = await checkCompleteness(ctx, facts.drvPath));
+    const downloadError = checkDownloads(downloads, source);
+    checks.push(downloadError ? failed('offline', downloadError) : { name: 'offline', ok: true });
+    ctx.log('validate', `offline check: ${toBuild.length} derivations to build locally, ${downloads.length} downloads needed`);
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    checks.push(failed('offline', error));
+  }
+  return finish();
+}
+
+// One error for a failed validation: the first problem's code and title, every problem's description.
+export function validationError(result: ValidationResult): InstallError {
+  const problems = result.checks.filter((c) => !c.ok && c.error).map((c) => c.error!);
+  const first = problems[0]!;
+  const description = problems.length === 1 ? first.description : problems.map((p) => `${p.title}:\n${p.description}`).join('\n\n');
+  return new InstallError(first.code, problems.length === 1 ? first.title : `${first.title} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`, description);
+}
