@@ -47,7 +47,8 @@ export async function evaluateFacts(ctx: CommandContext, source: string, setting
   const output: string[] = [];
   const result = await runStepCommand(ctx, {
     file: 'nix-instantiate',
-    args: ['--eval', '--strict', '--json', FACTS_NIX, '--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix')), ...OFFLINE_NIX_OPTIONS],
+    // Read-write so that evaluating drvPath also writes the .drv files the dry run needs.
+    args: ['--eval', '--strict', '--json', '--read-write-mode', FACTS_NIX, '--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix')), ...OFFLINE_NIX_OPTIONS],
     captureStdout: true,
     logStdout: false,
     onLine: (line, stream) => stream === 'stderr' && output.push(line),

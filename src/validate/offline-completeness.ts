@@ -10,6 +10,8 @@ import { lastLines, runStepCommand } from '../job/run-step-command.js';
 import type { Download } from '../protocol/messages.js';
 
 const PLANNED_FETCHES = /^(?:these (\d+) paths|this path) will be fetched/;
+// Paths that are neither valid nor buildable (e.g. a .drv that was never written).
+const UNKNOWN_PATHS = /^don't know how to build these paths/;
 
 export interface Completeness {
   // Derivations the build would run locally (downloads included).
@@ -17,17 +19,19 @@ export interface Completeness {
   downloads: Download[];
 }
 
-export function parseDryRun(lines: readonly string[]): { toBuild: string[]; toFetch: string[] } {
+export function parseDryRun(lines: readonly string[]): { toBuild: string[]; toFetch: string[]; unknown: string[] } {
   const toBuild: string[] = [];
   const toFetch: string[] = [];
+  const unknown: string[] = [];
   let list: string[] | null = null;
   for (const line of lines) {
     if (PLANNED_BUILDS.test(line)) list = toBuild;
     else if (PLANNED_FETCHES.test(line)) list = toFetch;
+    else if (UNKNOWN_PATHS.test(line)) list = unknown;
     else if (list && /^\s+\/\S+$/.test(line)) list.push(line.trim());
     else list = null;
   }
-  return { toBuild, toFetch };
+  return { toBuild, toFetch, unknown };
 }
 
 // "/nix/store/<hash>-name.drv" -> "name"
@@ -62,7 +66,10 @@ export async function checkCompleteness(ctx: CommandContext, drvPath: string): P
     failure: (res) =>
       new InstallError('dry-run-failed', 'The offline check could not run', `nix-store --realise --dry-run ${drvPath} exited with ${res.exitCode}:\n${lastLines(ctx, 'nix-store --dry-run')}`),
   });
-  const { toBuild, toFetch } = parseDryRun(output);
+  const { toBuild, toFetch, unknown } = parseDryRun(output);
+  if (unknown.length > 0) {
+    throw new InstallError('dry-run-failed', 'The offline check could not run', `Nix does not know how to build:\n${unknown.map((p) => `  ${p}`).join('\n')}\nThe system's derivation is not in the store; check the NixOS expression (--nixos-expr).`);
+  }
   let downloads: Download[] = toFetch.map((path) => ({ name: storeName(path), drv: path, urls: [] }));
   if (toBuild.length > 0) {
     const shown = await runStepCommand(ctx, {

@@ -7,6 +7,10 @@ export interface ConfigSpec {
   payloads?: Record<string, number>;
   bootloaderFails?: boolean;
   users?: string[];
+  // Desktop options to enable, e.g. "services.desktopManager.plasma6.enable"; default GNOME's.
+  desktopOptions?: string[];
+  // Fixed-output downloads in the system's closure.
+  downloads?: { name: string; url: string; sha256: string }[];
   // Replaces configuration.nix entirely (e.g. a syntax error).
   raw?: string;
 }
@@ -16,13 +20,16 @@ export function configurationNix(spec: ConfigSpec = {}): string {
     .map(([name, size]) => `${name} = ${size};`)
     .join(' ');
   const users = (spec.users ?? ['alice']).map((u) => `users.users.${u}.isNormalUser = true;`).join('\n  ');
+  const desktops = (spec.desktopOptions ?? ['services.xserver.desktopManager.gnome.enable']).map((o) => `${o} = true;`).join('\n  ');
+  const downloads = (spec.downloads ?? []).map((d) => `{ name = "${d.name}"; url = "${d.url}"; sha256 = "${d.sha256}"; }`).join(' ');
   return `{ config, pkgs, lib, ... }:
 {
   imports = [ ./hardware-configuration.nix ];
   networking.hostName = "${spec.hostName ?? 'test'}";
   ${users}
-  services.xserver.desktopManager.gnome.enable = true;
+  ${desktops}
   test.payloads = { ${payloads} };
+  test.downloads = [ ${downloads} ];
   test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};
   system.stateVersion = "24.11";
 }
