@@ -42,4 +42,4 @@ in
   version = 1;
   users = filter (name: (users.${name}.isNormalUser or false) == true) (attrNames users);
   desktops = filter (id: length (filter enabled desktopOptions.${id}) > 0) (attrNames desktopOptions);
-} // (if withDrvPath then { drvPath = system.system.drvPath or system.config.system.build.toplevel.drvPath; } else { })
+} // (if withDrvPath then { drvPath = config.system.build.toplevel.drvPath; } else { })

@@ -1,0 +1,74 @@
+# The offline installer ISO: the NixOS graphical Calamares (GNOME) ISO with the
+# install daemon, Calamares set up to use it, the user's configuration at
+# /iso/nix-cfg, and the target system with what it needs already in the store.
+{ config, lib, pkgs, modulesPath, target, nixCfg, nixosOfflineInstaller, ... }:
+let
+  cfg = config.offlineInstaller;
+  toplevel = target.config.system.build.toplevel;
+  facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
+  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; };
+in
+{
+  imports = [
+    "${modulesPath}/installer/cd-dvd/installation-cd-graphical-calamares-gnome.nix"
+    ./module.nix
+  ];
+
+  options.offlineInstaller.buildDependencies = lib.mkOption {
+    type = lib.types.enum [ "iso" "configuration" ];
+    default = "iso";
+    description = ''
+      How the build inputs of the target system reach the ISO, so that it can
+      be rebuilt offline (after nixos-generate-config, or with a changed
+      /tmp/nix-cfg):
+      - "iso": the ISO's store carries the target's whole build closure (what
+        isoImage.includeSystemBuildDependencies does for the ISO's own system,
+        done for the target: its toplevel's drvPath in isoImage.storeContents);
+        nothing to add to your configuration;
+      - "configuration": your configuration sets
+        system.includeBuildDependencies = true (its runtime closure then
+        carries its build inputs, also on the installed system).
+    '';
+  };
+
+  config = {
+    assertions = [
+      {
+        assertion = cfg.buildDependencies != "configuration" || (target.config.system.includeBuildDependencies or false);
+        message = "offlineInstaller.buildDependencies = \"configuration\" needs system.includeBuildDependencies = true in nix-cfg/configuration.nix.";
+      }
+    ];
+
+    nixpkgs.overlays = [
+      (final: prev: {
+        nixos-offline-installer = nixosOfflineInstaller final;
+        calamares-nixos-extensions = final.callPackage ./calamares-extensions.nix {
+          inherit (prev) calamares-nixos-extensions;
+          desktop = if facts.desktops == [ ] then "" else builtins.head facts.desktops;
+        };
+      })
+    ];
+
+    services.nixos-offline-installer = {
+      enable = true;
+      nixpkgs = pkgs.path;
+      manifest = manifest;
+    };
+
+    # The configuration folder, seen as /iso/nix-cfg in the live system, with its manifest beside it.
+    isoImage.contents = [
+      { source = nixCfg; target = "/nix-cfg"; }
+      { source = manifest; target = "/nix-cfg.manifest.json"; }
+    ];
+    isoImage.storeContents = [ toplevel manifest ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath;
+
+    # Offline means offline: no binary cache, no flake registry, nixpkgs from the store.
+    nix.settings = {
+      substituters = lib.mkForce [ ];
+      flake-registry = "";
+      experimental-features = [ "nix-command" "flakes" ];
+    };
+    nix.nixPath = [ "nixpkgs=${pkgs.path}" ];
+    nix.registry = lib.mkForce { };
+  };
+}

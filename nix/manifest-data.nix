@@ -1,0 +1,19 @@
+# The ISO manifest's content: facts about the configuration shipped on the ISO,
+# so the daemon can check the installer's choices against it in an instant
+# instead of evaluating NixOS on the live system. Versioned; read by
+# src/validate/config-facts.ts. Needs no nixpkgs (closureBytes is added by
+# manifest.nix, which does).
+{
+  # The evaluated target configuration (lib.nixosSystem { ... }).
+  evaluated,
+  # Where the ISO shows the configuration folder in the live system.
+  configDir ? "/iso/nix-cfg",
+}:
+let
+  facts = import ./config-facts.nix { inherit evaluated; withDrvPath = false; };
+in
+{
+  inherit (facts) version users desktops;
+  inherit configDir;
+  toplevel = "${evaluated.config.system.build.toplevel}";
+}

@@ -1,0 +1,87 @@
+# The daemon and CLI as a Nix package, with the Calamares module and configs
+# under share/ and the systemd unit under lib/systemd/system/.
+#
+# Dependencies come from package-lock.json through importNpmLock, so no hash
+# has to be kept in step with it. The lock records integrity hashes but no
+# download URLs (this project's npm setting omits them), so the registry's URL
+# is an argument: the flake reads it from nix/npm-registry.txt (see README).
+{
+  lib,
+  buildNpmPackage,
+  importNpmLock,
+  nodejs_22,
+  makeWrapper,
+  npmRegistry,
+}:
+let
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../package.json
+      ../package-lock.json
+      ../tsconfig.json
+      ../src
+      ../nix/config-facts.nix
+      ../nix/desktops.json
+      ../calamares/modules
+      ../calamares/config
+      ../systemd
+      ../docs
+    ];
+  };
+  registry = lib.removeSuffix "/" npmRegistry;
+  lock = lib.importJSON ../package-lock.json;
+  # "node_modules/@scope/name" -> "<registry>/@scope/name/-/name-1.2.3.tgz", npm's own tarball layout.
+  tarball = path: module:
+    let
+      name = lib.last (lib.splitString "node_modules/" path);
+      base = lib.last (lib.splitString "/" name);
+    in
+    "${registry}/${name}/-/${base}-${module.version}.tgz";
+  packageLock = lock // {
+    packages = lib.mapAttrs
+      (path: module: if path == "" || module ? resolved || module.link or false then module else module // { resolved = tarball path module; })
+      lock.packages;
+  };
+in
+buildNpmPackage {
+  pname = "nixos-offline-installer";
+  version = (lib.importJSON ../package.json).version;
+  inherit src;
+  nodejs = nodejs_22;
+
+  npmDeps = importNpmLock {
+    npmRoot = src;
+    inherit packageLock;
+  };
+  npmConfigHook = importNpmLock.npmConfigHook;
+  npmFlags = [ "--ignore-scripts" ];
+  nativeBuildInputs = [ makeWrapper ];
+
+  # tsc -> dist/
+  npmBuildScript = "build";
+
+  installPhase = ''
+    runHook preInstall
+    npm prune --omit=dev --ignore-scripts
+    app=$out/lib/nixos-offline-installer
+    mkdir -p $app/nix $out/bin $out/share/nixos-offline-installer $out/lib/systemd/system
+    cp -r dist node_modules package.json $app/
+    # Read at run time next to dist/ (../../nix from dist/validate).
+    cp nix/config-facts.nix nix/desktops.json $app/nix/
+    makeWrapper ${lib.getExe nodejs_22} $out/bin/nixos-offline-installer \
+      --add-flags $app/dist/cli/main.js
+    cp -r calamares $out/share/nixos-offline-installer/
+    cp -r docs $out/share/nixos-offline-installer/
+    substitute systemd/nixos-offline-installer.service $out/lib/systemd/system/nixos-offline-installer.service \
+      --replace-fail /run/current-system/sw/bin/nixos-offline-installer $out/bin/nixos-offline-installer
+    runHook postInstall
+  '';
+
+  meta = {
+    description = "Installs NixOS from the installation medium's own store, with no network";
+    license = lib.licenses.mit;
+    mainProgram = "nixos-offline-installer";
+    platforms = lib.platforms.linux;
+  };
+}
