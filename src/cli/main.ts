@@ -4,9 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { OptionError } from '../daemon/options.js';
 import { SocketInUse } from '../daemon/socket-guard.js';
-import { VERSION } from '../daemon/server.js';
-import { runDaemon } from './commands/daemon.js';
-import { runCancel, runInstallCommand, runStatus, runValidate } from './commands/client-commands.js';
+import { VERSION } from '../version.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
 
 const CLIENT_OPTIONS = { socket: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
@@ -24,20 +22,24 @@ function parse(args: string[], options: NonNullable<Parameters<typeof parseArgs>
   }
 }
 
+// Commands are loaded on use: a client run need not load the daemon's modules (start-up time).
+const daemonCommand = () => import('./commands/daemon.js');
+const clientCommands = () => import('./commands/client-commands.js');
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const socket = (value: unknown) => (typeof value === 'string' ? value : (process.env.NOI_SOCKET ?? DEFAULT_SOCKET_PATH));
   switch (command) {
     case 'daemon':
-      return runDaemon(parse(rest, DAEMON_OPTIONS) as Record<string, string | undefined>);
+      return (await daemonCommand()).runDaemon(parse(rest, DAEMON_OPTIONS) as Record<string, string | undefined>);
     case 'status': {
       const v = parse(rest, { ...CLIENT_OPTIONS, watch: { type: 'boolean', default: false } });
-      return runStatus({ socket: socket(v.socket), json: v.json === true, watch: v.watch === true });
+      return (await clientCommands()).runStatus({ socket: socket(v.socket), json: v.json === true, watch: v.watch === true });
     }
     case 'install': {
       const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' } });
       if (typeof v.root !== 'string') throw new UsageError('install needs --root DIR, the mounted target (e.g. --root /mnt)');
-      return runInstallCommand({
+      return (await clientCommands()).runInstallCommand({
         socket: socket(v.socket),
         json: v.json === true,
         root: v.root,
@@ -47,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       const v = parse(rest, { ...CLIENT_OPTIONS, user: { type: 'string' }, desktop: { type: 'string' } });
-      return runValidate({
+      return (await clientCommands()).runValidate({
         socket: socket(v.socket),
         json: v.json === true,
         ...(typeof v.user === 'string' && { user: v.user }),
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'cancel': {
       const v = parse(rest, CLIENT_OPTIONS);
-      return runCancel({ socket: socket(v.socket), json: v.json === true });
+      return (await clientCommands()).runCancel({ socket: socket(v.socket), json: v.json === true });
     }
     case '--version':
       process.stdout.write(`${VERSION}\n`);

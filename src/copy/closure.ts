@@ -1,5 +1,7 @@
 // What the copy step has to move: the system's closure with each path's NAR
 // size (nix path-info), less what is already valid in the target store.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JobContext } from '../job/context.js';
 import { InstallError } from '../job/install-error.js';
 import { lastLines, runStepCommand } from '../job/run-step-command.js';
@@ -37,6 +39,8 @@ export async function closureOf(ctx: JobContext, toplevel: string): Promise<Stor
 
 // Paths nix copy will skip because the target already has them (a resumed install).
 export async function validInTarget(ctx: JobContext, paths: readonly string[]): Promise<Set<string>> {
+  // A target without a Nix database has no valid path: no need to ask.
+  if (!existsSync(join(ctx.root, 'nix/var/nix/db/db.sqlite'))) return new Set();
   const result = await runStepCommand(ctx, {
     file: 'nix-store',
     args: ['--store', ctx.root, '--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS, ...paths],

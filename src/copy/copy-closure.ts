@@ -20,7 +20,9 @@ export async function copyClosure(ctx: JobContext, toplevel: string): Promise<vo
   ctx.log('copy', `closure: ${closure.length} paths; ${toCopy.length} to copy (${progress.bytesTotal} bytes), ${present.size} already on the target`);
   ctx.progress(0, progress.counts());
 
+  // Samples until the copy ends; the wait between samples is cut short then, so it adds no delay.
   let sampling = true;
+  let wake = () => {};
   const sampler = (async () => {
     while (sampling) {
       const path = progress.currentPath;
@@ -29,8 +31,14 @@ export async function copyClosure(ctx: JobContext, toplevel: string): Promise<vo
         progress.sample(path, await bytesOnDisk(join(ctx.root, path)));
         ctx.progress(progress.fraction(), progress.counts());
       }
-      const took = Date.now() - started;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(SAMPLE_INTERVAL_MS, took * 4)));
+      const pause = Math.max(SAMPLE_INTERVAL_MS, (Date.now() - started) * 4);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   })();
 
@@ -54,6 +62,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string): Promise<vo
     });
   } finally {
     sampling = false;
+    wake();
     await sampler;
   }
   progress.finishAll();

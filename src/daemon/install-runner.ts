@@ -2,9 +2,10 @@
 // ended, and answers what is going on for status.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
-import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type InstallRequest, type InstallStatus, type ResultEvent } from '../protocol/messages.js';
 import { runInstall, type InstallSink } from '../job/run-install.js';
 import type { DaemonOptions } from './options.js';
+import type { ValidationCache } from '../validate/validate-config.js';
 
 export interface InstallEvents extends InstallSink {
   result(event: ResultEvent): void;
@@ -15,6 +16,26 @@ function newInstallId(): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+function crashResult(installId: string, error: unknown, started: number): ResultEvent {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    v: PROTOCOL_VERSION,
+    installId,
+    ok: false,
+    state: 'failed',
+    error: {
+      code: 'internal-error',
+      title: 'The installer hit an unexpected error',
+      description: `${message}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`,
+      logTail: [],
+    },
+    logPath: null,
+    targetLogPath: null,
+    toplevel: null,
+    durationMs: Date.now() - started,
+  };
+}
+
 export class InstallRunner {
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
@@ -23,6 +44,7 @@ export class InstallRunner {
   constructor(
     private readonly options: DaemonOptions,
     private readonly logger: Logger,
+    private readonly cache?: ValidationCache,
   ) {}
 
   get busy(): boolean {
@@ -52,14 +74,17 @@ export class InstallRunner {
     };
     // Started on the next tick, so the caller's reply reaches the client before the first event.
     this.running = Promise.resolve()
-      .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink }))
+      .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
       .then((result) => {
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
       })
       .catch((error: unknown) => {
+        // A fault of the job itself: the client still gets a result, never silence.
         this.logger.error({ err: error, installId }, 'install crashed');
-        this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString() };
+        const result = crashResult(installId, error, Date.parse(this.state.startedAt ?? '') || Date.now());
+        this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString(), result };
+        events.result(result);
       })
       .finally(() => {
         this.running = null;

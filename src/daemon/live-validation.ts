@@ -5,7 +5,7 @@
 import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../job/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
-import { validateConfig } from '../validate/validate-config.js';
+import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 
 const RECENT_LINES = 50;
 
@@ -21,6 +21,7 @@ export class LiveValidation {
     private readonly logger: Logger,
     private readonly activeSource: () => string | null,
     private readonly onResult: (result: ValidationResult) => void,
+    private readonly cache: ValidationCache,
   ) {}
 
   status(): ValidationStatus {
@@ -47,7 +48,7 @@ export class LiveValidation {
       },
       recentLines: (source, count) => (recent.get(source) ?? []).slice(-count),
     };
-    void validateConfig(ctx, { source: this.activeSource(), ...this.choices }, this.settings).then(
+    void validateConfig(ctx, { source: this.activeSource(), ...this.choices }, this.settings, this.cache).then(
       (result) => {
         if (controller.signal.aborted) return;
         this.controller = null;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
-import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import type { JobSettings } from '../job/context.js';
 
 export interface DaemonOptions extends JobSettings {

@@ -14,17 +14,18 @@ import {
 } from '../protocol/messages.js';
 import { parseRequest, type ParsedRequest } from '../protocol/parse-request.js';
 import type { Logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
 import { SourceWatcher } from '../resolve/watch-sources.js';
 import { InstallRunner } from './install-runner.js';
 import { LiveValidation } from './live-validation.js';
+import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
 const LIFECYCLE = new Set(['start', 'connect', 'disconnect', 'destroy', 'close', 'socket.disconnected', 'error', 'data']);
-
-export const VERSION = '0.1.0';
+const DRAIN_MS = 2000;
 
 export class Daemon {
   private readonly ipc = new IPCModule();
@@ -40,12 +41,13 @@ export class Daemon {
     private readonly options: DaemonOptions,
     private readonly logger: Logger,
   ) {
-    this.runner = new InstallRunner(options, logger);
+    const cache = new ValidationCache();
+    this.runner = new InstallRunner(options, logger, cache);
     this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
       this.logger.info({ active: snapshot.active, changed: path }, 'configuration sources changed');
       void this.validation.run();
     });
-    this.validation = new LiveValidation(options, logger, () => this.watcher.current().active, (result) => this.broadcast('validation', result));
+    this.validation = new LiveValidation(options, logger, () => this.watcher.current().active, (result) => this.broadcast('validation', result), cache);
   }
 
   async start(): Promise<void> {
@@ -74,7 +76,18 @@ export class Daemon {
     this.validation.stop();
     await this.runner.stop();
     await this.watcher.close();
+    await this.drainClients();
     this.ipc.server.stop();
+  }
+
+  // The last events (the cancelled result) reach the clients before their sockets close; a client not reading gets 2 s.
+  private async drainClients(): Promise<void> {
+    this.uncorkAll();
+    const deadline = Date.now() + DRAIN_MS;
+    const sockets = (this.ipc.server.sockets as Socket[]).filter((s) => !s.destroyed);
+    while (sockets.some((s) => !s.destroyed && s.writableLength > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private disconnected(socket: Socket): void {
@@ -84,14 +97,28 @@ export class Daemon {
     if (this.runner.cancel()) this.logger.warn('the installer client went away; install cancelled as it asked');
   }
 
+  // Sockets written to in this tick: corked, so a burst of log lines leaves in one write.
+  private readonly corked = new Set<Socket>();
+
   private send<T extends EventType>(socket: Socket, type: T, data: EventMap[T]): void {
     if (socket.destroyed) return;
+    if (!this.corked.has(socket)) {
+      // After the synchronous burst that is sending (a chunk of build output), before any I/O.
+      if (this.corked.size === 0) queueMicrotask(() => this.uncorkAll());
+      this.corked.add(socket);
+      socket.cork();
+    }
     try {
       this.ipc.server.emit(socket, type, data);
     } catch (error) {
       // A frame over the size limit is a bug of ours; never a reason to crash.
       this.logger.error({ err: error, type }, 'could not send an event');
     }
+  }
+
+  private uncorkAll(): void {
+    for (const socket of this.corked) if (!socket.destroyed) socket.uncork();
+    this.corked.clear();
   }
 
   private broadcast<T extends EventType>(type: T, data: EventMap[T]): void {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
-import { createInstallLogger, type LogLevel } from '../log/logger.js';
+import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
 import {
   HEARTBEAT_MS,
   LOG_TAIL_LINES,
@@ -27,7 +27,7 @@ import { resolveSource } from '../resolve/config-sources.js';
 import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
-import { validateConfig, validationError } from '../validate/validate-config.js';
+import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from './context.js';
 import { InstallCancelled, InstallError } from './install-error.js';
 
@@ -53,6 +53,8 @@ export interface InstallParams {
   settings: JobSettings & { logDir: string; logLevel: LogLevel };
   signal: AbortSignal;
   sink: InstallSink;
+  // Checks of unchanged folders, shared with the daemon's live checks.
+  validationCache?: ValidationCache;
 }
 
 export function overallFraction(phase: Phase, phaseFraction: number): number {
@@ -79,11 +81,19 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 }
 
 export async function runInstall(params: InstallParams): Promise<ResultEvent> {
-  const { installId, request, settings, signal, sink } = params;
+  const { installId, request, settings, signal, sink, validationCache } = params;
   const started = Date.now();
   const root = request.root;
   const logPath = join(settings.logDir, `install-${installId}.log`);
-  const { logger, close } = createInstallLogger(settings.logLevel, logPath, installId);
+  let installLog: InstallLog;
+  try {
+    installLog = await openInstallLog(settings.logLevel, logPath, installId);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const cause = new InstallError('log-unwritable', 'The install log cannot be written', `${logPath}: ${message}\nEvery install keeps a full log; make ${settings.logDir} a writable folder (the daemon's --log-dir), then start the install again. Nothing was written to ${root}.`);
+    return { v: PROTOCOL_VERSION, installId, ok: false, state: 'failed', error: { code: cause.code, title: cause.title, description: cause.description, logTail: [] }, logPath: null, targetLogPath: null, toplevel: null, durationMs: Date.now() - started };
+  }
+  const { logger, flush, close } = installLog;
   const tail: string[] = [];
   const recent = new Map<string, string[]>();
   let phase: Phase = 'validate';
@@ -144,7 +154,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
     // Every mismatch is known before anything is written to the target.
     ctx.phase('validate');
-    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings);
+    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
     ctx.progress(1);
@@ -188,6 +198,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
   if (targetTouched) {
     try {
+      await flush();
       targetLogPath = await writeTargetLog(root, logPath);
     } catch (copyError) {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
@@ -196,7 +207,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   clearInterval(heartbeat);
   if (state === 'succeeded') ctx.progress(1);
   logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
-  close();
+  await close();
 
   return {
     v: PROTOCOL_VERSION,

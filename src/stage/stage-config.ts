@@ -5,7 +5,6 @@
 // timestamped backup. The source is only ever read.
 import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import fse from 'fs-extra';
 import type { JobContext } from '../job/context.js';
 import { InstallCancelled, InstallError } from '../job/install-error.js';
 import { scanSource } from './scan-source.js';
@@ -34,6 +33,8 @@ async function makeOwnerWritable(dir: string): Promise<void> {
 }
 
 async function copySnapshot(ctx: JobContext, source: string, staging: string) {
+  // Loaded on first use: an idle daemon does not need it (about 5 MB resident).
+  const { default: fse } = await import('fs-extra');
   for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
     const before = await scanSource(source);
     await rm(staging, { recursive: true, force: true });

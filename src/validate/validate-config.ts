@@ -8,6 +8,27 @@ import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
+import { scanSource } from '../stage/scan-source.js';
+
+// Facts and the offline check of a folder, by its fingerprint (every entry's
+// inode, size and times): an install right after the live check, of an
+// unchanged folder, need not evaluate it again. Only passing checks are kept,
+// so a refusal is always checked afresh (e.g. after adding the missing path).
+export class ValidationCache {
+  private readonly entries = new Map<string, { facts: ConfigFacts; toBuild: string[] }>();
+
+  constructor(private readonly limit = 8) {}
+
+  get(key: string) {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: { facts: ConfigFacts; toBuild: string[] }): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
 
 export interface ValidationInput {
   source: string | null;
@@ -72,7 +93,7 @@ function failed(name: CheckName, error: ErrorInfo): ValidationCheck {
   return { name, ok: false, error: { code: error.code, title: error.title, description: error.description } };
 }
 
-export async function validateConfig(ctx: CommandContext, input: ValidationInput, settings: JobSettings): Promise<ValidationResult> {
+export async function validateConfig(ctx: CommandContext, input: ValidationInput, settings: JobSettings, cache?: ValidationCache): Promise<ValidationResult> {
   const started = Date.now();
   const checks: ValidationCheck[] = [];
   let facts: ConfigFacts | null = null;
@@ -97,9 +118,19 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     checks.push(failed('source', { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
     return finish();
   }
-  checks.push({ name: 'source', ok: true });
+  let key: string;
   try {
-    facts = await configFacts(ctx, source, settings);
+    // Also refuses, by name, links out of the folder and special files, as staging would.
+    key = `${source}\n${(await scanSource(source)).fingerprint}`;
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    checks.push(failed('source', error));
+    return finish();
+  }
+  checks.push({ name: 'source', ok: true });
+  const cached = cache?.get(key);
+  try {
+    facts = cached?.facts ?? (await configFacts(ctx, source, settings));
     checks.push({ name: 'evaluates', ok: true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
@@ -112,6 +143,12 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   const desktopError = input.desktop === undefined ? null : checkDesktop(input.desktop, facts, source);
   checks.push(input.desktop === undefined ? { name: 'desktop', ok: true, skipped: 'no desktop chosen' } : desktopError ? failed('desktop', desktopError) : { name: 'desktop', ok: true });
 
+  if (cached) {
+    toBuild = cached.toBuild;
+    checks.push({ name: 'offline', ok: true });
+    ctx.log('validate', 'configuration unchanged since it was last checked; reusing that check');
+    return finish();
+  }
   if (facts.drvPath === null) {
     // The manifest's system is in the ISO's store by construction.
     checks.push({ name: 'offline', ok: true, skipped: 'the ISO manifest names the prebuilt system' });
@@ -121,6 +158,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     ({ toBuild, downloads } = await checkCompleteness(ctx, facts.drvPath));
     const downloadError = checkDownloads(downloads, source);
     checks.push(downloadError ? failed('offline', downloadError) : { name: 'offline', ok: true });
+    if (!downloadError) cache?.set(key, { facts, toBuild });
     ctx.log('validate', `offline check: ${toBuild.length} derivations to build locally, ${downloads.length} downloads needed`);
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;

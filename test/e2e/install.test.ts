@@ -184,6 +184,23 @@ describe('failures: a clear error and nothing lost', () => {
     expect(resultOf(run).error).toMatchObject({ code: 'target-missing', title: `Target root ${join(dir, 'not-mounted')} does not exist` });
   });
 
+  it('refuses to start without a writable log, says where, and keeps serving', async () => {
+    const source = await writeConfig(join(dir, 'cfg'));
+    // A file where the log folder should be: the log cannot be created under it.
+    const notADir = join(dir, 'not-a-dir');
+    await writeFile(notADir, '');
+    daemon = await startDaemon({ dir, configDirs: [source], extraArgs: ['--log-dir', notADir] });
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    expect(run.code).toBe(1);
+    const { error } = resultOf(run);
+    expect(error).toMatchObject({ code: 'log-unwritable', title: 'The install log cannot be written' });
+    expect(error.description).toContain(notADir);
+    expect(await readdir(root)).toEqual([]);
+    const status = await runCli(['status', '--socket', daemon.socket, '--json']);
+    expect(status.code).toBe(0);
+    expect(daemon.process.exitCode).toBeNull();
+  });
+
   it('cancels mid-copy within 5 s, ends the child processes and keeps the log', async () => {
     // A large path keeps nix copy busy for a few seconds.
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'big', payloads: { big: 1_000_000_000, small: 1000 } });

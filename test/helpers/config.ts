@@ -11,6 +11,9 @@ export interface ConfigSpec {
   desktopOptions?: string[];
   // Fixed-output downloads in the system's closure.
   downloads?: { name: string; url: string; sha256: string }[];
+  // Incompressible payloads (name = bytes), and a build that prints this many lines.
+  randomPayloads?: Record<string, number>;
+  noise?: { lines: number; nonce: string };
   // Replaces configuration.nix entirely (e.g. a syntax error).
   raw?: string;
 }
@@ -30,6 +33,8 @@ export function configurationNix(spec: ConfigSpec = {}): string {
   ${desktops}
   test.payloads = { ${payloads} };
   test.downloads = [ ${downloads} ];
+  test.randomPayloads = { ${Object.entries(spec.randomPayloads ?? {}).map(([name, size]) => `${name} = ${size};`).join(' ')} };
+  ${spec.noise ? `test.noise = { lines = ${spec.noise.lines}; nonce = "${spec.noise.nonce}"; };` : ''}
   test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};
   system.stateVersion = "24.11";
 }
