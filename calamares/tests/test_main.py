@@ -123,7 +123,7 @@ class Run(unittest.TestCase):
             event("reply", id="calamares-1", request="install", ok=True, installId="x"),
             event("phase", installId="x", phase="copy", title="Copying the system to the target"),
             event("progress", installId="x", phase="copy", fraction=0.5, bytesDone=1, bytesTotal=2, pathsDone=0, pathsTotal=1),
-            event("log", installId="x", source="nix copy", line="copying path"),
+            event("log", installId="x", source="nix copy", lines=["copying path", "copying path 2"]),
             event("result", installId="x", ok=True, state="succeeded"),
         ])
         self.assertIsNone(result)
@@ -131,6 +131,7 @@ class Run(unittest.TestCase):
         self.assertEqual(daemon.received[0]["data"]["root"], "/tmp/calamares-root")
         self.assertEqual(cal.progress, [0.5])
         self.assertIn(("debug", "[nix copy] copying path"), cal.messages)
+        self.assertIn(("debug", "[nix copy] copying path 2"), cal.messages)
         self.assertEqual(main.pretty_status_message(), "Copying the system to the target")
 
     def test_failure_returns_the_daemons_title_and_description_with_the_log(self):

@@ -8,6 +8,8 @@ import { OFFLINE_NIX_OPTIONS, nixPathArgs } from './nix-options.js';
 import { describeNixFailure } from './nix-error.js';
 
 // Nix's plan before building: "these 3 derivations will be built:" or "this derivation will be built:".
+const KEPT_OUTPUT_LINES = 2000;
+
 export const PLANNED_BUILDS = /^(?:these (\d+) derivations|this derivation) will be built:/;
 
 export function buildArgs(ctx: JobContext, configuration: string): string[] {
@@ -25,7 +27,8 @@ export async function buildSystem(ctx: JobContext, etcNixos: string, source: str
     args: buildArgs(ctx, configuration),
     captureStdout: true,
     onLine: (line, stream) => {
-      if (stream === 'stderr') output.push(line);
+      // Nix's error is at the end of its output; a long build's earlier lines are in the log.
+      if (stream === 'stderr' && output.push(line) > KEPT_OUTPUT_LINES) output.splice(0, output.length - KEPT_OUTPUT_LINES / 2);
       const planned = PLANNED_BUILDS.exec(line);
       if (planned) toBuild = planned[1] ? Number(planned[1]) : 1;
       else if (/^building '\/.+\.drv'/.test(line) && toBuild > 0) ctx.progress(Math.min(++built / toBuild, 1));

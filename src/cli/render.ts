@@ -22,8 +22,8 @@ export function phaseLine(event: PhaseEvent): string {
   return `==> ${event.title}`;
 }
 
-export function logLine(event: LogEvent): string {
-  return `    [${event.source}] ${event.line}`;
+export function logLines(event: LogEvent): string {
+  return event.lines.map((line) => `    [${event.source}] ${line}`).join('\n');
 }
 
 export function resultText(event: ResultEvent): string {

@@ -1,6 +1,7 @@
 // The daemon's settings, from its flags and then the environment (the NixOS
 // module sets the environment; tests and people use flags).
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
@@ -33,6 +34,11 @@ export function groupId(group: string, groupFile = '/etc/group'): number {
 
 export function daemonOptions(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): DaemonOptions {
   const pick = (flag: string, variable: string) => flags[flag] ?? env[variable] ?? undefined;
+  // Relative paths mean the caller's folder: the daemon hands them to Nix, which would read them otherwise.
+  const path = (flag: string, variable: string) => {
+    const value = pick(flag, variable);
+    return value === undefined || /^<.*>$/.test(value) ? value : resolve(value);
+  };
   const logLevel = pick('log-level', 'NOI_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -44,14 +50,14 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
   if (configDirs.length === 0) throw new OptionError('--config-dirs / NOI_CONFIG_DIRS names no folder');
   const group = pick('socket-group', 'NOI_SOCKET_GROUP');
   return {
-    socketPath: pick('socket', 'NOI_SOCKET') ?? DEFAULT_SOCKET_PATH,
+    socketPath: path('socket', 'NOI_SOCKET') ?? DEFAULT_SOCKET_PATH,
     socketGid: group === undefined ? 0 : groupId(group),
     configDirs,
-    nixosExpr: pick('nixos-expr', 'NOI_NIXOS_EXPR') ?? DEFAULTS.nixosExpr,
-    nixpkgs: pick('nixpkgs', 'NOI_NIXPKGS') ?? null,
-    channelProfile: pick('channel-profile', 'NOI_CHANNEL_PROFILE') ?? DEFAULTS.channelProfile,
-    manifest: pick('manifest', 'NOI_MANIFEST') ?? null,
-    logDir: pick('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
+    nixosExpr: path('nixos-expr', 'NOI_NIXOS_EXPR') ?? DEFAULTS.nixosExpr,
+    nixpkgs: path('nixpkgs', 'NOI_NIXPKGS') ?? null,
+    channelProfile: path('channel-profile', 'NOI_CHANNEL_PROFILE') ?? DEFAULTS.channelProfile,
+    manifest: path('manifest', 'NOI_MANIFEST') ?? null,
+    logDir: path('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
     logLevel: logLevel as LogLevel,
   };
 }

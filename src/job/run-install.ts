@@ -30,6 +30,7 @@ import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from './context.js';
 import { InstallCancelled, InstallError } from './install-error.js';
+import { batchLogEvents } from './batch-log-events.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -81,13 +82,15 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 }
 
 export async function runInstall(params: InstallParams): Promise<ResultEvent> {
-  const { installId, request, settings, signal, sink, validationCache } = params;
+  const { installId, request, settings, signal, validationCache } = params;
+  const relay = batchLogEvents(installId, params.sink);
+  const sink: InstallSink = relay;
   const started = Date.now();
   const root = request.root;
   const logPath = join(settings.logDir, `install-${installId}.log`);
   let installLog: InstallLog;
   try {
-    installLog = await openInstallLog(settings.logLevel, logPath, installId);
+    installLog = openInstallLog(settings.logLevel, logPath, installId);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const cause = new InstallError('log-unwritable', 'The install log cannot be written', `${logPath}: ${message}\nEvery install keeps a full log; make ${settings.logDir} a writable folder (the daemon's --log-dir), then start the install again. Nothing was written to ${root}.`);
@@ -108,8 +111,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     settings,
     log(source, line, level = 'info') {
       logger[level]({ source }, line);
-      const wire = truncate(line, MAX_LOG_LINE_CHARS);
-      sink.log({ v: PROTOCOL_VERSION, installId, source, line: wire });
+      relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
       tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
       const lines = recent.get(source) ?? [];
@@ -198,7 +200,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
   if (targetTouched) {
     try {
-      await flush();
+      flush();
       targetLogPath = await writeTargetLog(root, logPath);
     } catch (copyError) {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
@@ -207,7 +209,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   clearInterval(heartbeat);
   if (state === 'succeeded') ctx.progress(1);
   logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
-  await close();
+  close();
+  relay.flush();
 
   return {
     v: PROTOCOL_VERSION,

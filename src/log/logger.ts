@@ -1,77 +1,54 @@
-// Structured logs: pino JSON lines on stdout, which systemd sends to the journal.
-import { pino, type Logger } from 'pino';
-
-export type { Logger };
-
+// Structured logs: pino JSON lines on stdout, which systemd sends to the
+// journal, and each install's lines also in that install's own log file.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { BatchedWriter } from './batched-writer.js';
 import type { LogLevel } from './levels.js';
 
-export type { LogLevel };
+export type { Logger, LogLevel };
 
-const journal = pino.destination({ fd: 1, sync: false });
+const NAME = 'nixos-offline-installer';
+const journal = new BatchedWriter(1);
 
 export function createLogger(level: LogLevel): Logger {
-  return pino({ name: 'nixos-offline-installer', level }, journal);
+  return pino({ name: NAME, level }, journal);
+}
+
+export function flushJournal(): void {
+  journal.flushSync();
 }
 
 export interface InstallLog {
   logger: Logger;
-  // Everything logged so far is in the file once this resolves.
-  flush(): Promise<void>;
-  close(): Promise<void>;
+  // Everything logged so far is in the file after this.
+  flush(): void;
+  close(): void;
 }
 
-// The same lines, also into one install's own log file. Buffered (a build can
-// print tens of thousands of lines; a write each would slow it down) and
-// flushed when the install ends; the journal has the same lines meanwhile.
-// Rejects when the file cannot be opened: an install must leave a log behind.
-export async function openInstallLog(level: LogLevel, file: string, installId: string): Promise<InstallLog> {
-  const fileStream = pino.destination({ dest: file, sync: false, mkdir: true, minLength: 8 * 1024 });
-  await new Promise<void>((resolve, reject) => {
-    fileStream.once('ready', resolve);
-    fileStream.once('error', reject);
-  });
-  let broken = false;
-  // A later write error (the live system's tmpfs full) must not end the daemon; the journal keeps the lines.
-  fileStream.on('error', (error) => {
-    if (!broken) journalLogger().warn({ err: error, file }, 'the install log file stopped accepting writes');
-    broken = true;
-  });
-  const logger = pino(
-    { name: 'nixos-offline-installer', level },
-    pino.multistream([
-      { level, stream: journal },
-      { level, stream: fileStream },
-    ]),
-  ).child({ installId });
-  const flush = async () => {
-    if (broken) return;
-    try {
-      fileStream.flushSync();
-    } catch (error) {
-      broken = true;
-      journalLogger().warn({ err: error, file }, 'the install log file could not be flushed');
-    }
-  };
-  return {
-    logger,
-    flush,
-    async close() {
-      await flush();
-      fileStream.end();
+// Throws when the file cannot be created: an install must leave a log behind.
+export function openInstallLog(level: LogLevel, file: string, installId: string): InstallLog {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o640);
+  // A later write error (the live system's tmpfs full) must not end the install; the journal keeps the lines.
+  const fileWriter = new BatchedWriter(fd, (error) => pino({ name: NAME }, journal).warn({ err: error, file }, 'the install log file stopped accepting writes'));
+  let closed = false;
+  // Both destinations get the same serialized line; none reaches the fd once closed (its number may be reused).
+  const both: DestinationStream = {
+    write(line: string) {
+      journal.write(line);
+      if (!closed) fileWriter.write(line);
     },
   };
-}
-
-let fallback: Logger | null = null;
-function journalLogger(): Logger {
-  fallback ??= pino({ name: 'nixos-offline-installer' }, journal);
-  return fallback;
-}
-
-export function flushJournal(): void {
-  try {
-    journal.flushSync();
-  } catch {
-    // Not ready yet (nothing written): nothing to flush.
-  }
+  const logger = pino({ name: NAME, level }, both).child({ installId });
+  return {
+    logger,
+    flush: () => fileWriter.flushSync(),
+    close() {
+      if (closed) return;
+      closed = true;
+      fileWriter.flushSync();
+      closeSync(fd);
+    },
+  };
 }

@@ -1,13 +1,14 @@
 // Runs one external command for an install step: argv array (never a shell
 // string), its own process group so a cancel ends the whole tree, every output
 // line handed on as it arrives.
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 
 // SIGTERM first; whatever is still alive after this gets SIGKILL. Well under
 // the 5 s a cancel is allowed to take.
 export const KILL_GRACE_MS = 3000;
+
+const MAX_LINE_CHARS = 1024 * 1024;
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -38,11 +39,29 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+// Splits a stream into lines by hand: readline costs several times more per
+// line, and a build can print hundreds of thousands of them.
 function readLines(stream: Readable | null, onLine: (line: string) => void): Promise<void> {
   if (!stream) return Promise.resolve();
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on('line', onLine);
-  return new Promise((resolve) => lines.once('close', resolve));
+  stream.setEncoding('utf8');
+  let carry = '';
+  stream.on('data', (chunk: string) => {
+    const parts = (carry + chunk).split('\n');
+    carry = parts.pop()!;
+    for (const part of parts) onLine(part.endsWith('\r') ? part.slice(0, -1) : part);
+    // A line with no end in sight is handed on in pieces rather than held whole.
+    if (carry.length > MAX_LINE_CHARS) {
+      onLine(carry);
+      carry = '';
+    }
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => {
+      if (carry) onLine(carry);
+      carry = '';
+      resolve();
+    });
+  });
 }
 
 export async function runChild(spec: ChildSpec): Promise<ChildResult> {

@@ -9,6 +9,9 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 // One log line on the wire; longer lines are cut (the install log keeps them whole).
 export const MAX_LOG_LINE_CHARS = 2048;
+// A log event carries the lines one source wrote in a row, up to about this
+// many characters: even fully escaped, its frame stays under MAX_MESSAGE_BYTES.
+export const LOG_BATCH_CHARS = 8 * 1024;
 // Lines of the log that travel with a failed result.
 export const LOG_TAIL_LINES = 20;
 // A client that stops reading is dropped once this much waits for it.
@@ -219,9 +222,10 @@ export interface PhaseEvent {
 export interface LogEvent {
   v: number;
   installId: string;
-  // Which program or step wrote the line: "daemon", "nix-build", "nix copy", ...
+  // Which program or step wrote the lines: "daemon", "nix-build", "nix copy", ...
   source: string;
-  line: string;
+  // In the order written; at least one.
+  lines: string[];
 }
 
 export interface ResultEvent {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, resultOf, startCli } from '../helpers/cli.js';
+import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { FIXTURE_CFG, NIX_CONFIG, scratch } from '../helpers/env.js';
@@ -118,7 +118,7 @@ describe('a successful install', () => {
     expect((await install([source])).code).toBe(0);
     const second = await install([source]);
     expect(second.code).toBe(0);
-    const logs = second.events.filter((e) => e.type === 'log').map((e) => e.data.line);
+    const logs = logLinesOf(second.events).map((l) => l.line);
     expect(logs.some((l: string) => /already on the target/.test(l) && !/, 0 already/.test(l))).toBe(true);
     // The first install's /etc/nixos was kept as a backup.
     expect((await readdir(join(root, 'etc'))).filter((n) => n.startsWith('nixos.backup-'))).toHaveLength(1);

@@ -70,3 +70,8 @@ export function runCli(args: string[]): Promise<CliRun> {
 export function resultOf(run: CliRun): any {
   return run.events.find((e) => e.type === 'result')?.data;
 }
+
+// Every log line the client got, in order, with its source and arrival time (a log event carries several).
+export function logLinesOf(events: readonly CliEvent[]): { source: string; line: string; at: number }[] {
+  return events.filter((e) => e.type === 'log').flatMap((e) => (e.data.lines as string[]).map((line) => ({ source: e.data.source as string, line, at: e.at })));
+}

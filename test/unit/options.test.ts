@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { daemonOptions, groupId, OptionError } from '../../src/daemon/options.js';
 
 describe('daemon options', () => {
@@ -20,6 +21,12 @@ describe('daemon options', () => {
     const env = { NOI_CONFIG_DIRS: '/a:/b', NOI_NIXOS_EXPR: '/e.nix', NOI_NIXPKGS: '/nix/store/x-source', NOI_SOCKET: '/s', NOI_LOG_LEVEL: 'debug' };
     expect(daemonOptions({}, env)).toMatchObject({ configDirs: ['/a', '/b'], nixosExpr: '/e.nix', nixpkgs: '/nix/store/x-source', socketPath: '/s', logLevel: 'debug' });
     expect(daemonOptions({ 'config-dirs': '/c', socket: '/t' }, env)).toMatchObject({ configDirs: ['/c'], socketPath: '/t' });
+  });
+
+  it('makes relative paths absolute against the caller folder, and keeps a Nix search path as it is', () => {
+    const options = daemonOptions({ 'nixos-expr': 'test/fixtures/nixos', 'log-dir': 'logs', manifest: './m.json' }, {});
+    expect(options).toMatchObject({ nixosExpr: join(process.cwd(), 'test/fixtures/nixos'), logDir: join(process.cwd(), 'logs'), manifest: join(process.cwd(), 'm.json') });
+    expect(daemonOptions({ 'nixos-expr': '<nixpkgs/nixos>' }, {}).nixosExpr).toBe('<nixpkgs/nixos>');
   });
 
   it('refuses bad values with a message naming them', () => {

@@ -160,7 +160,9 @@ def follow(connection, idle_timeout):
         elif type_ == "progress":
             libcalamares.job.setprogress(max(0.0, min(1.0, float(data.get("fraction", 0)))))
         elif type_ == "log":
-            libcalamares.utils.debug("[{}] {}".format(data.get("source", "?"), data.get("line", "")))
+            source = data.get("source", "?")
+            for line in data.get("lines") or []:
+                libcalamares.utils.debug("[{}] {}".format(source, line))
         elif type_ == "result":
             if data.get("ok"):
                 return None

@@ -1,7 +1,7 @@
 // status, install and cancel: clients of the daemon's socket.
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
 import type { ReplyEvent, ResultEvent } from '../../protocol/messages.js';
-import { logLine, phaseLine, progressBar, resultText, statusText, validationSummary, validationText } from '../render.js';
+import { logLines, phaseLine, progressBar, resultText, statusText, validationSummary, validationText } from '../render.js';
 import { EXIT } from '../usage.js';
 
 export interface ClientFlags {
@@ -10,8 +10,21 @@ export interface ClientFlags {
 }
 
 type Print = (line: string) => void;
-const print: Print = (line) => process.stdout.write(`${line}\n`);
-const printError: Print = (line) => process.stderr.write(`${line}\n`);
+// stdout is gathered until the event loop turns: a burst of log events is one write, not one per line.
+let pending = '';
+const flushStdout = () => {
+  if (pending) process.stdout.write(pending);
+  pending = '';
+};
+const write = (text: string) => {
+  if (!pending) setImmediate(flushStdout);
+  pending += text;
+};
+const print: Print = (line) => write(`${line}\n`);
+const printError: Print = (line) => {
+  flushStdout();
+  process.stderr.write(`${line}\n`);
+};
 
 async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
   try {
@@ -59,7 +72,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean):
   let barShown = false;
   let lastPercent = -1;
   const clearBar = () => {
-    if (barShown) process.stdout.write('\r\x1b[2K');
+    if (barShown) write('\r\x1b[2K');
     barShown = false;
   };
   client.on('phase', (event) => {
@@ -68,7 +81,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean):
   });
   client.on('progress', (event) => {
     if (tty) {
-      process.stdout.write(`\r\x1b[2K${progressBar(event)}`);
+      write(`\r\x1b[2K${progressBar(event)}`);
       barShown = true;
       return;
     }
@@ -77,7 +90,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean):
     lastPercent = Math.max(lastPercent, percent);
   });
   // A terminal shows the bar; the full output is in the log. Pipes get every line.
-  if (!tty) client.on('log', (event) => print(logLine(event)));
+  if (!tty) client.on('log', (event) => print(logLines(event)));
   client.on('result', (event) => {
     clearBar();
     print(resultText(event));
@@ -102,7 +115,10 @@ export async function runInstallCommand(flags: ClientFlags & { root: string; use
   // Ctrl-C cancels the install (the daemon ends its child processes); a second one just leaves.
   let interrupted = false;
   const onInterrupt = () => {
-    if (interrupted) process.exit(EXIT.cancelled);
+    if (interrupted) {
+      flushStdout();
+      process.exit(EXIT.cancelled);
+    }
     interrupted = true;
     printError('\ncancelling the install (Ctrl-C again to leave without waiting)...');
     void client.request('cancel', {}).catch(() => undefined);
