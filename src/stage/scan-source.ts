@@ -9,6 +9,8 @@ export interface SourceEntry {
   path: string; // relative to the folder, '/'-separated
   kind: 'dir' | 'file' | 'symlink';
   size: number;
+  // Permission bits (the copy keeps them).
+  mode: number;
 }
 
 export interface SourceScan {
@@ -31,12 +33,14 @@ export async function scanSource(dir: string): Promise<SourceScan> {
   let bytes = 0;
 
   async function walk(abs: string, rel: string): Promise<void> {
-    const names = await readdir(abs);
-    names.sort();
-    for (const name of names) {
+    const names = (await readdir(abs)).sort();
+    // A folder's entries are examined together (10 000 files one after another took seconds), then taken in order.
+    const infos = await Promise.all(names.map((name) => lstat(join(abs, name), { bigint: true })));
+    for (const [index, name] of names.entries()) {
       const childAbs = join(abs, name);
       const childRel = rel ? `${rel}/${name}` : name;
-      const info = await lstat(childAbs, { bigint: true });
+      const info = infos[index]!;
+      const mode = Number(info.mode & 0o7777n);
       prints.push(`${childRel}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}`);
       if (info.isSymbolicLink()) {
         const target = await readlink(childAbs);
@@ -44,12 +48,12 @@ export async function scanSource(dir: string): Promise<SourceScan> {
         if (isAbsolute(target) || escapes(root, resolve(dirname(childAbs), target))) {
           refused.push(`${join(dir, childRel)} -> ${target} (points outside ${dir})`);
         }
-        entries.push({ path: childRel, kind: 'symlink', size: 0 });
+        entries.push({ path: childRel, kind: 'symlink', size: 0, mode });
       } else if (info.isDirectory()) {
-        entries.push({ path: childRel, kind: 'dir', size: 0 });
+        entries.push({ path: childRel, kind: 'dir', size: 0, mode });
         await walk(childAbs, childRel);
       } else if (info.isFile()) {
-        entries.push({ path: childRel, kind: 'file', size: Number(info.size) });
+        entries.push({ path: childRel, kind: 'file', size: Number(info.size), mode });
         bytes += Number(info.size);
       } else {
         refused.push(`${join(dir, childRel)} (a device, socket or pipe, not a file)`);

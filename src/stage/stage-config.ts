@@ -7,7 +7,7 @@ import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promise
 import { join } from 'node:path';
 import type { JobContext } from '../job/context.js';
 import { InstallCancelled, InstallError } from '../job/install-error.js';
-import { scanSource } from './scan-source.js';
+import { scanSource, type SourceScan } from './scan-source.js';
 
 const COPY_ATTEMPTS = 3;
 
@@ -22,14 +22,12 @@ function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
 
-// Files from a read-only ISO arrive read-only; the owner of /etc/nixos must be able to edit them.
-async function makeOwnerWritable(dir: string): Promise<void> {
-  await chmod(dir, ((await lstat(dir)).mode & 0o7777) | 0o200);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await makeOwnerWritable(path);
-    else if (entry.isFile()) await chmod(path, ((await lstat(path)).mode & 0o7777) | 0o200);
-  }
+// Files from a read-only ISO arrive read-only; the owner of /etc/nixos must be
+// able to edit them. The snapshot's modes say which need it (the copy keeps them).
+async function makeOwnerWritable(staging: string, snapshot: SourceScan): Promise<void> {
+  await chmod(staging, ((await lstat(staging)).mode & 0o7777) | 0o200);
+  const readOnly = snapshot.entries.filter((e) => e.kind !== 'symlink' && (e.mode & 0o200) === 0);
+  await Promise.all(readOnly.map((e) => chmod(join(staging, e.path), e.mode | 0o200)));
 }
 
 async function copySnapshot(ctx: JobContext, source: string, staging: string) {
@@ -60,7 +58,7 @@ export async function stageConfig(ctx: JobContext, source: string): Promise<Stag
   let snapshot;
   try {
     snapshot = await copySnapshot(ctx, source, staging);
-    await makeOwnerWritable(staging);
+    await makeOwnerWritable(staging, snapshot);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;

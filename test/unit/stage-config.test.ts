@@ -51,8 +51,13 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('stageConfig', () => {
   it('copies the tree as it is, links as links, and makes read-only files owner-writable', async () => {
+    // As on the ISO's squashfs: read-only files in read-only folders.
     await chmod(join(source, 'configuration.nix'), 0o444);
+    await chmod(join(source, 'sub dir/deeper/a file.nix'), 0o444);
+    await chmod(join(source, 'sub dir/deeper'), 0o555);
     const staged = await stageConfig(context(), source);
+    expect((await stat(join(root, 'etc/nixos/sub dir/deeper'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(root, 'etc/nixos/sub dir/deeper/a file.nix'))).mode & 0o777).toBe(0o644);
     expect(staged).toMatchObject({ etcNixos: join(root, 'etc/nixos'), backup: null, files: 2 });
     expect(await readTree(join(root, 'etc/nixos'))).toEqual(await readTree(source));
     expect((await stat(join(root, 'etc/nixos/configuration.nix'))).mode & 0o777).toBe(0o644);
