@@ -2,8 +2,8 @@
 // ended, and answers what is going on for status.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
-import { PROTOCOL_VERSION, type InstallRequest, type InstallStatus, type ResultEvent } from '../protocol/messages.js';
-import { runInstall, type InstallSink } from '../job/run-install.js';
+import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
+import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 
@@ -14,26 +14,6 @@ export interface InstallEvents extends InstallSink {
 function newInstallId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-function crashResult(installId: string, error: unknown, started: number): ResultEvent {
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    v: PROTOCOL_VERSION,
-    installId,
-    ok: false,
-    state: 'failed',
-    error: {
-      code: 'internal-error',
-      title: 'The installer hit an unexpected error',
-      description: `${message}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`,
-      logTail: [],
-    },
-    logPath: null,
-    targetLogPath: null,
-    toplevel: null,
-    durationMs: Date.now() - started,
-  };
 }
 
 export class InstallRunner {
@@ -59,6 +39,7 @@ export class InstallRunner {
     if (this.running) throw new Error('an install is already running');
     const installId = newInstallId();
     const controller = new AbortController();
+    const started = Date.now();
     this.controller = controller;
     this.state = { state: 'running', installId, root: request.root, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
     const sink: InstallSink = {
@@ -82,7 +63,8 @@ export class InstallRunner {
       .catch((error: unknown) => {
         // A fault of the job itself: the client still gets a result, never silence.
         this.logger.error({ err: error, installId }, 'install crashed');
-        const result = crashResult(installId, error, Date.parse(this.state.startedAt ?? '') || Date.now());
+        const description = `${error instanceof Error ? error.message : String(error)}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`;
+        const result = resultEvent(installId, { state: 'failed', error: { code: 'internal-error', title: 'The installer hit an unexpected error', description }, durationMs: Date.now() - started });
         this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString(), result };
         events.result(result);
       })

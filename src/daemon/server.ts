@@ -82,7 +82,6 @@ export class Daemon {
 
   // The last events (the cancelled result) reach the clients before their sockets close; a client not reading gets 2 s.
   private async drainClients(): Promise<void> {
-    this.uncorkAll();
     const deadline = Date.now() + DRAIN_MS;
     const sockets = (this.ipc.server.sockets as Socket[]).filter((s) => !s.destroyed);
     while (sockets.some((s) => !s.destroyed && s.writableLength > 0) && Date.now() < deadline) {
@@ -97,28 +96,14 @@ export class Daemon {
     if (this.runner.cancel()) this.logger.warn('the installer client went away; install cancelled as it asked');
   }
 
-  // Sockets written to in this tick: corked, so a burst of log lines leaves in one write.
-  private readonly corked = new Set<Socket>();
-
   private send<T extends EventType>(socket: Socket, type: T, data: EventMap[T]): void {
     if (socket.destroyed) return;
-    if (!this.corked.has(socket)) {
-      // After the synchronous burst that is sending (a chunk of build output), before any I/O.
-      if (this.corked.size === 0) queueMicrotask(() => this.uncorkAll());
-      this.corked.add(socket);
-      socket.cork();
-    }
     try {
       this.ipc.server.emit(socket, type, data);
     } catch (error) {
       // A frame over the size limit is a bug of ours; never a reason to crash.
       this.logger.error({ err: error, type }, 'could not send an event');
     }
-  }
-
-  private uncorkAll(): void {
-    for (const socket of this.corked) if (!socket.destroyed) socket.uncork();
-    this.corked.clear();
   }
 
   private broadcast<T extends EventType>(type: T, data: EventMap[T]): void {

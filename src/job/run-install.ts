@@ -81,10 +81,28 @@ function describeUnexpected(error: unknown, root: string): InstallError {
   return new InstallError('internal-error', 'The installer hit an unexpected error', `${message}\nThe full log has the details; please report it with the log attached.`);
 }
 
+// The result event, for every way an install ends (the runner's too, when the job itself faults).
+export function resultEvent(
+  installId: string,
+  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null },
+): ResultEvent {
+  const { error } = end;
+  return {
+    v: PROTOCOL_VERSION,
+    installId,
+    ok: end.state === 'succeeded',
+    state: end.state,
+    ...(error && { error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), logTail: end.logTail ?? [] } }),
+    logPath: end.logPath ?? null,
+    targetLogPath: end.targetLogPath ?? null,
+    toplevel: end.toplevel ?? null,
+    durationMs: end.durationMs,
+  };
+}
+
 export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { installId, request, settings, signal, validationCache } = params;
   const relay = batchLogEvents(installId, params.sink);
-  const sink: InstallSink = relay;
   const started = Date.now();
   const root = request.root;
   const logPath = join(settings.logDir, `install-${installId}.log`);
@@ -94,7 +112,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const cause = new InstallError('log-unwritable', 'The install log cannot be written', `${logPath}: ${message}\nEvery install keeps a full log; make ${settings.logDir} a writable folder (the daemon's --log-dir), then start the install again. Nothing was written to ${root}.`);
-    return { v: PROTOCOL_VERSION, installId, ok: false, state: 'failed', error: { code: cause.code, title: cause.title, description: cause.description, logTail: [] }, logPath: null, targetLogPath: null, toplevel: null, durationMs: Date.now() - started };
+    return resultEvent(installId, { state: 'failed', error: cause, durationMs: Date.now() - started });
   }
   const { logger, flush, close } = installLog;
   const tail: string[] = [];
@@ -123,7 +141,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     phase(next) {
       phase = next;
       logger.info({ phase: next }, PHASE_TITLES[next]);
-      sink.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
+      relay.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
       this.progress(0);
     },
     progress(phaseFraction, copyCounts) {
@@ -134,7 +152,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0) return;
       lastProgressAt = now;
       lastProgress = { v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts };
-      sink.progress(lastProgress);
+      relay.progress(lastProgress);
     },
   };
 
@@ -148,7 +166,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
   // A quiet step (NixOS evaluation prints nothing for a minute) must not look like a dead daemon.
   let lastProgress: ProgressEvent | null = null;
-  const heartbeat = setInterval(() => lastProgress && sink.progress(lastProgress), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
     const source = resolveSource(settings.configDirs);
     ctx.log('daemon', `installing from ${source} to ${root}`);
@@ -212,17 +230,5 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return {
-    v: PROTOCOL_VERSION,
-    installId,
-    ok: state === 'succeeded',
-    state,
-    ...(error && {
-      error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), logTail: [...tail] },
-    }),
-    logPath,
-    targetLogPath,
-    toplevel,
-    durationMs: Date.now() - started,
-  };
+  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started });
 }

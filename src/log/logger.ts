@@ -10,6 +10,8 @@ export type { Logger, LogLevel };
 
 const NAME = 'nixos-offline-installer';
 const journal = new BatchedWriter(1);
+// What is still gathered when the process ends, even by an uncaught error, is written.
+process.once('exit', () => journal.flushSync());
 
 export function createLogger(level: LogLevel): Logger {
   return pino({ name: NAME, level }, journal);

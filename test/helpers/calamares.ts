@@ -1,12 +1,12 @@
 // Runs the project's Calamares job module in the real Calamares (Debian's
-// package), headless, through the lab's run.sh: globalstorage preset by its
-// gs-seed job, then our module in the exec phase.
+// package), headless, through test/calamares-headless/run.sh: globalstorage
+// preset by its seed-globalstorage job, then our module in the exec phase.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO } from './env.js';
 
-export const RUN_SH = join(REPO, '../shared/lab/calamares-headless/run.sh');
+export const RUN_SH = join(REPO, 'test/calamares-headless/run.sh');
 export const MODULE_DIR = join(REPO, 'calamares/modules/nixos-offline');
 
 export interface CalamaresRun {
