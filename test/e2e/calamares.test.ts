@@ -1,7 +1,7 @@
 // The nixos-offline job module inside the real Calamares (Debian's 3.2.61,
 // headless), against the real daemon in a network namespace and real Nix.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cp, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,16 @@ describe('the nixos-offline job in Calamares', () => {
       title: 'The offline installer service is not running',
       details: `Nothing answers on ${join(dir, 'no-daemon.sock')}. Check the installer service with: systemctl status nixos-offline-installer`,
     });
+  });
+
+  it('shows a user and a desktop the configuration does not have, before anything is written to the target', async () => {
+    const modules = await daemonWith({ hostName: 'mismatch', users: ['alice'] });
+    const user = failure((await runCalamares(dir, modules, seed({ username: 'mallory' }))).log);
+    expect(user?.title).toBe('User "mallory" is not in the configuration');
+    expect(user?.details).toContain('alice');
+    const desktop = failure((await runCalamares(dir, modules, seed({ packagechooser_packagechooser: 'xfce' }))).log);
+    expect(desktop?.details).toContain('the xfce desktop');
+    expect(await readdir(root)).toEqual([]);
   });
 
   it("shows the daemon's title and description when nixos-install fails", async () => {

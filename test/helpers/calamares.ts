@@ -62,8 +62,9 @@ export function runCalamares(dir: string, modules: string, seed: Record<string, 
 // Calamares' own words for a failed job: `Installation failed: "<title>"`, then
 // `- details: <description>` running up to the next timestamped log line.
 export function failure(log: string): { title: string; details: string } | null {
-  const title = /Installation failed: "([^"]*)"/.exec(log);
+  // Calamares quotes the title and escapes quotes inside it.
+  const title = /Installation failed: "((?:[^"\\]|\\.)*)"/.exec(log);
   if (!title) return null;
   const details = /\.\. - details: ([\s\S]*?)(?=\n\d{4}-\d\d-\d\d - |$)/.exec(log.slice(title.index));
-  return { title: title[1]!, details: details?.[1] ?? '' };
+  return { title: title[1]!.replace(/\\(.)/g, '$1'), details: details?.[1] ?? '' };
 }
