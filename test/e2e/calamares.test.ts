@@ -1,29 +1,24 @@
 // The nixos-offline job module inside the real Calamares (Debian's 3.2.61,
 // headless), against the real daemon in a network namespace and real Nix.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { REPO, scratch } from '../helpers/env.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { REPO, scratchWithRoot } from '../helpers/env.js';
 
 let dir: string;
 let root: string;
 let daemon: RunningDaemon | null = null;
 
-beforeEach(async () => {
-  dir = await scratch('calamares');
-  root = join(dir, 'root');
-  await mkdir(root, { mode: 0o755 });
-});
+beforeEach(async () => ({ dir, root } = await scratchWithRoot('calamares')));
 afterEach(async () => {
-  await daemon?.stop();
+  await cleanUp(dir, daemon);
   daemon = null;
-  await rm(dir, { recursive: true, force: true });
 });
 
 function seed(extra: Record<string, unknown> = {}) {

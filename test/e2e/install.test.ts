@@ -5,13 +5,13 @@
 // nixos-generate-config's hardware probe are stood in for (test/stand-ins).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readlink, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { FIXTURE_CFG, NIX_CONFIG, scratch } from '../helpers/env.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { FIXTURE_CFG, NIX_CONFIG, scratchWithRoot } from '../helpers/env.js';
 import { copyFixture, readTree } from '../helpers/tree.js';
 
 const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` };
@@ -24,16 +24,10 @@ let dir: string;
 let root: string;
 let daemon: RunningDaemon | null = null;
 
-beforeEach(async () => {
-  dir = await scratch('e2e');
-  root = join(dir, 'root');
-  await mkdir(root, { mode: 0o755 });
-});
-
+beforeEach(async () => ({ dir, root } = await scratchWithRoot('e2e')));
 afterEach(async () => {
-  await daemon?.stop();
+  await cleanUp(dir, daemon);
   daemon = null;
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function install(configDirs: string[], extra: string[] = []) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, scratch, testEnv } from '../helpers/env.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
@@ -19,9 +19,8 @@ beforeEach(async () => {
   dir = await scratch('socket');
 });
 afterEach(async () => {
-  await daemon?.stop();
+  await cleanUp(dir, daemon);
   daemon = null;
-  await rm(dir, { recursive: true, force: true });
 });
 
 interface RawClient {

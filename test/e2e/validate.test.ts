@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { NIX_CONFIG, scratch } from '../helpers/env.js';
 import { evaluateFacts } from '../../src/validate/config-facts.js';
 import { DESKTOP_OPTIONS } from '../../src/validate/desktops.js';
@@ -21,9 +21,8 @@ beforeEach(async () => {
   dir = await scratch('validate');
 });
 afterEach(async () => {
-  await daemon?.stop();
+  await cleanUp(dir, daemon);
   daemon = null;
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function validate(args: string[] = []) {

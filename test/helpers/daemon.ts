@@ -1,7 +1,7 @@
 // Runs the real daemon (the built CLI) in a network namespace with no
 // interfaces, so any network access by it or its children fails loudly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir, readlink } from 'node:fs/promises';
+import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, NIXOS_EXPR, testEnv } from './env.js';
 
@@ -77,4 +77,10 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
     },
     netns: () => readlink(`/proc/${child.pid}/ns/net`),
   };
+}
+
+// After each end-to-end test: its daemon stopped (if it started one), its scratch folder gone.
+export async function cleanUp(dir: string, daemon: RunningDaemon | null): Promise<void> {
+  await daemon?.stop();
+  await rm(dir, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 // Paths and environment shared by the tests: the built CLI, the stand-in
 // tools on PATH, the stand-in NixOS expression, and Nix settings for running
 // as root without a daemon (no build users, no sandbox) on Debian's Nix.
-import { mkdtemp, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -27,4 +27,12 @@ export async function scratch(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `noi-${prefix}-`));
   await chmod(dir, 0o755);
   return dir;
+}
+
+// A scratch folder with an empty target root in it, as a mounted target is (0755, root's).
+export async function scratchWithRoot(prefix: string): Promise<{ dir: string; root: string }> {
+  const dir = await scratch(prefix);
+  const root = join(dir, 'root');
+  await mkdir(root, { mode: 0o755 });
+  return { dir, root };
 }
