@@ -2,13 +2,15 @@
 // string), its own process group so a cancel ends the whole tree, every output
 // line handed on as it arrives.
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 
 // SIGTERM first; whatever is still alive after this gets SIGKILL. Well under
 // the 5 s a cancel is allowed to take.
 export const KILL_GRACE_MS = 3000;
 
 const MAX_LINE_CHARS = 1024 * 1024;
+
+// Loaded on the first command, not at start-up: it is the largest import, and the socket should answer first.
+let loadExeca: Promise<typeof import('execa')> | null = null;
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -66,6 +68,7 @@ function readLines(stream: Readable | null, onLine: (line: string) => void): Pro
 
 export async function runChild(spec: ChildSpec): Promise<ChildResult> {
   const stdout: string[] = [];
+  const { execa } = await (loadExeca ??= import('execa'));
   if (spec.signal.aborted) return { exitCode: null, signal: null, stdout, cancelled: true, spawnError: null };
 
   const child = execa(spec.file, spec.args, {

@@ -16,9 +16,24 @@ describe('runChild', () => {
     expect(lines.sort()).toEqual(['stderr:err1', 'stdout:out1', 'stdout:out2']);
   });
 
+  it('hands on a last line with no newline, and strips carriage returns', async () => {
+    const lines: string[] = [];
+    await runChild({ file: 'printf', args: ['a\r\nb\nlast'], signal: new AbortController().signal, onLine: (line) => lines.push(line) });
+    expect(lines).toEqual(['a', 'b', 'last']);
+  });
+
   it('passes arguments as they are, with no shell', async () => {
     const result = await runChild({ file: 'printf', args: ['%s\n', '$(id); `x` "q"'], signal: new AbortController().signal, captureStdout: true, onLine: () => undefined });
     expect(result.stdout).toEqual(['$(id); `x` "q"']);
+  });
+
+  it('starts nothing when cancelled before it could start, even while loading execa', async () => {
+    const controller = new AbortController();
+    const marker = `/tmp/noi-run-child-${process.pid}-${Date.now()}`;
+    const running = runChild({ file: 'touch', args: [marker], signal: controller.signal, onLine: () => undefined });
+    controller.abort();
+    expect(await running).toMatchObject({ cancelled: true, exitCode: null });
+    expect(() => execFileSync('test', ['-e', marker])).toThrow();
   });
 
   it('says when the command does not exist', async () => {
