@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
+import { errorMessage } from '../job/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 
@@ -63,7 +64,7 @@ export class InstallRunner {
       .catch((error: unknown) => {
         // A fault of the job itself: the client still gets a result, never silence.
         this.logger.error({ err: error, installId }, 'install crashed');
-        const description = `${error instanceof Error ? error.message : String(error)}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`;
+        const description = `${errorMessage(error)}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`;
         const result = resultEvent(installId, { state: 'failed', error: { code: 'internal-error', title: 'The installer hit an unexpected error', description }, durationMs: Date.now() - started });
         this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString(), result };
         events.result(result);

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../job/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
+import { RecentLines } from '../job/recent-lines.js';
 
 const RECENT_LINES = 50;
 
@@ -36,17 +37,14 @@ export class LiveValidation {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
-    const recent = new Map<string, string[]>();
+    const recent = new RecentLines(RECENT_LINES);
     const ctx: CommandContext = {
       signal: controller.signal,
       log: (source, line, level = 'info') => {
         this.logger[level === 'info' ? 'debug' : level]({ source, validation: true }, line);
-        const lines = recent.get(source) ?? [];
-        lines.push(line);
-        if (lines.length > RECENT_LINES) lines.shift();
-        recent.set(source, lines);
+        recent.add(source, line);
       },
-      recentLines: (source, count) => (recent.get(source) ?? []).slice(-count),
+      recentLines: (source, count) => recent.last(source, count),
     };
     void validateConfig(ctx, { source: this.activeSource(), ...this.choices }, this.settings, this.cache).then(
       (result) => {

@@ -20,3 +20,8 @@ export class InstallCancelled extends Error {
     this.name = 'InstallCancelled';
   }
 }
+
+// What an unexpected error says, whatever was thrown.
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

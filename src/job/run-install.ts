@@ -29,8 +29,9 @@ import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from './context.js';
-import { InstallCancelled, InstallError } from './install-error.js';
+import { InstallCancelled, InstallError, errorMessage } from './install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
+import { RecentLines } from './recent-lines.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -74,7 +75,7 @@ function truncate(line: string, max: number): string {
 // Errors from the file system that a person can do something about.
 function describeUnexpected(error: unknown, root: string): InstallError {
   const code = (error as NodeJS.ErrnoException)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (code === 'ENOSPC') return new InstallError('no-space', 'The target disk is full', `${message}\nFree space on ${root} or choose a larger partition, then start the install again.`);
   if (code === 'EROFS') return new InstallError('read-only', 'The target is read-only', `${message}\nMount the target partitions read-write under ${root}.`);
   if (code === 'EACCES' || code === 'EPERM') return new InstallError('permission-denied', 'Permission denied', `${message}\nThe installer daemon must run as root.`);
@@ -110,13 +111,13 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   try {
     installLog = openInstallLog(settings.logLevel, logPath, installId);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const cause = new InstallError('log-unwritable', 'The install log cannot be written', `${logPath}: ${message}\nEvery install keeps a full log; make ${settings.logDir} a writable folder (the daemon's --log-dir), then start the install again. Nothing was written to ${root}.`);
     return resultEvent(installId, { state: 'failed', error: cause, durationMs: Date.now() - started });
   }
   const { logger, flush, close } = installLog;
   const tail: string[] = [];
-  const recent = new Map<string, string[]>();
+  const recent = new RecentLines(RECENT_PER_SOURCE);
   let phase: Phase = 'validate';
   let shown = 0;
   let lastProgressAt = 0;
@@ -132,12 +133,9 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
       tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
-      const lines = recent.get(source) ?? [];
-      lines.push(truncate(line, TAIL_LINE_CHARS));
-      if (lines.length > RECENT_PER_SOURCE) lines.shift();
-      recent.set(source, lines);
+      recent.add(source, truncate(line, TAIL_LINE_CHARS));
     },
-    recentLines: (source, count) => (recent.get(source) ?? []).slice(-count),
+    recentLines: (source, count) => recent.last(source, count),
     phase(next) {
       phase = next;
       logger.info({ phase: next }, PHASE_TITLES[next]);
