@@ -10,7 +10,6 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { bytesOnDisk } from '../src/copy/bytes-on-disk.js';
-import { COPYING_PATH } from '../src/copy/copy-progress.js';
 import { logLinesOf, startCli } from '../test/helpers/cli.js';
 import { writeConfig } from '../test/helpers/config.js';
 import { startDaemon } from '../test/helpers/daemon.js';
@@ -130,6 +129,7 @@ it('progress truth', async () => {
     const truth: Point[] = samples.filter((s) => s.t >= start && s.t <= end).map((s) => ({ t: s.t, value: Math.min(s.value / bytesTotal, 1) }));
 
     // The baseline from the same run: each "copying path" line completes the paths before it.
+    const COPYING_PATH = /^copying path '([^']+)'/;
     const toplevel = run.events.find((e) => e.type === 'result')!.data.toplevel as string;
     const info = JSON.parse(execFileSync('nix', ['path-info', '--recursive', '--json', toplevel], { env: { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` }, encoding: 'utf8' })) as { path: string; narSize: number }[];
     const sizes = new Map(info.map((p) => [p.path, p.narSize]));

@@ -15,7 +15,8 @@ export function progressBar(event: ProgressEvent): string {
   const filled = Math.round(event.fraction * BAR_WIDTH);
   const percent = `${Math.floor(event.fraction * 100)}%`.padStart(4);
   const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths` : '';
-  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}`;
+  const detail = event.detail && event.bytesTotal === 0 ? `  ${event.detail}` : '';
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}${detail}`;
 }
 
 export function phaseLine(event: PhaseEvent): string {

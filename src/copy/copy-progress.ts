@@ -1,18 +1,16 @@
-// Byte-true progress of `nix copy`. Nix 2.8 copies paths one after another and
-// prints "copying path 'P' to '...'" when P starts, so a line tells that every
-// earlier path is complete; the bytes of P itself come from sampling how much
-// of it is already on the target. Counting lines alone trails the truth by tens
-// of points while one large path is copied.
-import type { CopyCounts } from '../job/context.js';
-import type { StorePathInfo } from './closure.js';
-
-export const COPYING_PATH = /^copying path '([^']+)'/;
+// Byte-true progress of `nix copy`. Nix's structured log says when each path
+// starts and ends (one after another on 2.8, several at once on newer Nix) but
+// not how far a local copy is, so the bytes of the paths in flight come from
+// sampling how much of each is already on the target. Counting finished paths
+// alone trails the truth by tens of points while one large path is copied.
+import type { CopyCounts } from '../step/context.js';
+import type { StorePathInfo } from '../nix/commands.js';
 
 export class CopyProgress {
   private readonly sizes = new Map<string, number>();
   private readonly done = new Set<string>();
-  private current: string | null = null;
-  private currentBytes = 0;
+  // Paths being copied now, with the bytes of each found on the target so far.
+  private readonly inFlight = new Map<string, number>();
   private doneBytes = 0;
   readonly bytesTotal: number;
 
@@ -21,40 +19,41 @@ export class CopyProgress {
     this.bytesTotal = toCopy.reduce((sum, p) => sum + p.narSize, 0);
   }
 
-  get currentPath(): string | null {
-    return this.current;
+  get currentPaths(): string[] {
+    return [...this.inFlight.keys()];
   }
 
-  // A "copying path" line: the previous path is complete, this one begins.
+  // Nix started copying PATH.
   start(path: string): void {
-    this.finishCurrent();
-    if (!this.sizes.has(path) || this.done.has(path)) return;
-    this.current = path;
-    this.currentBytes = 0;
+    if (!this.sizes.has(path) || this.done.has(path) || this.inFlight.has(path)) return;
+    this.inFlight.set(path, 0);
   }
 
-  // Bytes of the current path found on the target. Never more than its size:
+  // Nix finished copying PATH.
+  finish(path: string): void {
+    if (!this.sizes.has(path) || this.done.has(path)) return;
+    this.inFlight.delete(path);
+    this.done.add(path);
+    this.doneBytes += this.sizes.get(path)!;
+  }
+
+  // Bytes of a path being copied found on the target. Never more than its size:
   // the NAR is slightly larger than the files, and a path is done only when Nix says so.
   sample(path: string, bytes: number): void {
-    if (path !== this.current) return;
+    const before = this.inFlight.get(path);
+    if (before === undefined) return;
     const size = this.sizes.get(path) ?? 0;
-    this.currentBytes = Math.max(this.currentBytes, Math.min(bytes, Math.max(size - 1, 0)));
+    this.inFlight.set(path, Math.max(before, Math.min(bytes, Math.max(size - 1, 0))));
   }
 
   // nix copy exited successfully: everything is there.
   finishAll(): void {
-    this.finishCurrent();
-    for (const [path, size] of this.sizes) {
-      if (!this.done.has(path)) {
-        this.done.add(path);
-        this.doneBytes += size;
-      }
-    }
+    for (const path of this.sizes.keys()) this.finish(path);
   }
 
   counts(): CopyCounts {
     return {
-      bytesDone: this.doneBytes + this.currentBytes,
+      bytesDone: this.bytesDone(),
       bytesTotal: this.bytesTotal,
       pathsDone: this.done.size,
       pathsTotal: this.sizes.size,
@@ -62,14 +61,12 @@ export class CopyProgress {
   }
 
   fraction(): number {
-    return this.bytesTotal === 0 ? 1 : (this.doneBytes + this.currentBytes) / this.bytesTotal;
+    return this.bytesTotal === 0 ? 1 : this.bytesDone() / this.bytesTotal;
   }
 
-  private finishCurrent(): void {
-    if (this.current === null) return;
-    this.done.add(this.current);
-    this.doneBytes += this.sizes.get(this.current) ?? 0;
-    this.current = null;
-    this.currentBytes = 0;
+  private bytesDone(): number {
+    let bytes = this.doneBytes;
+    for (const sampled of this.inFlight.values()) bytes += sampled;
+    return bytes;
   }
 }

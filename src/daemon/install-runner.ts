@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
-import { errorMessage } from '../job/install-error.js';
+import { errorMessage } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 

@@ -3,10 +3,10 @@
 // a run in progress is superseded by a newer one, and every finished run is
 // told to status watchers. The last user and desktop asked about are reused.
 import type { Logger } from '../log/logger.js';
-import type { CommandContext, JobSettings } from '../job/context.js';
+import type { CommandContext, JobSettings } from '../step/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
-import { RecentLines } from '../job/recent-lines.js';
+import { RecentLines } from '../step/recent-lines.js';
 
 const RECENT_LINES = 50;
 

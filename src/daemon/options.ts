@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
-import type { JobSettings } from '../job/context.js';
+import type { JobSettings } from '../step/context.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;

@@ -3,10 +3,10 @@
 // channel is copied when the live system has one, so the installed system can
 // rebuild offline.
 import { existsSync } from 'node:fs';
-import type { JobContext } from '../job/context.js';
-import { InstallError } from '../job/install-error.js';
-import { lastLines, runStepCommand } from '../job/run-step-command.js';
-import { OFFLINE_NIX_OPTIONS } from '../build/nix-options.js';
+import type { JobContext } from '../step/context.js';
+import { InstallError } from '../step/install-error.js';
+import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import { OFFLINE_NIX_OPTIONS } from '../nix/options.js';
 
 // nixos-install's own phase lines, as fractions of this step.
 const PHASE_LINES: [RegExp, number][] = [

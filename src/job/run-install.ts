@@ -28,10 +28,10 @@ import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
-import type { CopyCounts, JobContext, JobSettings } from './context.js';
-import { InstallCancelled, InstallError, errorMessage } from './install-error.js';
+import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
+import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
-import { RecentLines } from './recent-lines.js';
+import { RecentLines } from '../step/recent-lines.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -121,6 +121,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let phase: Phase = 'validate';
   let shown = 0;
   let lastProgressAt = 0;
+  let detail = '';
   let counts: CopyCounts = { bytesDone: 0, bytesTotal: 0, pathsDone: 0, pathsTotal: 0 };
 
   const ctx: JobContext = {
@@ -138,18 +139,21 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     recentLines: (source, count) => recent.last(source, count),
     phase(next) {
       phase = next;
+      detail = '';
       logger.info({ phase: next }, PHASE_TITLES[next]);
       relay.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
       this.progress(0);
     },
-    progress(phaseFraction, copyCounts) {
+    progress(phaseFraction, copyCounts, next) {
       if (copyCounts) counts = copyCounts;
+      const newDetail = next !== undefined && next !== detail;
+      if (newDetail) detail = next;
       shown = Math.max(shown, overallFraction(phase, phaseFraction));
       const now = Date.now();
       // The copy sampler and a burst of small paths would flood the socket; the bar needs ~20 updates a second.
-      if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0) return;
+      if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0 && !newDetail) return;
       lastProgressAt = now;
-      lastProgress = { v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts };
+      lastProgress = { v: PROTOCOL_VERSION, installId, phase, fraction: shown, ...counts, ...(detail && { detail }) };
       relay.progress(lastProgress);
     },
   };

@@ -188,6 +188,8 @@ export interface ProgressEvent {
   bytesTotal: number;
   pathsDone: number;
   pathsTotal: number;
+  // What the phase is doing now, e.g. "building 2 of 5: linux-6.12"; absent when there is nothing to add.
+  detail?: string;
 }
 
 export interface InstallStatus {

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigSourceStatus } from '../protocol/messages.js';
-import { InstallError } from '../job/install-error.js';
+import { InstallError } from '../step/install-error.js';
 
 export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;
 

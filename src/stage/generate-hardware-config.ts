@@ -4,9 +4,9 @@
 // touched (the tool itself refuses to overwrite it).
 import { access, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from '../job/context.js';
-import { InstallError } from '../job/install-error.js';
-import { lastLines, runStepCommand } from '../job/run-step-command.js';
+import type { JobContext } from '../step/context.js';
+import { InstallError } from '../step/install-error.js';
+import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import type { PartitionInfo } from '../protocol/messages.js';
 import { addLuksSwap, luksSwapDevices } from './luks-swap.js';
 

@@ -3,7 +3,7 @@
 // step can tell whether the folder changed while it was being copied.
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InstallError } from '../job/install-error.js';
+import { InstallError } from '../step/install-error.js';
 
 export interface SourceEntry {
   path: string; // relative to the folder, '/'-separated

@@ -5,8 +5,8 @@
 // timestamped backup. The source is only ever read.
 import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from '../job/context.js';
-import { InstallCancelled, InstallError } from '../job/install-error.js';
+import type { JobContext } from '../step/context.js';
+import { InstallCancelled, InstallError } from '../step/install-error.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 
 const COPY_ATTEMPTS = 3;

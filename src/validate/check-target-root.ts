@@ -3,7 +3,7 @@
 // only after the long copy).
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { InstallError } from '../job/install-error.js';
+import { InstallError } from '../step/install-error.js';
 
 export async function checkTargetRoot(root: string): Promise<void> {
   if (resolve(root) === '/') {

@@ -6,11 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OFFLINE_NIX_OPTIONS, nixPathArgs } from '../build/nix-options.js';
-import { describeNixFailure } from '../build/nix-error.js';
-import type { CommandContext, JobSettings } from '../job/context.js';
-import { InstallError } from '../job/install-error.js';
-import { runStepCommand } from '../job/run-step-command.js';
+import { evaluateJson } from '../nix/commands.js';
+import { describeNixFailure } from '../nix/errors.js';
+import { nixPathArgs } from '../nix/options.js';
+import type { CommandContext, JobSettings } from '../step/context.js';
+import { InstallError } from '../step/install-error.js';
 import type { ConfigFacts } from '../protocol/messages.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
@@ -44,20 +44,15 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
 }
 
 export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
-  const output: string[] = [];
-  const result = await runStepCommand(ctx, {
-    file: 'nix-instantiate',
-    // Read-write so that evaluating drvPath also writes the .drv files the dry run needs.
-    args: ['--eval', '--strict', '--json', '--read-write-mode', FACTS_NIX, '--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix')), ...OFFLINE_NIX_OPTIONS],
-    captureStdout: true,
-    logStdout: false,
-    onLine: (line, stream) => stream === 'stderr' && output.push(line),
-    failure: () => {
-      const problem = describeNixFailure(output, { source, evaluating: true });
+  const facts = await evaluateJson<{ users: string[]; desktops: string[]; drvPath: string }>(
+    ctx,
+    FACTS_NIX,
+    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix'))],
+    (outcome) => {
+      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);
     },
-  });
-  const facts = JSON.parse(result.stdout.join('\n')) as { users: string[]; desktops: string[]; drvPath: string };
+  );
   return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null };
 }
 

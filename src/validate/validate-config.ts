@@ -2,8 +2,8 @@
 // anything touches the target: it evaluates, the Calamares user is declared,
 // the chosen desktop is the configured one, and nothing has to be downloaded.
 // Each failed check says what was found, what was expected and what to do.
-import type { CommandContext, JobSettings } from '../job/context.js';
-import { InstallError } from '../job/install-error.js';
+import type { CommandContext, JobSettings } from '../step/context.js';
+import { InstallError } from '../step/install-error.js';
 import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';

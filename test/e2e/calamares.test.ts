@@ -9,7 +9,7 @@ import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares } from '.
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { REPO, scratchWithRoot } from '../helpers/env.js';
+import { REPO, nixCopyPattern, scratchWithRoot } from '../helpers/env.js';
 
 let dir: string;
 let root: string;
@@ -105,7 +105,7 @@ describe('the nixos-offline job in Calamares', () => {
     execFileSync('pkill', ['-TERM', '-x', 'calamares']);
     await calamares.done;
     await expect.poll(async () => (await installState()).state, { timeout: 10_000, interval: 100 }).toBe('cancelled');
-    expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
+    expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
   });
 
   it('reports a daemon that dies mid-install as an error, not a hang', async () => {
@@ -117,7 +117,7 @@ describe('the nixos-offline job in Calamares', () => {
     expect(failure(log)?.title).toBe('The offline installer service stopped during the install');
     expect(failure(log)?.details).toContain('journalctl -u nixos-offline-installer');
     // Cleanup: a nix copy the killed daemon left behind (it may also have died of the broken pipe).
-    spawnSync('pkill', ['-f', `nix copy --no-check-sigs --to ${root}`]);
+    spawnSync('pkill', ['-f', nixCopyPattern(root)]);
   });
 
   it('gives up on a daemon that stops answering after the configured time', async () => {

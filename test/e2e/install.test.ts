@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { FIXTURE_CFG, NIX_CONFIG, scratchWithRoot } from '../helpers/env.js';
+import { FIXTURE_CFG, NIX_CONFIG, nixCopyPattern, scratchWithRoot } from '../helpers/env.js';
 import { copyFixture, readTree } from '../helpers/tree.js';
 
 const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` };
@@ -201,7 +201,7 @@ describe('failures: a clear error and nothing lost', () => {
     daemon = await startDaemon({ dir, configDirs: [source] });
     const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
     await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
-    const copying = execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`], { encoding: 'utf8' }).trim();
+    const copying = execFileSync('pgrep', ['-f', nixCopyPattern(root)], { encoding: 'utf8' }).trim();
     expect(copying).not.toBe('');
     const cancelledAt = Date.now();
     const cancel = await runCli(['cancel', '--socket', daemon.socket, '--json']);
@@ -213,7 +213,7 @@ describe('failures: a clear error and nothing lost', () => {
     const resultAt = run.events.find((e) => e.type === 'result')!.at;
     expect(resultAt - cancelledAt).toBeLessThan(5000);
     expect(run.code).toBe(5);
-    expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
+    expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
     await stat(result.targetLogPath);
     // The daemon is still there and idle.
     const status = await runCli(['status', '--socket', daemon.socket, '--json']);

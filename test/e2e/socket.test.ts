@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { CLI, scratch, testEnv } from '../helpers/env.js';
+import { CLI, nixCopyPattern, scratch, testEnv } from '../helpers/env.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
 let dir: string;
@@ -187,7 +187,7 @@ describe('shutdown', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(5000);
     const run = await cli.done;
     expect(resultOf(run)).toMatchObject({ state: 'cancelled' });
-    expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
+    expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
     await expect(stat(daemon.socket)).rejects.toThrow();
   });
 });

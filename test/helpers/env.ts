@@ -36,3 +36,8 @@ export async function scratchWithRoot(prefix: string): Promise<{ dir: string; ro
   await mkdir(root, { mode: 0o755 });
   return { dir, root };
 }
+
+// `pgrep -f` pattern of the daemon's `nix copy` into ROOT (the store URI it passes, regex-escaped).
+export function nixCopyPattern(root: string): string {
+  return `nix copy --no-check-sigs --to local\\?root=${encodeURIComponent(root)}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COPYING_PATH, CopyProgress } from '../../src/copy/copy-progress.js';
+import { CopyProgress } from '../../src/copy/copy-progress.js';
 
 const paths = [
   { path: '/nix/store/a-small', narSize: 100 },
@@ -13,6 +13,7 @@ describe('CopyProgress', () => {
     p.start('/nix/store/a-small');
     p.sample('/nix/store/a-small', 50);
     expect(p.counts()).toEqual({ bytesDone: 50, bytesTotal: 1000, pathsDone: 0, pathsTotal: 2 });
+    p.finish('/nix/store/a-small');
     p.start('/nix/store/b-big');
     expect(p.counts()).toMatchObject({ bytesDone: 100, pathsDone: 1 });
     p.sample('/nix/store/b-big', 450);
@@ -36,12 +37,19 @@ describe('CopyProgress', () => {
   it('ignores paths outside the set to copy and an empty set is complete', () => {
     const p = new CopyProgress(paths);
     p.start('/nix/store/zzz-already-there');
-    expect(p.currentPath).toBeNull();
+    expect(p.currentPaths).toEqual([]);
     expect(new CopyProgress([]).fraction()).toBe(1);
   });
 
-  it("matches Nix 2.8's copy line", () => {
-    expect(COPYING_PATH.exec("copying path '/nix/store/abc-x' to 'local'...")?.[1]).toBe('/nix/store/abc-x');
-    expect(COPYING_PATH.exec('copying 3 paths...')).toBeNull();
+  it('counts paths copied at once (newer Nix), each done only when Nix says so', () => {
+    const p = new CopyProgress(paths);
+    p.start('/nix/store/a-small');
+    p.start('/nix/store/b-big');
+    p.sample('/nix/store/a-small', 60);
+    p.sample('/nix/store/b-big', 300);
+    expect(p.counts()).toMatchObject({ bytesDone: 360, pathsDone: 0 });
+    p.finish('/nix/store/b-big');
+    expect(p.counts()).toMatchObject({ bytesDone: 960, pathsDone: 1 });
+    expect(p.currentPaths).toEqual(['/nix/store/a-small']);
   });
 });

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkDesktop, checkDownloads, checkUser, validationError } from '../../src/validate/validate-config.js';
 import { DESKTOP_OPTIONS } from '../../src/validate/desktops.js';
-import { downloadsAmong, parseDryRun, storeName } from '../../src/validate/offline-completeness.js';
+import { parsePlan, parseShownDerivations, storeName } from '../../src/nix/commands.js';
 import { manifestFacts } from '../../src/validate/config-facts.js';
-import { InstallError } from '../../src/job/install-error.js';
+import { InstallError } from '../../src/step/install-error.js';
 import type { ConfigFacts, ValidationResult } from '../../src/protocol/messages.js';
 import { scratch } from '../helpers/env.js';
 
@@ -53,8 +53,8 @@ describe('desktop check', () => {
 });
 
 describe('offline completeness parsing', () => {
-  it("reads Nix 2.8's dry-run plan", () => {
-    const plan = parseDryRun([
+  it("reads Nix's dry-run plan, one path per message or all in one", () => {
+    const plan = parsePlan([
       'these 2 derivations will be built:',
       '  /nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv',
       '  /nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv',
@@ -64,18 +64,22 @@ describe('offline completeness parsing', () => {
     ]);
     expect(plan.toBuild).toEqual(['/nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv', '/nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv']);
     expect(plan.toFetch).toEqual(['/nix/store/bvhxpgx4rfh26l3sdm4fiw2lkkpbsh89-hello']);
-    expect(parseDryRun(['this derivation will be built:', '  /nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv']).toBuild).toHaveLength(1);
-    expect(parseDryRun(["don't know how to build these paths:", '  /nix/store/l5dn3f8kax867s5yaif7x6dvqsl9wap6-sys.drv']).unknown).toHaveLength(1);
+    expect(parsePlan(['this derivation will be built:', '  /nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv']).toBuild).toHaveLength(1);
+    expect(parsePlan(["don't know how to build these paths:", '  /nix/store/l5dn3f8kax867s5yaif7x6dvqsl9wap6-sys.drv']).unknown).toHaveLength(1);
+    expect(parsePlan(['these 2 derivations will be built:\n  /nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-a.drv\n  /nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-b.drv']).toBuild).toHaveLength(2);
   });
 
   it('finds fixed-output derivations, with their names and URLs', () => {
     expect(storeName('/nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv')).toBe('greeting.txt');
-    expect(
-      downloadsAmong({
+    const shown = parseShownDerivations(
+      JSON.stringify({
         '/nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv': { outputs: { out: { hash: 'abc' } }, env: { urls: 'https://a.invalid/x https://b.invalid/x' } },
-        '/nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv': { outputs: { out: {} }, env: {} },
+        'rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv': { outputs: { out: {} }, env: {} },
       }),
-    ).toEqual([{ name: 'greeting.txt', drv: '/nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv', urls: ['https://a.invalid/x', 'https://b.invalid/x'] }]);
+    );
+    expect(shown.get('/nix/store/902wpbk0mxadq87g0lxzf3y2ikci5vq3-greeting.txt.drv')).toEqual({ fixedOutput: true, urls: ['https://a.invalid/x', 'https://b.invalid/x'] });
+    // Newer Nix keys derivations by the path without the store directory.
+    expect(shown.get('/nix/store/rh4mkpkr9pqsvp4n8ip9iv7v65yxcpvn-sys.drv')).toEqual({ fixedOutput: false, urls: [] });
   });
 
   it('refuses downloads by name', () => {

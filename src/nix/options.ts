@@ -5,8 +5,18 @@ export const OFFLINE_NIX_OPTIONS: readonly string[] = ['--option', 'substituters
 
 export const NIX_COMMAND_OPTIONS: readonly string[] = ['--extra-experimental-features', 'nix-command', ...OFFLINE_NIX_OPTIONS];
 
+// The structured log every Nix command this installer runs is read through (Nix 2.8 has it).
+export const LOG_FORMAT_OPTIONS: readonly string[] = ['--log-format', 'internal-json'];
+
 // Where `<nixpkgs>` and `<nixos-config>` point: the ISO's own nixpkgs first, so
 // nothing depends on NIX_PATH or a channel, and the configuration to evaluate.
 export function nixPathArgs(nixpkgs: string | null, configuration: string): string[] {
   return [...(nixpkgs ? ['-I', `nixpkgs=${nixpkgs}`] : []), '-I', `nixos-config=${configuration}`];
+}
+
+// The target's store as a store URI. A bare path would be read as a URI, so a
+// `?` or `&` in it could set other store settings (the real root among them):
+// the root goes in as one percent-encoded parameter.
+export function targetStore(root: string): string {
+  return `local?root=${encodeURIComponent(root)}`;
 }

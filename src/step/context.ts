@@ -34,6 +34,7 @@ export interface JobContext extends CommandContext {
   root: string;
   settings: JobSettings;
   phase(phase: Phase): void;
-  // Progress within the current phase, 0..1, plus the copy counts in the copy phase.
-  progress(phaseFraction: number, counts?: CopyCounts): void;
+  // Progress within the current phase, 0..1, plus the copy counts in the copy
+  // phase and what is happening now ("building 2 of 5: linux").
+  progress(phaseFraction: number, counts?: CopyCounts, detail?: string): void;
 }

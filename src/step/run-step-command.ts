@@ -13,6 +13,8 @@ export interface StepCommand {
   captureStdout?: boolean;
   // stdout lines that are data, not messages (e.g. JSON), stay out of the log.
   logStdout?: boolean;
+  // stderr that needs translating first (Nix's structured log) is logged by onLine instead.
+  logStderr?: boolean;
   onLine?: (line: string, stream: OutputStream) => void;
   // Builds the error for a non-zero exit.
   failure: (result: ChildResult) => InstallError;
@@ -26,7 +28,7 @@ export async function runStepCommand(ctx: CommandContext, command: StepCommand):
     signal: ctx.signal,
     captureStdout: command.captureStdout ?? false,
     onLine: (line, stream) => {
-      if (stream === 'stderr' || command.logStdout !== false) ctx.log(source, line);
+      if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.log(source, line);
       command.onLine?.(line, stream);
     },
   });

@@ -1,0 +1,229 @@
+// Every Nix command the installer runs, with its options and the parsing of
+// its structured output. What differs between Nix versions (2.8 on Debian 12,
+// 2.26, 2.34; 2.28+ on NixOS ISOs) is handled here and nowhere else.
+import type { CommandContext } from '../step/context.js';
+import { InstallError } from '../step/install-error.js';
+import { ACTIVITY, RESULT, type BuildProgress } from './log-format.js';
+import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS, targetStore } from './options.js';
+import { runNix, type NixRunOutcome } from './run-nix.js';
+
+export { storeName } from './log-format.js';
+
+export type NixFailureHandler = (outcome: NixRunOutcome) => InstallError;
+
+function lastMessages(outcome: NixRunOutcome, count = 8): string {
+  const lines = outcome.messages.filter((l) => l.trim() !== '').slice(-count);
+  return lines.length > 0 ? lines.map((l) => `  ${l}`).join('\n') : '  (it printed nothing)';
+}
+
+function unreadable(what: string, outcome: NixRunOutcome): InstallError {
+  return new InstallError('nix-failed', `${what} failed`, `${what} exited with ${outcome.result.exitCode}:\n${lastMessages(outcome)}`);
+}
+
+// `nix-instantiate --eval --strict --json FILE ARGS`: the value as JSON.
+// Read-write so that evaluating a drvPath also writes the .drv files a dry run needs.
+export async function evaluateJson<T>(ctx: CommandContext, file: string, args: readonly string[], failure: NixFailureHandler): Promise<T> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-instantiate',
+    args: ['--eval', '--strict', '--json', '--read-write-mode', '--show-trace', file, ...args, ...OFFLINE_NIX_OPTIONS],
+    captureStdout: true,
+    logStdout: false,
+    failure,
+  });
+  return JSON.parse(result.stdout.join('\n')) as T;
+}
+
+// `nix-build EXPR -A ATTR`: builds in the live store and returns the out path,
+// reporting Nix's own build counts ("building 2 of 5") as they change.
+export async function buildAttribute(
+  ctx: CommandContext,
+  expr: string,
+  args: readonly string[],
+  onProgress: (progress: BuildProgress) => void,
+  failure: NixFailureHandler,
+): Promise<string> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-build',
+    args: [expr, ...args, '--no-out-link', '--show-trace', ...OFFLINE_NIX_OPTIONS],
+    captureStdout: true,
+    onEvent: (event, activities) => {
+      if ((event.action === 'result' && event.type === RESULT.progress) || (event.action === 'start' && event.type === ACTIVITY.build) || event.action === 'stop') {
+        onProgress(activities.buildProgress());
+      }
+    },
+    failure,
+  });
+  const out = result.stdout.filter((line) => line.startsWith('/')).at(-1);
+  if (!out) throw new InstallError('build-failed', 'The system build printed no result', 'nix-build succeeded but printed no store path. Check the NixOS expression given with --nixos-expr.');
+  return out;
+}
+
+export interface DryRun {
+  toBuild: string[];
+  toFetch: string[];
+  // Paths neither valid nor buildable (e.g. a .drv that was never written).
+  unknown: string[];
+}
+
+const PLANNED_BUILDS = /^(?:these (\d+) derivations|this derivation) will be built:?/;
+const PLANNED_FETCHES = /^(?:these (\d+) paths|this path) will be (?:fetched|downloaded)/;
+const UNKNOWN_PATHS = /^don't know how to build these paths/;
+
+// Nix's plan as messages: a heading, then the paths, one per message (2.8)
+// or all in the heading's message (newer); both are read line by line.
+export function parsePlan(messages: readonly string[]): DryRun {
+  const plan: DryRun = { toBuild: [], toFetch: [], unknown: [] };
+  let list: string[] | null = null;
+  for (const line of messages.flatMap((m) => m.split('\n'))) {
+    if (PLANNED_BUILDS.test(line)) list = plan.toBuild;
+    else if (PLANNED_FETCHES.test(line)) list = plan.toFetch;
+    else if (UNKNOWN_PATHS.test(line)) list = plan.unknown;
+    else if (list && /^\s+\/\S+$/.test(line)) list.push(line.trim());
+    else list = null;
+  }
+  return plan;
+}
+
+// What realising DRV would build or fetch, with no substituters.
+export async function dryRun(ctx: CommandContext, drvPath: string): Promise<DryRun> {
+  const outcome = await runNix(ctx, {
+    file: 'nix-store',
+    source: 'nix-store --dry-run',
+    args: ['--realise', '--dry-run', drvPath, ...OFFLINE_NIX_OPTIONS],
+    logStdout: false,
+    failure: (o) => new InstallError('dry-run-failed', 'The offline check could not run', `nix-store --realise --dry-run ${drvPath} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
+  });
+  return parsePlan(outcome.messages);
+}
+
+export interface DerivationFacts {
+  // A fixed-output derivation: its output hash is known in advance, i.e. a download.
+  fixedOutput: boolean;
+  urls: string[];
+}
+
+interface ShownDerivation {
+  outputs?: Record<string, { hash?: unknown; hashAlgo?: unknown; method?: unknown }>;
+  env?: Record<string, string>;
+}
+
+// `nix show-derivation` (2.8) became `nix derivation show` (2.15); newer
+// versions key the JSON by the path without the store directory.
+export function parseShownDerivations(json: string, storeDir = '/nix/store'): Map<string, DerivationFacts> {
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  const derivations = (parsed.derivations && typeof parsed.derivations === 'object' ? parsed.derivations : parsed) as Record<string, ShownDerivation>;
+  const facts = new Map<string, DerivationFacts>();
+  for (const [key, info] of Object.entries(derivations)) {
+    const path = key.startsWith('/') ? key : `${storeDir}/${key}`;
+    const fixedOutput = Object.values(info.outputs ?? {}).some((o) => o.hash !== undefined && o.hash !== null && o.hash !== '') || typeof info.env?.outputHash === 'string';
+    const urls = (info.env?.urls ?? info.env?.url ?? '').split(/\s+/).filter(Boolean);
+    facts.set(path, { fixedOutput, urls });
+  }
+  return facts;
+}
+
+export async function showDerivations(ctx: CommandContext, drvPaths: readonly string[], version: NixVersion): Promise<Map<string, DerivationFacts>> {
+  const subcommand = version.atLeast(2, 15) ? ['derivation', 'show'] : ['show-derivation'];
+  const { result } = await runNix(ctx, {
+    file: 'nix',
+    source: `nix ${subcommand.join(' ')}`,
+    args: [...subcommand, ...NIX_COMMAND_OPTIONS, ...drvPaths],
+    captureStdout: true,
+    logStdout: false,
+    failure: (o) => new InstallError('dry-run-failed', 'The offline check could not run', `nix ${subcommand.join(' ')} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
+  });
+  return parseShownDerivations(result.stdout.join('\n'));
+}
+
+export interface StorePathInfo {
+  path: string;
+  narSize: number;
+}
+
+// Nix 2.8 prints an array of objects; Nix >= 2.19 an object keyed by path
+// (newer still: keyed by the path without the store directory).
+export function parsePathInfo(json: string, storeDir = '/nix/store'): StorePathInfo[] {
+  const parsed: unknown = JSON.parse(json);
+  const items = Array.isArray(parsed)
+    ? parsed
+    : Object.entries((parsed as { info?: object }).info ?? (parsed as Record<string, object>)).map(([path, info]) => ({ path: path.startsWith('/') ? path : `${storeDir}/${path}`, ...info }));
+  return items.map((item: { path?: unknown; narSize?: unknown }) => {
+    if (typeof item.path !== 'string' || typeof item.narSize !== 'number') throw new Error('unexpected nix path-info output');
+    return { path: item.path, narSize: item.narSize };
+  });
+}
+
+// The closure of PATH in the live store, each path with its NAR size.
+export async function closureInfo(ctx: CommandContext, path: string): Promise<StorePathInfo[]> {
+  const { result } = await runNix(ctx, {
+    file: 'nix',
+    source: 'nix path-info',
+    args: ['path-info', '--recursive', '--json', ...NIX_COMMAND_OPTIONS, path],
+    captureStdout: true,
+    logStdout: false,
+    failure: (o) => new InstallError('closure-query-failed', 'The built system could not be inspected', `nix path-info exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
+  });
+  return parsePathInfo(result.stdout.join('\n'));
+}
+
+// Which of PATHS the target store (under ROOT) lacks.
+export async function invalidInTarget(ctx: CommandContext, root: string, paths: readonly string[]): Promise<Set<string>> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-store',
+    args: ['--store', targetStore(root), '--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS, ...paths],
+    captureStdout: true,
+    logStdout: false,
+    failure: (o) => new InstallError('target-store-unreadable', "The target's Nix store could not be read", `nix-store --store ${root} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
+  });
+  return new Set(result.stdout.filter(Boolean));
+}
+
+// `nix copy` of PATH's closure into the store under ROOT, saying when each
+// path starts and when it is complete.
+export async function copyToTarget(
+  ctx: CommandContext,
+  root: string,
+  path: string,
+  on: { started: (path: string) => void; finished: (path: string) => void },
+  failure: (outcome: NixRunOutcome, tail: string) => InstallError,
+): Promise<void> {
+  const copying = new Map<number, string>();
+  await runNix(ctx, {
+    file: 'nix',
+    source: 'nix copy',
+    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS, path],
+    onEvent: (event) => {
+      if (event.action === 'start' && event.type === ACTIVITY.copyPath && typeof event.fields[0] === 'string') {
+        copying.set(event.id, event.fields[0]);
+        on.started(event.fields[0]);
+      } else if (event.action === 'stop' && copying.has(event.id)) {
+        on.finished(copying.get(event.id)!);
+        copying.delete(event.id);
+      }
+    },
+    failure: (o) => failure(o, lastMessages(o)),
+  });
+}
+
+export class NixVersion {
+  constructor(readonly major: number, readonly minor: number, readonly text: string) {}
+
+  atLeast(major: number, minor: number): boolean {
+    return this.major > major || (this.major === major && this.minor >= minor);
+  }
+}
+
+let cachedVersion: Promise<NixVersion> | null = null;
+
+// `nix --version`: "nix (Nix) 2.34.8"; asked once per daemon.
+export function nixVersion(ctx: CommandContext): Promise<NixVersion> {
+  cachedVersion ??= (async () => {
+    const { result } = await runNix(ctx, { file: 'nix', args: ['--version'], captureStdout: true, failure: (o) => unreadable('nix --version', o) });
+    const text = result.stdout.join(' ').trim();
+    const match = /(\d+)\.(\d+)/.exec(text);
+    if (!match) throw new InstallError('nix-failed', 'Nix did not say its version', `nix --version printed "${text}".`);
+    return new NixVersion(Number(match[1]), Number(match[2]), text);
+  })();
+  cachedVersion.catch(() => (cachedVersion = null));
+  return cachedVersion;
+}
