@@ -3,7 +3,7 @@
 // 2.26, 2.34; 2.28+ on NixOS ISOs) is handled here and nowhere else.
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { ACTIVITY, RESULT, type BuildProgress } from './log-format.js';
+import { ACTIVITY, PLANNED_BUILDS, RESULT, type BuildProgress } from './log-format.js';
 import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS, targetStore } from './options.js';
 import { runNix, type NixRunOutcome } from './run-nix.js';
 
@@ -65,7 +65,6 @@ export interface DryRun {
   unknown: string[];
 }
 
-const PLANNED_BUILDS = /^(?:these (\d+) derivations|this derivation) will be built:?/;
 const PLANNED_FETCHES = /^(?:these (\d+) paths|this path) will be (?:fetched|downloaded)/;
 const UNKNOWN_PATHS = /^don't know how to build these paths/;
 

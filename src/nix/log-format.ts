@@ -60,7 +60,10 @@ function position(value: Record<string, unknown>): NixPosition | null {
   // Newer Nix may give the file as an object ({ path } or a source accessor) or a string like «string».
   const path = typeof file === 'string' ? file : file && typeof file === 'object' && typeof (file as { path?: unknown }).path === 'string' ? (file as { path: string }).path : null;
   if (path === null || typeof line !== 'number' || line <= 0) return null;
-  return { file: path, line, column: typeof column === 'number' ? column : 0 };
+  const col = typeof column === 'number' ? column : 0;
+  // Nix 2.34 gives the file as the whole position, "/path/file.nix:4:10".
+  const suffix = `:${line}:${col}`;
+  return { file: path.endsWith(suffix) ? path.slice(0, -suffix.length) : path, line, column: col };
 }
 
 // One stderr line: a structured event, or null for a plain line (some
@@ -99,6 +102,9 @@ export function storeName(path: string): string {
   return path.replace(/^.*\/[0-9a-z]{32}-/, '').replace(/\.drv$/, '');
 }
 
+// Nix's plan, printed before it builds: "these 3 derivations will be built:" or "this derivation ...".
+export const PLANNED_BUILDS = /^(?:these (\d+) derivations|this derivation) will be built:?/;
+
 export interface BuildProgress {
   done: number;
   expected: number;
@@ -113,6 +119,8 @@ export interface BuildProgress {
 export class NixActivities {
   private readonly activities = new Map<number, { type: number; text: string; fields: unknown[] }>();
   private builds = { done: 0, expected: 0, running: 0 };
+  // The count in Nix's plan: Nix 2.34's own expected count flickers by one while goals are added.
+  private planned: number | null = null;
   readonly errors: Extract<NixLogEvent, { action: 'msg' }>[] = [];
 
   // The line to log for an event, or null when it has none worth keeping.
@@ -133,14 +141,18 @@ export class NixActivities {
         }
         return null;
       }
-      case 'msg':
+      case 'msg': {
         if (event.level === LEVEL_ERROR) this.errors.push(event);
+        const plan = PLANNED_BUILDS.exec(event.text);
+        if (plan) this.planned = plan[1] ? Number(plan[1]) : 1;
         return event.text;
+      }
     }
   }
 
   buildProgress(): BuildProgress {
     const current = [...this.activities.values()].filter((a) => a.type === ACTIVITY.build).map((a) => storeName(String(a.fields[0] ?? '')));
-    return { ...this.builds, current };
+    const expected = Math.max(this.planned ?? this.builds.expected, this.builds.done);
+    return { ...this.builds, expected, current };
   }
 }
