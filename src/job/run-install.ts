@@ -1,5 +1,5 @@
 // One install, start to finish: resolve the configuration, check the target,
-// then stage, hardware, build, copy, install and report. Every step's output
+// then hardware, validate, stage, build, copy, install and report. Every step's output
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   PHASES,
   PHASE_TITLES,
   PROTOCOL_VERSION,
+  type AppliedChoice,
   type ErrorInfo,
   type InstallRequest,
   type LogEvent,
@@ -24,7 +25,9 @@ import {
 } from '../protocol/messages.js';
 import { writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource } from '../resolve/config-sources.js';
-import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
+import { prepareConfig, type PreparedConfig } from '../prepare/prepare-config.js';
+import { targetFirmware } from '../prepare/firmware.js';
+import { choiceLine } from '../prepare/installer-choices.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
@@ -36,7 +39,7 @@ import { RecentLines } from '../step/recent-lines.js';
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
+export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
@@ -85,7 +88,7 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 // The result event, for every way an install ends (the runner's too, when the job itself faults).
 export function resultEvent(
   installId: string,
-  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null },
+  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null; choices?: AppliedChoice[] },
 ): ResultEvent {
   const { error } = end;
   return {
@@ -97,6 +100,7 @@ export function resultEvent(
     logPath: end.logPath ?? null,
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
+    ...(end.choices && { choices: end.choices }),
     durationMs: end.durationMs,
   };
 }
@@ -118,7 +122,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { logger, flush, close } = installLog;
   const tail: string[] = [];
   const recent = new RecentLines(RECENT_PER_SOURCE);
-  let phase: Phase = 'validate';
+  let phase: Phase = 'hardware';
   let shown = 0;
   let lastProgressAt = 0;
   let detail = '';
@@ -163,6 +167,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let toplevel: string | null = null;
   let failure: InstallError | null = null;
   let cancelled = false;
+  let prepared: PreparedConfig | null = null;
+  let choices: AppliedChoice[] | undefined;
 
   logger.info({ request }, `install ${installId} started`);
   if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -174,20 +180,32 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.log('daemon', `installing from ${source} to ${root}`);
     await checkTargetRoot(root);
 
+    // The target's hardware configuration and the installer's choices, in a private copy of the folder.
+    ctx.phase('hardware');
+    prepared = await prepareConfig(ctx, source, request);
+    ctx.progress(1);
+
     // Every mismatch is known before anything is written to the target.
     ctx.phase('validate');
-    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
+    const firmware = targetFirmware(request.choices);
+    ctx.log('daemon', `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
+    const validation = await validateConfig(
+      ctx,
+      { source, firmware, prepared, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) },
+      settings,
+      validationCache,
+    );
+    if (validation.choices) {
+      choices = validation.choices;
+      for (const choice of choices) ctx.log('daemon', `installer choice: ${choiceLine(choice)}`);
+    }
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
     ctx.progress(1);
 
     ctx.phase('stage');
     targetTouched = true;
-    const staged = await stageConfig(ctx, source);
-    ctx.progress(1);
-
-    ctx.phase('hardware');
-    await generateHardwareConfig(ctx, staged.etcNixos, request.partitions);
+    const staged = await stageConfig(ctx, prepared.folder, source);
     ctx.progress(1);
 
     ctx.phase('build');
@@ -206,6 +224,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     if (error instanceof InstallCancelled || signal.aborted) cancelled = true;
     else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
   }
+  await prepared?.remove();
 
   const state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
   const error: ErrorInfo | null = cancelled
@@ -232,5 +251,5 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started });
+  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started });
 }

@@ -51,7 +51,8 @@ describe('Nix files', () => {
 
   it('config-facts.nix also takes an evaluated system (the ISO build passes lib.nixosSystem)', () => {
     const facts = evalJson(`import ./nix/config-facts.nix { evaluated = import ${NIXOS_EXPR} { }; withDrvPath = false; }`, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
-    expect(facts).toEqual({ version: 1, users: ['alice'], desktops: ['gnome'] });
+    expect(facts).toMatchObject({ version: 1, users: ['alice'], desktops: ['gnome'], mutableUsers: true, bootLoader: { grub: true, grubEfi: true, grubDevices: ['/dev/vda'], systemdBoot: false } });
+    expect(facts.settings).toMatchObject({ hostName: 'demo', timeZone: null });
   });
 });
 
