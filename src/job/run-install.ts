@@ -27,6 +27,7 @@ import { writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource } from '../resolve/config-sources.js';
 import { prepareConfig, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
+import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
 import { choiceLine } from '../prepare/installer-choices.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
@@ -183,6 +184,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     // The target's hardware configuration and the installer's choices, in a private copy of the folder.
     ctx.phase('hardware');
     prepared = await prepareConfig(ctx, source, request);
+    const profiles = await manifestProfiles(settings.manifest);
+    ctx.log('hardware', profileLine(matchProfile(prepared.generated, profiles), Object.keys(profiles).length));
     ctx.progress(1);
 
     // Every mismatch is known before anything is written to the target.

@@ -13,7 +13,7 @@ import { DaemonClient } from '../../src/client/daemon-client.js';
 import type { InstallRequest, ResultEvent } from '../../src/protocol/messages.js';
 import { writeConfig, type ConfigSpec } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { NIXOS_EXPR, NIX_CONFIG, scratchWithRoot } from '../helpers/env.js';
+import { NIXOS_EXPR, NIX_CONFIG, REPO, scratchWithRoot } from '../helpers/env.js';
 
 let dir: string;
 let root: string;
@@ -157,8 +157,12 @@ describe("this machine's hardware", () => {
   it('a download this machine needs and the ISO lacks is refused before /etc/nixos exists, naming it and the setting; with it present the install goes through', async () => {
     const { expr, file } = await nixosWithMicrocode();
     const source = await config({});
-    daemon = await startDaemon({ dir, configDirs: [source], nixosExpr: expr, env: { NOI_STANDIN_MACHINE: await intelMachine() } });
+    // An ISO built for QEMU guests only.
+    const manifest = join(dir, 'manifest.json');
+    await writeFile(manifest, JSON.stringify({ version: 1, configDir: '/iso/nix-cfg', users: [], desktops: [], hardwareProfiles: { 'qemu-kvm': await readFile(join(REPO, 'nix/hardware-profiles/qemu-kvm.nix'), 'utf8') } }));
+    daemon = await startDaemon({ dir, configDirs: [source], nixosExpr: expr, env: { NOI_STANDIN_MACHINE: await intelMachine() }, extraArgs: ['--manifest', manifest] });
     const refused = await install({ user: 'alice', choices: { firmwareType: 'efi' } });
+    expect(refused.logs.find((l) => l.startsWith('[hardware] this machine matches none'))).toMatch(/closest: "qemu-kvm", which lacks: .*hardware\.cpu\.intel\.updateMicrocode/);
     expect(refused.result.error, refused.result.error?.description).toMatchObject({ code: "needs-download" });
     expect(refused.result.error!.description).toMatch(/microcode-intel-[0-9a-f]+ \(https:\/\/microcode\.invalid\/[^)]+\), needed by hardware\.cpu\.intel\.updateMicrocode in this machine's generated hardware-configuration\.nix/);
     expect(refused.result.error!.description).toContain('nixos-generate-config --show-hardware-config');
@@ -177,10 +181,12 @@ describe("this machine's hardware", () => {
     const generated = execFileSync(join(import.meta.dirname, '../stand-ins/nixos-generate-config'), ['--show-hardware-config', '--root', root], { encoding: 'utf8' });
     await writeFile(join(source, 'hardware-configuration.nix'), generated);
     const manifest = join(dir, 'manifest.json');
-    await writeFile(manifest, JSON.stringify({ version: 1, configDir: source, users: ['alice'], desktops: ['gnome'], toplevel: '/nix/store/00000000000000000000000000000000-x', closureBytes: 1 }));
+    const intel = await readFile(join(REPO, 'nix/hardware-profiles/intel.nix'), 'utf8');
+    await writeFile(manifest, JSON.stringify({ version: 1, configDir: source, users: ['alice'], desktops: ['gnome'], toplevel: '/nix/store/00000000000000000000000000000000-x', closureBytes: 1, hardwareProfiles: { intel, generic: generated } }));
     daemon = await startDaemon({ dir, configDirs: [source], extraArgs: ['--manifest', manifest] });
     const { result, logs } = await install({ user: 'alice' });
     expect(result.ok, JSON.stringify(result.error)).toBe(true);
+    expect(logs).toContain(`[hardware] this machine matches the ISO's hardware profile "generic"`);
     expect(logs.some((l) => l.includes("this machine's hardware-configuration.nix is the configuration's own"))).toBe(true);
     expect(logs.some((l) => l.startsWith('[nix-instantiate]'))).toBe(false);
   });
