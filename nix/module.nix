@@ -60,7 +60,6 @@ in
     nixosExpr = mkOption {
       type = types.nullOr types.path;
       default = null;
-      example = literalExpression "<the ISO's nix/target-expression.nix folder>";
       description = ''
         The NixOS expression the daemon evaluates and builds the target with
         (`nix-build <expr> -A system -I nixos-config=...`); null means
