@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { cp, writeFile, rm } from 'node:fs/promises';
+import { cp, mkdir, writeFile, rm } from 'node:fs/promises';
 
 const env = { ...process.env, NIX_CONFIG };
 
@@ -145,9 +145,41 @@ describe('the package layout', () => {
     expect(readdirSync(join(calamares, 'config/modules')).filter((f) => f.endsWith('.conf')).length).toBeGreaterThanOrEqual(10);
     expect(existsSync(join(calamares, 'modules/nixos-offline/module.desc'))).toBe(true);
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
-    const replaced = /--replace-fail '([^']+)'/.exec(overrideNix)![1]!;
-    expect(readFileSync(join(calamares, 'config/modules/packagechooser.conf'), 'utf8')).toContain(replaced);
+    // Each substitution names its file and the text it replaces; each text must be in ours.
+    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
+    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/packagechooser.conf']);
+    for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });
+
+  // The override's install step, run for real by bash on a package laid out as
+  // current nixpkgs (etc/calamares) or older releases (share/calamares) lay it
+  // out; substituteInPlace --replace-fail stands in for stdenv's (the same
+  // contract: replace, or fail when the text is not there).
+  for (const layout of ['etc/calamares', 'share/calamares']) {
+    it(`the Calamares override puts ours where the package keeps its config (${layout})`, async () => {
+      const dir = await scratch('calamares-override');
+      try {
+        const pkg = join(dir, 'pkg');
+        await cp(join(REPO, 'calamares'), join(pkg, 'share/nixos-offline-installer/calamares'), { recursive: true });
+        const out = join(dir, 'out');
+        await mkdir(join(out, layout, 'modules'), { recursive: true });
+        await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
+        await writeFile(join(out, layout, 'settings.conf'), 'upstream\n');
+        const stub = `{ overrideAttrs = f: f { postInstall = ""; }; }`;
+        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; }).postInstall`);
+        const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
+        execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
+        expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
+        expect(settings).toContain('nixos-offline');
+        expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
+        expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
+        expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it("every desktop Calamares offers is one the checks know", () => {
     const offered = [...readFileSync(join(REPO, 'calamares/config/modules/packagechooser.conf'), 'utf8').matchAll(/- id: "?([^"\n]*)"?/g)].map((m) => m[1]);
