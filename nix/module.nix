@@ -86,7 +86,8 @@ in
 
     environment.systemPackages = [ cfg.package ];
     systemd.packages = [ cfg.package ];
-    users.groups.${cfg.socketGroup} = { };
+    # A group given by name is created here; a numeric gid names one that exists.
+    users.groups = lib.optionalAttrs (builtins.match "[0-9]+" cfg.socketGroup == null) { ${cfg.socketGroup} = { }; };
 
     systemd.services.nixos-offline-installer = {
       wantedBy = [ "multi-user.target" ];
