@@ -27,9 +27,8 @@
 
   # The desktop. In Calamares, choose the same one: the installer refuses
   # another, because only this one's packages are on the ISO.
-  services.xserver.enable = true;
-  services.xserver.displayManager.gdm.enable = true;
-  services.xserver.desktopManager.gnome.enable = true;
+  services.displayManager.gdm.enable = true;
+  services.desktopManager.gnome.enable = true;
 
   # CHANGE: the user you create on Calamares' "Users" page must be declared
   # here with the same name (the installer checks before writing anything).
@@ -42,5 +41,5 @@
   environment.systemPackages = with pkgs; [ vim git ];
 
   # Set once, when the machine is first installed; see the NixOS manual.
-  system.stateVersion = "24.11";
+  system.stateVersion = "26.05";
 }
