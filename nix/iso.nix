@@ -8,12 +8,13 @@ let
   # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
   targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
-  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; };
+  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; hardwareProfiles = cfg.hardwareProfileData; };
 in
 {
   imports = [
     "${modulesPath}/installer/cd-dvd/installation-cd-graphical-calamares-gnome.nix"
     ./module.nix
+    ./hardware-profiles.nix
   ];
 
   options.offlineInstaller.buildDependencies = lib.mkOption {
