@@ -42,6 +42,11 @@ chmod 0755 "$beds_dir"
 exec 9>"$beds_dir/$name.lock"
 flock 9
 
+# With the lock held no run is using the bed: a run's /tmp still here was left by a killed run.
+for old in "$beds_dir/runs/$name"-*; do
+  [ -e "$old" ] && remove_unmounted "$old"
+done
+
 reason=$(why_rebuild)
 if [ -z "$reason" ]; then
   echo "$bed"

@@ -39,8 +39,9 @@ for name in "${beds[@]}"; do
   started=$(date +%s)
   if ! bed_is_chroot "$name"; then
     bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
-  elif ! bash scripts/bed-build.sh "$name" >/dev/null; then
-    outcome[$name]="could not be built (see above)"
+  elif ! bash scripts/bed-build.sh "$name" 2>&1 >/dev/null | tee ".tmp/bed-$name.build-messages" >&2; then
+    # bed-build.sh's last word names the step that failed; its log has the rest.
+    outcome[$name]="could not be built: $(tail -n 1 ".tmp/bed-$name.build-messages" | sed 's/^test bed [a-z]*: //; s/ (last lines of .*//')"
     status=1
   else
     bash scripts/bed-run.sh "$name" bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
@@ -51,8 +52,8 @@ done
 echo
 for name in "${beds[@]}"; do
   versions=".tmp/bed-$name.versions"
-  nix=$(sed -n 's/^nix=//p' "$versions" 2>/dev/null)
-  calamares=$(sed -n 's/^calamares=//p' "$versions" 2>/dev/null)
+  nix=$(sed -n 's/^nix=//p' "$versions" 2>/dev/null || true)
+  calamares=$(sed -n 's/^calamares=//p' "$versions" 2>/dev/null || true)
   if [ "${outcome[$name]}" != ran ]; then
     result="${outcome[$name]}"
   elif [ -f ".tmp/vitest-$name.json" ]; then
