@@ -44,7 +44,7 @@ flock 9
 
 # With the lock held no run is using the bed: a run's /tmp still here was left by a killed run.
 for old in "$beds_dir/runs/$name"-*; do
-  [ -e "$old" ] && remove_unmounted "$old"
+  if [ -e "$old" ]; then remove_unmounted "$old"; fi
 done
 
 reason=$(why_rebuild)
@@ -62,7 +62,7 @@ command -v debootstrap >/dev/null 2>&1 || {
 
 # Leftovers of builds that were interrupted.
 for old in "$beds_dir/.$name".*; do
-  [ -e "$old" ] && remove_unmounted "$old"
+  if [ -e "$old" ]; then remove_unmounted "$old"; fi
 done
 
 echo "building test bed $name ($reason) in $bed ..." >&2
