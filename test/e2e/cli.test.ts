@@ -1,13 +1,15 @@
 // The CLI as a person types it: help, usage errors, exit codes, what a
 // terminal shows and what a pipe gets. The real CLI, and the real daemon in a
 // network namespace with no interfaces where a daemon is needed.
-import { mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { scratchWithRoot } from '../helpers/env.js';
+import { REPO, scratchWithRoot } from '../helpers/env.js';
+import { VERSION } from '../../src/version.js';
 import { COLOUR_CODES, CONTROL_CODES, runOnTerminal, screenText } from '../helpers/terminal.js';
 
 let dir: string;
@@ -55,6 +57,25 @@ describe('help', () => {
     const run = await runCli([]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Usage: nixos-offline-installer');
+  });
+});
+
+describe('the command on PATH', () => {
+  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 22, and leaves a stranger`s file alone', async () => {
+    const bin = join(dir, 'bin');
+    execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), bin], { stdio: 'pipe' });
+    // No node on this PATH at all: the command brings its own.
+    const env = { PATH: '/usr/bin:/bin' };
+    expect(execFileSync(join(bin, 'nixos-offline-installer'), ['--version'], { env, encoding: 'utf8' }).trim()).toBe(VERSION);
+    expect(execFileSync(join(bin, 'nixos-offline-installer'), ['help', 'validate'], { env, encoding: 'utf8' })).toContain('Usage: nixos-offline-installer validate [options]');
+    expect(await readFile(join(bin, 'nixos-offline-installer'), 'utf8')).toContain(`It runs the checkout ${REPO}.`);
+
+    const stranger = join(dir, 'other-bin');
+    await mkdir(stranger);
+    await writeFile(join(stranger, 'nixos-offline-installer'), '#!/bin/sh\necho mine\n', { mode: 0o755 });
+    const note = execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), stranger], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(note).toBe('');
+    expect(await readFile(join(stranger, 'nixos-offline-installer'), 'utf8')).toBe('#!/bin/sh\necho mine\n');
   });
 });
 
