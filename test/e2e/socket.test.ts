@@ -197,6 +197,23 @@ describe('shutdown', () => {
     expect(await readFile(result.targetLogPath, 'utf8')).toContain('The installer service was stopped');
   });
 
+  it('a stop that reaches the commands first (as KillMode=control-group can) is still the service stopping, not a failure', async () => {
+    const root = join(dir, 'root');
+    await mkdir(root, { mode: 0o755 });
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'control-group', payloads: { big: 1_000_000_000 } });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
+    const copying = Number(execFileSync('pgrep', ['-f', nixCopyPattern(root)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    // The command's end is seen first, the daemon's own signal a moment later.
+    process.kill(-copying, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    daemon.process.kill('SIGTERM');
+    const run = await cli.done;
+    expect(resultOf(run)).toMatchObject({ state: 'failed', error: { code: 'service-stopped' } });
+    expect(run.code).toBe(3);
+  });
+
   it('after a daemon killed outright, the next one ends the nix copy it left running, and never a process that got a recorded pid since', async () => {
     const root = join(dir, 'root');
     await mkdir(root, { mode: 0o755 });
