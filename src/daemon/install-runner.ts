@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
-import { errorMessage } from '../step/install-error.js';
+import { chooseSource } from '../resolve/config-sources.js';
+import { errorMessage, type StopReason } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 
@@ -20,7 +21,8 @@ function newInstallId(): string {
 export class InstallRunner {
   private controller: AbortController | null = null;
   private running: Promise<void> | null = null;
-  private state: InstallStatus = { state: 'idle', installId: null, root: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
+  private request: InstallRequest | null = null;
+  private state: InstallStatus = { state: 'idle', installId: null, root: null, source: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
 
   constructor(
     private readonly options: DaemonOptions,
@@ -36,13 +38,23 @@ export class InstallRunner {
     return { ...this.state };
   }
 
-  start(request: InstallRequest, events: InstallEvents): string {
+  // The user and desktop of the install running now (the live checks use them), or null.
+  choices(): { user?: string; desktop?: string } | null {
+    if (!this.running || !this.request) return null;
+    const { user, desktop } = this.request;
+    return { ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) };
+  }
+
+  // Starts an install of the configuration folder in use now; says which that is (null: none is usable, the result says why).
+  start(request: InstallRequest, events: InstallEvents): { installId: string; source: string | null } {
     if (this.running) throw new Error('an install is already running');
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
+    const source = chooseSource(this.options.configDirs);
     this.controller = controller;
-    this.state = { state: 'running', installId, root: request.root, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
+    this.request = request;
+    this.state = { state: 'running', installId, root: request.root, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
     const sink: InstallSink = {
       phase: (event) => {
         this.state.phase = event.phase;
@@ -56,7 +68,7 @@ export class InstallRunner {
     };
     // Started on the next tick, so the caller's reply reaches the client before the first event.
     this.running = Promise.resolve()
-      .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
+      .then(() => runInstall({ installId, request, source, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
       .then((result) => {
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
@@ -72,20 +84,21 @@ export class InstallRunner {
       .finally(() => {
         this.running = null;
         this.controller = null;
+        this.request = null;
       });
-    return installId;
+    return { installId, source: source.active };
   }
 
-  cancel(): boolean {
+  cancel(reason: StopReason = 'cancel'): boolean {
     if (!this.controller) return false;
-    this.logger.warn({ installId: this.state.installId }, 'cancel requested');
-    this.controller.abort();
+    this.logger.warn({ installId: this.state.installId, reason }, reason === 'cancel' ? 'cancel requested' : 'the daemon is stopping; ending the install');
+    this.controller.abort(reason);
     return true;
   }
 
-  // Ends a running install (its child processes included) and waits for it to finish.
+  // The daemon is stopping: ends a running install (its child processes included), whose result says so, and waits for it.
   async stop(): Promise<void> {
-    this.cancel();
+    this.cancel('service-stopped');
     await this.running;
   }
 }

@@ -230,6 +230,8 @@ export interface InstallStatus {
   state: InstallState;
   installId: string | null;
   root: string | null;
+  // The configuration folder it installs from (null when none was usable).
+  source: string | null;
   phase: Phase | null;
   progress: ProgressEvent | null;
   startedAt: string | null;
@@ -239,13 +241,15 @@ export interface InstallStatus {
 
 export interface StatusInfo {
   daemon: { version: string; protocol: number; pid: number };
-  source: { active: string | null; candidates: ConfigSourceStatus[] };
+  // The folder installs use now, or null and why not (e.g. /tmp/nix-cfg has its configuration one level down).
+  source: { active: string | null; candidates: ConfigSourceStatus[]; problem: ErrorInfo | null };
   install: InstallStatus;
   validation: ValidationStatus;
 }
 
 export type ReplyEvent =
-  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; validation?: ValidationResult }
+  // An install's reply names the folder it installs from (null: none is usable; its result says why).
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult }
   | { v: number; id: string; request: string; ok: false; error: RequestError };
 
 export interface PhaseEvent {

@@ -28,7 +28,7 @@ export async function runStepCommand(ctx: CommandContext, command: StepCommand):
     signal: ctx.signal,
     captureStdout: command.captureStdout ?? false,
     onLine: (line, stream) => {
-      if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.log(source, line);
+      if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.output(source, line);
       command.onLine?.(line, stream);
     },
   });

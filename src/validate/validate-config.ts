@@ -36,6 +36,8 @@ export class ValidationCache {
 
 export interface ValidationInput {
   source: string | null;
+  // Why there is no source, when there is none (e.g. its configuration.nix is one folder down).
+  sourceProblem?: ErrorInfo;
   user?: string;
   desktop?: string;
   // The machine's firmware, for the boot loader check (installs only).
@@ -129,7 +131,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   });
 
   if (source === null) {
-    checks.push(failed('source', { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
+    checks.push(failed('source', input.sourceProblem ?? { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
     return finish();
   }
   let key: string;
