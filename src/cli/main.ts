@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       return (await clientCommands()).runStatus({ socket: socket(v.socket), json: v.json === true, watch: v.watch === true });
     }
     case 'install': {
-      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' } });
+      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' }, 'flake-config': { type: 'string' } });
       if (typeof v.root !== 'string') throw new UsageError('install needs --root DIR, the mounted target (e.g. --root /mnt)');
       return (await clientCommands()).runInstallCommand({
         socket: socket(v.socket),
@@ -45,15 +45,17 @@ async function main(argv: string[]): Promise<number> {
         root: v.root,
         ...(typeof v.user === 'string' && { user: v.user }),
         ...(typeof v.desktop === 'string' && { desktop: v.desktop }),
+        ...(typeof v['flake-config'] === 'string' && { flakeConfig: v['flake-config'] }),
       });
     }
     case 'validate': {
-      const v = parse(rest, { ...CLIENT_OPTIONS, user: { type: 'string' }, desktop: { type: 'string' } });
+      const v = parse(rest, { ...CLIENT_OPTIONS, user: { type: 'string' }, desktop: { type: 'string' }, 'flake-config': { type: 'string' } });
       return (await clientCommands()).runValidate({
         socket: socket(v.socket),
         json: v.json === true,
         ...(typeof v.user === 'string' && { user: v.user }),
         ...(typeof v.desktop === 'string' && { desktop: v.desktop }),
+        ...(typeof v['flake-config'] === 'string' && { flakeConfig: v['flake-config'] }),
       });
     }
     case 'cancel': {

@@ -11,13 +11,14 @@ Client options (status, install, cancel):
   --socket PATH        Daemon socket (default: $NOI_SOCKET or /run/nixos-offline-installer/ipc.sock)
   --json               One JSON event per line instead of text
 status:   --watch      Keep printing events until interrupted
-install:  --root DIR   Mounted target root (required), --user NAME, --desktop ID
-validate: --user NAME, --desktop ID (a Calamares id: gnome, plasma6, xfce, ..., or "" for none)
+install:  --root DIR   Mounted target root (required), --user NAME, --desktop ID, --flake-config NAME
+validate: --user NAME, --desktop ID (a Calamares id: gnome, plasma6, xfce, ..., or "" for none), --flake-config NAME
+          --flake-config NAME: which nixosConfigurations entry of a flake folder (needed when it has several)
 
 Daemon options (each also read from the environment variable shown):
   --socket PATH          NOI_SOCKET        socket path
   --socket-group GROUP   NOI_SOCKET_GROUP  group allowed to use the socket (mode 0660)
-  --config-dirs D[:D]    NOI_CONFIG_DIRS   configuration folders, first with configuration.nix wins
+  --config-dirs D[:D]    NOI_CONFIG_DIRS   configuration folders, first with configuration.nix or flake.nix wins
                                            (default /tmp/nix-cfg:/iso/nix-cfg)
   --nixos-expr FILE      NOI_NIXOS_EXPR    NixOS expression to build (default <nixpkgs/nixos>)
   --nixpkgs PATH         NOI_NIXPKGS       the ISO's nixpkgs, passed as -I nixpkgs=PATH

@@ -13,7 +13,7 @@ const RECENT_LINES = 50;
 export class LiveValidation {
   private controller: AbortController | null = null;
   private result: ValidationResult | null = null;
-  private choices: { user?: string; desktop?: string } = {};
+  private choices: { user?: string; desktop?: string; flakeConfig?: string } = {};
   // Callers waiting for the next finished run (a superseded run hands them on to its successor).
   private waiting: ((result: ValidationResult | null) => void)[] = [];
 
@@ -31,7 +31,7 @@ export class LiveValidation {
 
   // Starts a new run (ending one in progress); resolves with the next finished
   // run's result, or null if the check itself crashed or the daemon stopped.
-  run(choices?: { user?: string; desktop?: string }): Promise<ValidationResult | null> {
+  run(choices?: { user?: string; desktop?: string; flakeConfig?: string }): Promise<ValidationResult | null> {
     if (choices) this.choices = choices;
     const answer = new Promise<ValidationResult | null>((resolve) => this.waiting.push(resolve));
     this.controller?.abort();

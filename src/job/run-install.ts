@@ -27,6 +27,7 @@ import { resolveSource } from '../resolve/config-sources.js';
 import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
+import { checkFlakeInputs } from '../validate/flake-inputs.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
@@ -176,7 +177,18 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
     // Every mismatch is known before anything is written to the target.
     ctx.phase('validate');
-    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
+    const validation = await validateConfig(
+      ctx,
+      {
+        source,
+        ...(request.user !== undefined && { user: request.user }),
+        ...(request.desktop !== undefined && { desktop: request.desktop }),
+        ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
+        ...(request.choices?.hostname !== undefined && { hostname: request.choices.hostname }),
+      },
+      settings,
+      validationCache,
+    );
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
     ctx.progress(1);
@@ -191,7 +203,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.progress(1);
 
     ctx.phase('build');
-    toplevel = await buildSystem(ctx, staged.etcNixos, source);
+    const flakeConfiguration = validation.facts?.flake?.configuration;
+    // The staged copy's inputs again: the folder may have changed since the checks, and Nix must never fetch one.
+    if (flakeConfiguration !== undefined) await checkFlakeInputs(ctx, staged.etcNixos);
+    toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
     ctx.progress(1);
 
     ctx.phase('copy');

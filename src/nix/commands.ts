@@ -11,7 +11,7 @@ export { storeName } from './log-format.js';
 
 export type NixFailureHandler = (outcome: NixRunOutcome) => InstallError;
 
-function lastMessages(outcome: NixRunOutcome, count = 8): string {
+export function lastMessages(outcome: NixRunOutcome, count = 8): string {
   const lines = outcome.messages.filter((l) => l.trim() !== '').slice(-count);
   return lines.length > 0 ? lines.map((l) => `  ${l}`).join('\n') : '  (it printed nothing)';
 }

@@ -1,5 +1,6 @@
 // Which configuration folder an install uses: the first of the configured
-// folders (default /tmp/nix-cfg, then /iso/nix-cfg) that holds a configuration.nix.
+// folders (default /tmp/nix-cfg, then /iso/nix-cfg) that holds a configuration.nix
+// or a flake.nix.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigSourceStatus } from '../protocol/messages.js';
@@ -18,7 +19,7 @@ function isFile(path: string): boolean {
 export function describeSources(dirs: readonly string[]): ConfigSourceStatus[] {
   return dirs.map((dir) => {
     const exists = isDirectory(dir);
-    return { dir, exists, hasConfiguration: exists && isFile(join(dir, 'configuration.nix')) };
+    return { dir, exists, hasConfiguration: exists && (isFile(join(dir, 'configuration.nix')) || isFile(join(dir, 'flake.nix'))) };
   });
 }
 
@@ -31,7 +32,7 @@ export function resolveSource(dirs: readonly string[]): string {
   const sources = describeSources(dirs);
   const active = activeSource(sources);
   if (active !== null) return active;
-  const found = sources.map((s) => `  ${s.dir}: ${s.exists ? 'exists but has no configuration.nix' : 'does not exist'}`).join('\n');
+  const found = sources.map((s) => `  ${s.dir}: ${s.exists ? 'exists but has no configuration.nix or flake.nix' : 'does not exist'}`).join('\n');
   const withoutConfig = sources.find((s) => s.exists);
   throw new InstallError(
     withoutConfig ? 'config-incomplete' : 'config-missing',
