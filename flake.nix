@@ -19,16 +19,27 @@
 
       installerPackage = pkgs: pkgs.callPackage ./nix/package.nix { inherit npmRegistry; };
 
-      # The configuration that is installed, as the ISO's build sees it.
-      mkTarget = { system, nixCfg }: lib.nixosSystem {
-        inherit system;
-        modules = [ "${nixCfg}/configuration.nix" ];
-      };
+      # A nix-cfg that is a flake, called from its flake.lock (nix/flake-config.nix); null for a classic one.
+      callNixCfgFlake = { nixCfg, flakeConfiguration ? null }:
+        if builtins.pathExists (nixCfg + "/flake.nix")
+        then import ./nix/flake-config.nix { inherit nixCfg; configuration = flakeConfiguration; }
+        else null;
 
-      mkIso = { system, nixCfg ? ./nix-cfg, extraModules ? [ ] }: lib.nixosSystem {
+      # The configuration that is installed, as the ISO's build sees it.
+      mkTarget = { system, nixCfg, flakeConfiguration ? null }:
+        let flake = callNixCfgFlake { inherit nixCfg flakeConfiguration; }; in
+        if flake != null then flake.target
+        else lib.nixosSystem {
+          inherit system;
+          modules = [ "${nixCfg}/configuration.nix" ];
+        };
+
+      # flakeConfiguration: which nixosConfigurations entry of a flake nix-cfg the ISO carries built (needed when it has several).
+      mkIso = { system, nixCfg ? ./nix-cfg, flakeConfiguration ? null, extraModules ? [ ] }: lib.nixosSystem {
         inherit system;
         specialArgs = {
-          target = mkTarget { inherit system nixCfg; };
+          target = mkTarget { inherit system nixCfg flakeConfiguration; };
+          nixCfgFlake = callNixCfgFlake { inherit nixCfg flakeConfiguration; };
           inherit nixCfg;
           nixosOfflineInstaller = installerPackage;
         };
@@ -46,7 +57,10 @@
         let pkgs = nixpkgs.legacyPackages.${system}; in {
           default = installerPackage pkgs;
           nixos-offline-installer = installerPackage pkgs;
-          manifest = pkgs.callPackage ./nix/manifest.nix { evaluated = mkTarget { inherit system; nixCfg = ./nix-cfg; }; };
+          manifest = pkgs.callPackage ./nix/manifest.nix {
+            evaluated = mkTarget { inherit system; nixCfg = ./nix-cfg; };
+            flake = let flake = callNixCfgFlake { nixCfg = ./nix-cfg; }; in if flake == null then null else flake.manifest;
+          };
         });
 
       nixosConfigurations = lib.listToAttrs (map (system: lib.nameValuePair "offline-installer-${system}" (mkIso { inherit system; })) systems);

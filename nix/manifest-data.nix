@@ -8,6 +8,8 @@
   evaluated,
   # Where the ISO shows the configuration folder in the live system.
   configDir ? "/iso/nix-cfg",
+  # For a flake nix-cfg: nix/flake-config.nix's `manifest` (configuration, configurations, inputs).
+  flake ? null,
 }:
 let
   facts = import ./config-facts.nix { inherit evaluated; withDrvPath = false; };
@@ -16,4 +18,4 @@ in
   inherit (facts) version users desktops;
   inherit configDir;
   toplevel = "${evaluated.config.system.build.toplevel}";
-}
+} // (if flake == null then { } else { inherit flake; })

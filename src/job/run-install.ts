@@ -4,6 +4,7 @@
 // result says what happened and, on failure, what to do.
 import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
+import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
@@ -205,12 +206,13 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.phase('build');
     const flakeConfiguration = validation.facts?.flake?.configuration;
     // The staged copy's inputs again: the folder may have changed since the checks, and Nix must never fetch one.
-    if (flakeConfiguration !== undefined) await checkFlakeInputs(ctx, staged.etcNixos);
+    const flakeInputs = flakeConfiguration === undefined ? [] : await checkFlakeInputs(ctx, staged.etcNixos);
     toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
     ctx.progress(1);
 
     ctx.phase('copy');
-    await copyClosure(ctx, toplevel);
+    await copyClosure(ctx, toplevel, flakeInputs.map((input) => input.storePath!));
+    if (flakeConfiguration !== undefined) await keepFlakeInputs(ctx, flakeInputs);
 
     ctx.phase('install');
     await runNixosInstall(ctx, toplevel);

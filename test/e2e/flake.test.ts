@@ -85,10 +85,13 @@ describe('a flake configuration', () => {
     nixOut(['store', 'verify', '--store', root, '--no-trust', '--recursive', result.toplevel], nixEnv);
     expect(nixOut(['path-info', '--store', root, result.toplevel], nixEnv).trim()).toBe(result.toplevel);
 
-    // The installed flake evaluates offline to the installed system, with no network and no cache.
+    // The input went along, kept from garbage collection, so the installed flake evaluates from the
+    // target's own store to the installed system: no network, no cache, nothing from the live store.
+    expect(nixOut(['path-info', '--store', root, inputPath], nixEnv).trim()).toBe(inputPath);
+    expect(await readlink(join(root, 'nix/var/nix/gcroots/nixos-offline-installer/flake-input-nixpkgs'))).toBe(inputPath);
     const installed = nixOut(
-      ['--net', '--', 'nix', 'eval', '--raw', '--offline', '--no-update-lock-file', '--option', 'flake-registry', '', `path:${root}/etc/nixos#nixosConfigurations.field.config.system.build.toplevel.outPath`],
-      { ...flakeNixEnv(join(dir, 'empty-cache')) },
+      ['--net', '--', 'nix', 'eval', '--raw', '--offline', '--no-update-lock-file', '--option', 'flake-registry', '', '--option', 'substituters', '', '--store', `local?root=${root}`, `path:${root}/etc/nixos#nixosConfigurations.field.config.system.build.toplevel.outPath`],
+      flakeNixEnv(join(dir, 'empty-cache')),
       'unshare',
     );
     expect(installed).toBe(result.toplevel);
