@@ -1,7 +1,8 @@
 {
   description = "An installer ISO that puts your NixOS configuration (nix-cfg/) on machines with no network";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.11";
+  # The current NixOS stable release (see docs/nixos-options.md for what is used from it).
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs = { self, nixpkgs }:
     let
@@ -9,37 +10,35 @@
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forEachSystem = f: lib.genAttrs systems f;
 
-      # package-lock.json records no download URLs; the npm registry's URL comes
-      # from this file (README: `npm config get registry > nix/npm-registry.txt`).
-      registryFile = ./nix/npm-registry.txt;
-      npmRegistry =
-        if builtins.pathExists registryFile
-        then lib.removeSuffix "\n" (builtins.readFile registryFile)
-        else throw "nix/npm-registry.txt is missing: run `npm config get registry > nix/npm-registry.txt` and `git add nix/npm-registry.txt` (see README, \"Building the ISO\").";
-
+      npmRegistry = import ./nix/npm-registry.nix;
       installerPackage = pkgs: pkgs.callPackage ./nix/package.nix { inherit npmRegistry; };
 
+      # The nixpkgs input as plain data: what the ISO build and the daemon on the
+      # ISO both evaluate the target with (nix/target-system.nix).
+      nixpkgsInfo = import ./nix/flake-source-info.nix nixpkgs;
+
       # A nix-cfg that is a flake, called from its flake.lock (nix/flake-config.nix); null for a classic one.
-      callNixCfgFlake = { nixCfg, flakeConfiguration ? null }:
+      callNixCfgFlake = { system, nixCfg, flakeConfiguration ? null }:
         if builtins.pathExists (nixCfg + "/flake.nix")
-        then import ./nix/flake-config.nix { inherit nixCfg; configuration = flakeConfiguration; }
+        then import ./nix/flake-config.nix { inherit nixCfg system; configuration = flakeConfiguration; }
         else null;
 
-      # The configuration that is installed, as the ISO's build sees it.
+      # The configuration that is installed, evaluated exactly as the daemon on
+      # the ISO evaluates an unchanged copy of it: a flake's chosen nixosConfigurations entry, else configuration.nix.
       mkTarget = { system, nixCfg, flakeConfiguration ? null }:
-        let flake = callNixCfgFlake { inherit nixCfg flakeConfiguration; }; in
+        let flake = callNixCfgFlake { inherit system nixCfg flakeConfiguration; }; in
         if flake != null then flake.target
-        else lib.nixosSystem {
-          inherit system;
-          modules = [ "${nixCfg}/configuration.nix" ];
+        else import ./nix/target-system.nix { nixpkgs = nixpkgsInfo; inherit system; } {
+          configuration = "${nixCfg}/configuration.nix";
         };
 
-      # flakeConfiguration: which nixosConfigurations entry of a flake nix-cfg the ISO carries built (needed when it has several).
+      # An installer ISO for the configuration folder nixCfg (a path holding configuration.nix, or a flake);
+      # flakeConfiguration: which nixosConfigurations entry of a flake the ISO carries built (needed when it has several).
       mkIso = { system, nixCfg ? ./nix-cfg, flakeConfiguration ? null, extraModules ? [ ] }: lib.nixosSystem {
         inherit system;
         specialArgs = {
           target = mkTarget { inherit system nixCfg flakeConfiguration; };
-          nixCfgFlake = callNixCfgFlake { inherit nixCfg flakeConfiguration; };
+          nixCfgFlake = callNixCfgFlake { inherit system nixCfg flakeConfiguration; };
           inherit nixCfg;
           nixosOfflineInstaller = installerPackage;
         };
@@ -53,13 +52,19 @@
       # Needs overlays.default (or services.nixos-offline-installer.package set).
       nixosModules.default = ./nix/module.nix;
 
+      # nix flake init -t <this flake>: your own repository with nix-cfg/ and a flake calling lib.mkIso.
+      templates.default = {
+        path = ./template;
+        description = "Your NixOS configuration (nix-cfg/) and a flake that builds the offline installer ISO for it";
+      };
+
       packages = forEachSystem (system:
         let pkgs = nixpkgs.legacyPackages.${system}; in {
           default = installerPackage pkgs;
           nixos-offline-installer = installerPackage pkgs;
           manifest = pkgs.callPackage ./nix/manifest.nix {
             evaluated = mkTarget { inherit system; nixCfg = ./nix-cfg; };
-            flake = let flake = callNixCfgFlake { nixCfg = ./nix-cfg; }; in if flake == null then null else flake.manifest;
+            flake = let flake = callNixCfgFlake { inherit system; nixCfg = ./nix-cfg; }; in if flake == null then null else flake.manifest;
           };
         });
 

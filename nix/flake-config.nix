@@ -4,7 +4,11 @@
 # by narHash: no flake registry, nothing unlocked), `follows` are resolved
 # from the root node, and each input gets its outputs plus its source info.
 # What it gives:
-#   target     the chosen configuration (as lib.nixosSystem would give it);
+#   target     the chosen configuration (as lib.nixosSystem would give it),
+#              plus what nix/iso.nix takes from a target: the flake's `nixpkgs`
+#              input as nixpkgsSource (the ISO's <nixpkgs>) and targetSettings
+#              for nix/target-system.nix (the daemon's NixOS expression for a
+#              classic folder dropped into /tmp/nix-cfg: this nixpkgs);
 #   inputPaths every locked input's store path, recursively (follows
 #              included): all go into the ISO's store (isoImage.storeContents),
 #              which is where the installer finds them offline;
@@ -19,6 +23,8 @@
   nixCfg,
   # The nixosConfigurations entry built into the ISO; null: the flake's only one.
   configuration ? null,
+  # The ISO's system, for targetSettings.
+  system ? null,
 }:
 let
   inherit (builtins) attrNames concatStringsSep filter fromJSON head isList length mapAttrs pathExists readFile removeAttrs tail tryEval;
@@ -35,8 +41,9 @@ let
   # A `path:./sub` input is part of the flake's own folder.
   inFolder = node: (node.locked.type or "") == "path" && builtins.substring 0 1 (node.locked.path or "/") != "/";
 
+  # The root as the daemon's `path:` flake sees it: the folder in the store, named "source".
   sourceOf = id: node:
-    if id == lock.root then { outPath = nixCfg; }
+    if id == lock.root then { outPath = builtins.path { path = nixCfg; name = "source"; }; }
     else if inFolder node then { outPath = nixCfg + "/${node.locked.path}"; }
     else if node ? locked.narHash then fetchTree (removeAttrs node.locked [ "dir" ])
     else throw "flake.lock in ${toString nixCfg} leaves the input node \"${id}\" unlocked (no narHash): run `nix flake lock`.";
@@ -75,12 +82,18 @@ let
     })
     lockedIds;
 
+  nixpkgsInput = self.inputs.nixpkgs or null;
+  noNixpkgs = throw "${toString nixCfg}/flake.nix has no input named nixpkgs: the ISO points <nixpkgs> at that input.";
+
   # A configuration whose hostName cannot be evaluated here matches no hostname.
   hostNameOf = c: let h = tryEval (c.config.networking.hostName or null); in if h.success then h.value else null;
 in
 {
   configuration = chosen;
-  target = configurations.${chosen};
+  target = configurations.${chosen} // {
+    nixpkgsSource = if nixpkgsInput == null then noNixpkgs else nixpkgsInput.outPath;
+    targetSettings = if nixpkgsInput == null then noNixpkgs else { nixpkgs = import ./flake-source-info.nix nixpkgsInput; inherit system; };
+  };
   inputPaths = map (i: i.storePath) inputs;
   manifest = {
     configuration = chosen;

@@ -6,6 +6,8 @@
 let
   cfg = config.offlineInstaller;
   toplevel = target.config.system.build.toplevel;
+  # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
+  targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
   manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; flake = if nixCfgFlake == null then null else nixCfgFlake.manifest; };
 in
@@ -52,17 +54,21 @@ in
 
     services.nixos-offline-installer = {
       enable = true;
-      nixpkgs = pkgs.path;
+      nixosExpr = targetExpression;
+      # The target's own nixpkgs source (not a copy of pkgs.path), for <nixpkgs> lookups in nix-cfg.
+      nixpkgs = target.nixpkgsSource;
       manifest = manifest;
     };
+    # The live user runs Calamares, which talks to the daemon's socket.
+    users.users.nixos.extraGroups = [ config.services.nixos-offline-installer.socketGroup ];
 
     # The configuration folder, seen as /iso/nix-cfg in the live system, with its manifest beside it.
     isoImage.contents = [
       { source = nixCfg; target = "/nix-cfg"; }
       { source = manifest; target = "/nix-cfg.manifest.json"; }
     ];
-    # A flake's every locked input too: the install evaluates the flake offline from these.
-    isoImage.storeContents = [ toplevel manifest ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath
+    # A flake nix-cfg's every locked input too: the install evaluates the flake offline from these.
+    isoImage.storeContents = [ toplevel manifest targetExpression target.nixpkgsSource ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath
       ++ lib.optionals (nixCfgFlake != null) nixCfgFlake.inputPaths;
 
     # Offline means offline: no binary cache, no flake registry, nixpkgs from the store.
@@ -71,7 +77,7 @@ in
       flake-registry = "";
       experimental-features = [ "nix-command" "flakes" ];
     };
-    nix.nixPath = [ "nixpkgs=${pkgs.path}" ];
+    nix.nixPath = [ "nixpkgs=${target.nixpkgsSource}" ];
     nix.registry = lib.mkForce { };
   };
 }

@@ -1,5 +1,5 @@
 // One install, start to finish: resolve the configuration, check the target,
-// then stage, hardware, build, copy, install and report. Every step's output
+// then hardware, validate, stage, build, copy, install and report. Every step's output
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   PHASES,
   PHASE_TITLES,
   PROTOCOL_VERSION,
+  type AppliedChoice,
   type ErrorInfo,
   type InstallRequest,
   type LogEvent,
@@ -25,10 +26,12 @@ import {
 } from '../protocol/messages.js';
 import { writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource } from '../resolve/config-sources.js';
-import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
+import { prepareConfig, type PreparedConfig } from '../prepare/prepare-config.js';
+import { targetFirmware } from '../prepare/firmware.js';
+import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
+import { choiceLine } from '../prepare/installer-choices.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
-import { checkFlakeInputs } from '../validate/flake-inputs.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
@@ -38,7 +41,7 @@ import { RecentLines } from '../step/recent-lines.js';
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
+export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
@@ -87,7 +90,7 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 // The result event, for every way an install ends (the runner's too, when the job itself faults).
 export function resultEvent(
   installId: string,
-  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null },
+  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null; choices?: AppliedChoice[] },
 ): ResultEvent {
   const { error } = end;
   return {
@@ -99,6 +102,7 @@ export function resultEvent(
     logPath: end.logPath ?? null,
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
+    ...(end.choices && { choices: end.choices }),
     durationMs: end.durationMs,
   };
 }
@@ -120,7 +124,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { logger, flush, close } = installLog;
   const tail: string[] = [];
   const recent = new RecentLines(RECENT_PER_SOURCE);
-  let phase: Phase = 'validate';
+  let phase: Phase = 'hardware';
   let shown = 0;
   let lastProgressAt = 0;
   let detail = '';
@@ -165,6 +169,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let toplevel: string | null = null;
   let failure: InstallError | null = null;
   let cancelled = false;
+  let prepared: PreparedConfig | null = null;
+  let choices: AppliedChoice[] | undefined;
 
   logger.info({ request }, `install ${installId} started`);
   if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -176,12 +182,23 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.log('daemon', `installing from ${source} to ${root}`);
     await checkTargetRoot(root);
 
+    // The target's hardware configuration and the installer's choices, in a private copy of the folder.
+    ctx.phase('hardware');
+    prepared = await prepareConfig(ctx, source, request);
+    const profiles = await manifestProfiles(settings.manifest);
+    ctx.log('hardware', profileLine(matchProfile(prepared.generated, profiles), Object.keys(profiles).length));
+    ctx.progress(1);
+
     // Every mismatch is known before anything is written to the target.
     ctx.phase('validate');
+    const firmware = targetFirmware(request.choices);
+    ctx.log('daemon', `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
     const validation = await validateConfig(
       ctx,
       {
         source,
+        firmware,
+        prepared,
         ...(request.user !== undefined && { user: request.user }),
         ...(request.desktop !== undefined && { desktop: request.desktop }),
         ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
@@ -190,23 +207,23 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       settings,
       validationCache,
     );
+    if (validation.choices) {
+      choices = validation.choices;
+      for (const choice of choices) ctx.log('daemon', `installer choice: ${choiceLine(choice)}`);
+    }
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
     ctx.progress(1);
 
     ctx.phase('stage');
     targetTouched = true;
-    const staged = await stageConfig(ctx, source);
-    ctx.progress(1);
-
-    ctx.phase('hardware');
-    await generateHardwareConfig(ctx, staged.etcNixos, request.partitions);
+    const staged = await stageConfig(ctx, prepared.folder, source);
     ctx.progress(1);
 
     ctx.phase('build');
+    // The staged folder is the checked one: for a flake, every input it locks is in the store.
     const flakeConfiguration = validation.facts?.flake?.configuration;
-    // The staged copy's inputs again: the folder may have changed since the checks, and Nix must never fetch one.
-    const flakeInputs = flakeConfiguration === undefined ? [] : await checkFlakeInputs(ctx, staged.etcNixos);
+    const flakeInputs = validation.facts?.flake?.inputs ?? [];
     toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
     ctx.progress(1);
 
@@ -223,6 +240,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     if (error instanceof InstallCancelled || signal.aborted) cancelled = true;
     else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
   }
+  await prepared?.remove();
 
   const state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
   const error: ErrorInfo | null = cancelled
@@ -249,5 +267,5 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started });
+  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started });
 }

@@ -31,7 +31,7 @@ export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'vali
 export type EventType = (typeof EVENT_TYPES)[number];
 
 // The stages an install goes through, in order.
-export const PHASES = ['validate', 'stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+export const PHASES = ['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {
@@ -77,10 +77,22 @@ export const CHOICE_KEYS = [
   'keyboardLayout',
   'keyboardVariant',
   'keyboardVConsoleKeymap',
+  // Calamares' localeConf: the LC_* categories set apart from the language.
+  'LC_ADDRESS',
+  'LC_IDENTIFICATION',
+  'LC_MEASUREMENT',
+  'LC_MONETARY',
+  'LC_NAME',
+  'LC_NUMERIC',
+  'LC_PAPER',
+  'LC_TELEPHONE',
+  'LC_TIME',
 ] as const;
+export type ChoiceKey = (typeof CHOICE_KEYS)[number];
 
-// What else was chosen in the installer; recorded in the install log.
-export type InstallChoices = Partial<Record<(typeof CHOICE_KEYS)[number], string>>;
+// What else was chosen in the installer: applied as defaults the configuration
+// can override (installer-choices.nix), and checked (firmware and boot loader).
+export type InstallChoices = Partial<Record<ChoiceKey, string>>;
 
 // A nixosConfigurations name the installer takes: usable unquoted in a flake attribute path.
 export const FLAKE_CONFIG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
@@ -123,6 +135,12 @@ export interface ConfigFacts {
   desktops: string[];
   drvPath: string | null;
   toplevel: string | null;
+  // From evaluation only (the manifest describes the configuration as shipped).
+  mutableUsers?: boolean;
+  usersWithoutPassword?: string[];
+  bootLoader?: { systemdBoot: boolean; grub: boolean; grubEfi: boolean; grubDevices: string[] };
+  // The final values of the settings the installer's choices set as defaults.
+  settings?: Partial<Record<ChoiceSetting, string | null>>;
   // Set when the folder is a flake.
   flake?: FlakeFacts;
 }
@@ -143,13 +161,27 @@ export interface FlakeFacts {
   inputs: FlakeInput[];
 }
 
+export const CHOICE_SETTINGS = ['hostName', 'timeZone', 'defaultLocale', 'consoleKeyMap', 'xkbLayout', 'xkbVariant'] as const;
+export type ChoiceSetting = (typeof CHOICE_SETTINGS)[number];
+
+// One choice made in the installer and what became of it.
+export interface AppliedChoice {
+  setting: ChoiceSetting;
+  // The NixOS option it sets, e.g. "time.timeZone".
+  option: string;
+  chosen: string;
+  // What the system will have: the choice, or the configuration's own value, which wins.
+  result: string | null;
+  applied: boolean;
+}
+
 export interface Download {
   name: string;
   drv: string;
   urls: string[];
 }
 
-export const CHECK_NAMES = ['source', 'flake', 'evaluates', 'user', 'desktop', 'offline'] as const;
+export const CHECK_NAMES = ['source', 'flake', 'evaluates', 'user', 'desktop', 'bootloader', 'passwords', 'offline'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface ValidationCheck {
@@ -171,6 +203,8 @@ export interface ValidationResult {
   // Derivations the build will run locally, and what it would have to download.
   toBuild: string[];
   downloads: Download[];
+  // The installer's choices and whether each applies (only when the check ran with them).
+  choices?: AppliedChoice[];
   checkedAt: string;
   durationMs: number;
 }
@@ -265,6 +299,8 @@ export interface ResultEvent {
   logPath: string | null;
   targetLogPath: string | null;
   toplevel: string | null;
+  // The installer's choices and whether each applied (once the checks ran).
+  choices?: AppliedChoice[];
   durationMs: number;
 }
 

@@ -71,33 +71,42 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
   };
 }
 
+type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake'> & { drvPath: string };
+
+function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
+  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+}
+
 // nix/config-facts.nix applied to a flake's configuration: its text becomes
 // the --apply function and desktops.json goes in as an argument, so the
 // evaluation stays pure, exactly like the build's.
 export async function evaluateFlakeFacts(ctx: CommandContext, ref: string, configuration: string, place: ConfigPlace): Promise<ConfigFacts> {
   const [factsNix, desktops] = await Promise.all([readFile(FACTS_NIX, 'utf8'), readFile(DESKTOPS_JSON, 'utf8')]);
   const apply = `system: (${factsNix}\n) { evaluated = system; desktops = builtins.fromJSON ${nixString(desktops)}; }`;
-  const facts = await evaluateFlakeJson<{ users: string[]; desktops: string[]; drvPath: string }>(ctx, ref, configurationAttr(configuration), apply, (outcome) => {
+  const facts = await evaluateFlakeJson<EvaluatedFacts>(ctx, ref, configurationAttr(configuration), apply, (outcome) => {
     const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { ...place, evaluating: true });
     return new InstallError(problem.code, problem.title, problem.description);
   });
-  return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null };
+  return evaluatedFacts(facts);
 }
 
-export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
-  const facts = await evaluateJson<{ users: string[]; desktops: string[]; drvPath: string }>(
+// EVALUATE_IN is the folder Nix reads (the prepared copy); errors name SOURCE, the folder the person edits.
+export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings, evaluateIn: string = source): Promise<ConfigFacts> {
+  const facts = await evaluateJson<EvaluatedFacts>(
     ctx,
     FACTS_NIX,
-    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix'))],
+    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix'))],
     (outcome) => {
-      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, evaluating: true });
+      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: evaluateIn, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);
     },
   );
-  return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null };
+  return evaluatedFacts(facts);
 }
 
-export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
-  const fromManifest = settings.manifest ? await manifestFacts(settings.manifest, source) : null;
-  return fromManifest ?? evaluateFacts(ctx, source, settings);
+// The manifest's facts when it describes this folder as shipped; otherwise the folder is evaluated.
+export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings, prepared?: { folder: string; asShipped: boolean }): Promise<ConfigFacts> {
+  const fromManifest = settings.manifest && (prepared?.asShipped ?? true) ? await manifestFacts(settings.manifest, source) : null;
+  return fromManifest ?? evaluateFacts(ctx, source, settings, prepared?.folder);
 }

@@ -14,8 +14,9 @@ import { InstallError } from '../step/install-error.js';
 
 const REBUILD_HINT = 'On the machine that builds the ISO: run `nix flake lock` in nix-cfg/, commit flake.lock and rebuild the ISO, whose store then carries every locked input.';
 
-async function readLock(dir: string): Promise<FlakeLock | null> {
+async function readLock(dir: string, shownAs = dir): Promise<FlakeLock | null> {
   const file = join(dir, 'flake.lock');
+  const shown = join(shownAs, 'flake.lock');
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return null;
     throw error;
@@ -25,7 +26,7 @@ async function readLock(dir: string): Promise<FlakeLock | null> {
     return parseFlakeLock(text);
   } catch (error) {
     if (!(error instanceof FlakeLockError)) throw error;
-    throw new InstallError('flake-lock-invalid', `${file} cannot be read`, `${file} is not a flake lock file this installer reads: ${error.message}. Put back the flake.lock that belongs to this flake. ${REBUILD_HINT}`);
+    throw new InstallError('flake-lock-invalid', `${shown} cannot be read`, `${shown} is not a flake lock file this installer reads: ${error.message}. Put back the flake.lock that belongs to this flake. ${REBUILD_HINT}`);
   }
 }
 
@@ -45,24 +46,25 @@ async function presentElsewhere(ctx: CommandContext, input: string, elsewhere: r
   return null;
 }
 
-// Checks DIR's flake inputs; ELSEWHERE are other configuration folders whose
-// flake.lock may show a version of an input that is on the ISO.
-export async function checkFlakeInputs(ctx: CommandContext, dir: string, elsewhere: readonly string[] = []): Promise<FlakeInput[]> {
+// Checks DIR's flake inputs, naming it SHOWN_AS (the prepared copy is checked,
+// the person knows the source folder); ELSEWHERE are other configuration
+// folders whose flake.lock may show a version of an input that is on the ISO.
+export async function checkFlakeInputs(ctx: CommandContext, dir: string, elsewhere: readonly string[] = [], shownAs = dir): Promise<FlakeInput[]> {
   const declared = await declaredFlakeInputs(ctx, dir, (outcome) => {
-    const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source: dir, evaluating: true });
-    return new InstallError(problem.code, `${join(dir, 'flake.nix')} cannot be read`, problem.description);
+    const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source: shownAs, staged: dir, evaluating: true });
+    return new InstallError(problem.code, `${join(shownAs, 'flake.nix')} cannot be read`, problem.description);
   });
   const implicit = declared.formals.filter((name) => name !== 'self' && !declared.inputs.includes(name));
   const names = [...declared.inputs, ...implicit];
   const how = (name: string) => (implicit.includes(name) ? ' (an argument of outputs with no inputs entry: Nix would look it up in the flake registry)' : '');
 
-  const lock = await readLock(dir);
+  const lock = await readLock(dir, shownAs);
   if (lock === null) {
     if (names.length === 0) return [];
     throw new InstallError(
       'flake-lock-missing',
-      `The flake in ${dir} has no flake.lock`,
-      `Without flake.lock none of its inputs is locked, and Nix would fetch each of them:\n${names.map((n) => `  ${n}${how(n)}`).join('\n')}\n${REBUILD_HINT} Or copy the flake.lock that belongs to this flake into ${dir}.`,
+      `The flake in ${shownAs} has no flake.lock`,
+      `Without flake.lock none of its inputs is locked, and Nix would fetch each of them:\n${names.map((n) => `  ${n}${how(n)}`).join('\n')}\n${REBUILD_HINT} Or copy the flake.lock that belongs to this flake into ${shownAs}.`,
     );
   }
 
@@ -72,7 +74,7 @@ export async function checkFlakeInputs(ctx: CommandContext, dir: string, elsewhe
     throw new InstallError(
       'flake-input-missing',
       `flake.lock does not lock ${missing.length === 1 ? `the input "${missing[0]}"` : `${missing.length} inputs`}`,
-      `${join(dir, 'flake.nix')} declares ${missing.length === 1 ? 'an input' : 'inputs'} that ${join(dir, 'flake.lock')} does not lock, so Nix would fetch ${missing.length === 1 ? 'it' : 'them'}:\n${missing.map((n) => `  ${n}${how(n)}`).join('\n')}\n` +
+      `${join(shownAs, 'flake.nix')} declares ${missing.length === 1 ? 'an input' : 'inputs'} that ${join(shownAs, 'flake.lock')} does not lock, so Nix would fetch ${missing.length === 1 ? 'it' : 'them'}:\n${missing.map((n) => `  ${n}${how(n)}`).join('\n')}\n` +
         `Remove ${missing.length === 1 ? 'it' : 'them'} from flake.nix, or: ${REBUILD_HINT}`,
     );
   }
@@ -83,7 +85,7 @@ export async function checkFlakeInputs(ctx: CommandContext, dir: string, elsewhe
     throw new InstallError(
       'flake-input-unlocked',
       `flake.lock leaves ${unlocked.length === 1 ? `the input "${unlocked[0]!.path}"` : `${unlocked.length} inputs`} unlocked`,
-      `${join(dir, 'flake.lock')} records no content hash (a sha256 narHash) for:\n${unlocked.map((i) => `  ${describe(i)}${i.locked?.type === 'indirect' ? '' : ' (no narHash)'}`).join('\n')}\n` +
+      `${join(shownAs, 'flake.lock')} records no content hash (a sha256 narHash) for:\n${unlocked.map((i) => `  ${describe(i)}${i.locked?.type === 'indirect' ? '' : ' (no narHash)'}`).join('\n')}\n` +
         `Nix can only take an input from the store by its narHash; without one it would fetch it. ${REBUILD_HINT}`,
     );
   }
@@ -101,7 +103,7 @@ export async function checkFlakeInputs(ctx: CommandContext, dir: string, elsewhe
     throw new InstallError(
       'flake-input-absent',
       `${absent.length === 1 ? `The flake input "${absent[0]!.path}" is` : `${absent.length} flake inputs are`} not on the ISO`,
-      `${join(dir, 'flake.lock')} locks ${absent.length === 1 ? 'an input' : 'inputs'} that the ISO's store does not hold, so Nix would have to download ${absent.length === 1 ? 'it' : 'them'}:\n${lines.join('\n')}\n` +
+      `${join(shownAs, 'flake.lock')} locks ${absent.length === 1 ? 'an input' : 'inputs'} that the ISO's store does not hold, so Nix would have to download ${absent.length === 1 ? 'it' : 'them'}:\n${lines.join('\n')}\n` +
         'Put back the flake.lock that came with the ISO (or lock these inputs to the versions the ISO carries; an input\'s own nixpkgs can follow yours: inputs.<name>.inputs.nixpkgs.follows = "nixpkgs"). ' +
         REBUILD_HINT,
     );

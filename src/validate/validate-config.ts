@@ -8,6 +8,10 @@ import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
+import { checkBootLoader, checkPassword, type Firmware } from './boot-loader.js';
+import { hardwareCause } from './hardware-downloads.js';
+import { appliedChoices } from '../prepare/installer-choices.js';
+import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../stage/scan-source.js';
 import { isFlakeFolder } from '../nix/flake-commands.js';
 import { flakeFacts, prepareFlake, type PreparedFlake } from './flake-facts.js';
@@ -36,6 +40,10 @@ export interface ValidationInput {
   source: string | null;
   user?: string;
   desktop?: string;
+  // The machine's firmware, for the boot loader check (installs only).
+  firmware?: Firmware;
+  // The prepared folder (generated hardware configuration and choices) to check instead of the source as is.
+  prepared?: PreparedConfig;
   // For a flake: the configuration asked for, and the hostname chosen in the installer.
   flakeConfig?: string;
   hostname?: string;
@@ -82,15 +90,20 @@ export function checkDesktop(desktop: string, facts: ConfigFacts, source: string
   };
 }
 
-export function checkDownloads(downloads: readonly Download[], source: string): ErrorInfo | null {
+export function checkDownloads(downloads: readonly Download[], source: string, generatedHardware: string | null = null): ErrorInfo | null {
   if (downloads.length === 0) return null;
-  const named = downloads.map((d) => `${d.name}${d.urls.length > 0 ? ` (${d.urls[0]})` : ''}`);
+  const causes = downloads.map((d) => hardwareCause(d.name, generatedHardware));
+  const named = downloads.map((d, i) => `${d.name}${d.urls.length > 0 ? ` (${d.urls[0]})` : ''}${causes[i] ? `, needed by ${causes[i]} in this machine's generated hardware-configuration.nix` : ''}`);
+  const byHardware = causes.some((c) => c !== null);
   return {
     code: 'needs-download',
     title: `The configuration needs ${downloads.length} download${downloads.length === 1 ? '' : 's'} that ${downloads.length === 1 ? 'is' : 'are'} not on the ISO`,
     description:
       `Building the system from ${source} would have to download:\n${list(named)}\n` +
-      'This installer works offline, so the install would fail. Rebuild the ISO from this configuration (so its store holds these), or remove what needs them from the configuration.',
+      'This installer works offline, so the install would fail; nothing was written to the target. ' +
+      (byHardware
+        ? "This machine's hardware asks for more than the ISO was built for. Cover it: on this machine run\n  nixos-generate-config --show-hardware-config > hardware-profiles/<machine>.nix\nput that file in nix-cfg/hardware-profiles/ and rebuild the ISO (README: \"Covering your machines\"); or set the option to false in the configuration."
+        : 'Rebuild the ISO from this configuration (so its store holds these), or remove what needs them from the configuration.'),
   };
 }
 
@@ -115,6 +128,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     facts,
     toBuild,
     downloads,
+    ...(input.prepared && facts && { choices: appliedChoices(input.prepared.choices, facts) ?? [] }),
     checkedAt: new Date().toISOString(),
     durationMs: Date.now() - started,
   });
@@ -126,7 +140,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   let key: string;
   try {
     // Also refuses, by name, links out of the folder and special files, as staging would.
-    key = `${source}\n${(await scanSource(source)).fingerprint}`;
+    key = `${source}\n${(await scanSource(source)).fingerprint}${input.prepared && !input.prepared.asShipped ? `\n${input.prepared.generatedHash}` : ''}`;
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
     checks.push(failed('source', error));
@@ -141,7 +155,8 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   if (isFlake) {
     try {
       // Inputs are checked every time (a store lookup); the configuration's choice is kept with the facts.
-      flake = await prepareFlake(ctx, source, settings, { ...(input.flakeConfig !== undefined && { requested: input.flakeConfig }), ...(input.hostname !== undefined && { hostname: input.hostname }) }, cached?.facts.flake);
+      const choice = { ...(input.flakeConfig !== undefined && { requested: input.flakeConfig }), ...(input.hostname !== undefined && { hostname: input.hostname }) };
+      flake = await prepareFlake(ctx, source, settings, choice, input.prepared, cached?.facts.flake);
       checks.push({ name: 'flake', ok: true });
       ctx.log('validate', `flake configuration ${flake.flake.configuration}; ${flake.flake.inputs.length} locked inputs, all in the store`);
     } catch (error) {
@@ -151,7 +166,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     }
   } else checks.push({ name: 'flake', ok: true, skipped: 'not a flake' });
   try {
-    facts = cached?.facts ?? (flake ? await flakeFacts(ctx, flake) : await configFacts(ctx, source, settings));
+    facts = cached?.facts ?? (flake ? await flakeFacts(ctx, flake) : await configFacts(ctx, source, settings, input.prepared));
     checks.push({ name: 'evaluates', ok: true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
@@ -163,6 +178,11 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   checks.push(input.user === undefined ? { name: 'user', ok: true, skipped: 'no user chosen' } : userError ? failed('user', userError) : { name: 'user', ok: true });
   const desktopError = input.desktop === undefined ? null : checkDesktop(input.desktop, facts, source);
   checks.push(input.desktop === undefined ? { name: 'desktop', ok: true, skipped: 'no desktop chosen' } : desktopError ? failed('desktop', desktopError) : { name: 'desktop', ok: true });
+  const noFacts = facts.bootLoader === undefined ? 'the ISO manifest does not describe it' : null;
+  const loaderError = input.firmware === undefined || noFacts ? null : checkBootLoader(input.firmware, facts, source);
+  checks.push(input.firmware === undefined || noFacts ? { name: 'bootloader', ok: true, skipped: noFacts ?? 'no target machine' } : loaderError ? failed('bootloader', loaderError) : { name: 'bootloader', ok: true });
+  const passwordError = input.user === undefined ? null : checkPassword(input.user, facts, source);
+  checks.push(input.user === undefined ? { name: 'passwords', ok: true, skipped: 'no user chosen' } : passwordError ? failed('passwords', passwordError) : { name: 'passwords', ok: true });
 
   if (cached) {
     toBuild = cached.toBuild;
@@ -177,7 +197,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   }
   try {
     ({ toBuild, downloads } = await checkCompleteness(ctx, facts.drvPath));
-    const downloadError = checkDownloads(downloads, source);
+    const downloadError = checkDownloads(downloads, source, input.prepared?.generated ?? null);
     checks.push(downloadError ? failed('offline', downloadError) : { name: 'offline', ok: true });
     if (!downloadError) cache?.set(key, { facts, toBuild });
     ctx.log('validate', `offline check: ${toBuild.length} derivations to build locally, ${downloads.length} downloads needed`);

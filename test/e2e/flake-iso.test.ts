@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { REPO, scratch } from '../helpers/env.js';
-import { flakeNixEnv, lockFlake, nixOut, standInNixpkgsTarball, writeFlakeConfig } from '../helpers/flake.js';
+import { currentSystem, flakeNixEnv, lockFlake, nixOut, standInNixpkgsTarball, writeFlakeConfig } from '../helpers/flake.js';
+import { writeConfig } from '../helpers/config.js';
 import { sourceStorePath } from '../../src/nix/flake-lock.js';
 
 let dir: string;
@@ -36,11 +37,15 @@ function evalJson(expression: string): any {
   return JSON.parse(nixOut(['--eval', '--strict', '--json', '-E', expression], { ...nixEnv, XDG_CACHE_HOME: join(dir, 'eval-cache') }, 'nix-instantiate'));
 }
 
-const flakeConfig = (configuration: string | null) => `import ${REPO}/nix/flake-config.nix { nixCfg = ${source}; configuration = ${configuration === null ? 'null' : `"${configuration}"`}; }`;
+// As flake.nix's callNixCfgFlake calls it.
+const flakeConfig = (configuration: string | null) =>
+  `import ${REPO}/nix/flake-config.nix { nixCfg = ${source}; system = "${currentSystem()}"; configuration = ${configuration === null ? 'null' : `"${configuration}"`}; }`;
 
 describe('nix/flake-config.nix', () => {
   it('lists every locked input with the store path the daemon checks, and the manifest entry', async () => {
-    const result = evalJson(`let f = ${flakeConfig('field')}; in { inherit (f) configuration inputPaths manifest; facts = import ${REPO}/nix/config-facts.nix { evaluated = f.target; withDrvPath = false; }; }`);
+    const result = evalJson(
+      `let f = ${flakeConfig('field')}; in { inherit (f) configuration inputPaths manifest; inherit (f.target) nixpkgsSource targetSettings; facts = import ${REPO}/nix/config-facts.nix { evaluated = f.target; withDrvPath = false; }; }`,
+    );
     const lock = JSON.parse(await readFile(join(source, 'flake.lock'), 'utf8'));
     const expected = sourceStorePath(lock.nodes.nixpkgs.locked.narHash);
     expect(result.inputPaths).toEqual([expected]);
@@ -49,7 +54,24 @@ describe('nix/flake-config.nix', () => {
       configurations: { field: { hostName: 'field-01' }, office: { hostName: 'office-01' } },
       inputs: [{ name: 'nixpkgs', type: 'tarball', narHash: lock.nodes.nixpkgs.locked.narHash, storePath: expected }],
     });
-    expect(result.facts).toEqual({ version: 1, users: ['alice'], desktops: ['gnome'] });
+    expect(result.facts).toMatchObject({ version: 1, users: ['alice'], desktops: ['gnome'], settings: { hostName: 'field-01' } });
+    // What nix/iso.nix takes from the target: the flake's nixpkgs as the ISO's <nixpkgs> and the daemon's expression.
+    expect(result.nixpkgsSource).toBe(expected);
+    expect(result.targetSettings).toMatchObject({ system: currentSystem(), nixpkgs: { path: expected, narHash: lock.nodes.nixpkgs.locked.narHash } });
+  });
+
+  it('evaluates the configuration to the very derivation the daemon evaluates from the same folder (nothing to build for an unchanged one)', () => {
+    const iso = evalJson(`(${flakeConfig('field')}).target.config.system.build.toplevel.drvPath`);
+    const daemonSide = JSON.parse(nixOut(['eval', '--json', '--offline', '--no-update-lock-file', `path:${source}#nixosConfigurations.field.config.system.build.toplevel.drvPath`], nixEnv));
+    expect(iso).toBe(daemonSide);
+  });
+
+  it("gives nix/target-system.nix (the daemon's expression for a classic folder on this ISO) the flake's nixpkgs", async () => {
+    const classic = await writeConfig(join(dir, 'classic'), { hostName: 'classic-01' });
+    const result = evalJson(
+      `let f = ${flakeConfig('field')}; t = import ${REPO}/nix/target-system.nix f.target.targetSettings { configuration = ${classic}/configuration.nix; }; in { name = t.system.name; source = t.config.nixpkgs.flake.source; }`,
+    );
+    expect(result).toEqual({ name: 'nixos-system-classic-01-stand-in', source: sourceStorePath(JSON.parse(await readFile(join(source, 'flake.lock'), 'utf8')).nodes.nixpkgs.locked.narHash) });
   });
 
   it('asks which configuration to carry when the flake has several', () => {
@@ -86,7 +108,7 @@ describe('the ISO wiring', () => {
   it('flake.nix, iso.nix and the manifest take a flake nix-cfg through nix/flake-config.nix', async () => {
     const flakeNix = await readFile(join(REPO, 'flake.nix'), 'utf8');
     const isoNix = await readFile(join(REPO, 'nix/iso.nix'), 'utf8');
-    expect(flakeNix).toContain('import ./nix/flake-config.nix { inherit nixCfg; configuration = flakeConfiguration; }');
+    expect(flakeNix).toContain('import ./nix/flake-config.nix { inherit nixCfg system; configuration = flakeConfiguration; }');
     expect(isoNix).toContain('nixCfgFlake.inputPaths');
     expect(isoNix).toContain('flake = if nixCfgFlake == null then null else nixCfgFlake.manifest;');
     execFileSync('nix-instantiate', ['--parse', join(REPO, 'nix/flake-config.nix')], { env: nixEnv, stdio: 'ignore' });

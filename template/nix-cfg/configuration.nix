@@ -1,0 +1,39 @@
+# Your NixOS configuration: what the offline installer puts on every target.
+# Everything it needs is built into the ISO, so nothing is downloaded during
+# the install. Lines marked CHANGE are the ones to adapt.
+{ config, pkgs, ... }:
+{
+  imports = [
+    # A template: each target gets its own, generated during the install.
+    ./hardware-configuration.nix
+  ];
+
+  # CHANGE: the boot loader for your machines. EFI firmware: systemd-boot.
+  # BIOS: boot.loader.grub.enable = true; boot.loader.grub.device = "/dev/sda";
+  boot.loader.systemd-boot.enable = true;
+  boot.loader.efi.canTouchEfiVariables = true;
+
+  networking.hostName = "nixos"; # CHANGE
+  networking.networkmanager.enable = true;
+
+  time.timeZone = "UTC"; # CHANGE
+  i18n.defaultLocale = "en_US.UTF-8";
+
+  # The desktop. In Calamares, choose the same one: the installer refuses
+  # another, because only this one's packages are on the ISO.
+  services.displayManager.gdm.enable = true;
+  services.desktopManager.gnome.enable = true;
+
+  # CHANGE: the user you create on Calamares' "Users" page must be declared
+  # here with the same name (the installer checks before writing anything).
+  users.users.tech = {
+    isNormalUser = true;
+    description = "Technician";
+    extraGroups = [ "wheel" "networkmanager" ];
+  };
+
+  environment.systemPackages = with pkgs; [ vim git ];
+
+  # Set once, when the machine is first installed; see the NixOS manual.
+  system.stateVersion = "26.05";
+}
