@@ -9,12 +9,18 @@ let
   # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
   targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
-  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; flake = if nixCfgFlake == null then null else nixCfgFlake.manifest; };
+  manifest = pkgs.callPackage ./manifest.nix {
+    evaluated = target;
+    configDir = "/iso/nix-cfg";
+    hardwareProfiles = cfg.hardwareProfileData;
+    flake = if nixCfgFlake == null then null else nixCfgFlake.manifest;
+  };
 in
 {
   imports = [
     "${modulesPath}/installer/cd-dvd/installation-cd-graphical-calamares-gnome.nix"
     ./module.nix
+    ./hardware-profiles.nix
   ];
 
   options.offlineInstaller.buildDependencies = lib.mkOption {

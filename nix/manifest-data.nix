@@ -8,6 +8,8 @@
   evaluated,
   # Where the ISO shows the configuration folder in the live system.
   configDir ? "/iso/nix-cfg",
+  # The hardware profiles the ISO covers (name -> the file's text; nix/hardware-profiles.nix).
+  hardwareProfiles ? { },
   # For a flake nix-cfg: nix/flake-config.nix's `manifest` (configuration, configurations, inputs).
   flake ? null,
 }:
@@ -16,6 +18,6 @@ let
 in
 {
   inherit (facts) version users desktops;
-  inherit configDir;
+  inherit configDir hardwareProfiles;
   toplevel = "${evaluated.config.system.build.toplevel}";
 } // (if flake == null then { } else { inherit flake; })
