@@ -63,4 +63,9 @@ for name in "${beds[@]}"; do
   fi
   printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "$result" "${seconds[$name]}"
 done
+# All beds together, alone on the last line; a bed without a report counts as a failure.
+reports=()
+for name in "${beds[@]}"; do reports+=(".tmp/vitest-$name.json"); done
+echo
+node scripts/test-summary.mjs "${reports[@]}"
 exit "$status"
