@@ -26,12 +26,16 @@ export interface InstallFlags extends ClientFlags {
   root: string;
   user?: string;
   desktop?: string;
+  flakeConfig?: string;
 }
 
 export interface ValidateFlags extends ClientFlags {
   user?: string;
   desktop?: string;
+  flakeConfig?: string;
 }
+
+const FLAKE_CONFIG_HELP = 'which nixosConfigurations entry of a flake folder to install (needed when it has several)';
 
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
@@ -124,18 +128,28 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
 
   const validate = clientCommand(program, 'validate', 'check the configuration folder in use against a user and desktop, offline, in seconds')
     .option('--user <name>', 'the user to be created: must be a declared normal user')
-    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none');
+    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
+    .option('--flake-config <name>', FLAKE_CONFIG_HELP);
   finish(validate, { socket: MAX_PATH_BYTES });
-  validate.action(async (o: { socket?: string; json?: boolean; user?: string; desktop?: string }) => {
-    setExitCode(await run.validate({ socket: socketOf(o.socket), json: o.json === true, ...(o.user !== undefined && { user: o.user }), ...(o.desktop !== undefined && { desktop: o.desktop }) }));
+  validate.action(async (o: { socket?: string; json?: boolean; user?: string; desktop?: string; flakeConfig?: string }) => {
+    setExitCode(
+      await run.validate({
+        socket: socketOf(o.socket),
+        json: o.json === true,
+        ...(o.user !== undefined && { user: o.user }),
+        ...(o.desktop !== undefined && { desktop: o.desktop }),
+        ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
+      }),
+    );
   });
 
   const install = clientCommand(program, 'install', 'install the configuration folder in use into a mounted target')
     .requiredOption('--root <dir>', 'required: the mounted target root, e.g. /mnt (a relative path is taken from the current folder)')
     .option('--user <name>', 'the user to be created: must be a declared normal user')
-    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none');
+    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
+    .option('--flake-config <name>', FLAKE_CONFIG_HELP);
   finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root: string; user?: string; desktop?: string }) => {
+  install.action(async (o: { socket?: string; json?: boolean; root: string; user?: string; desktop?: string; flakeConfig?: string }) => {
     setExitCode(
       await run.install({
         socket: socketOf(o.socket),
@@ -143,6 +157,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
         root: resolve(o.root),
         ...(o.user !== undefined && { user: o.user }),
         ...(o.desktop !== undefined && { desktop: o.desktop }),
+        ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
       }),
     );
   });

@@ -39,10 +39,10 @@ export class InstallRunner {
   }
 
   // The user and desktop of the install running now (the live checks use them), or null.
-  choices(): { user?: string; desktop?: string } | null {
+  choices(): { user?: string; desktop?: string; flakeConfig?: string } | null {
     if (!this.running || !this.request) return null;
-    const { user, desktop } = this.request;
-    return { ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) };
+    const { user, desktop, flakeConfig } = this.request;
+    return { ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) };
   }
 
   // Starts an install of the configuration folder in use now; says which that is (null: none is usable, the result says why).

@@ -19,9 +19,10 @@ const RECENT_LINES = 50;
 export interface Choices {
   user?: string;
   desktop?: string;
+  flakeConfig?: string;
 }
 
-const keyOf = (choices: Choices) => JSON.stringify([choices.user ?? null, choices.desktop ?? null]);
+const keyOf = (choices: Choices) => JSON.stringify([choices.user ?? null, choices.desktop ?? null, choices.flakeConfig ?? null]);
 
 interface Waiter {
   choices: Choices;

@@ -183,8 +183,8 @@ export class Daemon {
         return;
       }
       case 'validate': {
-        const { user, desktop } = parsed.request;
-        void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) }).then((result) => {
+        const { user, desktop, flakeConfig } = parsed.request;
+        void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) }).then((result) => {
           if (result) this.reply(socket, id, 'validate', { validation: result });
           else this.reply(socket, id, 'validate', { error: { code: 'validation-crashed', title: 'The configuration could not be checked', description: 'The check stopped unexpectedly; the daemon journal (journalctl -u nixos-offline-installer) says why.' } });
         });

@@ -6,6 +6,7 @@
 // what happened and, on failure, what to do.
 import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
+import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
@@ -219,7 +220,15 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.log('daemon', `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
     const validation = await validateConfig(
       ctx,
-      { source, firmware, prepared, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) },
+      {
+        source,
+        firmware,
+        prepared,
+        ...(request.user !== undefined && { user: request.user }),
+        ...(request.desktop !== undefined && { desktop: request.desktop }),
+        ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
+        ...(request.choices?.hostname !== undefined && { hostname: request.choices.hostname }),
+      },
       settings,
       validationCache,
     );
@@ -237,11 +246,15 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.progress(1);
 
     ctx.phase('build');
-    toplevel = await buildSystem(ctx, staged.etcNixos, source);
+    // The staged folder is the checked one: for a flake, every input it locks is in the store.
+    const flakeConfiguration = validation.facts?.flake?.configuration;
+    const flakeInputs = validation.facts?.flake?.inputs ?? [];
+    toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
     ctx.progress(1);
 
     ctx.phase('copy');
-    await copyClosure(ctx, toplevel);
+    await copyClosure(ctx, toplevel, flakeInputs.map((input) => input.storePath!));
+    if (flakeConfiguration !== undefined) await keepFlakeInputs(ctx, flakeInputs);
 
     ctx.phase('install');
     await runNixosInstall(ctx, toplevel);

@@ -2,8 +2,8 @@
 // folders (default /tmp/nix-cfg, then /iso/nix-cfg) that exists and is not
 // empty. That folder is someone's deliberate choice (a technician copying
 // /tmp/nix-cfg), so it is never passed over for the next one: if it has no
-// configuration.nix at its top it is refused, naming a nested folder that has
-// one (`cp -r mycfg /tmp/nix-cfg/` puts it at /tmp/nix-cfg/mycfg).
+// configuration.nix or flake.nix at its top it is refused, naming a nested
+// folder that has one (`cp -r mycfg /tmp/nix-cfg/` puts it at /tmp/nix-cfg/mycfg).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigSourceStatus, ErrorInfo } from '../protocol/messages.js';
@@ -30,10 +30,14 @@ function entries(dir: string): string[] | null {
   }
 }
 
-// Folders one level down that hold a configuration.nix.
+// What makes a folder a configuration: a classic configuration.nix or a flake (docs/flakes.md).
+const MARKERS = ['configuration.nix', 'flake.nix'];
+const isConfiguration = (dir: string) => MARKERS.some((marker) => isFile(join(dir, marker)));
+
+// Folders one level down that hold a configuration.
 function nestedConfigurations(dir: string, names: readonly string[]): string[] {
   return names
-    .filter((name) => statSync(join(dir, name), { throwIfNoEntry: false })?.isDirectory() && isFile(join(dir, name, 'configuration.nix')))
+    .filter((name) => statSync(join(dir, name), { throwIfNoEntry: false })?.isDirectory() && isConfiguration(join(dir, name)))
     .sort()
     .map((name) => join(dir, name));
 }
@@ -41,7 +45,7 @@ function nestedConfigurations(dir: string, names: readonly string[]): string[] {
 function notAtTop(dir: string, names: readonly string[], next: string | undefined): ErrorInfo {
   const nested = nestedConfigurations(dir, names);
   const instead = next ? ` To install ${next} instead, remove ${dir}.` : '';
-  const taken = `${dir} is not empty, so it is the configuration to install, but it has no configuration.nix at its top.`;
+  const taken = `${dir} is not empty, so it is the configuration to install, but it has no configuration.nix or flake.nix at its top.`;
   if (nested.length === 1) {
     const [one] = nested as [string];
     return {
@@ -57,17 +61,10 @@ function notAtTop(dir: string, names: readonly string[], next: string | undefine
       description: `${taken} Several folders inside it have one:\n${nested.map((n) => `  ${n}`).join('\n')}\nPut the contents of the one you mean at the top of ${dir}, then start again.${instead}`,
     };
   }
-  if (names.includes('flake.nix')) {
-    return {
-      code: 'config-incomplete',
-      title: `No configuration.nix at the top of ${dir}`,
-      description: `${taken} It has a flake.nix, but this installer builds the system from configuration.nix (nix-build <nixpkgs/nixos>, offline); put the configuration.nix your flake imports at the top of ${dir}, beside flake.nix, then start again.${instead}`,
-    };
-  }
   return {
     code: 'config-incomplete',
     title: `No configuration.nix in ${dir}`,
-    description: `${taken} It holds: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}.\nCopy your configuration folder (with configuration.nix at its top) to ${dir}, then start again.${instead}`,
+    description: `${taken} It holds: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}.\nCopy your configuration folder (with configuration.nix or flake.nix at its top) to ${dir}, then start again.${instead}`,
   };
 }
 
@@ -79,7 +76,7 @@ export function chooseSource(dirs: readonly string[]): SourceChoice {
   for (const [index, dir] of dirs.entries()) {
     const info = statSync(dir, { throwIfNoEntry: false });
     const isDir = info?.isDirectory() ?? false;
-    const hasConfiguration = isDir && isFile(join(dir, 'configuration.nix'));
+    const hasConfiguration = isDir && isConfiguration(dir);
     candidates.push({ dir, exists: isDir, hasConfiguration });
     if (decided || !info) continue;
     const next = dirs[index + 1];
@@ -107,7 +104,7 @@ export function chooseSource(dirs: readonly string[]): SourceChoice {
       title: 'No NixOS configuration found',
       description:
         `The installer uses the first of these folders that exists and is not empty:\n${found}\n` +
-        `Copy your configuration folder (with configuration.nix at its top) to ${dirs[0] ?? '/tmp/nix-cfg'}, ` +
+        `Copy your configuration folder (with configuration.nix or flake.nix at its top) to ${dirs[0] ?? '/tmp/nix-cfg'}, ` +
         'or rebuild the ISO with your configuration in nix-cfg/, then start the install again.',
     };
   }

@@ -77,13 +77,13 @@ describe('a configuration copied one folder too deep', () => {
     expect(error.description).not.toContain('did you mean');
   });
 
-  it('a flake.nix without configuration.nix is refused, saying what the installer builds', async () => {
-    await mkdir(tmpCfg);
-    await writeFile(join(tmpCfg, 'flake.nix'), '{ outputs = { ... }: { }; }\n');
+  it('a flake copied one level too deep is named too: a flake.nix marks a configuration as configuration.nix does', async () => {
+    await mkdir(join(tmpCfg, 'myflake'), { recursive: true });
+    await writeFile(join(tmpCfg, 'myflake', 'flake.nix'), '{ outputs = { ... }: { }; }\n');
     daemon = await startDaemon({ dir, configDirs: [tmpCfg, isoCfg] });
     const { error } = resultOf(await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']));
     expect(error.title).toBe(`No configuration.nix at the top of ${tmpCfg}`);
-    expect(error.description).toContain('It has a flake.nix, but this installer builds the system from configuration.nix');
+    expect(error.description).toContain(`did you mean ${join(tmpCfg, 'myflake')}?`);
   });
 });
 

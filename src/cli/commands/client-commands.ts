@@ -115,7 +115,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags): void {
 
 // What the install request carries from the command line.
 function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
-  return { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) };
+  return { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }) };
 }
 
 export async function runInstallCommand(flags: InstallFlags): Promise<number> {
@@ -173,7 +173,7 @@ export async function runCancel(flags: ClientFlags): Promise<number> {
 export async function runValidate(flags: ValidateFlags): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
-  const reply = await client.request('validate', { ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) });
+  const reply = await client.request('validate', { ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }) });
   client.close();
   if (flags.json) printJson('reply', reply);
   if (!reply.ok || !reply.validation) return refused(flags, reply);
