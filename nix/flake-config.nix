@@ -45,7 +45,7 @@ let
   sourceOf = id: node:
     if id == lock.root then { outPath = builtins.path { path = nixCfg; name = "source"; }; }
     else if inFolder node then { outPath = nixCfg + "/${node.locked.path}"; }
-    else if node ? locked.narHash then fetchTree (removeAttrs node.locked [ "dir" ])
+    else if node ? locked.narHash then builtins.fetchTree (removeAttrs node.locked [ "dir" ])
     else throw "flake.lock in ${toString nixCfg} leaves the input node \"${id}\" unlocked (no narHash): run `nix flake lock`.";
 
   called = mapAttrs
