@@ -47,7 +47,7 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
     await copySnapshot(ctx, source, folder);
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = await showHardwareConfig(ctx);
+    const generated = await showHardwareConfig(ctx, ctx.root);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {
