@@ -5,7 +5,7 @@ import { cp, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promi
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares } from '../helpers/calamares.js';
+import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares, stepInstances, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -20,6 +20,9 @@ afterEach(async () => {
   await cleanUp(dir, daemon);
   daemon = null;
 });
+
+// run.sh's jobs are seed-globalstorage, then the four steps: the copy step is job 4.
+const COPY_STEP_STARTED = 'Starting job "nixos-offline" ( 4 / 5 )';
 
 function seed(extra: Record<string, unknown> = {}) {
   return {
@@ -70,6 +73,28 @@ describe('the nixos-offline job in Calamares', () => {
     expect((await installState()).state).toBe('succeeded');
   });
 
+  it("installs as settings.conf's steps: one install on one connection, each step its own job, the last one closing", async () => {
+    const modules = await daemonWith({ hostName: 'steps' });
+    const { log } = await runCalamares(dir, modules, seed(), { jobs: stepJobs() });
+
+    expect(failure(log), log).toBeNull();
+    // Calamares shares the bar by these weights: settings.conf's, one job per step.
+    expect([...log.matchAll(/Job \d+ "nixos-offline" \+wt ([\d.]+)/g)].map((m) => Number(m[1]))).toEqual(stepInstances().map((i) => i.weight));
+    // Each step's job shows its own phases, in turn.
+    const shown = [...log.matchAll(/Starting job "nixos-offline"|\[PYTHON JOB\]: "nixos-offline: ([^"]+)"/g)].map((m) => m[1] ?? 'job');
+    expect(shown).toEqual([
+      ...['job', 'Checking the configuration against your choices', 'Copying the configuration to the target', 'Generating the hardware configuration'],
+      ...['job', 'Building the system from the local store'],
+      ...['job', 'Copying the system to the target'],
+      ...['job', 'Installing the boot loader and activating', 'Writing the install log'],
+    ]);
+    expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toMatch(/-nixos-system-steps-stand-in$/);
+    const install = await installState();
+    expect(install.state).toBe('succeeded');
+    // One install request for the four steps.
+    expect(daemon!.output().match(/"install started"/g)).toHaveLength(1);
+  });
+
   it('tells the user to check the service when the daemon is not running', async () => {
     const modules = await moduleCopy(dir, { socket: join(dir, 'no-daemon.sock') });
     const { log } = await runCalamares(dir, modules, seed());
@@ -98,22 +123,28 @@ describe('the nixos-offline job in Calamares', () => {
     expect(shown?.details).toContain(`Full log: ${join(root, 'var/log/nixos-offline-installer/install.log')}`);
   });
 
-  it('cancels the install when Calamares quits mid-install (the cancel button ends Calamares)', async () => {
+  it('cancels the install when Calamares quits mid-install (the cancel button ends Calamares), also in a later step', async () => {
     const modules = await daemonWith({ hostName: 'quit', payloads: { big: 1_000_000_000 } });
-    const calamares = startCalamares(dir, modules, seed());
-    await expect.poll(async () => (await installState()).phase, { timeout: 120_000, interval: 100 }).toBe('copy');
+    // The copy step holds the connection the prepare step opened.
+    const calamares = startCalamares(dir, modules, seed(), { jobs: stepJobs() });
+    await expect.poll(() => calamares.logSoFar(), { timeout: 120_000, interval: 50 }).toContain(COPY_STEP_STARTED);
+    expect((await installState()).phase).toBe('copy');
     execFileSync('pkill', ['-TERM', '-x', 'calamares']);
-    await calamares.done;
+    const { log } = await calamares.done;
+    expect(log.match(/Starting job "nixos-offline"/g)).toHaveLength(3);
     await expect.poll(async () => (await installState()).state, { timeout: 10_000, interval: 100 }).toBe('cancelled');
     expect(() => execFileSync('pgrep', ['-f', `nix copy --no-check-sigs --to ${root}`])).toThrow();
   });
 
-  it('reports a daemon that dies mid-install as an error, not a hang', async () => {
+  it('reports a daemon that dies mid-install as an error, not a hang, also in a later step', async () => {
     const modules = await daemonWith({ hostName: 'dies', payloads: { big: 1_000_000_000 } });
-    const calamares = startCalamares(dir, modules, seed());
-    await expect.poll(async () => (await installState()).phase, { timeout: 120_000, interval: 100 }).toBe('copy');
+    const calamares = startCalamares(dir, modules, seed(), { jobs: stepJobs() });
+    await expect.poll(() => calamares.logSoFar(), { timeout: 120_000, interval: 50 }).toContain(COPY_STEP_STARTED);
+    expect((await installState()).phase).toBe('copy');
     daemon!.process.kill('SIGKILL');
     const { log } = await calamares.done;
+    // The copy step (the third) reports it; the install step is skipped.
+    expect(log.match(/Starting job "nixos-offline"/g)).toHaveLength(3);
     expect(failure(log)?.title).toBe('The offline installer service stopped during the install');
     expect(failure(log)?.details).toContain('journalctl -u nixos-offline-installer');
     // Cleanup: a nix copy the killed daemon left behind (it may also have died of the broken pipe).

@@ -2,6 +2,7 @@
 // package), headless, through test/calamares-headless/run.sh: globalstorage
 // preset by its seed-globalstorage job, then our module in the exec phase.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO } from './env.js';
@@ -17,29 +18,65 @@ export interface CalamaresRun {
 export interface CalamaresHandle {
   process: ChildProcess;
   done: Promise<CalamaresRun>;
+  // The session log so far (empty before Calamares writes it).
+  logSoFar(): Promise<string>;
 }
 
-// A copy of our module whose configuration points at a test's socket.
+export interface StepInstance {
+  id: string;
+  config: string;
+  weight: number;
+}
+
+// The per-step instances of our module in calamares/config/settings.conf, in order.
+export function stepInstances(): StepInstance[] {
+  const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
+  return [...settings.matchAll(/^- id: +(\S+)\n {2}module: +nixos-offline\n {2}config: +(\S+)\n {2}weight: +(\d+)$/gm)].map((m) => ({ id: m[1]!, config: m[2]!, weight: Number(m[3]) }));
+}
+
+// The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.
+export function stepJobs(): string[] {
+  return stepInstances().map((i) => `nixos-offline@${i.id}:${i.weight}`);
+}
+
+// A copy of our module whose configuration (and each step instance's, from
+// calamares/config/modules/) points at a test's socket.
 export async function moduleCopy(dir: string, settings: { socket: string; connectTimeout?: number; idleTimeout?: number }): Promise<string> {
   const modules = join(dir, 'calamares-modules');
   await mkdir(modules, { recursive: true });
   await cp(MODULE_DIR, join(modules, 'nixos-offline'), { recursive: true });
   const conf = ['---', `socket: ${settings.socket}`, `connectTimeout: ${settings.connectTimeout ?? 5}`, `idleTimeout: ${settings.idleTimeout ?? 60}`, ''].join('\n');
   await writeFile(join(modules, 'nixos-offline', 'nixos-offline.conf'), conf);
+  for (const { config } of stepInstances()) {
+    const step = await readFile(join(REPO, 'calamares/config/modules', config), 'utf8');
+    await writeFile(join(modules, 'nixos-offline', config), `${step.trimEnd()}\n${conf.slice('---\n'.length)}`);
+  }
   return modules;
 }
 
-export function startCalamares(dir: string, modules: string, seed: Record<string, unknown>): CalamaresHandle {
+export interface CalamaresOptions {
+  // run.sh's JOB arguments; the module as one job by default.
+  jobs?: string[];
+  // An X display to show the window on (CALAMARES_DISPLAY); headless without.
+  display?: string;
+}
+
+export function startCalamares(dir: string, modules: string, seed: Record<string, unknown>, options: CalamaresOptions = {}): CalamaresHandle {
   const seedFile = join(dir, `seed-${Date.now()}.json`);
+  let logPath: string | undefined;
   const started = writeFile(seedFile, JSON.stringify(seed));
   let child!: ChildProcess;
   const done = started.then(
     () =>
       new Promise<CalamaresRun>((resolve, reject) => {
-        child = spawn('bash', [RUN_SH, seedFile, modules, 'nixos-offline'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CALAMARES_TIMEOUT: '300' } });
+        const env = { ...process.env, CALAMARES_TIMEOUT: '300', ...(options.display && { CALAMARES_DISPLAY: options.display }) };
+        child = spawn('bash', [RUN_SH, seedFile, modules, ...(options.jobs ?? ['nixos-offline'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
         handle.process = child;
         let stdout = '';
-        child.stdout!.on('data', (d) => (stdout += d));
+        child.stdout!.on('data', (d) => {
+          stdout += d;
+          logPath ??= /^session log: (.*)$/m.exec(stdout)?.[1];
+        });
         child.stderr!.on('data', (d) => (stdout += d));
         child.once('close', async () => {
           const logPath = stdout.trim().split('\n').at(-1)!;
@@ -51,12 +88,12 @@ export function startCalamares(dir: string, modules: string, seed: Record<string
         });
       }),
   );
-  const handle: CalamaresHandle = { process: child, done };
+  const handle: CalamaresHandle = { process: child, done, logSoFar: async () => (logPath ? readFile(logPath, 'utf8').catch(() => '') : '') };
   return handle;
 }
 
-export function runCalamares(dir: string, modules: string, seed: Record<string, unknown>): Promise<CalamaresRun> {
-  return startCalamares(dir, modules, seed).done;
+export function runCalamares(dir: string, modules: string, seed: Record<string, unknown>, options: CalamaresOptions = {}): Promise<CalamaresRun> {
+  return startCalamares(dir, modules, seed, options).done;
 }
 
 // Calamares' own words for a failed job: `Installation failed: "<title>"`, then
