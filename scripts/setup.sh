@@ -13,6 +13,16 @@ command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # The real Calamares runs the job module headless in the tests.
 command -v calamares >/dev/null 2>&1 || need+=(calamares)
+# Its QML pages (packagechooserq) and slideshow import these; Debian only
+# recommends them, and without them Calamares warns that a page failed to load.
+for pkg in qml-module-qtquick2 qml-module-qtquick-controls2 qml-module-qtquick-layouts qml-module-qtquick-window2; do
+  dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+# The windowed test: Calamares on a virtual display, screenshots, OCR.
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+command -v import >/dev/null 2>&1 || need+=(imagemagick)
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+compgen -G "/usr/share/tesseract-ocr/*/tessdata/eng.traineddata" >/dev/null || need+=(tesseract-ocr-eng)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
