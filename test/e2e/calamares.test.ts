@@ -129,7 +129,7 @@ describe('the nixos-offline job in Calamares', () => {
     const calamares = startCalamares(dir, modules, seed(), { jobs: stepJobs() });
     await expect.poll(() => calamares.logSoFar(), { timeout: 120_000, interval: 50 }).toContain(COPY_STEP_STARTED);
     expect((await installState()).phase).toBe('copy');
-    execFileSync('pkill', ['-TERM', '-x', 'calamares']);
+    calamares.quit();
     const { log } = await calamares.done;
     expect(log.match(/Starting job "nixos-offline"/g)).toHaveLength(3);
     await expect.poll(async () => (await installState()).state, { timeout: 10_000, interval: 100 }).toBe('cancelled');

@@ -1,7 +1,7 @@
 // Runs the project's Calamares job module in the real Calamares (Debian's
 // package), headless, through test/calamares-headless/run.sh: globalstorage
 // preset by its seed-globalstorage job, then our module in the exec phase.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,14 @@ export interface CalamaresHandle {
   done: Promise<CalamaresRun>;
   // The session log so far (empty before Calamares writes it).
   logSoFar(): Promise<string>;
+  // Quits this run's Calamares (as its Cancel button does), and no other one on the machine.
+  quit(): void;
+}
+
+// The processes started under `pid`, depth first.
+function descendants(pid: number): number[] {
+  const found = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  return found.flatMap((child) => [child, ...descendants(child)]);
 }
 
 export interface StepInstance {
@@ -32,6 +40,19 @@ export interface StepInstance {
 export function stepInstances(): StepInstance[] {
   const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
   return [...settings.matchAll(/^- id: +(\S+)\n {2}module: +nixos-offline\n {2}config: +(\S+)\n {2}weight: +(\d+)$/gm)].map((m) => ({ id: m[1]!, config: m[2]!, weight: Number(m[3]) }));
+}
+
+// The module's steps: name -> (pretty name, the daemon phases it covers), as main.py has them.
+export function moduleSteps(): Record<string, { title: string; phases: string[] }> {
+  const script = [
+    'import json, sys',
+    `sys.path[:0] = [${JSON.stringify(join(REPO, 'calamares/tests'))}, ${JSON.stringify(MODULE_DIR)}]`,
+    'import fake_libcalamares',
+    'sys.modules["libcalamares"] = fake_libcalamares.install()',
+    'import main',
+    'print(json.dumps({k: {"title": v[0], "phases": v[1]} for k, v in main.STEPS.items()}))',
+  ].join('\n');
+  return JSON.parse(execFileSync('python3', ['-c', script], { encoding: 'utf8' })) as Record<string, { title: string; phases: string[] }>;
 }
 
 // The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.
@@ -88,7 +109,23 @@ export function startCalamares(dir: string, modules: string, seed: Record<string
         });
       }),
   );
-  const handle: CalamaresHandle = { process: child, done, logSoFar: async () => (logPath ? readFile(logPath, 'utf8').catch(() => '') : '') };
+  const handle: CalamaresHandle = {
+    process: child,
+    done,
+    logSoFar: async () => (logPath ? readFile(logPath, 'utf8').catch(() => '') : ''),
+    quit() {
+      const name = (pid: number) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        } catch {
+          return null; // already gone
+        }
+      };
+      const calamares = descendants(handle.process.pid!).filter((pid) => name(pid) === 'calamares');
+      if (calamares.length !== 1) throw new Error(`expected one Calamares under run.sh, found ${calamares.length}`);
+      process.kill(calamares[0]!, 'SIGTERM');
+    },
+  };
   return handle;
 }
 
