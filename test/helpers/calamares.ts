@@ -52,7 +52,7 @@ export function moduleSteps(): Record<string, { title: string; phases: string[] 
     'import main',
     'print(json.dumps({k: {"title": v[0], "phases": v[1]} for k, v in main.STEPS.items()}))',
   ].join('\n');
-  return JSON.parse(execFileSync('python3', ['-c', script], { encoding: 'utf8' })) as Record<string, { title: string; phases: string[] }>;
+  return JSON.parse(execFileSync('python3', ['-B', '-c', script], { encoding: 'utf8' })) as Record<string, { title: string; phases: string[] }>;
 }
 
 // The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.

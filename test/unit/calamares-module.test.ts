@@ -10,7 +10,7 @@ import { moduleSteps, stepInstances } from '../helpers/calamares.js';
 import { REPO } from '../helpers/env.js';
 
 it('the Python unit tests of calamares/modules/nixos-offline pass', () => {
-  const run = spawnSync('python3', ['-W', 'error::ResourceWarning', '-m', 'unittest', 'discover', '-s', join(REPO, 'calamares/tests'), '-v'], { encoding: 'utf8' });
+  const run = spawnSync('python3', ['-B', '-W', 'error::ResourceWarning', '-m', 'unittest', 'discover', '-s', join(REPO, 'calamares/tests'), '-v'], { encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
   expect(run.stderr).toMatch(/Ran \d+ tests/);
   expect(run.stderr).toContain('\nOK');
@@ -25,7 +25,7 @@ it("the module's phases, their shares and settings.conf's step weights are the d
     'import main',
     'print(json.dumps({"phases": main.PHASES, "shares": main.PHASE_SHARES}))',
   ].join('\n');
-  const run = spawnSync('python3', ['-c', script], { encoding: 'utf8' });
+  const run = spawnSync('python3', ['-B', '-c', script], { encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
   const module = JSON.parse(run.stdout) as { phases: string[]; shares: Record<string, number> };
   expect(module.phases).toEqual([...PHASES]);
