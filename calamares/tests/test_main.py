@@ -311,6 +311,15 @@ class Steps(unittest.TestCase):
         self.assertEqual(title, "The install steps are out of order")
         self.assertIn("nixos-offline@prepare, @build, @copy and @install", description)
 
+    def test_a_handed_over_descriptor_that_is_not_the_connection_is_an_error(self):
+        read_end, write_end = os.pipe()
+        self.addCleanup(os.close, read_end)
+        self.addCleanup(os.close, write_end)
+        self.gs.insert("nixosOfflineConnection", {"fd": read_end, "installId": "x", "unread": ""})
+        title, description = self.step("build", self.daemon([]))[0].run()
+        self.assertEqual(title, "The offline installer lost track of the install")
+        self.assertIn("is not a socket", description)
+
     def test_an_unknown_step_names_the_value_and_the_choices(self):
         main, _ = self.step("kopy", self.daemon([]))
         self.assertEqual(main.pretty_name(), "Installing NixOS (offline)")

@@ -201,6 +201,9 @@ class DaemonConnection:
             if not stat.S_ISSOCK(os.fstat(fd).st_mode):
                 raise OSError("file descriptor {} is not a socket".format(fd))
             sock = socket.socket(fileno=fd)
+            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+                sock.detach()
+                raise OSError("file descriptor {} is not the installer's connection".format(fd))
         except OSError as e:
             raise InstallerError("The offline installer lost track of the install", "The connection of install {} is gone ({}). {}".format(handed.get("installId"), e, SERVICE_HINT))
         connection = cls(path, sock)
