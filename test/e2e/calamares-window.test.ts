@@ -81,7 +81,7 @@ it('names each step of the install under the bar, and the bar moves through the 
   expect(failure(log), log).toBeNull();
   // All four steps ran, and the install finished (Calamares quitting early would have cancelled it).
   expect(log.match(/Starting job "nixos-offline"/g), stdout).toHaveLength(4);
-  expect((await runCli(['status', '--socket', daemon.socket, '--json'])).events[0]!.data.status.install.state).toBe('succeeded');
+  expect((await runCli(['status', '--socket', daemon.socket, '--json'])).events[0]!.data.status.install.state, stdout).toBe('succeeded');
   const version = /(?:START CALAMARES|Calamares version:) (\d+)\.(\d+)/.exec(log)!;
   // Calamares 3.2 shows the status text of every progress report; 3.3+ only each job's name.
   const rereadsStatus = Number(version[1]) === 3 && Number(version[2]) < 3;
