@@ -3,7 +3,7 @@
 // the configuration it generated. This installer never writes the user's
 // configuration; it adds the declaration to the generated
 // hardware-configuration.nix, which belongs to the target, not the user.
-import { readFile, writeFile } from 'node:fs/promises';
+import type { Beneath } from '../fs/beneath.js';
 import type { PartitionInfo } from '../protocol/messages.js';
 
 export interface LuksSwap {
@@ -35,9 +35,24 @@ export function luksSwapNix(devices: readonly LuksSwap[]): string {
 }
 
 // Adds the declarations inside the generated file's top-level attribute set.
-export async function addLuksSwap(hardwareConfig: string, devices: readonly LuksSwap[]): Promise<void> {
-  const text = await readFile(hardwareConfig, 'utf8');
+// The file is read and replaced beneath its folder's descriptor, never through a link.
+export async function addLuksSwap(dir: Beneath, name: string, devices: readonly LuksSwap[]): Promise<void> {
+  const file = await dir.openFile(name);
+  let text: string;
+  try {
+    text = await file.readFile('utf8');
+  } finally {
+    await file.close();
+  }
   const end = text.lastIndexOf('}');
-  if (end === -1) throw new Error(`${hardwareConfig} does not end with "}"; it is not what nixos-generate-config writes`);
-  await writeFile(hardwareConfig, `${text.slice(0, end)}${luksSwapNix(devices)}${text.slice(end)}`);
+  if (end === -1) throw new Error(`${dir.shown(name)} does not end with "}"; it is not what nixos-generate-config writes`);
+  const temporary = `.${name}.luks-swap`;
+  await dir.remove(temporary);
+  const out = await dir.createFile(temporary, 0o644);
+  try {
+    await out.writeFile(`${text.slice(0, end)}${luksSwapNix(devices)}${text.slice(end)}`);
+  } finally {
+    await out.close();
+  }
+  await dir.rename(temporary, dir, name);
 }

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Beneath, withDir } from '../../src/fs/beneath.js';
 import { addLuksSwap, luksSwapDevices } from '../../src/stage/luks-swap.js';
 import { scratch } from '../helpers/env.js';
 
@@ -21,7 +22,7 @@ describe('encrypted swap from Calamares partitions', () => {
     const dir = await scratch('luks');
     const file = join(dir, 'hardware-configuration.nix');
     await writeFile(file, '{ config, lib, ... }:\n\n{\n  swapDevices = [ ];\n}\n');
-    await addLuksSwap(file, [{ mapperName: 'luks-swap', uuid: 'abcd-1234-ef' }]);
+    await withDir(Beneath.open(dir, { rootOwned: true }), (opened) => addLuksSwap(opened, 'hardware-configuration.nix', [{ mapperName: 'luks-swap', uuid: 'abcd-1234-ef' }]));
     expect(await readFile(file, 'utf8')).toBe(
       '{ config, lib, ... }:\n\n{\n  swapDevices = [ ];\n  # Encrypted swap chosen in the installer (added by nixos-offline-installer).\n  boot.initrd.luks.devices."luks-swap".device = "/dev/disk/by-uuid/abcd-1234-ef";\n}\n',
     );
