@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
       return (await clientCommands()).runStatus({ socket: socket(v.socket), json: v.json === true, watch: v.watch === true });
     }
     case 'install': {
-      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' } });
+      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' }, 'allow-unmounted': { type: 'boolean', default: false } });
       if (typeof v.root !== 'string') throw new UsageError('install needs --root DIR, the mounted target (e.g. --root /mnt)');
       return (await clientCommands()).runInstallCommand({
         socket: socket(v.socket),
@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
         root: v.root,
         ...(typeof v.user === 'string' && { user: v.user }),
         ...(typeof v.desktop === 'string' && { desktop: v.desktop }),
+        ...(v['allow-unmounted'] === true && { allowUnmounted: true }),
       });
     }
     case 'validate': {

@@ -34,14 +34,15 @@ export function resultText(event: ResultEvent): string {
   const error = event.error!;
   const lines = [`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`, '', error.description];
   if (event.state === 'failed' && error.logTail.length > 0) lines.push('', 'Last log lines:', ...error.logTail.map((l) => `  ${l}`));
-  lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
+  if (event.logPath) lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
   return lines.join('\n');
 }
 
 export function statusText(status: StatusInfo): string {
   const { source, install } = status;
   const lines = [`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`, `configuration: ${source.active ?? 'none found'}`];
-  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix' : 'missing'}`);
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.refused ? `not used: it ${c.refused}` : c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix' : 'missing'}`);
+  if (source.watchLimited) lines.push(`  (${source.watchLimited})`);
   lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} into ${install.root})` : ''}`);
   if (install.state === 'running' && install.progress) lines.push(`  ${install.phase}: ${progressBar(install.progress)}`);
   if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`);

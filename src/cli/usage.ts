@@ -11,7 +11,8 @@ Client options (status, install, cancel):
   --socket PATH        Daemon socket (default: $NOI_SOCKET or /run/nixos-offline-installer/ipc.sock)
   --json               One JSON event per line instead of text
 status:   --watch      Keep printing events until interrupted
-install:  --root DIR   Mounted target root (required), --user NAME, --desktop ID
+install:  --root DIR   Mounted target root (required), --user NAME, --desktop ID,
+          --allow-unmounted  accept a DIR that is not a mount point (tests and demos only)
 validate: --user NAME, --desktop ID (a Calamares id: gnome, plasma6, xfce, ..., or "" for none)
 
 Daemon options (each also read from the environment variable shown):

@@ -58,6 +58,8 @@ export class InstallRunner {
     this.running = Promise.resolve()
       .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
       .then((result) => {
+        // Refused by the request's own checks: no install log was made, so the journal says why.
+        if (result.logPath === null) this.logger.warn({ installId, error: result.error }, 'install refused');
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
       })

@@ -2,6 +2,7 @@
 // then stage, hardware, build, copy, install and report. Every step's output
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
 import { buildSystem } from '../build/build-system.js';
@@ -27,6 +28,8 @@ import { resolveSource } from '../resolve/config-sources.js';
 import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
+import { checkFreeSpace } from '../validate/free-space.js';
+import { TARGET_NIX_DB } from '../copy/closure.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
@@ -106,6 +109,16 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
   const root = request.root;
+  // The request's own checks come first, with no log file: a stream of bad
+  // requests must not fill the live system's /var/log (in RAM on an ISO).
+  let source: string;
+  try {
+    source = resolveSource(settings.configDirs, settings.socketGid);
+    await checkTargetRoot(root, { allowUnmounted: request.allowUnmounted === true });
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    return resultEvent(installId, { state: 'failed', error, durationMs: Date.now() - started });
+  }
   const logPath = join(settings.logDir, `install-${installId}.log`);
   let installLog: InstallLog;
   try {
@@ -170,15 +183,17 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let lastProgress: ProgressEvent | null = null;
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
-    const source = resolveSource(settings.configDirs);
     ctx.log('daemon', `installing from ${source} to ${root}`);
-    await checkTargetRoot(root);
+    if (request.allowUnmounted) ctx.log('daemon', `${root} may be an unmounted folder (allowUnmounted)`, 'warn');
 
     // Every mismatch is known before anything is written to the target.
     ctx.phase('validate');
     const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
+    // The ISO's manifest knows the closure's size: a fresh target too small for it is refused now, not when full.
+    const closureBytes = validation.facts?.closureBytes ?? null;
+    if (closureBytes !== null && !existsSync(join(root, TARGET_NIX_DB))) await checkFreeSpace(root, closureBytes, 'the ISO manifest\'s closureBytes');
     ctx.progress(1);
 
     ctx.phase('stage');
@@ -221,7 +236,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   if (targetTouched) {
     try {
       flush();
-      targetLogPath = await writeTargetLog(root, logPath);
+      targetLogPath = await writeTargetLog(root, logPath, installId);
     } catch (copyError) {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
     }

@@ -24,6 +24,13 @@ export const HEARTBEAT_MS = 5_000;
 
 export const DEFAULT_SOCKET_PATH = '/run/nixos-offline-installer/ipc.sock';
 
+// Root's own socket beside the group's (0600): connections of the socket
+// group, however many, never shut root's CLI out.
+export function rootSocketPath(socket: string): string {
+  const slash = socket.lastIndexOf('/');
+  return `${socket.slice(0, slash + 1)}root-${socket.slice(slash + 1)}`;
+}
+
 export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -91,6 +98,9 @@ export interface InstallRequest extends RequestBase {
   // Cancel the install when this connection closes (Calamares quitting); the
   // CLI leaves it off so an install survives a lost terminal.
   cancelOnDisconnect?: boolean;
+  // Install into a folder that is not a mount point (tests and demos with a
+  // scratch folder). The Calamares module never sets it.
+  allowUnmounted?: boolean;
 }
 
 export type CancelRequest = RequestBase;
@@ -116,6 +126,8 @@ export interface ConfigFacts {
   desktops: string[];
   drvPath: string | null;
   toplevel: string | null;
+  // The system's closure size in bytes (the ISO manifest's closureBytes), when known before building.
+  closureBytes: number | null;
 }
 
 export interface Download {
@@ -175,6 +187,8 @@ export interface ConfigSourceStatus {
   dir: string;
   exists: boolean;
   hasConfiguration: boolean;
+  // Why the folder is not used although it exists (a link, or someone else's folder).
+  refused?: string;
 }
 
 export interface ProgressEvent {
@@ -205,7 +219,8 @@ export interface InstallStatus {
 
 export interface StatusInfo {
   daemon: { version: string; protocol: number; pid: number };
-  source: { active: string | null; candidates: ConfigSourceStatus[] };
+  // watchLimited: set when the folders hold more entries than the daemon watches.
+  source: { active: string | null; candidates: ConfigSourceStatus[]; watchLimited?: string };
   install: InstallStatus;
   validation: ValidationStatus;
 }

@@ -180,7 +180,7 @@ describe('shutdown', () => {
     await mkdir(root, { mode: 0o755 });
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'shutdown', payloads: { big: 1_000_000_000 } });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
     const stoppedAt = Date.now();
     expect(await daemon.stop()).toBe(0);

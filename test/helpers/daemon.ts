@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, NIXOS_EXPR, testEnv } from './env.js';
+import { CLI, NIXOS_EXPR, testEnv, unmountBelow } from './env.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -79,8 +79,9 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   };
 }
 
-// After each end-to-end test: its daemon stopped (if it started one), its scratch folder gone.
+// After each end-to-end test: its daemon stopped (if it started one), its mounts undone, its scratch folder gone.
 export async function cleanUp(dir: string, daemon: RunningDaemon | null): Promise<void> {
   await daemon?.stop();
+  unmountBelow(dir);
   await rm(dir, { recursive: true, force: true });
 }

@@ -8,8 +8,8 @@ import type { ResultEvent } from '../../src/protocol/messages.js';
 
 describe('the install runner', () => {
   it('answers with an internal-error result when the job throws, and is free for the next install', async () => {
-    // No log folder: the job fails before its own error handling is in place.
-    const broken = { configDirs: ['/nonexistent'], logLevel: 'info' } as unknown as DaemonOptions;
+    // No configuration folders at all: the job fails before its own error handling is in place.
+    const broken = { configDirs: null, logLevel: 'info' } as unknown as DaemonOptions;
     const runner = new InstallRunner(broken, pino({ level: 'silent' }));
     const result = await new Promise<ResultEvent>((resolve) => {
       runner.start({ v: 1, id: 'x', root: '/nonexistent-root' }, { phase: () => {}, progress: () => {}, log: () => {}, result: resolve });
