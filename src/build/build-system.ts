@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildAttribute } from '../nix/commands.js';
 import { describeNixFailure } from '../nix/errors.js';
 import type { BuildProgress } from '../nix/log-format.js';
-import { nixPathArgs } from '../nix/options.js';
+import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 
@@ -21,7 +21,7 @@ export async function buildSystem(ctx: JobContext, etcNixos: string, source: str
   const toplevel = await buildAttribute(
     ctx,
     nixosExpr,
-    ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix'))],
+    ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix')), ...restrictedEvalArgs([etcNixos, nixosExpr])],
     (progress) => {
       const { fraction, detail } = buildDetail(progress);
       if (detail) ctx.progress(fraction, undefined, detail);

@@ -4,11 +4,11 @@
 // other folder (a technician's /tmp/nix-cfg) from evaluating it with the live
 // system's Nix and nixpkgs through nix/config-facts.nix.
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateJson } from '../nix/commands.js';
 import { describeNixFailure } from '../nix/errors.js';
-import { nixPathArgs } from '../nix/options.js';
+import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import type { ConfigFacts } from '../protocol/messages.js';
@@ -40,6 +40,7 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
     desktops: data.desktops,
     drvPath: typeof data.drvPath === 'string' ? data.drvPath : null,
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
+    closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }
 
@@ -47,13 +48,13 @@ export async function evaluateFacts(ctx: CommandContext, source: string, setting
   const facts = await evaluateJson<{ users: string[]; desktops: string[]; drvPath: string }>(
     ctx,
     FACTS_NIX,
-    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix'))],
+    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix')), ...restrictedEvalArgs([source, dirname(FACTS_NIX), settings.nixosExpr])],
     (outcome) => {
       const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);
     },
   );
-  return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null };
+  return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null, closureBytes: null };
 }
 
 export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
