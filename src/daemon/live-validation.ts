@@ -1,7 +1,7 @@
 // Keeps a check of the active configuration current: re-run when the watched
 // folders change (the watcher already folds bursts of writes into one notice),
-// a run in progress is superseded by a newer one, and every finished run is
-// told to status watchers. The last user and desktop asked about are reused.
+// a change during a run queues one more run after it, and every finished run
+// is told to status watchers. The last user and desktop asked about are reused.
 import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
@@ -9,13 +9,18 @@ import { validateConfig, type ValidationCache } from '../validate/validate-confi
 import { RecentLines } from '../step/recent-lines.js';
 
 const RECENT_LINES = 50;
+// Lines kept for error descriptions are cut: a 1 MiB trace line must not stay in memory 50 times over.
+const MAX_LINE_CHARS = 500;
 
 export class LiveValidation {
   private controller: AbortController | null = null;
   private result: ValidationResult | null = null;
   private choices: { user?: string; desktop?: string } = {};
-  // Callers waiting for the next finished run (a superseded run hands them on to its successor).
+  // Callers waiting for the run in progress, and for the one queued after it.
   private waiting: ((result: ValidationResult | null) => void)[] = [];
+  private waitingNext: ((result: ValidationResult | null) => void)[] = [];
+  // A change or request came while a run was in progress: one more run follows it.
+  private queued = false;
 
   constructor(
     private readonly settings: JobSettings,
@@ -29,12 +34,24 @@ export class LiveValidation {
     return { state: this.controller ? 'running' : this.result ? 'done' : 'idle', result: this.result };
   }
 
-  // Starts a new run (ending one in progress); resolves with the next finished
-  // run's result, or null if the check itself crashed or the daemon stopped.
+  // Resolves with the result of a run that starts after this call, or null if
+  // the check itself crashed or the daemon stopped. A run in progress is never
+  // ended for a newer one (a folder that never stops changing would otherwise
+  // starve every caller): one more run is queued behind it instead.
   run(choices?: { user?: string; desktop?: string }): Promise<ValidationResult | null> {
     if (choices) this.choices = choices;
-    const answer = new Promise<ValidationResult | null>((resolve) => this.waiting.push(resolve));
-    this.controller?.abort();
+    return new Promise<ValidationResult | null>((resolve) => {
+      if (this.controller) {
+        this.waitingNext.push(resolve);
+        this.queued = true;
+        return;
+      }
+      this.waiting.push(resolve);
+      this.start();
+    });
+  }
+
+  private start(): void {
     const controller = new AbortController();
     this.controller = controller;
     const recent = new RecentLines(RECENT_LINES);
@@ -42,38 +59,45 @@ export class LiveValidation {
       signal: controller.signal,
       log: (source, line, level = 'info') => {
         this.logger[level === 'info' ? 'debug' : level]({ source, validation: true }, line);
-        recent.add(source, line);
+        recent.add(source, line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
       },
       recentLines: (source, count) => recent.last(source, count),
     };
     void validateConfig(ctx, { source: this.activeSource(), ...this.choices }, this.settings, this.cache).then(
       (result) => {
         if (controller.signal.aborted) return;
-        this.controller = null;
         this.result = result;
         this.logger.info({ ok: result.ok, source: result.source, failed: result.checks.filter((c) => !c.ok).map((c) => c.name), durationMs: result.durationMs }, 'configuration checked');
         this.onResult(result);
-        this.answer(result);
+        this.finish(result);
       },
       (error: unknown) => {
         if (controller.signal.aborted) return;
-        this.controller = null;
         this.logger.error({ err: error }, 'configuration check crashed');
-        this.answer(null);
+        this.finish(null);
       },
     );
-    return answer;
+  }
+
+  private finish(result: ValidationResult | null): void {
+    this.controller = null;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(result);
+    if (!this.queued) return;
+    this.queued = false;
+    this.waiting = this.waitingNext;
+    this.waitingNext = [];
+    this.start();
   }
 
   stop(): void {
     this.controller?.abort();
     this.controller = null;
-    this.answer(null);
-  }
-
-  private answer(result: ValidationResult | null): void {
-    const waiting = this.waiting;
+    this.queued = false;
+    const waiting = [...this.waiting, ...this.waitingNext];
     this.waiting = [];
-    for (const resolve of waiting) resolve(result);
+    this.waitingNext = [];
+    for (const resolve of waiting) resolve(null);
   }
 }
