@@ -7,6 +7,7 @@ import type { CommandContext, JobSettings } from '../step/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 import { RecentLines } from '../step/recent-lines.js';
+import { clip } from '../step/clip.js';
 
 const RECENT_LINES = 50;
 // Lines kept for error descriptions are cut: a 1 MiB trace line must not stay in memory 50 times over.
@@ -59,7 +60,7 @@ export class LiveValidation {
       signal: controller.signal,
       log: (source, line, level = 'info') => {
         this.logger[level === 'info' ? 'debug' : level]({ source, validation: true }, line);
-        recent.add(source, line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
+        recent.add(source, clip(line, MAX_LINE_CHARS));
       },
       recentLines: (source, count) => recent.last(source, count),
     };

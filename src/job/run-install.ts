@@ -35,6 +35,7 @@ import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
+import { clip } from '../step/clip.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -145,9 +146,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     log(source, line, level = 'info') {
       logger[level]({ source }, line);
       relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
-      tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
+      // Kept lines are copies (clip): a slice would keep a whole 1 MiB line alive.
+      tail.push(clip(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`, TAIL_LINE_CHARS + source.length + 3));
       if (tail.length > LOG_TAIL_LINES) tail.shift();
-      recent.add(source, truncate(line, TAIL_LINE_CHARS));
+      recent.add(source, clip(line, TAIL_LINE_CHARS));
     },
     recentLines: (source, count) => recent.last(source, count),
     phase(next) {

@@ -4,6 +4,8 @@
 // results; errors carry their message, position and trace as fields, so
 // nothing here depends on how a Nix version renders them as text.
 
+import { clip } from '../step/clip.js';
+
 // Activity types (Nix's ActivityType enum, unchanged since 2.0).
 export const ACTIVITY = {
   copyPath: 100,
@@ -119,7 +121,7 @@ const KEPT_MESSAGE_CHARS = 8 * 1024;
 const KEPT_FRAMES = 64;
 
 function cut(text: string): string {
-  return text.length > KEPT_MESSAGE_CHARS ? `${text.slice(0, KEPT_MESSAGE_CHARS)}…` : text;
+  return clip(text, KEPT_MESSAGE_CHARS);
 }
 
 function boundedError(event: Extract<NixLogEvent, { action: 'msg' }>): Extract<NixLogEvent, { action: 'msg' }> {

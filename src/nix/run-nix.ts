@@ -8,6 +8,7 @@ import { runStepCommand } from '../step/run-step-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS } from './options.js';
+import { clip } from '../step/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
 const KEPT_MESSAGES = 400;
@@ -36,7 +37,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
   const activities = new NixActivities();
   const messages: string[] = [];
   const keep = (line: string) => {
-    if (messages.push(line.length > KEPT_MESSAGE_CHARS ? `${line.slice(0, KEPT_MESSAGE_CHARS)}…` : line) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
+    if (messages.push(clip(line, KEPT_MESSAGE_CHARS)) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
   };
   let outcome: NixRunOutcome | null = null;
   const result = await runStepCommand(ctx, {
