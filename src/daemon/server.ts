@@ -196,6 +196,18 @@ export class Daemon {
           });
           return;
         }
+        // Only root may install into a folder that is not a mount point (a socket-group user could name /etc).
+        if (parsed.request.allowUnmounted && this.serverOf.get(socket) !== this.rootIpc) {
+          this.reply(socket, id, 'install', {
+            error: {
+              code: 'bad-request',
+              title: 'Invalid request field "allowUnmounted"',
+              description: `"allowUnmounted" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). Mount the target and install without it.`,
+              field: 'allowUnmounted',
+            },
+          });
+          return;
+        }
         this.subscribers.add(socket);
         this.cancelWith = parsed.request.cancelOnDisconnect ? socket : null;
         const installId = this.runner.start(parsed.request, {

@@ -9,6 +9,7 @@ import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
 import { scanSource } from '../stage/scan-source.js';
+import { resolveSource } from '../resolve/config-sources.js';
 
 // Facts and the offline check of a folder, by its fingerprint (every entry's
 // inode, size and times): an install right after the live check, of an
@@ -115,7 +116,14 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   });
 
   if (source === null) {
-    checks.push(failed('source', { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
+    // The same words an install would use: what each folder lacks, or why it is not used.
+    let why: ErrorInfo = { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` };
+    try {
+      resolveSource(settings.configDirs, settings.socketGid);
+    } catch (error) {
+      if (error instanceof InstallError) why = error;
+    }
+    checks.push(failed('source', why));
     return finish();
   }
   let key: string;
