@@ -23,8 +23,20 @@ export interface CliHandle {
   waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
 }
 
-export function startCli(args: string[]): CliHandle {
-  const child = spawn(process.execPath, [CLI, ...args], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+// An unprivileged user to run the CLI as: a made-up uid and gid (no account
+// needed), with the supplementary groups given (e.g. the daemon's socket group).
+export interface AsUser {
+  uid: number;
+  groups: number[];
+}
+
+export function asUser(user: AsUser, command: string[]): string[] {
+  return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.uid}`, `--groups=${user.groups.join(',')}`, '--', ...command];
+}
+
+export function startCli(args: string[], options: { as?: AsUser } = {}): CliHandle {
+  const command = options.as ? asUser(options.as, [process.execPath, CLI, ...args]) : [process.execPath, CLI, ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const events: CliEvent[] = [];
   const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
   let stdout = '';
@@ -63,8 +75,8 @@ export function startCli(args: string[]): CliHandle {
   };
 }
 
-export function runCli(args: string[]): Promise<CliRun> {
-  return startCli(args).done;
+export function runCli(args: string[], options: { as?: AsUser } = {}): Promise<CliRun> {
+  return startCli(args, options).done;
 }
 
 export function resultOf(run: CliRun): any {

@@ -16,6 +16,8 @@ export interface RunningDaemon {
 
 export interface DaemonSetup {
   dir: string;
+  // Default: <dir>/ipc.sock.
+  socket?: string;
   configDirs: string[];
   extraArgs?: string[];
   env?: Record<string, string>;
@@ -32,7 +34,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
-  const socket = join(setup.dir, 'ipc.sock');
+  const socket = setup.socket ?? join(setup.dir, 'ipc.sock');
   const logDir = join(setup.dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const args = [
