@@ -135,7 +135,7 @@ describe('failures: a clear error and nothing lost', () => {
     // Refused by the request's own checks: no log file is made for it (the journal says why).
     expect(result.logPath).toBeNull();
     expect(await readdir(daemon!.logDir)).toEqual([]);
-    expect(daemon!.output()).toContain('"msg":"install refused"');
+    await expect.poll(() => daemon!.output()).toContain('"msg":"install refused"');
   });
 
   it('names the folder that has no configuration.nix', async () => {
