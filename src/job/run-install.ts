@@ -3,6 +3,7 @@
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { existsSync } from 'node:fs';
+import { UnsafePathError } from '../fs/beneath.js';
 import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
 import { buildSystem } from '../build/build-system.js';
@@ -78,6 +79,9 @@ function truncate(line: string, max: number): string {
 
 // Errors from the file system that a person can do something about.
 function describeUnexpected(error: unknown, root: string): InstallError {
+  if (error instanceof UnsafePathError) {
+    return new InstallError('target-unsafe', `${error.path} ${error.reason.split(';')[0]}`, `${error.message}. The installer acts as root on the target and never follows a link or passes through a folder someone else could change there. Fix ${error.path}, or install onto an empty partition.`);
+  }
   const code = (error as NodeJS.ErrnoException)?.code;
   const message = errorMessage(error);
   if (code === 'ENOSPC') return new InstallError('no-space', 'The target disk is full', `${message}\nFree space on ${root} or choose a larger partition, then start the install again.`);

@@ -10,7 +10,7 @@ import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, nixCopyPattern, scratch, testEnv } from '../helpers/env.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, rootSocketPath } from '../../src/protocol/messages.js';
 
 let dir: string;
 let daemon: RunningDaemon | null = null;
@@ -189,6 +189,7 @@ describe('shutdown', () => {
     expect(resultOf(run)).toMatchObject({ state: 'cancelled' });
     expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
     await expect(stat(daemon.socket)).rejects.toThrow();
+    await expect(stat(rootSocketPath(daemon.socket))).rejects.toThrow();
   });
 });
 
