@@ -87,8 +87,10 @@ export function parsePlan(messages: readonly string[]): DryRun {
 // What realising DRV would build or fetch, with no substituters.
 // The plan is read from every message, not the bounded tail kept for errors: a
 // system may need thousands of builds, and a download missed among them would
-// fail the install offline. Bounded all the same (a plan line is one path).
-const MAX_PLAN_LINES = 200_000;
+// fail the install offline. Only plan lines are kept (a heading or one store
+// path), and only so many of them.
+const MAX_PLAN_LINES = 100_000;
+const PLAN_LINE = /^(?:\s+\/\S{1,400}|these \d+ |this (?:derivation|path) |don't know how to build)/;
 
 export async function dryRun(ctx: CommandContext, drvPath: string): Promise<DryRun> {
   const plan: string[] = [];
@@ -99,7 +101,11 @@ export async function dryRun(ctx: CommandContext, drvPath: string): Promise<DryR
     logStdout: false,
     onEvent: (event) => {
       if (event.action !== 'msg' || plan.length >= MAX_PLAN_LINES) return;
-      for (const line of event.text.split('\n')) if (line.length <= 1024) plan.push(line);
+      for (const line of event.text.split('\n')) {
+        if (PLAN_LINE.test(line)) plan.push(line);
+        // Any other line still ends a list, as parsePlan reads it.
+        else if (plan.at(-1) !== '') plan.push('');
+      }
     },
     failure: (o) => new InstallError('dry-run-failed', 'The offline check could not run', `nix-store --realise --dry-run ${drvPath} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
   });
