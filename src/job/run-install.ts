@@ -3,8 +3,8 @@
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { existsSync } from 'node:fs';
-import { UnsafePathError } from '../fs/beneath.js';
 import { join } from 'node:path';
+import { UnsafePathError } from '../fs/beneath.js';
 import { copyClosure } from '../copy/copy-closure.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
@@ -151,7 +151,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       logger[level]({ source }, line);
       relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
       // Kept lines are copies (clip): a slice would keep a whole 1 MiB line alive.
-      tail.push(clip(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`, TAIL_LINE_CHARS + source.length + 3));
+      tail.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
       if (tail.length > LOG_TAIL_LINES) tail.shift();
       recent.add(source, clip(line, TAIL_LINE_CHARS));
     },
