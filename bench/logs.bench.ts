@@ -35,7 +35,7 @@ async function installWithNoise(dir: string, daemon: RunningDaemon, source: stri
   await writeConfig(source, { hostName: 'bench-logs', payloads: {}, noise: { lines: LINES, nonce: nonce() } });
   const root = join(dir, `root-${run}`);
   await mkdir(root, { mode: 0o755 });
-  const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+  const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
   const result = await cli.done;
   if (result.code !== 0) throw new Error(result.stdout);
   const relayed = logLinesOf(result.events).filter((l) => /^build output line/.test(l.line)).length;

@@ -39,7 +39,7 @@ it('pipeline overhead', async () => {
       return root;
     };
     // Warm-up: builds the closure once, so every timed run copies the same, already built system.
-    await runCli(['install', '--socket', daemon.socket, '--root', await fresh('warm'), '--json']);
+    await runCli(['install', '--socket', daemon.socket, '--root', await fresh('warm'), '--allow-unmounted', '--json']);
     await rm(join(dir, 'warm'), { recursive: true, force: true });
     // Each timed run starts with the previous one's root removed and its writes
     // synced, and the order alternates: otherwise the second of a pair always
@@ -52,7 +52,7 @@ it('pipeline overhead', async () => {
       const root = await fresh(`daemon-${run}`);
       daemonTimes.push(
         await timed(async () => {
-          const result = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+          const result = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
           if (result.code !== 0) throw new Error(result.stdout);
         }),
       );

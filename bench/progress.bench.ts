@@ -105,7 +105,7 @@ it('progress truth', async () => {
   });
   const daemon = await startDaemon({ dir, configDirs: [source] });
   try {
-    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     await cli.waitFor((e) => e.type === 'phase' && e.data.phase === 'copy', 600_000);
     const samples: Point[] = [];
     let sampling = true;

@@ -35,7 +35,8 @@ for _ in $(seq 100); do [ -S "$work/ipc.sock" ] && break; sleep 0.1; done
 node dist/cli/main.js status --socket "$work/ipc.sock"
 echo
 status=0
-node dist/cli/main.js install --socket "$work/ipc.sock" --root "$work/root" || status=$?
+# The scratch root is a plain folder, not a mounted disk: said explicitly (Calamares never does).
+node dist/cli/main.js install --socket "$work/ipc.sock" --root "$work/root" --allow-unmounted || status=$?
 echo
 echo "target root:    $work/root"
 echo "  /etc/nixos:   $(ls "$work/root/etc/nixos" 2>/dev/null | tr '\n' ' ')"

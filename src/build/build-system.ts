@@ -7,7 +7,7 @@ import { buildAttribute, type NixFailureHandler } from '../nix/commands.js';
 import { describeNixFailure } from '../nix/errors.js';
 import { buildFlakeAttribute, configurationAttr, flakeStoreCopy, folderFlakeRef } from '../nix/flake-commands.js';
 import type { BuildProgress } from '../nix/log-format.js';
-import { nixPathArgs } from '../nix/options.js';
+import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 
@@ -45,7 +45,7 @@ export async function buildSystem(ctx: JobContext, etcNixos: string, source: str
   const toplevel = await buildAttribute(
     ctx,
     nixosExpr,
-    ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix'))],
+    ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix')), ...restrictedEvalArgs([etcNixos, nixosExpr])],
     reportBuild(ctx),
     (outcome) => {
       const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: etcNixos });

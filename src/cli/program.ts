@@ -27,6 +27,8 @@ export interface InstallFlags extends ClientFlags {
   user?: string;
   desktop?: string;
   flakeConfig?: string;
+  // Tests and demos only: a root that is not a mount point (root's socket only).
+  allowUnmounted?: boolean;
 }
 
 export interface ValidateFlags extends ClientFlags {
@@ -147,9 +149,10 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
     .requiredOption('--root <dir>', 'required: the mounted target root, e.g. /mnt (a relative path is taken from the current folder)')
     .option('--user <name>', 'the user to be created: must be a declared normal user')
     .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
-    .option('--flake-config <name>', FLAKE_CONFIG_HELP);
+    .option('--flake-config <name>', FLAKE_CONFIG_HELP)
+    .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)');
   finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root: string; user?: string; desktop?: string; flakeConfig?: string }) => {
+  install.action(async (o: { socket?: string; json?: boolean; root: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean }) => {
     setExitCode(
       await run.install({
         socket: socketOf(o.socket),
@@ -158,6 +161,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
         ...(o.user !== undefined && { user: o.user }),
         ...(o.desktop !== undefined && { desktop: o.desktop }),
         ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
+        ...(o.allowUnmounted === true && { allowUnmounted: true }),
       }),
     );
   });

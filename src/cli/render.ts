@@ -63,7 +63,8 @@ export function resultText(event: ResultEvent, style: Style = PLAIN): string {
 export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   const { source, install } = status;
   const lines = [sourceLine(source.active, source.problem)];
-  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix at its top' : 'missing'}`);
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.refused ? `not used: it ${c.refused}` : c.hasConfiguration ? 'configuration' : c.exists ? 'no configuration.nix or flake.nix at its top' : 'missing'}`);
+  if (source.watchLimited) lines.push(`  (${source.watchLimited})`);
   if (source.problem) lines.push(...source.problem.description.split('\n').map((l) => `  ${style.red(l)}`));
   lines.push(`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`);
   lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} from ${install.source ?? 'no usable configuration'} into ${install.root})` : ''}`);

@@ -1,9 +1,10 @@
 // A client of the daemon's socket, used by the CLI and the tests: sends
 // requests, matches replies to them by id, and hands on the daemon's events.
 import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { IPCModule, type IPCClient } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isEventType, type EventMap, type EventType, type ReplyEvent, type RequestMap, type RequestType } from '../protocol/messages.js';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isEventType, rootSocketPath, type EventMap, type EventType, type ReplyEvent, type RequestMap, type RequestType } from '../protocol/messages.js';
 
 const SERVICE = 'nixos-offline-installer';
 
@@ -37,7 +38,20 @@ export class DaemonClient {
     connection.on('destroy', () => this.markClosed());
   }
 
-  static connect(socketPath: string, timeoutMs = 5000): Promise<DaemonClient> {
+  // Root connects through root's own socket beside SOCKET_PATH when there is one (the group's may be full).
+  static async connect(socketPath: string, timeoutMs = 5000): Promise<DaemonClient> {
+    const rootSocket = rootSocketPath(socketPath);
+    if (process.getuid?.() === 0 && lstatSync(rootSocket, { throwIfNoEntry: false })?.isSocket()) {
+      try {
+        return await DaemonClient.connectTo(rootSocket, timeoutMs);
+      } catch {
+        // An older daemon, or a stale socket: the group's socket still answers root.
+      }
+    }
+    return DaemonClient.connectTo(socketPath, timeoutMs);
+  }
+
+  private static connectTo(socketPath: string, timeoutMs: number): Promise<DaemonClient> {
     const ipc = new IPCModule();
     configureIpc(ipc, `${SERVICE}-client-${randomBytes(4).toString('hex')}`);
     return new Promise((resolve, reject) => {

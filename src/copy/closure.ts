@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { invalidInTarget } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
 
+// The target store's database: a target without it holds no valid path yet.
+export const TARGET_NIX_DB = 'nix/var/nix/db/db.sqlite';
+
 // Paths nix copy will skip because the target already has them (a resumed install).
 export async function validInTarget(ctx: JobContext, paths: readonly string[]): Promise<Set<string>> {
   // A target without a Nix database has no valid path: no need to ask.
-  if (!existsSync(join(ctx.root, 'nix/var/nix/db/db.sqlite'))) return new Set();
+  if (!existsSync(join(ctx.root, TARGET_NIX_DB))) return new Set();
   const invalid = await invalidInTarget(ctx, ctx.root, paths);
   return new Set(paths.filter((path) => !invalid.has(path)));
 }

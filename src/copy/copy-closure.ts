@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { closureInfo, copyToTarget } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
+import { checkFreeSpace } from '../validate/free-space.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';
@@ -19,6 +20,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   const toCopy = closure.filter((p) => !present.has(p.path));
   const progress = new CopyProgress(toCopy);
   ctx.log('copy', `closure: ${closure.length} paths; ${toCopy.length} to copy (${progress.bytesTotal} bytes), ${present.size} already on the target`);
+  await checkFreeSpace(ctx.root, progress.bytesTotal, `${toCopy.length} store paths to copy, by nix path-info`);
   ctx.progress(0, progress.counts());
 
   // Samples until the copy ends; the wait between samples is cut short then, so it adds no delay.

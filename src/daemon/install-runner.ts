@@ -51,7 +51,7 @@ export class InstallRunner {
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
-    const source = chooseSource(this.options.configDirs);
+    const source = chooseSource(this.options.configDirs, this.options.socketGid);
     this.controller = controller;
     this.request = request;
     this.state = { state: 'running', installId, root: request.root, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
@@ -70,6 +70,8 @@ export class InstallRunner {
     this.running = Promise.resolve()
       .then(() => runInstall({ installId, request, source, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
       .then((result) => {
+        // Refused by the request's own checks: no install log was made, so the journal says why.
+        if (result.logPath === null) this.logger.warn({ installId, error: result.error }, 'install refused');
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
       })

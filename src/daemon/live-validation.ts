@@ -7,14 +7,21 @@
 // of the install running now, else none (configuration checks only); a
 // validate request is answered by a check with exactly its own choices. A
 // client's choices are never kept for anyone else.
+//
+// A change never ends the check in progress: a folder that never stops
+// changing would otherwise starve every caller. It queues one live check after
+// it, and waiting validate requests go first.
 import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import type { SourceChoice } from '../resolve/config-sources.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 import { RecentLines } from '../step/recent-lines.js';
+import { clip } from '../step/clip.js';
 
 const RECENT_LINES = 50;
+// Lines kept for error descriptions are cut: a 1 MiB trace line must not stay in memory 50 times over.
+const MAX_LINE_CHARS = 500;
 
 export interface Choices {
   user?: string;
@@ -49,12 +56,8 @@ export class LiveValidation {
     return { state: this.current ? 'running' : this.liveResult ? 'done' : 'idle', result: this.liveResult };
   }
 
-  // The folders changed (or the daemon started): check again, ending a check of the old state.
+  // The folders changed (or the daemon started): check again once the check in progress is done.
   refresh(): void {
-    if (this.current) {
-      this.current.controller.abort();
-      this.current = null;
-    }
     this.liveDue = true;
     this.next();
   }
@@ -83,11 +86,11 @@ export class LiveValidation {
   private next(): void {
     if (this.current) return;
     let choices: Choices;
-    if (this.liveDue) {
+    if (this.waiting.length > 0) choices = this.waiting[0]!.choices;
+    else if (this.liveDue) {
       this.liveDue = false;
       choices = this.liveChoices();
-    } else if (this.waiting.length > 0) choices = this.waiting[0]!.choices;
-    else return;
+    } else return;
     this.run(choices);
   }
 
@@ -100,9 +103,9 @@ export class LiveValidation {
       signal: controller.signal,
       log: (source, line, level = 'info') => {
         this.logger[level === 'info' ? 'debug' : level]({ source, validation: true }, line);
-        recent.add(source, line);
+        recent.add(source, clip(line, MAX_LINE_CHARS));
       },
-      output: (source, line) => recent.add(source, line),
+      output: (source, line) => recent.add(source, clip(line, MAX_LINE_CHARS)),
       recentLines: (source, count) => recent.last(source, count),
     };
     const source = this.sourceNow();

@@ -9,8 +9,6 @@ import type { JobSettings } from '../step/context.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;
-  // The group that may use the socket besides root (Calamares runs as the live user).
-  socketGid: number;
   logDir: string;
   logLevel: LogLevel;
 }

@@ -8,6 +8,7 @@ import { IPCModule } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
 import {
   PROTOCOL_VERSION,
+  rootSocketPath,
   type EventMap,
   type EventType,
   type ReplyEvent,
@@ -30,9 +31,16 @@ import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-
 // parser refuses these names from clients, so seeing one here means it is local.
 const LIFECYCLE = new Set(['start', 'connect', 'disconnect', 'destroy', 'close', 'socket.disconnected', 'error', 'data']);
 const DRAIN_MS = 2000;
+// A connection that has sent no request by then is closed: idle connections must not hold the connection slots.
+export const IDLE_MS = 10_000;
 
 export class Daemon {
+  // The socket group's socket, and root's own beside it: however many
+  // connections the group holds, root's CLI always gets in.
   private readonly ipc = new IPCModule();
+  private readonly rootIpc = new IPCModule();
+  private readonly serverOf = new WeakMap<Socket, IPCModule>();
+  private readonly idle = new Map<Socket, NodeJS.Timeout>();
   private readonly runner: InstallRunner;
   private readonly watcher: SourceWatcher;
   private readonly validation: LiveValidation;
@@ -51,14 +59,16 @@ export class Daemon {
     this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
       this.logger.info({ active: snapshot.active, problem: snapshot.problem?.title ?? null, changed: path }, 'configuration sources changed');
       this.validation.refresh();
-    });
+    }, options.socketGid);
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
   }
 
   async start(): Promise<void> {
     const { socketPath, socketGid } = this.options;
+    const rootSocket = rootSocketPath(socketPath);
     await checkNoLiveDaemon(socketPath);
+    await checkNoLiveDaemon(rootSocket);
     await prepareSocketDir(socketPath, socketGid);
     // No other daemon uses this runtime folder now: what an earlier one recorded and left running is ended.
     const children = join(dirname(socketPath), 'children');
@@ -67,23 +77,32 @@ export class Daemon {
     }
     if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
     await this.watcher.start();
+    await this.serve(this.ipc, socketPath, socketGid, 0o117);
+    await this.serve(this.rootIpc, rootSocket, 0, 0o177);
+    const snapshot = this.watcher.current();
+    this.logger.info({ socket: socketPath, rootSocket, gid: socketGid, sources: snapshot.candidates, active: snapshot.active, problem: snapshot.problem?.title ?? null }, 'daemon ready');
+    this.validation.refresh();
     // In the background: the socket answers first; status shows the result once there.
     void this.machine.probe();
-    configureIpc(this.ipc, 'nixos-offline-installer');
+  }
+
+  // Serves PATH, born with its final mode (UMASK) and given to root:GID.
+  private async serve(ipc: IPCModule, path: string, gid: number, umask: number): Promise<void> {
+    configureIpc(ipc, 'nixos-offline-installer');
     await listenRestricted(
       () =>
         new Promise<void>((resolve) => {
-          this.ipc.serve(socketPath, resolve);
-          this.ipc.server.on('*', (type, data, socket) => this.dispatch(type, data, socket));
-          this.ipc.server.on('socket.disconnected', (socket: Socket) => this.disconnected(socket));
-          this.ipc.server.start();
+          ipc.serve(path, resolve);
+          ipc.server.on('connect', (socket: Socket) => this.connected(ipc, socket));
+          ipc.server.on('*', (type, data, socket) => this.dispatch(type, data, socket));
+          ipc.server.on('socket.disconnected', (socket: Socket) => this.disconnected(socket));
+          ipc.server.start();
         }),
-      socketPath,
-      socketGid,
+      path,
+      process.getuid?.() ?? 0,
+      gid,
+      umask,
     );
-    const snapshot = this.watcher.current();
-    this.logger.info({ socket: socketPath, gid: socketGid, sources: snapshot.candidates, active: snapshot.active, problem: snapshot.problem?.title ?? null }, 'daemon ready');
-    this.validation.refresh();
   }
 
   async stop(): Promise<void> {
@@ -92,19 +111,36 @@ export class Daemon {
     await this.runner.stop();
     await this.watcher.close();
     await this.drainClients();
+    for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
+    this.rootIpc.server.stop();
+  }
+
+  private connected(ipc: IPCModule, socket: Socket): void {
+    // node-ipc also tells its own server start as a connect.
+    if (typeof socket?.destroy !== 'function' || !('remoteAddress' in socket)) return;
+    this.serverOf.set(socket, ipc);
+    const timer = setTimeout(() => {
+      this.idle.delete(socket);
+      this.logger.warn('closed a connection that sent no request');
+      socket.destroy();
+    }, IDLE_MS);
+    timer.unref();
+    this.idle.set(socket, timer);
   }
 
   // The last events (the cancelled result) reach the clients before their sockets close; a client not reading gets 2 s.
   private async drainClients(): Promise<void> {
     const deadline = Date.now() + DRAIN_MS;
-    const sockets = (this.ipc.server.sockets as Socket[]).filter((s) => !s.destroyed);
+    const sockets = [...(this.ipc.server.sockets as Socket[]), ...(this.rootIpc.server.sockets as Socket[])].filter((s) => !s.destroyed);
     while (sockets.some((s) => !s.destroyed && s.writableLength > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   private disconnected(socket: Socket): void {
+    clearTimeout(this.idle.get(socket));
+    this.idle.delete(socket);
     this.subscribers.delete(socket);
     if (socket !== this.cancelWith) return;
     this.cancelWith = null;
@@ -114,7 +150,7 @@ export class Daemon {
   private send<T extends EventType>(socket: Socket, type: T, data: EventMap[T]): void {
     if (socket.destroyed) return;
     try {
-      this.ipc.server.emit(socket, type, data);
+      (this.serverOf.get(socket) ?? this.ipc).server.emit(socket, type, data);
     } catch (error) {
       // A frame over the size limit is a bug of ours; never a reason to crash.
       this.logger.error({ err: error, type }, 'could not send an event');
@@ -135,6 +171,8 @@ export class Daemon {
       if (type === 'error') this.logger.warn({ err: data }, 'client connection closed for a protocol error');
       return;
     }
+    clearTimeout(this.idle.get(socket));
+    this.idle.delete(socket);
     const parsed = parseRequest(type, data);
     if (!parsed.ok) {
       this.logger.warn({ type: type.slice(0, 64), error: parsed.error }, 'refused a request');
@@ -148,7 +186,7 @@ export class Daemon {
     const source = this.watcher.current();
     return {
       daemon: { version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
-      source: { active: source.active, candidates: source.candidates, problem: source.problem },
+      source: { active: source.active, candidates: source.candidates, problem: source.problem, ...(source.watchLimited && { watchLimited: source.watchLimited }) },
       install: this.runner.status(),
       validation: this.validation.status(),
       hardware: this.machine.current(),
@@ -170,6 +208,18 @@ export class Daemon {
               code: 'busy',
               title: 'An install is already running',
               description: `Install ${current.installId} from ${current.source ?? '(no usable configuration)'} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`,
+            },
+          });
+          return;
+        }
+        // Only root may install into a folder that is not a mount point (a socket-group user could name /etc).
+        if (parsed.request.allowUnmounted && this.serverOf.get(socket) !== this.rootIpc) {
+          this.reply(socket, id, 'install', {
+            error: {
+              code: 'bad-request',
+              title: 'Invalid request field "allowUnmounted"',
+              description: `"allowUnmounted" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). Mount the target and install without it.`,
+              field: 'allowUnmounted',
             },
           });
           return;

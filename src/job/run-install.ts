@@ -4,7 +4,9 @@
 // the clients; the journal gets the installer's own lines (phases, checks, a
 // summary per step, the result), not the commands' output. The result says
 // what happened and, on failure, what to do.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UnsafePathError } from '../fs/beneath.js';
 import { copyClosure } from '../copy/copy-closure.js';
 import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { buildSystem } from '../build/build-system.js';
@@ -34,11 +36,15 @@ import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware
 import { choiceLine } from '../prepare/installer-choices.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
+import { checkFreeSpace } from '../validate/free-space.js';
+import { TARGET_NIX_DB } from '../copy/closure.js';
+import { manifestFacts } from '../validate/config-facts.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage, stopReason } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
+import { clip } from '../step/clip.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -86,6 +92,9 @@ function truncate(line: string, max: number): string {
 
 // Errors from the file system that a person can do something about.
 function describeUnexpected(error: unknown, root: string): InstallError {
+  if (error instanceof UnsafePathError) {
+    return new InstallError('target-unsafe', `${error.path} ${error.reason.split(';')[0]}`, `${error.message}. The installer acts as root on the target and never follows a link or passes through a folder someone else could change there. Fix ${error.path}, or install onto an empty partition.`);
+  }
   const code = (error as NodeJS.ErrnoException)?.code;
   const message = errorMessage(error);
   if (code === 'ENOSPC') return new InstallError('no-space', 'The target disk is full', `${message}\nFree space on ${root} or choose a larger partition, then start the install again.`);
@@ -119,6 +128,16 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
   const root = request.root;
+  // The request's own checks come first, with no log file: a stream of bad
+  // requests must not fill the live system's /var/log (in RAM on an ISO).
+  let source: string;
+  try {
+    source = resolveSource(params.source);
+    await checkTargetRoot(root, { allowUnmounted: request.allowUnmounted === true });
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    return resultEvent(installId, { state: 'failed', error, durationMs: Date.now() - started });
+  }
   const logPath = join(settings.logDir, `install-${installId}.log`);
   let installLog: InstallLog;
   try {
@@ -146,9 +165,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   };
   const relayLine = (source: string, line: string) => {
     relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
-    tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
+    // Kept lines are copies (clip): a slice would keep a whole 1 MiB line alive.
+    tail.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
     if (tail.length > LOG_TAIL_LINES) tail.shift();
-    recent.add(source, truncate(line, TAIL_LINE_CHARS));
+    recent.add(source, clip(line, TAIL_LINE_CHARS));
   };
 
   const ctx: JobContext = {
@@ -203,9 +223,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let lastProgress: ProgressEvent | null = null;
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
-    const source = resolveSource(params.source);
     ctx.log('daemon', `installing from ${source} to ${root}`);
-    await checkTargetRoot(root);
+    if (request.allowUnmounted) ctx.log('daemon', `${root} may be an unmounted folder (allowUnmounted)`, 'warn');
 
     // The target's hardware configuration and the installer's choices, in a private copy of the folder.
     ctx.phase('hardware');
@@ -238,6 +257,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     }
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
+    // The ISO's manifest knows the closure's size: a fresh target too small for it is refused now, not when full.
+    // Also when this machine's hardware made the system differ a little from the shipped one: still the best estimate.
+    const closureBytes = validation.facts?.closureBytes ?? (settings.manifest ? (await manifestFacts(settings.manifest, source).catch(() => null))?.closureBytes ?? null : null);
+    if (closureBytes !== null && !existsSync(join(root, TARGET_NIX_DB))) await checkFreeSpace(root, closureBytes, 'the ISO manifest\'s closureBytes');
     ctx.progress(1);
 
     ctx.phase('stage');
@@ -296,7 +319,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   if (targetTouched) {
     try {
       flush();
-      const written = await writeTargetLog(root, logPath);
+      const written = await writeTargetLog(root, logPath, installId);
       targetLogPath = written.path;
       if (written.kept) logger.info({ kept: written.kept }, `kept the earlier install's log on the target as ${written.kept}`);
     } catch (copyError) {

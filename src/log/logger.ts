@@ -3,15 +3,18 @@
 // journal gets the daemon's own lines only; the commands' output (a build
 // prints hundreds of thousands of lines, which journald would rate-limit,
 // dropping ours with them) goes to the install log alone.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { BatchedWriter } from './batched-writer.js';
+import { CappedLog, pruneInstallLogs } from './capped-log.js';
 import type { LogLevel } from './levels.js';
 
 export type { Logger, LogLevel };
 
 const NAME = 'nixos-offline-installer';
+// Install logs kept on the live system (the newest; a new one replaces the oldest).
+const KEPT_INSTALL_LOGS = 20;
 const journal = new BatchedWriter(1);
 // What is still gathered when the process ends, even by an uncaught error, is written.
 process.once('exit', () => journal.flushSync());
@@ -36,10 +39,15 @@ export interface InstallLog {
 
 // Throws when the file cannot be created: an install must leave a log behind.
 export function openInstallLog(level: LogLevel, file: string, installId: string): InstallLog {
-  mkdirSync(dirname(file), { recursive: true });
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true });
+  pruneInstallLogs(KEPT_INSTALL_LOGS - 1, () => readdirSync(dir), (name) => rmSync(join(dir, name), { force: true }));
   const fd = openSync(file, 'a', 0o640);
   // A later write error (the live system's tmpfs full) must not end the install; the journal keeps the lines.
-  const fileWriter = new BatchedWriter(fd, (error) => pino({ name: NAME }, journal).warn({ err: error, file }, 'the install log file stopped accepting writes'));
+  const fileWriter = new CappedLog(
+    new BatchedWriter(fd, (error) => pino({ name: NAME }, journal).warn({ err: error, file }, 'the install log file stopped accepting writes')),
+    installId,
+  );
   let closed = false;
   // Both destinations get the same serialized line; none reaches the fd once closed (its number may be reused).
   const both: DestinationStream = {

@@ -30,6 +30,7 @@ export async function evaluateJson<T>(ctx: CommandContext, file: string, args: r
     logStdout: false,
     failure,
   });
+  if (result.stdoutTruncated) throw new InstallError('config-eval-failed', 'The configuration evaluates to too much', `nix-instantiate printed more than the installer reads (${result.stdout.length} lines kept) while evaluating ${file}. The facts it asks for (users, desktops, the system's derivation) are small; check the configuration for huge user lists.`);
   return JSON.parse(result.stdout.join('\n')) as T;
 }
 
@@ -84,15 +85,32 @@ export function parsePlan(messages: readonly string[]): DryRun {
 }
 
 // What realising DRV would build or fetch, with no substituters.
+// The plan is read from every message, not the bounded tail kept for errors: a
+// system may need thousands of builds, and a download missed among them would
+// fail the install offline. Only plan lines are kept (a heading or one store
+// path), and only so many of them.
+const MAX_PLAN_LINES = 100_000;
+const PLAN_LINE = /^(?:\s+\/\S{1,400}|these \d+ |this (?:derivation|path) |don't know how to build)/;
+
 export async function dryRun(ctx: CommandContext, drvPath: string): Promise<DryRun> {
-  const outcome = await runNix(ctx, {
+  const plan: string[] = [];
+  await runNix(ctx, {
     file: 'nix-store',
     source: 'nix-store --dry-run',
     args: ['--realise', '--dry-run', drvPath, ...OFFLINE_NIX_OPTIONS],
     logStdout: false,
+    onEvent: (event) => {
+      if (event.action !== 'msg' || plan.length >= MAX_PLAN_LINES) return;
+      for (const line of event.text.split('\n')) {
+        if (PLAN_LINE.test(line)) plan.push(line);
+        // Any other line still ends a list, as parsePlan reads it.
+        else if (plan.at(-1) !== '') plan.push('');
+      }
+    },
     failure: (o) => new InstallError('dry-run-failed', 'The offline check could not run', `nix-store --realise --dry-run ${drvPath} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
   });
-  return parsePlan(outcome.messages);
+  if (plan.length >= MAX_PLAN_LINES) throw new InstallError('dry-run-failed', 'The offline check could not run', `nix-store --realise --dry-run ${drvPath} printed more than ${MAX_PLAN_LINES} lines; the installer cannot check a plan that large.`);
+  return parsePlan(plan);
 }
 
 export interface DerivationFacts {

@@ -3,7 +3,7 @@
 // configuration folder (file, line, column and the source line), then a few
 // others. Newer Nix prints its trace frames before the error as text; the
 // structured fields are the same on every version, so this reads only those.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import type { NixLogEvent, NixPosition } from './log-format.js';
 
 type ErrorEvent = Extract<NixLogEvent, { action: 'msg' }>;
@@ -12,6 +12,8 @@ type ErrorEvent = Extract<NixLogEvent, { action: 'msg' }>;
 const OTHER_FRAMES = 3;
 const CONFIG_FRAMES = 6;
 const SOURCE_LINE_CHARS = 160;
+// A configuration file larger than this is not read for one line.
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 
 // Where the person's files are: the source folder, and the staged copy Nix read instead of it.
 export interface ConfigPlace {
@@ -19,9 +21,17 @@ export interface ConfigPlace {
   staged?: string;
 }
 
-function sourceLine(position: NixPosition): string | null {
+// The line an error points at, read only from the configuration folder (or
+// its staged copy), after resolving links: an error position can name any
+// file (`import /etc/shadow`), and its lines must not reach a reply.
+function sourceLine(position: NixPosition, place: ConfigPlace): string | null {
   try {
-    const line = readFileSync(position.file, 'utf8').split('\n')[position.line - 1];
+    const file = realpathSync(position.file);
+    const folders = [place.source, place.staged].filter((f): f is string => f !== undefined).map((f) => realpathSync(f));
+    if (!folders.some((folder) => file.startsWith(`${folder}/`))) return null;
+    const info = statSync(file);
+    if (!info.isFile() || info.size > MAX_SOURCE_BYTES) return null;
+    const line = readFileSync(file, 'utf8').split('\n')[position.line - 1];
     return line === undefined ? null : line.trim().slice(0, SOURCE_LINE_CHARS);
   } catch {
     return null;
@@ -37,7 +47,7 @@ export function inConfigFolder(file: string, place: ConfigPlace): string | null 
 
 function where(position: NixPosition, place: ConfigPlace): string {
   const file = inConfigFolder(position.file, place) ?? position.file;
-  const text = sourceLine(position);
+  const text = sourceLine(position, place);
   return `  at ${file}:${position.line}:${position.column}${text ? `\n      ${text}` : ''}`;
 }
 

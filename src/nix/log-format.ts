@@ -4,6 +4,8 @@
 // results; errors carry their message, position and trace as fields, so
 // nothing here depends on how a Nix version renders them as text.
 
+import { clip } from '../step/clip.js';
+
 // Activity types (Nix's ActivityType enum, unchanged since 2.0).
 export const ACTIVITY = {
   copyPath: 100,
@@ -113,6 +115,19 @@ export interface BuildProgress {
   current: string[];
 }
 
+// Errors kept per command (the last one ended it), and how much of each.
+const KEPT_ERRORS = 16;
+const KEPT_MESSAGE_CHARS = 8 * 1024;
+const KEPT_FRAMES = 64;
+
+function cut(text: string): string {
+  return clip(text, KEPT_MESSAGE_CHARS);
+}
+
+function boundedError(event: Extract<NixLogEvent, { action: 'msg' }>): Extract<NixLogEvent, { action: 'msg' }> {
+  return { ...event, text: cut(event.text), message: cut(event.message), trace: event.trace.slice(0, KEPT_FRAMES).map((f) => ({ ...f, message: cut(f.message) })) };
+}
+
 // Follows the activities of one Nix command: what is being built or copied
 // and the progress counts Nix itself keeps, and turns each event into the
 // line a person would have seen (for the install log).
@@ -142,7 +157,11 @@ export class NixActivities {
         return null;
       }
       case 'msg': {
-        if (event.level === LEVEL_ERROR) this.errors.push(event);
+        // builtins.trace prints at the error level too: only the last few are kept, each cut to size.
+        if (event.level === LEVEL_ERROR) {
+          this.errors.push(boundedError(event));
+          if (this.errors.length > KEPT_ERRORS) this.errors.shift();
+        }
         const plan = PLANNED_BUILDS.exec(event.text);
         if (plan) this.planned = plan[1] ? Number(plan[1]) : 1;
         return event.text;

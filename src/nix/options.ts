@@ -31,6 +31,16 @@ export function nixPathArgs(nixpkgs: string | null, configuration: string): stri
   return [...(nixpkgs ? ['-I', `nixpkgs=${nixpkgs}`] : []), '-I', `nixos-config=${configuration}`];
 }
 
+// Evaluation as root may read only what a configuration needs: the search
+// path's entries (nixpkgs, the configuration) and ALLOWED (its folder, the
+// NixOS expression, this product's Nix files). Any other path, /etc/shadow
+// included, is refused by Nix itself, after resolving links. Each allowed
+// folder is a search-path entry under a name no configuration looks up.
+export function restrictedEvalArgs(allowed: readonly (string | null)[]): string[] {
+  const paths = allowed.filter((p): p is string => p !== null && !/^<.*>$/.test(p));
+  return ['--option', 'restrict-eval', 'true', ...paths.flatMap((path, i) => ['-I', `nixos-offline-installer-allowed-${i}=${path}`])];
+}
+
 // The target's store as a store URI. A bare path would be read as a URI, so a
 // `?` or `&` in it could set other store settings (the real root among them):
 // the root goes in as one percent-encoded parameter.

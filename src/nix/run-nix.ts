@@ -8,9 +8,12 @@ import { runStepCommand } from '../step/run-step-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS } from './options.js';
+import { clip } from '../step/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
 const KEPT_MESSAGES = 400;
+// ... each cut to this length (Nix hands on lines of up to 1 MiB).
+const KEPT_MESSAGE_CHARS = 2048;
 
 export interface NixRunOutcome {
   result: ChildResult;
@@ -34,7 +37,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
   const activities = new NixActivities();
   const messages: string[] = [];
   const keep = (line: string) => {
-    if (messages.push(line) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
+    if (messages.push(clip(line, KEPT_MESSAGE_CHARS)) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
   };
   let outcome: NixRunOutcome | null = null;
   const result = await runStepCommand(ctx, {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest } from '../protocol/messages.js';
 import type { JobContext } from '../step/context.js';
-import { copySnapshot } from '../stage/stage-config.js';
+import { Beneath, withDir } from '../fs/beneath.js';
+import { copyWithRetries } from '../stage/stage-config.js';
 import { completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
 
@@ -44,7 +45,8 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
   const remove = () => rm(work, { recursive: true, force: true });
   try {
     const folder = join(work, 'nixos');
-    await copySnapshot(ctx, source, folder);
+    // The same checked, descriptor-based copy as staging: links out of the folder and special files are refused.
+    await withDir(Beneath.open(work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos'));
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
     const generated = await showHardwareConfig(ctx, ctx.root);

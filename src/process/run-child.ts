@@ -9,6 +9,8 @@ import { recordChild } from './child-record.js';
 export const KILL_GRACE_MS = 3000;
 
 const MAX_LINE_CHARS = 1024 * 1024;
+// stdout kept for the caller (a JSON value, an out path): more than this is not data we asked for.
+const MAX_CAPTURED_CHARS = 16 * 1024 * 1024;
 
 // Loaded on the first command, not at start-up: it is the largest import, and the socket should answer first.
 let loadExeca: Promise<typeof import('execa')> | null = null;
@@ -29,6 +31,8 @@ export interface ChildResult {
   exitCode: number | null;
   signal: string | null;
   stdout: string[];
+  // More stdout came than MAX_CAPTURED_CHARS; the rest was not kept.
+  stdoutTruncated: boolean;
   cancelled: boolean;
   // The command could not be started at all (e.g. not on PATH).
   spawnError: string | null;
@@ -69,8 +73,10 @@ function readLines(stream: Readable | null, onLine: (line: string) => void): Pro
 
 export async function runChild(spec: ChildSpec): Promise<ChildResult> {
   const stdout: string[] = [];
+  let captured = 0;
+  let stdoutTruncated = false;
   const { execa } = await (loadExeca ??= import('execa'));
-  if (spec.signal.aborted) return { exitCode: null, signal: null, stdout, cancelled: true, spawnError: null };
+  if (spec.signal.aborted) return { exitCode: null, signal: null, stdout, stdoutTruncated, cancelled: true, spawnError: null };
 
   const child = execa(spec.file, spec.args, {
     detached: true,
@@ -96,7 +102,11 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
 
   const reading = Promise.all([
     readLines(child.stdout, (line) => {
-      if (spec.captureStdout) stdout.push(line);
+      if (spec.captureStdout && !stdoutTruncated) {
+        captured += line.length + 1;
+        if (captured > MAX_CAPTURED_CHARS) stdoutTruncated = true;
+        else stdout.push(line);
+      }
       spec.onLine(line, 'stdout');
     }),
     readLines(child.stderr, (line) => spec.onLine(line, 'stderr')),
@@ -110,6 +120,7 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,
       stdout,
+      stdoutTruncated,
       cancelled: spec.signal.aborted,
       spawnError,
     };

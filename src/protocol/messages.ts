@@ -24,6 +24,13 @@ export const HEARTBEAT_MS = 5_000;
 
 export const DEFAULT_SOCKET_PATH = '/run/nixos-offline-installer/ipc.sock';
 
+// Root's own socket beside the group's (0600): connections of the socket
+// group, however many, never shut root's CLI out.
+export function rootSocketPath(socket: string): string {
+  const slash = socket.lastIndexOf('/');
+  return `${socket.slice(0, slash + 1)}root-${socket.slice(slash + 1)}`;
+}
+
 export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
@@ -109,6 +116,9 @@ export interface InstallRequest extends RequestBase {
   // Cancel the install when this connection closes (Calamares quitting); the
   // CLI leaves it off so an install survives a lost terminal.
   cancelOnDisconnect?: boolean;
+  // Install into a folder that is not a mount point (tests and demos with a
+  // scratch folder). The Calamares module never sets it.
+  allowUnmounted?: boolean;
 }
 
 export type CancelRequest = RequestBase;
@@ -135,6 +145,8 @@ export interface ConfigFacts {
   desktops: string[];
   drvPath: string | null;
   toplevel: string | null;
+  // The system's closure size in bytes (the ISO manifest's closureBytes), when known before building.
+  closureBytes: number | null;
   // From evaluation only (the manifest describes the configuration as shipped).
   mutableUsers?: boolean;
   usersWithoutPassword?: string[];
@@ -236,6 +248,8 @@ export interface ConfigSourceStatus {
   dir: string;
   exists: boolean;
   hasConfiguration: boolean;
+  // Why the folder is not used although it exists (a link, or someone else's folder).
+  refused?: string;
 }
 
 export interface ProgressEvent {
@@ -269,7 +283,8 @@ export interface InstallStatus {
 export interface StatusInfo {
   daemon: { version: string; protocol: number; pid: number };
   // The folder installs use now, or null and why not (e.g. /tmp/nix-cfg has its configuration one level down).
-  source: { active: string | null; candidates: ConfigSourceStatus[]; problem: ErrorInfo | null };
+  // watchLimited: set when the folders hold more entries than the daemon watches.
+  source: { active: string | null; candidates: ConfigSourceStatus[]; problem: ErrorInfo | null; watchLimited?: string };
   install: InstallStatus;
   validation: ValidationStatus;
   // This machine against the hardware profiles the ISO covers; null until probed (or when the probe failed).

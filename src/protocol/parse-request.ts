@@ -1,6 +1,7 @@
 // Checks a request frame's payload against the protocol before anything uses
 // it. Nothing from the socket is evaluated; unknown fields are refused so a
 // client learns at once that it speaks another version.
+import { posix } from 'node:path';
 import {
   CHOICE_KEYS,
   FLAKE_CONFIG_NAME,
@@ -18,7 +19,10 @@ export type ParsedRequest = { [K in RequestType]: { type: K; request: RequestMap
 export type ParseResult = { ok: true; value: ParsedRequest } | { ok: false; id: string; error: RequestError };
 
 const MAX_ID_CHARS = 64;
-const MAX_PATH_CHARS = 4096;
+const MAX_PATH_CHARS = 1024;
+// The target root goes to nix copy, nix-store --store and nixos-install --root:
+// only a plain path, which no tool can read as a store URI, option or pattern.
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]*$/;
 // useradd's rule for portable names (what Calamares' users page also enforces).
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 const DESKTOP_ID = /^[a-z0-9-]{0,32}$/;
@@ -29,6 +33,18 @@ const PARTITION_STRINGS = ['device', 'mountPoint', 'fs', 'fsName', 'luksMapperNa
 // Plain text of bounded length: no control characters.
 function isText(value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_TEXT_CHARS && !/[\u0000-\u001f\u007f]/.test(value);
+}
+
+// Why ROOT is not a plain, normalised absolute path, or null.
+export function checkRoot(root: unknown): string | null {
+  const rule = '"root" must be the absolute path of the mounted target, such as /mnt or /tmp/calamares-root-x1y2: letters, digits, ".", "_", "-" and "/" only, with no "." or ".." parts, no "//" and no "/" at the end';
+  if (typeof root !== 'string') return `${rule}.`;
+  const shown = JSON.stringify(root.length > 80 ? `${root.slice(0, 80)}…` : root);
+  if (root.length > MAX_PATH_CHARS) return `${rule}; it is longer than ${MAX_PATH_CHARS} characters.`;
+  if (!PLAIN_PATH.test(root)) return `${rule} (got ${shown}).`;
+  const normal = posix.resolve(root);
+  if (normal !== root) return `${rule} (got ${shown}; the plain form is ${JSON.stringify(normal)}).`;
+  return null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -68,7 +84,7 @@ function checkChoices(value: unknown): InstallChoices | string {
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig'],
+  install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
   cancel: ['v', 'id'],
   validate: ['v', 'id', 'user', 'desktop', 'flakeConfig'],
 };
@@ -137,15 +153,14 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...(record.watch !== undefined && { watch: record.watch as boolean }) } } };
     }
     case 'install': {
-      const { root, user, desktop, partitions, choices, cancelOnDisconnect } = record;
-      if (typeof root !== 'string' || !root.startsWith('/') || root.length > MAX_PATH_CHARS || root.includes('\0')) {
-        return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt.');
-      }
+      const { root, user, desktop, partitions, choices, cancelOnDisconnect, allowUnmounted } = record;
+      const rootProblem = checkRoot(root);
+      if (rootProblem !== null) return bad(id, 'root', rootProblem);
       const choice = checkUserAndDesktop(id, user, desktop);
       if ('error' in choice) return choice.error;
       const flake = checkFlakeConfig(id, record.flakeConfig);
       if ('error' in flake) return flake.error;
-      const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root, ...choice, ...flake };
+      const request: RequestMap["install"] = { v: PROTOCOL_VERSION, id, root: root as string, ...choice, ...flake };
       if (partitions !== undefined) {
         const checked = checkPartitions(partitions);
         if (typeof checked === 'string') return bad(id, checked, `"${checked}" must be a list of at most ${MAX_PARTITIONS} partitions, each with claimed (true/false) and text fields ${PARTITION_STRINGS.join(', ')} of at most ${MAX_TEXT_CHARS} characters.`);
@@ -159,6 +174,10 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       if (cancelOnDisconnect !== undefined) {
         if (typeof cancelOnDisconnect !== 'boolean') return bad(id, 'cancelOnDisconnect', '"cancelOnDisconnect" must be true or false.');
         request.cancelOnDisconnect = cancelOnDisconnect;
+      }
+      if (allowUnmounted !== undefined) {
+        if (typeof allowUnmounted !== 'boolean') return bad(id, 'allowUnmounted', '"allowUnmounted" must be true or false.');
+        request.allowUnmounted = allowUnmounted;
       }
       return { ok: true, value: { type, request } };
     }

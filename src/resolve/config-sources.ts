@@ -4,10 +4,13 @@
 // /tmp/nix-cfg), so it is never passed over for the next one: if it has no
 // configuration.nix or flake.nix at its top it is refused, naming a nested
 // folder that has one (`cp -r mycfg /tmp/nix-cfg/` puts it at /tmp/nix-cfg/mycfg).
+// A folder counts only when root or the live user can have put it there
+// (trusted-source.ts): root evaluates and installs what it holds.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigSourceStatus, ErrorInfo } from '../protocol/messages.js';
 import { InstallError } from '../step/install-error.js';
+import { untrustedReason } from './trusted-source.js';
 
 export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;
 
@@ -68,7 +71,8 @@ function notAtTop(dir: string, names: readonly string[], next: string | undefine
   };
 }
 
-export function chooseSource(dirs: readonly string[]): SourceChoice {
+// SOCKET_GID: the group allowed to use the daemon, whose members' folders count (see trusted-source.ts).
+export function chooseSource(dirs: readonly string[], socketGid = 0): SourceChoice {
   const candidates: ConfigSourceStatus[] = [];
   let active: string | null = null;
   let problem: ErrorInfo | null = null;
@@ -76,13 +80,25 @@ export function chooseSource(dirs: readonly string[]): SourceChoice {
   for (const [index, dir] of dirs.entries()) {
     const info = statSync(dir, { throwIfNoEntry: false });
     const isDir = info?.isDirectory() ?? false;
-    const hasConfiguration = isDir && isConfiguration(dir);
-    candidates.push({ dir, exists: isDir, hasConfiguration });
+    // Every candidate says whether it could be trusted, for status; only the first one in use decides.
+    const refused = info && isDir ? untrustedReason(dir, socketGid) : null;
+    const hasConfiguration = isDir && refused === null && isConfiguration(dir);
+    candidates.push({ dir, exists: isDir || refused !== null, hasConfiguration, ...(refused !== null && { refused }) });
     if (decided || !info) continue;
     const next = dirs[index + 1];
     if (!isDir) {
       decided = true;
       problem = { code: 'config-incomplete', title: `${dir} is not a folder`, description: `${dir} exists but is not a folder. Remove it, or replace it with your configuration folder (configuration.nix at its top), then start again.` };
+      continue;
+    }
+    // Meant to be used, so never passed over silently; but not trusted with root's evaluation either.
+    if (refused !== null) {
+      decided = true;
+      problem = {
+        code: 'config-untrusted',
+        title: `${dir} is not used: it ${refused.split(';')[0]}`,
+        description: `${dir} is not used: it ${refused}.\nRoot evaluates and installs what it finds there, so a folder is used only when root or the live user made it and nobody else can change it.${next ? ` To install ${next} instead, remove ${dir}.` : ''}`,
+      };
       continue;
     }
     const names = entries(dir);

@@ -2,15 +2,20 @@
 // copied faithfully to the target, and fingerprints every entry so the stage
 // step can tell whether the folder changed while it was being copied.
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { InstallError } from '../step/install-error.js';
 
 export interface SourceEntry {
   path: string; // relative to the folder, '/'-separated
   kind: 'dir' | 'file' | 'symlink';
   size: number;
-  // Permission bits (the copy keeps them).
+  // Permission bits as found (the copy decides its own from them).
   mode: number;
+  // Which inode this was: the copy opens each entry again and must find the same one.
+  dev: bigint;
+  ino: bigint;
+  // A link's text.
+  target?: string;
 }
 
 export interface SourceScan {
@@ -20,16 +25,45 @@ export interface SourceScan {
   fingerprint: string;
 }
 
-function escapes(root: string, target: string): boolean {
-  const rel = relative(root, target);
-  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+// Links followed in a row before a path counts as a loop (the kernel's own limit).
+const MAX_LINK_HOPS = 40;
+
+// Where the link at LINK (relative to ROOT) leads, resolved the way the kernel
+// would, link by link (`d2 -> d1/..` with `d1 -> .` leaves the folder although
+// its text does not): 'inside', 'outside' or 'loop'. A part that does not
+// exist ends the resolution where it is: nothing further can be a link.
+export async function linkDestination(root: string, link: string): Promise<'inside' | 'outside' | 'loop'> {
+  let hops = 0;
+  const walk = async (at: string[], text: string): Promise<string[] | 'outside' | 'loop'> => {
+    if (isAbsolute(text)) return 'outside';
+    let here = [...at];
+    for (const part of text.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (here.length === 0) return 'outside';
+        here.pop();
+        continue;
+      }
+      here.push(part);
+      const info = await lstat(join(root, ...here)).catch(() => null);
+      if (!info?.isSymbolicLink()) continue;
+      if (++hops > MAX_LINK_HOPS) return 'loop';
+      const next = await walk(here.slice(0, -1), await readlink(join(root, ...here)));
+      if (typeof next === 'string') return next;
+      here = next;
+    }
+    return here;
+  };
+  const parts = link.split('/');
+  const result = await walk(parts.slice(0, -1), await readlink(join(root, link)));
+  return typeof result === 'string' ? result : 'inside';
 }
 
 export async function scanSource(dir: string): Promise<SourceScan> {
-  const root = resolve(dir);
   const entries: SourceEntry[] = [];
   const prints: string[] = [];
   const refused: string[] = [];
+  const links: SourceEntry[] = [];
   let bytes = 0;
 
   async function walk(abs: string, rel: string): Promise<void> {
@@ -41,19 +75,17 @@ export async function scanSource(dir: string): Promise<SourceScan> {
       const childRel = rel ? `${rel}/${name}` : name;
       const info = infos[index]!;
       const mode = Number(info.mode & 0o7777n);
+      const base = { path: childRel, mode, dev: info.dev, ino: info.ino };
       prints.push(`${childRel}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}`);
       if (info.isSymbolicLink()) {
-        const target = await readlink(childAbs);
-        // Absolute targets would point elsewhere once the folder is /etc/nixos on the target.
-        if (isAbsolute(target) || escapes(root, resolve(dirname(childAbs), target))) {
-          refused.push(`${join(dir, childRel)} -> ${target} (points outside ${dir})`);
-        }
-        entries.push({ path: childRel, kind: 'symlink', size: 0, mode });
+        const entry: SourceEntry = { ...base, kind: 'symlink', size: 0, target: await readlink(childAbs) };
+        entries.push(entry);
+        links.push(entry);
       } else if (info.isDirectory()) {
-        entries.push({ path: childRel, kind: 'dir', size: 0, mode });
+        entries.push({ ...base, kind: 'dir', size: 0 });
         await walk(childAbs, childRel);
       } else if (info.isFile()) {
-        entries.push({ path: childRel, kind: 'file', size: Number(info.size), mode });
+        entries.push({ ...base, kind: 'file', size: Number(info.size) });
         bytes += Number(info.size);
       } else {
         refused.push(`${join(dir, childRel)} (a device, socket or pipe, not a file)`);
@@ -61,11 +93,18 @@ export async function scanSource(dir: string): Promise<SourceScan> {
     }
   }
 
-  const top = await lstat(root).catch(() => null);
+  const top = await lstat(dir).catch(() => null);
   if (!top || !top.isDirectory()) {
     throw new InstallError('config-missing', `Configuration folder ${dir} is gone`, `${dir} disappeared before it could be copied. Put the configuration folder back and start the install again.`);
   }
-  await walk(root, '');
+  await walk(dir, '');
+  // Once the whole tree is known: a link may lead through others.
+  for (const link of links) {
+    const where = await linkDestination(dir, link.path).catch(() => 'outside' as const);
+    // Absolute targets would point elsewhere once the folder is /etc/nixos on the target.
+    if (where === 'outside') refused.push(`${join(dir, link.path)} -> ${link.target} (points outside ${dir})`);
+    else if (where === 'loop') refused.push(`${join(dir, link.path)} -> ${link.target} (a loop of links)`);
+  }
   if (refused.length > 0) {
     throw new InstallError(
       'config-unsafe-entries',

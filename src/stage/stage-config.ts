@@ -2,12 +2,15 @@
 // staging folder on the target first and counts only if the source did not
 // change while it was copied (a technician may be editing /tmp/nix-cfg), so the
 // target never gets a mix of two versions. An existing /etc/nixos is kept as a
-// timestamped backup. The source is only ever read.
-import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+// timestamped backup. The source is only ever read; everything on the target
+// is done beneath descriptors, never through a link (src/fs/beneath.ts).
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backupPath } from '../step/backup-name.js';
+import { Beneath, withDir } from '../fs/beneath.js';
 import type { CommandContext, JobContext } from '../step/context.js';
 import { InstallCancelled, InstallError } from '../step/install-error.js';
+import { backupPath } from '../step/backup-name.js';
+import { copySnapshot, SourceChanged } from './copy-snapshot.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 
 const COPY_ATTEMPTS = 3;
@@ -19,27 +22,43 @@ export interface StagedConfig {
   bytes: number;
 }
 
-// Files from a read-only ISO arrive read-only; the owner of /etc/nixos must be
-// able to edit them. The snapshot's modes say which need it (the copy keeps them).
-async function makeOwnerWritable(staging: string, snapshot: SourceScan): Promise<void> {
-  await chmod(staging, ((await lstat(staging)).mode & 0o7777) | 0o200);
-  const readOnly = snapshot.entries.filter((e) => e.kind !== 'symlink' && (e.mode & 0o200) === 0);
-  await Promise.all(readOnly.map((e) => chmod(join(staging, e.path), e.mode | 0o200)));
-}
-
-// Copies SOURCE to DEST (which must not exist) and returns the scan of what was
-// copied, retried while the source changes under it.
-export async function copySnapshot(ctx: CommandContext, source: string, staging: string) {
-  // Loaded on first use: an idle daemon does not need it (about 5 MB resident).
-  const { default: fse } = await import('fs-extra');
-  for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
-    const before = await scanSource(source);
-    await rm(staging, { recursive: true, force: true });
-    await fse.copy(source, staging, { dereference: false, preserveTimestamps: true, errorOnExist: true, overwrite: false });
+// One attempt: scan, copy into a fresh STAGING (0700 until complete), scan again. Null when the folder changed meanwhile.
+async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan | null> {
+  const before = await scanSource(source);
+  await etc.remove(staging);
+  await etc.mkdir(staging, 0o700);
+  const to = await etc.dir(staging);
+  try {
+    const from = await Beneath.open(source, { rootOwned: false }).catch(() => {
+      throw new SourceChanged(`${source} is no longer a folder`);
+    });
+    try {
+      await copySnapshot(from, to, before);
+    } finally {
+      await from.close();
+    }
     if (ctx.signal.aborted) throw new InstallCancelled();
     const after = await scanSource(source);
-    if (after.fingerprint === before.fingerprint) return after;
-    ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
+    if (after.fingerprint !== before.fingerprint) return null;
+    await to.chown(0, 0);
+    await to.chmod(0o755);
+    return after;
+  } catch (error) {
+    if (error instanceof SourceChanged) return null;
+    throw error;
+  } finally {
+    await to.close();
+  }
+}
+
+// Copies SOURCE into INTO/NAME (which must not exist), retried while the source
+// changes under it; returns the scan of what was copied. Used for the private
+// prepared copy too (src/prepare/), so what is checked is what is staged.
+export async function copyWithRetries(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan> {
+  for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
+    const snapshot = await copyOnce(ctx, source, etc, staging);
+    if (snapshot) return snapshot;
+    if (attempt < COPY_ATTEMPTS) ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
   }
   throw new InstallError(
     'config-changing',
@@ -48,33 +67,53 @@ export async function copySnapshot(ctx: CommandContext, source: string, staging:
   );
 }
 
-// SOURCE is the prepared folder; SHOWN_AS the folder the person knows it as.
-export async function stageConfig(ctx: JobContext, source: string, shownAs: string = source): Promise<StagedConfig> {
-  const etc = join(ctx.root, 'etc');
-  const etcNixos = join(etc, 'nixos');
-  const staging = join(etc, `.nixos.staging-${ctx.installId}`);
-  await mkdir(etc, { recursive: true, mode: 0o755 });
-  ctx.log('stage', `copying ${shownAs} (with this machine's hardware configuration) to ${etcNixos}`);
-  let snapshot;
-  try {
-    snapshot = await copySnapshot(ctx, source, staging);
-    await makeOwnerWritable(staging, snapshot);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
+// A backup name not taken yet: two installs in the same second get -2, -3, ...
+async function freeBackupName(etc: Beneath, now: Date): Promise<string> {
+  const base = backupPath('nixos', now);
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if ((await etc.lstat(name)) === null) return name;
   }
+}
 
-  let backup: string | null = null;
-  const existing = await readdir(etcNixos).catch(() => null);
-  if (existing !== null && existing.length > 0) {
-    backup = backupPath(etcNixos, new Date());
-    await rename(etcNixos, backup);
-    ctx.log('stage', `kept the existing ${etcNixos} as ${backup}`, 'warn');
-  } else if (existing !== null) {
-    await rmdir(etcNixos);
+// Moves an existing etc/nixos out of the way: an empty folder is removed, anything else kept as a backup.
+async function keepExisting(ctx: JobContext, etc: Beneath): Promise<string | null> {
+  if ((await etc.lstat('nixos')) === null) return null;
+  try {
+    await rmdir(etc.at('nixos'));
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
   }
-  await rename(staging, etcNixos);
-  const files = snapshot.entries.filter((e) => e.kind === 'file').length;
-  ctx.log('stage', `copied ${files} files (${snapshot.bytes} bytes) to ${etcNixos}`);
-  return { etcNixos, backup, files, bytes: snapshot.bytes };
+  const name = await freeBackupName(etc, new Date());
+  await etc.rename('nixos', etc, name);
+  const backup = join(ctx.root, 'etc', name);
+  ctx.log('stage', `kept the existing ${join(ctx.root, 'etc/nixos')} as ${backup}`, 'warn');
+  return backup;
+}
+
+// SOURCE is the prepared copy; SHOWN_AS the folder the person knows it as.
+export async function stageConfig(ctx: JobContext, source: string, shownAs: string = source): Promise<StagedConfig> {
+  const etcNixos = join(ctx.root, 'etc', 'nixos');
+  const staging = `.nixos.staging-${ctx.installId}`;
+  ctx.log('stage', `copying ${shownAs} (with this machine's hardware configuration) to ${etcNixos}`);
+  return withDir(Beneath.open(ctx.root, { rootOwned: true }), (root) =>
+    withDir(root.dir('etc', { create: 0o755 }), async (etc) => {
+      let snapshot: SourceScan;
+      let backup: string | null;
+      try {
+        snapshot = await copyWithRetries(ctx, source, etc, staging);
+        backup = await keepExisting(ctx, etc);
+        await etc.rename(staging, etc, 'nixos');
+      } catch (error) {
+        // Never a half-staged folder left behind on the target.
+        await etc.remove(staging);
+        throw error;
+      }
+      const files = snapshot.entries.filter((e) => e.kind === 'file').length;
+      ctx.log('stage', `copied ${files} files (${snapshot.bytes} bytes) to ${etcNixos}`);
+      return { etcNixos, backup, files, bytes: snapshot.bytes };
+    }),
+  );
 }

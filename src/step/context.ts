@@ -12,6 +12,8 @@ export interface JobSettings {
   channelProfile: string;
   // Facts about the ISO's own configuration, made at ISO build time (nix/manifest.nix).
   manifest: string | null;
+  // The group allowed to use the daemon (the live user's): its members' configuration folders are trusted.
+  socketGid: number;
 }
 
 export interface CopyCounts {

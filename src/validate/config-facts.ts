@@ -4,12 +4,12 @@
 // other folder (a technician's /tmp/nix-cfg) from evaluating it with the live
 // system's Nix and nixpkgs through nix/config-facts.nix.
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateJson } from '../nix/commands.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-commands.js';
-import { nixPathArgs } from '../nix/options.js';
+import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import type { ConfigFacts, FlakeInput } from '../protocol/messages.js';
@@ -68,6 +68,7 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     drvPath: typeof data.drvPath === 'string' ? data.drvPath : null,
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
     ...(flake && { manifestFlake: flake }),
+    closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }
 
@@ -75,7 +76,7 @@ type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake'> & { drv
 
 function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
   const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
-  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
 }
 
 // nix/config-facts.nix applied to a flake's configuration: its text becomes
@@ -96,7 +97,7 @@ export async function evaluateFacts(ctx: CommandContext, source: string, setting
   const facts = await evaluateJson<EvaluatedFacts>(
     ctx,
     FACTS_NIX,
-    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix'))],
+    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix')), ...restrictedEvalArgs([evaluateIn, dirname(FACTS_NIX), settings.nixosExpr])],
     (outcome) => {
       const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: evaluateIn, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);

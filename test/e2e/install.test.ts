@@ -167,7 +167,10 @@ describe('failures: a clear error and nothing lost', () => {
     expect(result.error.description).toContain(`${join(dir, 'a')}: does not exist`);
     expect(await readdir(root)).toEqual([]);
     expect(result.targetLogPath).toBeNull();
-    await stat(result.logPath);
+    // Refused by the request's own checks: no log file is made for it (the journal says why).
+    expect(result.logPath).toBeNull();
+    expect(await readdir(daemon!.logDir)).toEqual([]);
+    await expect.poll(() => daemon!.output()).toContain('"msg":"install refused"');
   });
 
   it('names the folder that has no configuration.nix', async () => {

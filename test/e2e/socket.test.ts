@@ -10,7 +10,7 @@ import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, nixCopyPattern, scratch, testEnv } from '../helpers/env.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, rootSocketPath } from '../../src/protocol/messages.js';
 
 let dir: string;
 let daemon: RunningDaemon | null = null;
@@ -180,7 +180,7 @@ describe('shutdown', () => {
     await mkdir(root, { mode: 0o755 });
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'shutdown', payloads: { big: 1_000_000_000 } });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
     const stoppedAt = Date.now();
     expect(await daemon.stop()).toBe(0);
@@ -195,6 +195,7 @@ describe('shutdown', () => {
     await expect(stat(daemon.socket)).rejects.toThrow();
     // The log on the target says the same.
     expect(await readFile(result.targetLogPath, 'utf8')).toContain('The installer service was stopped');
+    await expect(stat(rootSocketPath(daemon.socket))).rejects.toThrow();
   });
 
   it('a stop that reaches the commands first (as KillMode=control-group can) is still the service stopping, not a failure', async () => {
@@ -202,7 +203,7 @@ describe('shutdown', () => {
     await mkdir(root, { mode: 0o755 });
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'control-group', payloads: { big: 1_000_000_000 } });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
     const copying = Number(execFileSync('pgrep', ['-f', nixCopyPattern(root)], { encoding: 'utf8' }).trim().split('\n')[0]);
     // The command's end is seen first, the daemon's own signal a moment later.
@@ -219,7 +220,7 @@ describe('shutdown', () => {
     await mkdir(root, { mode: 0o755 });
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'killed', payloads: { big: 1_000_000_000 } });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
     daemon.process.kill('SIGKILL');
     await daemon.stop();

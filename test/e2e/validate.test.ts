@@ -66,7 +66,7 @@ describe('offline completeness, with real Nix', () => {
     const root = join(dir, 'root');
     await mkdir(root, { mode: 0o755 });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--json']);
     expect(run.code).toBe(1);
     expect(resultOf(run).error.code).toBe('needs-download');
     expect(resultOf(run).error.description).toContain('missing-src.tar.gz');
@@ -91,7 +91,7 @@ describe('user and desktop, against facts from real evaluation', () => {
   });
 
   it('finds every desktop in each place its option has lived', async () => {
-    const settings = { configDirs: [], nixosExpr: NIXOS_EXPR, nixpkgs: null, channelProfile: '', manifest: null };
+    const settings = { configDirs: [], nixosExpr: NIXOS_EXPR, nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 };
     const ctx = { signal: new AbortController().signal, log: () => undefined, output: () => undefined, recentLines: () => [] };
     const options = [...new Set(Object.values(DESKTOP_OPTIONS).flat())];
     for (const option of options) {
@@ -109,14 +109,14 @@ describe('user and desktop, against facts from real evaluation', () => {
     const root = join(dir, 'root');
     await mkdir(root, { mode: 0o755 });
     daemon = await startDaemon({ dir, configDirs: [source] });
-    const wrongUser = await runCli(['install', '--socket', daemon.socket, '--root', root, '--user', 'mallory', '--desktop', 'gnome', '--json']);
+    const wrongUser = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--user', 'mallory', '--desktop', 'gnome', '--json']);
     expect(wrongUser.code).toBe(1);
     expect(resultOf(wrongUser).error).toMatchObject({ code: 'user-not-declared', title: 'User "mallory" is not in the configuration' });
-    const wrongDesktop = await runCli(['install', '--socket', daemon.socket, '--root', root, '--user', 'alice', '--desktop', 'xfce', '--json']);
+    const wrongDesktop = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--user', 'alice', '--desktop', 'xfce', '--json']);
     expect(resultOf(wrongDesktop).error).toMatchObject({ code: 'desktop-mismatch' });
     expect(resultOf(wrongDesktop).error.description).toContain('the xfce desktop');
     expect(await readdir(root)).toEqual([]);
-    const fine = await runCli(['install', '--socket', daemon.socket, '--root', root, '--user', 'alice', '--desktop', 'gnome', '--json']);
+    const fine = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--user', 'alice', '--desktop', 'gnome', '--json']);
     expect(fine.code).toBe(0);
   });
 
@@ -211,7 +211,7 @@ describe('whose user and desktop the live check uses', () => {
     daemon = await startDaemon({ dir, configDirs: [source] });
     const watcher = startCli(['status', '--socket', daemon.socket, '--watch', '--json']);
     await watcher.waitFor((e) => e.type === 'reply');
-    const install = startCli(['install', '--socket', daemon.socket, '--root', root, '--user', 'alice', '--desktop', 'gnome', '--json']);
+    const install = startCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted', '--user', 'alice', '--desktop', 'gnome', '--json']);
     await install.waitFor((e) => e.type === 'phase' && e.data.phase === 'copy', 120_000);
     const seen = watcher.events.length;
     await writeConfig(source, { hostName: 'installing', users: ['alice', 'bob'], payloads: { big: 1_000_000_000 } });

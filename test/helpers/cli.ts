@@ -24,13 +24,26 @@ export interface CliHandle {
   waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
 }
 
+// An unprivileged user to run the CLI as: a made-up uid and gid (no account
+// needed), with the supplementary groups given (e.g. the daemon's socket group).
+export interface AsUser {
+  uid: number;
+  groups: number[];
+}
+
+export function asUser(user: AsUser, command: string[]): string[] {
+  return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.uid}`, `--groups=${user.groups.join(',')}`, '--', ...command];
+}
+
 export interface CliOptions {
   cwd?: string;
   env?: Record<string, string>;
+  as?: AsUser;
 }
 
 export function startCli(args: string[], options: CliOptions = {}): CliHandle {
-  const child = spawn(process.execPath, [CLI, ...args], { env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd && { cwd: options.cwd }) });
+  const command = options.as ? asUser(options.as, [process.execPath, CLI, ...args]) : [process.execPath, CLI, ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd && { cwd: options.cwd }) });
   const events: CliEvent[] = [];
   const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
   let stdout = '';

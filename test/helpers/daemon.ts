@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, NIXOS_EXPR, testEnv } from './env.js';
+import { CLI, NIXOS_EXPR, testEnv, unmountBelow } from './env.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -16,6 +16,8 @@ export interface RunningDaemon {
 
 export interface DaemonSetup {
   dir: string;
+  // Default: <dir>/ipc.sock.
+  socket?: string;
   configDirs: string[];
   extraArgs?: string[];
   env?: Record<string, string>;
@@ -34,7 +36,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
-  const socket = join(setup.dir, 'ipc.sock');
+  const socket = setup.socket ?? join(setup.dir, 'ipc.sock');
   const logDir = join(setup.dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const defaults: Record<string, string> = {
@@ -76,8 +78,9 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   };
 }
 
-// After each end-to-end test: its daemon stopped (if it started one), its scratch folder gone.
+// After each end-to-end test: its daemon stopped (if it started one), its mounts undone, its scratch folder gone.
 export async function cleanUp(dir: string, daemon: RunningDaemon | null): Promise<void> {
   await daemon?.stop();
+  unmountBelow(dir);
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,8 @@
 // Paths and environment shared by the tests: the built CLI, the stand-in
 // tools on PATH, the stand-in NixOS expression, and Nix settings for running
 // as root without a daemon (no build users, no sandbox) on Debian's Nix.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,12 +31,29 @@ export async function scratch(prefix: string): Promise<string> {
   return dir;
 }
 
-// A scratch folder with an empty target root in it, as a mounted target is (0755, root's).
+// A scratch folder with an empty target root in it, as a mounted target is
+// (0755, root's, a mount point: bind-mounted onto itself, since the daemon
+// refuses a root that is not one). cleanUp (helpers/daemon.ts) unmounts it.
 export async function scratchWithRoot(prefix: string): Promise<{ dir: string; root: string }> {
   const dir = await scratch(prefix);
   const root = join(dir, 'root');
   await mkdir(root, { mode: 0o755 });
+  bindMount(root);
   return { dir, root };
+}
+
+export function bindMount(path: string): void {
+  execFileSync('mount', ['--bind', path, path]);
+}
+
+// Unmounts everything mounted at or below DIR, deepest first.
+export function unmountBelow(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined && (point === dir || point.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) execFileSync('umount', ['-l', point]);
 }
 
 // `pgrep -f` pattern of the daemon's `nix copy` into ROOT (the store URI it passes, regex-escaped).

@@ -74,6 +74,31 @@ describe('parseRequest', () => {
     }
   });
 
+  it.each([
+    ['/mnt?real=/etc', 'a store URI parameter'],
+    ['/mnt&root=/etc', 'a store URI separator'],
+    ['/tmp/calamares-root-ab12/', 'a trailing slash'],
+    ['/tmp/x/link/..', 'a ".." part'],
+    ['/tmp/./x', 'a "." part'],
+    ['//mnt', 'a double slash'],
+    ['/mnt x', 'a space'],
+    ['/mnt\nx', 'a newline'],
+    ['/mnt/ö', 'a character outside [A-Za-z0-9._/-]'],
+    ['/$(reboot)', 'shell syntax'],
+    [`/${'a'.repeat(1024)}`, 'more than 1024 characters'],
+  ])('refuses the root %j (%s): only a plain absolute path', (root) => {
+    const result = parseRequest('install', { v, id: 'x', root });
+    expect(result).toMatchObject({ ok: false, error: { code: 'bad-request', field: 'root' } });
+  });
+
+  it('accepts plain roots, and allowUnmounted only as a boolean', () => {
+    for (const root of ['/mnt', '/tmp/calamares-root-x1Y2_z.3-4', '/']) expect(parseRequest('install', { v, id: 'x', root })).toMatchObject({ ok: true });
+    expect(parseRequest('install', { v, id: 'x', root: '/mnt', allowUnmounted: true })).toMatchObject({ ok: true, value: { request: { allowUnmounted: true } } });
+    expect(parseRequest('install', { v, id: 'x', root: '/mnt', allowUnmounted: 'yes' })).toMatchObject({ ok: false, error: { field: 'allowUnmounted' } });
+    const trailing = parseRequest('install', { v, id: 'x', root: '/mnt/' });
+    expect(trailing.ok ? '' : trailing.error.description).toContain('the plain form is "/mnt"');
+  });
+
   it.each([null, [], 'x', 42])('refuses a payload that is not an object: %j', (data) => {
     expect(parseRequest('status', data)).toMatchObject({ ok: false, error: { code: 'bad-request', field: 'data' } });
   });

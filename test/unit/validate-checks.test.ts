@@ -9,7 +9,7 @@ import { InstallError } from '../../src/step/install-error.js';
 import type { ConfigFacts, ValidationResult } from '../../src/protocol/messages.js';
 import { scratch } from '../helpers/env.js';
 
-const facts = (users: string[], desktops: string[]): ConfigFacts => ({ origin: 'evaluation', users, desktops, drvPath: null, toplevel: null });
+const facts = (users: string[], desktops: string[]): ConfigFacts => ({ origin: 'evaluation', users, desktops, drvPath: null, toplevel: null, closureBytes: null });
 
 describe('user check', () => {
   it('passes a declared user and lists the declared ones otherwise', () => {
@@ -96,7 +96,7 @@ describe('the ISO manifest', () => {
     const dir = await scratch('manifest');
     const manifest = join(dir, 'manifest.json');
     await writeFile(manifest, JSON.stringify({ version: 1, configDir: '/iso/nix-cfg', users: ['alice'], desktops: ['gnome'], toplevel: '/nix/store/x-sys', closureBytes: 10 }));
-    expect(await manifestFacts(manifest, '/iso/nix-cfg/')).toEqual({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], drvPath: null, toplevel: '/nix/store/x-sys' });
+    expect(await manifestFacts(manifest, '/iso/nix-cfg/')).toEqual({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], drvPath: null, toplevel: '/nix/store/x-sys', closureBytes: 10 });
     expect(await manifestFacts(manifest, '/tmp/nix-cfg')).toBeNull();
     expect(await manifestFacts(join(dir, 'missing.json'), '/iso/nix-cfg')).toBeNull();
     await writeFile(manifest, JSON.stringify({ version: 2, configDir: '/iso/nix-cfg' }));

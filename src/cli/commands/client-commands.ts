@@ -115,7 +115,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags): void {
 
 // What the install request carries from the command line.
 function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
-  return { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }) };
+  return { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }), ...(flags.allowUnmounted && { allowUnmounted: true }) };
 }
 
 export async function runInstallCommand(flags: InstallFlags): Promise<number> {
