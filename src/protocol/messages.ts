@@ -30,12 +30,17 @@ export type RequestType = (typeof REQUEST_TYPES)[number];
 export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'validation'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-// The stages an install goes through, in order.
-export const PHASES = ['validate', 'stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+// The stages an install goes through, in order. An unattended install (one with
+// an answer file) also partitions, formats and mounts the disk; others skip those.
+export const PHASES = ['validate', 'partition', 'format', 'mount', 'stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+export const DISK_PHASES: readonly Phase[] = ['partition', 'format', 'mount'];
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_TITLES: Record<Phase, string> = {
   validate: 'Checking the configuration against your choices',
+  partition: 'Partitioning the disk',
+  format: 'Creating the file systems',
+  mount: 'Mounting the new file systems',
   stage: 'Copying the configuration to the target',
   hardware: 'Generating the hardware configuration',
   build: 'Building the system from the local store',
@@ -83,7 +88,11 @@ export const CHOICE_KEYS = [
 export type InstallChoices = Partial<Record<(typeof CHOICE_KEYS)[number], string>>;
 
 export interface InstallRequest extends RequestBase {
-  root: string;
+  // The mounted target; or, for an unattended install, none (the daemon mounts the disk itself).
+  root?: string;
+  // An answer file (absolute path of install.json, or of the folder holding it):
+  // the daemon partitions, formats and mounts the disk it names, then installs.
+  answers?: string;
   user?: string;
   desktop?: string;
   partitions?: PartitionInfo[];
@@ -116,6 +125,8 @@ export interface ConfigFacts {
   desktops: string[];
   drvPath: string | null;
   toplevel: string | null;
+  // The system's closure size in bytes, when the ISO manifest records it.
+  closureBytes?: number;
 }
 
 export interface Download {
@@ -235,12 +246,24 @@ export interface ResultEvent {
   installId: string;
   ok: boolean;
   state: 'succeeded' | 'failed' | 'cancelled';
-  error?: ErrorInfo & { logTail: string[] };
+  // field: the answer file's field at fault, when an unattended install's answers were refused.
+  error?: ErrorInfo & { field?: string; logTail: string[] };
   // Where the full log is on the live system, and on the target when it got that far.
   logPath: string | null;
   targetLogPath: string | null;
   toplevel: string | null;
   durationMs: number;
+  // Unattended installs only: what the machine does next, after a success (the answer file's "then").
+  then?: ThenInfo;
+}
+
+export const THEN_ACTIONS = ['reboot', 'poweroff', 'stay'] as const;
+export type ThenAction = (typeof THEN_ACTIONS)[number];
+
+export interface ThenInfo {
+  action: ThenAction;
+  // Seconds between the result and the reboot or power-off; a cancel meanwhile stops it.
+  delaySeconds: number;
 }
 
 export interface EventMap {

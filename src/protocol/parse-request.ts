@@ -67,7 +67,7 @@ function checkChoices(value: unknown): InstallChoices | string {
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect'],
+  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect'],
   cancel: ['v', 'id'],
   validate: ['v', 'id', 'user', 'desktop'],
 };
@@ -88,6 +88,19 @@ function checkUserAndDesktop(id: string, user: unknown, desktop: unknown): { use
     return { error: bad(id, 'desktop', '"desktop" must be a Calamares desktop id such as "gnome", or "" for none.') };
   }
   return { ...(user !== undefined && { user: user as string }), ...(desktop !== undefined && { desktop: desktop as string }) };
+}
+
+// An unattended install names only its answer file: the disk, user and desktop
+// come from it, and the daemon chooses where to mount the disk.
+function checkUnattended(id: string, record: Record<string, unknown>): { answers: string } | { error: ParseResult } {
+  const { answers } = record;
+  if (typeof answers !== 'string' || !answers.startsWith('/') || answers.length > MAX_PATH_CHARS || answers.includes('\0')) {
+    return { error: bad(id, 'answers', '"answers" must be the absolute path of an answer file (install.json) or of the folder holding it.') };
+  }
+  for (const key of ['root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect']) {
+    if (record[key] !== undefined) return { error: bad(id, key, `"${key}" cannot be combined with "answers": an unattended install takes the disk, user and desktop from the answer file and mounts the disk itself.`) };
+  }
+  return { answers };
 }
 
 export function parseRequest(type: string, data: unknown): ParseResult {
@@ -130,9 +143,14 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...(record.watch !== undefined && { watch: record.watch as boolean }) } } };
     }
     case 'install': {
-      const { root, user, desktop, partitions, choices, cancelOnDisconnect } = record;
+      const { root, answers, user, desktop, partitions, choices, cancelOnDisconnect } = record;
+      if (answers !== undefined) {
+        const unattended = checkUnattended(id, record);
+        if ('error' in unattended) return unattended.error;
+        return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, answers: unattended.answers } } };
+      }
       if (typeof root !== 'string' || !root.startsWith('/') || root.length > MAX_PATH_CHARS || root.includes('\0')) {
-        return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt.');
+        return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt (or give "answers" for an unattended install).');
       }
       const choice = checkUserAndDesktop(id, user, desktop);
       if ('error' in choice) return choice.error;
