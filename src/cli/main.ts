@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // nixos-offline-installer: the daemon and its command-line client in one program.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { OptionError } from '../daemon/options.js';
@@ -37,8 +38,12 @@ async function main(argv: string[]): Promise<number> {
       return (await clientCommands()).runStatus({ socket: socket(v.socket), json: v.json === true, watch: v.watch === true });
     }
     case 'install': {
-      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' } });
-      if (typeof v.root !== 'string') throw new UsageError('install needs --root DIR, the mounted target (e.g. --root /mnt)');
+      const v = parse(rest, { ...CLIENT_OPTIONS, root: { type: 'string' }, user: { type: 'string' }, desktop: { type: 'string' }, answers: { type: 'string' } });
+      if (typeof v.answers === 'string') {
+        if (v.root !== undefined || v.user !== undefined || v.desktop !== undefined) throw new UsageError('install --answers FILE takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop');
+        return (await clientCommands()).runInstallCommand({ socket: socket(v.socket), json: v.json === true, answers: resolve(v.answers) });
+      }
+      if (typeof v.root !== 'string') throw new UsageError('install needs --root DIR, the mounted target (e.g. --root /mnt), or --answers FILE for an unattended install');
       return (await clientCommands()).runInstallCommand({
         socket: socket(v.socket),
         json: v.json === true,

@@ -29,13 +29,23 @@ export function logLines(event: LogEvent): string {
 
 export function resultText(event: ResultEvent): string {
   if (event.ok) {
-    return [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`].join('\n');
+    const lines = [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`];
+    if (event.then) lines.push('', thenText(event.then));
+    return lines.join('\n');
   }
   const error = event.error!;
   const lines = [`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`, '', error.description];
+  if (error.field) lines.push('', `(answer file field: ${error.field})`);
   if (event.state === 'failed' && error.logTail.length > 0) lines.push('', 'Last log lines:', ...error.logTail.map((l) => `  ${l}`));
   lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
   return lines.join('\n');
+}
+
+// An unattended install's next step, in words the console shows.
+export function thenText(then: NonNullable<ResultEvent['then']>): string {
+  if (then.action === 'stay') return 'The machine stays on. You can remove the installer medium and reboot into the new system.';
+  const verb = then.action === 'reboot' ? 'Rebooting' : 'Powering off';
+  return `${verb} in ${then.delaySeconds} seconds (nixos-offline-installer cancel to stay).`;
 }
 
 export function statusText(status: StatusInfo): string {

@@ -12,6 +12,8 @@ Client options (status, install, cancel):
   --json               One JSON event per line instead of text
 status:   --watch      Keep printing events until interrupted
 install:  --root DIR   Mounted target root (required), --user NAME, --desktop ID
+          --answers FILE  Unattended: partition, format and install the disk an answer file names
+                          (install.json, or the folder holding it) instead of --root
 validate: --user NAME, --desktop ID (a Calamares id: gnome, plasma6, xfce, ..., or "" for none)
 
 Daemon options (each also read from the environment variable shown):

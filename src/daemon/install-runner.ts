@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
+import { runPowerAction } from '../install/power-action.js';
 import { errorMessage } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
@@ -19,6 +20,8 @@ function newInstallId(): string {
 
 export class InstallRunner {
   private controller: AbortController | null = null;
+  // An unattended install's reboot or power-off, waiting for its delay; a cancel stops it.
+  private powerTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private state: InstallStatus = { state: 'idle', installId: null, root: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
 
@@ -38,11 +41,12 @@ export class InstallRunner {
 
   start(request: InstallRequest, events: InstallEvents): string {
     if (this.running) throw new Error('an install is already running');
+    this.stopPowerAction('a new install started');
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
     this.controller = controller;
-    this.state = { state: 'running', installId, root: request.root, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
+    this.state = { state: 'running', installId, root: request.root ?? null, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
     const sink: InstallSink = {
       phase: (event) => {
         this.state.phase = event.phase;
@@ -60,6 +64,7 @@ export class InstallRunner {
       .then((result) => {
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
+        if (result.ok && result.then && result.then.action !== 'stay') this.schedulePowerAction(installId, result.then.action, result.then.delaySeconds);
       })
       .catch((error: unknown) => {
         // A fault of the job itself: the client still gets a result, never silence.
@@ -76,7 +81,25 @@ export class InstallRunner {
     return installId;
   }
 
+  private schedulePowerAction(installId: string, action: 'reboot' | 'poweroff', delaySeconds: number): void {
+    this.logger.warn({ installId, action }, `${action} in ${delaySeconds} s, as the answer file says`);
+    this.powerTimer = setTimeout(() => {
+      this.powerTimer = null;
+      const ctx = { signal: new AbortController().signal, log: (source: string, line: string) => this.logger.info({ installId, source }, line), recentLines: () => [] };
+      runPowerAction(ctx, action).catch((error: unknown) => this.logger.error({ err: error, installId }, `the ${action} failed`));
+    }, delaySeconds * 1000);
+  }
+
+  private stopPowerAction(why: string): boolean {
+    if (!this.powerTimer) return false;
+    clearTimeout(this.powerTimer);
+    this.powerTimer = null;
+    this.logger.warn(`the reboot or power-off after the install is cancelled: ${why}`);
+    return true;
+  }
+
   cancel(): boolean {
+    if (this.stopPowerAction('cancel requested')) return true;
     if (!this.controller) return false;
     this.logger.warn({ installId: this.state.installId }, 'cancel requested');
     this.controller.abort();
@@ -85,6 +108,7 @@ export class InstallRunner {
 
   // Ends a running install (its child processes included) and waits for it to finish.
   async stop(): Promise<void> {
+    this.stopPowerAction('the daemon is stopping');
     this.cancel();
     await this.running;
   }

@@ -3,11 +3,19 @@
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { join } from 'node:path';
+import { AnswerError } from '../answers/answer-file.js';
 import { copyClosure } from '../copy/copy-closure.js';
+import { addGrubDevice } from '../disk/boot-loader-device.js';
+import { DiskSession } from '../disk/disk-session.js';
+import type { Formatted } from '../disk/format.js';
+import { releaseDisk } from '../disk/release-disk.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
+import { THEN_DELAY_SECONDS } from '../install/power-action.js';
+import { setPassword } from '../install/set-password.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
 import {
+  DISK_PHASES,
   HEARTBEAT_MS,
   LOG_TAIL_LINES,
   MAX_LOG_LINE_CHARS,
@@ -22,9 +30,10 @@ import {
   type ProgressEvent,
   type ResultEvent,
 } from '../protocol/messages.js';
-import { writeTargetLog } from '../report/write-target-log.js';
+import { TARGET_LOG_DIR, writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource } from '../resolve/config-sources.js';
 import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
+import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
@@ -32,11 +41,15 @@ import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
+import { checkUnattended, prepareDisk, type UnattendedPlan } from './unattended.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
+// An unattended install's disk phases take their share from the copy's.
+export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.74, install: 0.04, report: 0.01 };
+// The phases of an install with a mounted target: no partitioning.
+const ATTENDED_PHASES = PHASES.filter((p) => !DISK_PHASES.includes(p));
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
@@ -59,13 +72,16 @@ export interface InstallParams {
   validationCache?: ValidationCache;
 }
 
-export function overallFraction(phase: Phase, phaseFraction: number): number {
+// The whole install's fraction: the phases before this one, and this one's part. The
+// weights of the phases an install has are scaled to fill the bar.
+export function overallFraction(phase: Phase, phaseFraction: number, phases: readonly Phase[] = ATTENDED_PHASES): number {
+  const total = phases.reduce((sum, p) => sum + PHASE_WEIGHTS[p], 0);
   let before = 0;
-  for (const p of PHASES) {
+  for (const p of phases) {
     if (p === phase) break;
     before += PHASE_WEIGHTS[p];
   }
-  return Math.min(1, before + PHASE_WEIGHTS[phase] * Math.min(Math.max(phaseFraction, 0), 1));
+  return Math.min(1, (before + PHASE_WEIGHTS[phase] * Math.min(Math.max(phaseFraction, 0), 1)) / total);
 }
 
 function truncate(line: string, max: number): string {
@@ -85,7 +101,7 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 // The result event, for every way an install ends (the runner's too, when the job itself faults).
 export function resultEvent(
   installId: string,
-  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null },
+  end: { state: ResultEvent['state']; error: (ErrorInfo & { field?: string }) | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null; then?: ResultEvent['then'] },
 ): ResultEvent {
   const { error } = end;
   return {
@@ -93,11 +109,12 @@ export function resultEvent(
     installId,
     ok: end.state === 'succeeded',
     state: end.state,
-    ...(error && { error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), logTail: end.logTail ?? [] } }),
+    ...(error && { error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), ...(error.field !== undefined && { field: error.field }), logTail: end.logTail ?? [] } }),
     logPath: end.logPath ?? null,
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
     durationMs: end.durationMs,
+    ...(end.then && { then: end.then }),
   };
 }
 
@@ -105,7 +122,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { installId, request, settings, signal, validationCache } = params;
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
-  const root = request.root;
+  const answersPath = request.answers ?? null;
+  // An unattended install's target is mounted later, at a folder of its own (made below).
+  let root = request.root ?? '(the disk named in the answer file)';
+  const phases = answersPath ? PHASES : ATTENDED_PHASES;
   const logPath = join(settings.logDir, `install-${installId}.log`);
   let installLog: InstallLog;
   try {
@@ -148,7 +168,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       if (copyCounts) counts = copyCounts;
       const newDetail = next !== undefined && next !== detail;
       if (newDetail) detail = next;
-      shown = Math.max(shown, overallFraction(phase, phaseFraction));
+      shown = Math.max(shown, overallFraction(phase, phaseFraction, phases));
       const now = Date.now();
       // The copy sampler and a burst of small paths would flood the socket; the bar needs ~20 updates a second.
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0 && !newDetail) return;
@@ -163,6 +183,9 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let toplevel: string | null = null;
   let failure: InstallError | null = null;
   let cancelled = false;
+  let session: DiskSession | null = null;
+  let plan: UnattendedPlan | null = null;
+  let formatted: Formatted | null = null;
 
   logger.info({ request }, `install ${installId} started`);
   if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -171,23 +194,41 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
     const source = resolveSource(settings.configDirs);
-    ctx.log('daemon', `installing from ${source} to ${root}`);
-    await checkTargetRoot(root);
+    if (answersPath) {
+      ctx.log('daemon', `unattended install from ${source}, answers in ${answersPath}`);
+      // Every check before the disk is touched: the answer file, the configuration, the disk and its size.
+      ctx.phase('validate');
+      plan = await checkUnattended(ctx, answersPath, source, settings, validationCache);
+      session = await DiskSession.create();
+      root = ctx.root = session.mountPoint;
+      formatted = await prepareDisk(ctx, plan, session);
+      await checkTargetRoot(root);
+    } else {
+      ctx.log('daemon', `installing from ${source} to ${root}`);
+      await checkTargetRoot(root);
 
-    // Every mismatch is known before anything is written to the target.
-    ctx.phase('validate');
-    const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
-    if (signal.aborted) throw new InstallCancelled();
-    if (!validation.ok) throw validationError(validation);
-    ctx.progress(1);
+      // Every mismatch is known before anything is written to the target.
+      ctx.phase('validate');
+      const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
+      if (signal.aborted) throw new InstallCancelled();
+      if (!validation.ok) throw validationError(validation);
+      ctx.progress(1);
+    }
 
     ctx.phase('stage');
     targetTouched = true;
     const staged = await stageConfig(ctx, source);
+    if (plan) await protectStagedSecrets(ctx, source, staged.etcNixos, [plan.answers.file, ...(plan.answers.layout.encrypt ? [plan.answers.layout.encrypt.passphraseFile] : [])]);
     ctx.progress(1);
 
     ctx.phase('hardware');
-    await generateHardwareConfig(ctx, staged.etcNixos, request.partitions);
+    const hardwareConfig = await generateHardwareConfig(ctx, staged.etcNixos, request.partitions ?? formatted?.partitions);
+    if (plan?.answers.layout.type === 'bios-ext4') {
+      const { disk } = plan.checked;
+      const device = /^\/dev\/[A-Za-z0-9._:+\/-]+$/.test(disk.stablePath) ? disk.stablePath : disk.device;
+      await addGrubDevice(hardwareConfig, device);
+      ctx.log('hardware', `GRUB installs to ${device} (boot.loader.grub.device, unless the configuration sets it)`);
+    }
     ctx.progress(1);
 
     ctx.phase('build');
@@ -199,6 +240,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
     ctx.phase('install');
     await runNixosInstall(ctx, toplevel);
+    if (plan?.answers.user && plan.answers.passwordHash) await setPassword(ctx, plan.answers.user, plan.answers.passwordHash);
     ctx.progress(1);
 
     ctx.phase('report');
@@ -207,12 +249,15 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
   }
 
-  const state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
-  const error: ErrorInfo | null = cancelled
+  let state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
+  const again = plan
+    ? `${session ? `The disk ${plan.answers.disk} may hold a partial system; start the install again to redo it (the answer file needs "wipe": true now).` : 'The disk was not touched.'}`
+    : 'The target may hold a partial system; start the install again to finish it (paths already copied are reused).';
+  let error: (ErrorInfo & { field?: string }) | null = cancelled
     ? {
         code: 'cancelled',
         title: 'The install was cancelled',
-        description: `Cancelled during "${PHASE_TITLES[phase]}". The target may hold a partial system; start the install again to finish it (paths already copied are reused).`,
+        description: `Cancelled during "${PHASE_TITLES[phase]}". ${again}`,
       }
     : failure;
   if (error) ctx.log('daemon', `${error.title}: ${error.description}`, cancelled ? 'warn' : 'error');
@@ -226,11 +271,24 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
     }
   }
+  if (session) {
+    // Everything mounted is unmounted, also after a failure or a cancel (whose signal is spent: the release has its own).
+    const problems = await releaseDisk({ ...ctx, signal: new AbortController().signal }, session);
+    if (problems.length > 0 && state === 'succeeded') {
+      state = 'failed';
+      error = new InstallError('disk-release-failed', 'The installed disk could not be released cleanly', `The system is installed, but: ${problems.join('; ')}.\nDo not reboot or power off until it is unmounted (findmnt ${session.mountPoint}); the log says which process held it.`);
+      ctx.log('daemon', `${error.title}: ${error.description}`, 'error');
+    }
+    // After the unmount, the log is where the installed system will see it.
+    if (targetLogPath) targetLogPath = `/${TARGET_LOG_DIR}/install.log`;
+  }
+  const then = plan && state === 'succeeded' ? { action: plan.answers.then, delaySeconds: plan.answers.then === 'stay' ? 0 : THEN_DELAY_SECONDS } : undefined;
+  if (then && then.action !== 'stay') ctx.log('daemon', `${then.action} in ${then.delaySeconds} s, as the answer file says ("then"); nixos-offline-installer cancel stops it`);
   clearInterval(heartbeat);
   if (state === 'succeeded') ctx.progress(1);
   logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started });
+  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started, ...(then && { then }) });
 }

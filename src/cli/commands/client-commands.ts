@@ -97,7 +97,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean):
   });
 }
 
-export async function runInstallCommand(flags: ClientFlags & { root: string; user?: string; desktop?: string }): Promise<number> {
+export async function runInstallCommand(flags: ClientFlags & ({ root: string; user?: string; desktop?: string } | { answers: string })): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
   attachPrinters(client, flags, process.stdout.isTTY === true);
@@ -105,7 +105,10 @@ export async function runInstallCommand(flags: ClientFlags & { root: string; use
     client.on('result', resolve);
     client.onClose(() => resolve(null));
   });
-  const fields = { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) };
+  const fields =
+    'answers' in flags
+      ? { answers: flags.answers }
+      : { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) };
   const reply = await client.request('install', fields);
   if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
   if (!reply.ok) {
