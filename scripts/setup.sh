@@ -13,6 +13,11 @@ command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # The real Calamares runs the job module headless in the tests.
 command -v calamares >/dev/null 2>&1 || need+=(calamares)
+# Unattended installs partition, format and encrypt real (loop) disks in the tests.
+command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)
+command -v mkfs.vfat >/dev/null 2>&1 || need+=(dosfstools)
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v cryptsetup >/dev/null 2>&1 || need+=(cryptsetup-bin)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -40,6 +40,7 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
     desktops: data.desktops,
     drvPath: typeof data.drvPath === 'string' ? data.drvPath : null,
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
+    ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
   };
 }
 

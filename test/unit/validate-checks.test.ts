@@ -96,7 +96,7 @@ describe('the ISO manifest', () => {
     const dir = await scratch('manifest');
     const manifest = join(dir, 'manifest.json');
     await writeFile(manifest, JSON.stringify({ version: 1, configDir: '/iso/nix-cfg', users: ['alice'], desktops: ['gnome'], toplevel: '/nix/store/x-sys', closureBytes: 10 }));
-    expect(await manifestFacts(manifest, '/iso/nix-cfg/')).toEqual({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], drvPath: null, toplevel: '/nix/store/x-sys' });
+    expect(await manifestFacts(manifest, '/iso/nix-cfg/')).toEqual({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], drvPath: null, toplevel: '/nix/store/x-sys', closureBytes: 10 });
     expect(await manifestFacts(manifest, '/tmp/nix-cfg')).toBeNull();
     expect(await manifestFacts(join(dir, 'missing.json'), '/iso/nix-cfg')).toBeNull();
     await writeFile(manifest, JSON.stringify({ version: 2, configDir: '/iso/nix-cfg' }));
