@@ -28,6 +28,8 @@ function livePaths(settings: JobSettings, source: string, answers: Answers): str
   return [
     '/',
     '/nix/store',
+    // The ISO's store: a squashfs on a loop device whose file is on the medium.
+    '/nix/.ro-store',
     '/iso',
     source,
     ...settings.configDirs,
