@@ -23,6 +23,16 @@ async function readBounded(path: string, limit: number): Promise<Buffer> {
   }
 }
 
+// Where the JSON is broken, by line and column. Not the parser's own message:
+// it quotes the text around the error, which may be the password hash.
+function syntaxErrorAt(text: string, message: string): string {
+  const position = /at position (\d+)/.exec(message);
+  if (!position) return 'JSON syntax error';
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  return `JSON syntax error at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+}
+
 export async function readAnswers(path: string): Promise<Answers> {
   const info = await stat(path).catch((error: unknown) => {
     throw new AnswerError('answers', `The answer file ${path} cannot be read`, `${errorMessage(error)}\nGive the path of an answer file (install.json) or of the folder holding it.`);
@@ -32,11 +42,12 @@ export async function readAnswers(path: string): Promise<Answers> {
     throw new AnswerError('answers', `The answer file ${file} cannot be read`, `${errorMessage(error)}\n${info.isDirectory() ? `The folder ${path} holds no ${ANSWER_FILE_NAME}. ` : ''}Give the path of an answer file (install.json) or of the folder holding it.`);
   });
   if (bytes.length > MAX_ANSWER_BYTES) throw new AnswerError('answers', `The answer file ${file} is too large`, `An answer file is a few hundred bytes; this one is over ${MAX_ANSWER_BYTES / 1024} KiB. Check that ${file} is the right file.`);
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch (error) {
-    throw new AnswerError('(file)', `${file} is not valid JSON`, `${errorMessage(error)}\nAn answer file is one JSON object; check quotes, commas and braces near that position (jq . ${file} shows where). Nothing was written to any disk.`);
+    throw new AnswerError('(file)', `${file} is not valid JSON`, `${syntaxErrorAt(text, errorMessage(error))}. An answer file is one JSON object; check quotes, commas and braces there (jq . ${file} shows where). Nothing was written to any disk.`);
   }
   const answers = checkAnswers(value, file);
   if (answers.layout.encrypt) answers.layout.encrypt.passphraseBytes = await passphraseLength(answers.layout.encrypt.passphraseFile, file);

@@ -215,7 +215,7 @@ describe('refusals: nothing touches the disk', () => {
     ['a plain password', (d: string) => ({ disk: d, layout: 'bios-ext4', user: 'alice', passwordHash: 'hunter2' }), 'passwordHash', /not a usable password hash/],
     ['a password with no user', (d: string) => ({ disk: d, layout: 'bios-ext4', passwordHash: HASH }), 'passwordHash', /needs "user"/],
     ['a "then" that is not an action', (d: string) => ({ disk: d, layout: 'bios-ext4', then: 'halt' }), 'then', /"then" must be one of reboot, poweroff, stay/],
-    ['a file that is not JSON', () => '{"disk": "/dev/sda",\n  "layout": }', '(file)', /is not valid JSON/],
+    ['a file that is not JSON', () => '{"disk": "/dev/sda",\n  "passwordHash": hunter2 }', '(file)', /is not valid JSON/],
   ])('%s names the field', async (_, answers, field, title) => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const { source, file } = await configWithAnswers(typeof answers === 'function' ? answers(disk.device) : answers);

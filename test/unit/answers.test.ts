@@ -119,8 +119,12 @@ describe('readAnswers', () => {
     expect(answers.layout.encrypt).toEqual({ passphraseFile: join(dir, 'key.txt'), passphraseBytes: 13 });
     await writeFile(join(dir, 'key.txt'), 'x'.repeat(513));
     await expect(readAnswers(dir)).rejects.toMatchObject({ field: 'layout.encrypt.passphraseFile', title: expect.stringMatching(/too long/) });
-    await writeFile(join(dir, 'install.json'), '{"disk": "/dev/sda",}');
-    await expect(readAnswers(join(dir, 'install.json'))).rejects.toMatchObject({ field: '(file)', title: `${join(dir, 'install.json')} is not valid JSON` });
+    await writeFile(join(dir, 'install.json'), '{"disk": "/dev/sda",\n "passwordHash": $6$secret }');
+    const broken = await readAnswers(join(dir, 'install.json')).catch((e: AnswerError) => e);
+    expect(broken).toMatchObject({ field: '(file)', title: `${join(dir, 'install.json')} is not valid JSON` });
+    // Where, but not the text there: it may be the hash.
+    expect((broken as AnswerError).description).toMatch(/^JSON syntax error( at line 2, column \d+)?\./);
+    expect((broken as AnswerError).description).not.toContain('secret');
     await expect(readAnswers(join(dir, 'nothing.json'))).rejects.toMatchObject({ field: 'answers', title: expect.stringMatching(/cannot be read/) });
   });
 });
