@@ -1,7 +1,8 @@
 {
   description = "An installer ISO that puts your NixOS configuration (nix-cfg/) on machines with no network";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-24.11";
+  # The current NixOS stable release (see docs/nixos-options.md for what is used from it).
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs = { self, nixpkgs }:
     let
@@ -9,22 +10,21 @@
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forEachSystem = f: lib.genAttrs systems f;
 
-      # package-lock.json records no download URLs; the npm registry's URL comes
-      # from this file (README: `npm config get registry > nix/npm-registry.txt`).
-      registryFile = ./nix/npm-registry.txt;
-      npmRegistry =
-        if builtins.pathExists registryFile
-        then lib.removeSuffix "\n" (builtins.readFile registryFile)
-        else throw "nix/npm-registry.txt is missing: run `npm config get registry > nix/npm-registry.txt` and `git add nix/npm-registry.txt` (see README, \"Building the ISO\").";
-
+      npmRegistry = import ./nix/npm-registry.nix;
       installerPackage = pkgs: pkgs.callPackage ./nix/package.nix { inherit npmRegistry; };
 
-      # The configuration that is installed, as the ISO's build sees it.
-      mkTarget = { system, nixCfg }: lib.nixosSystem {
-        inherit system;
-        modules = [ "${nixCfg}/configuration.nix" ];
-      };
+      # The nixpkgs input as plain data: what the ISO build and the daemon on the
+      # ISO both evaluate the target with (nix/target-system.nix).
+      nixpkgsInfo = import ./nix/flake-source-info.nix nixpkgs;
 
+      # The configuration that is installed, evaluated exactly as the daemon on
+      # the ISO evaluates an unchanged copy of it.
+      mkTarget = { system, nixCfg }:
+        import ./nix/target-system.nix { nixpkgs = nixpkgsInfo; inherit system; } {
+          configuration = "${nixCfg}/configuration.nix";
+        };
+
+      # An installer ISO for the configuration folder nixCfg (a path holding configuration.nix).
       mkIso = { system, nixCfg ? ./nix-cfg, extraModules ? [ ] }: lib.nixosSystem {
         inherit system;
         specialArgs = {
@@ -41,6 +41,12 @@
       overlays.default = final: prev: { nixos-offline-installer = installerPackage final; };
       # Needs overlays.default (or services.nixos-offline-installer.package set).
       nixosModules.default = ./nix/module.nix;
+
+      # nix flake init -t <this flake>: your own repository with nix-cfg/ and a flake calling lib.mkIso.
+      templates.default = {
+        path = ./template;
+        description = "Your NixOS configuration (nix-cfg/) and a flake that builds the offline installer ISO for it";
+      };
 
       packages = forEachSystem (system:
         let pkgs = nixpkgs.legacyPackages.${system}; in {

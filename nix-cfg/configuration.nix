@@ -9,21 +9,26 @@
   ];
 
   # CHANGE: the boot loader for your machines. EFI firmware: systemd-boot.
-  # BIOS: boot.loader.grub.enable = true; boot.loader.grub.device = "/dev/sda";
+  # BIOS: boot.loader.grub.enable = true; (the disk comes from Calamares'
+  # partition page). The installer refuses a boot loader the machine's
+  # firmware cannot start, before writing anything.
   boot.loader.systemd-boot.enable = true;
   boot.loader.efi.canTouchEfiVariables = true;
 
-  networking.hostName = "nixos"; # CHANGE
   networking.networkmanager.enable = true;
 
-  time.timeZone = "UTC"; # CHANGE
-  i18n.defaultLocale = "en_US.UTF-8";
+  # Host name, time zone, language and keyboard are left to the installer:
+  # what the person chooses in Calamares (or the answer file says) becomes
+  # installer-choices.nix on the target, as defaults. Set one here only to
+  # force it on every machine: then it wins, and the installer says so.
+  # networking.hostName = "nixos";
+  # time.timeZone = "UTC";
+  # i18n.defaultLocale = "en_US.UTF-8";
 
   # The desktop. In Calamares, choose the same one: the installer refuses
   # another, because only this one's packages are on the ISO.
-  services.xserver.enable = true;
-  services.xserver.displayManager.gdm.enable = true;
-  services.xserver.desktopManager.gnome.enable = true;
+  services.displayManager.gdm.enable = true;
+  services.desktopManager.gnome.enable = true;
 
   # CHANGE: the user you create on Calamares' "Users" page must be declared
   # here with the same name (the installer checks before writing anything).
@@ -36,5 +41,5 @@
   environment.systemPackages = with pkgs; [ vim git ];
 
   # Set once, when the machine is first installed; see the NixOS manual.
-  system.stateVersion = "24.11";
+  system.stateVersion = "26.05";
 }

@@ -1,17 +1,26 @@
 # calamares-nixos-extensions with this project's settings, module configs and
 # the nixos-offline job in place of the stock `nixos` job and internet check.
+#
+# The package keeps its configuration in etc/calamares (current nixpkgs, which
+# builds it from an in-tree source) or share/calamares (older releases): ours
+# goes wherever its own settings.conf is, so Calamares finds it the same way.
 { calamares-nixos-extensions, nixos-offline-installer, desktop ? "gnome" }:
 calamares-nixos-extensions.overrideAttrs (old: {
   postInstall = (old.postInstall or "") + ''
     ours=${nixos-offline-installer}/share/nixos-offline-installer/calamares
-    cp $ours/config/settings.conf $out/share/calamares/settings.conf
-    mkdir -p $out/share/calamares/modules
-    cp $ours/config/modules/*.conf $out/share/calamares/modules/
+    if [ -e $out/etc/calamares/settings.conf ]; then conf=$out/etc/calamares; else conf=$out/share/calamares; fi
+    test -e $conf/settings.conf || { echo "calamares-nixos-extensions has no settings.conf in etc/calamares or share/calamares" >&2; exit 1; }
+    cp $ours/config/settings.conf $conf/settings.conf
+    # The job modules of this package, wherever the system profile links them.
+    substituteInPlace $conf/settings.conf \
+      --replace-fail '/run/current-system/sw/lib/calamares/modules' "$out/lib/calamares/modules"
+    mkdir -p $conf/modules
+    cp $ours/config/modules/*.conf $conf/modules/
     cp -r $ours/modules/nixos-offline $out/lib/calamares/modules/
     chmod -R u+w $out/lib/calamares/modules/nixos-offline
-    cp $ours/modules/nixos-offline/nixos-offline.conf $out/share/calamares/modules/
+    cp $ours/modules/nixos-offline/nixos-offline.conf $conf/modules/
     # Offer the configured desktop first: only its packages are on the ISO.
-    substituteInPlace $out/share/calamares/modules/packagechooser.conf \
+    substituteInPlace $conf/modules/packagechooser.conf \
       --replace-fail 'default: gnome' 'default: "${desktop}"'
   '';
 })

@@ -35,11 +35,43 @@ let
     in
     safe.success && safe.value;
 
+  # config.a.b.c by a dotted name, or `default` when any part is missing.
+  get = dotted: default:
+    let parts = filter isString (split "\\." dotted);
+    in foldl' (acc: name: if isAttrs acc && acc ? ${name} then acc.${name} else default) config parts;
+
   desktopOptions = fromJSON (readFile ./desktops.json);
   users = config.users.users or { };
+  normalUsers = filter (name: (users.${name}.isNormalUser or false) == true) (attrNames users);
+  # Any way NixOS gives a user a password; with users.mutableUsers = false the one Calamares sets does not last.
+  passwordOptions = [ "hashedPassword" "hashedPasswordFile" "password" "passwordFile" "initialPassword" "initialHashedPassword" ];
+  hasPassword = name: length (filter (o: (users.${name}.${o} or null) != null) passwordOptions) > 0;
+  loader = config.boot.loader or { };
+  systemdBoot = enabled "boot.loader.systemd-boot.enable";
+  grub = loader.grub or { };
+  # nixpkgs: GRUB is on unless another loader turns it off (systemd-boot does, with mkDefault false).
+  grubEnabled = grub.enable or (!systemdBoot);
+  # Values the installer's choices set with mkDefault; whatever the configuration sets wins.
+  setting = dotted: let v = get dotted null; in if isString v then v else null;
 in
 {
   version = 1;
-  users = filter (name: (users.${name}.isNormalUser or false) == true) (attrNames users);
+  users = normalUsers;
   desktops = filter (id: length (filter enabled desktopOptions.${id}) > 0) (attrNames desktopOptions);
+  mutableUsers = get "users.mutableUsers" true;
+  usersWithoutPassword = filter (name: !(hasPassword name)) normalUsers;
+  bootLoader = {
+    systemdBoot = systemdBoot;
+    grub = grubEnabled == true;
+    grubEfi = (grub.efiSupport or false) == true;
+    grubDevices = filter (d: isString d && d != "") ((grub.devices or [ ]) ++ [ (grub.device or "") ] ++ map (m: toString (m.devices or [ ])) (grub.mirroredBoots or [ ]));
+  };
+  settings = {
+    hostName = setting "networking.hostName";
+    timeZone = setting "time.timeZone";
+    defaultLocale = setting "i18n.defaultLocale";
+    consoleKeyMap = setting "console.keyMap";
+    xkbLayout = let v = setting "services.xserver.xkb.layout"; in if v != null then v else setting "services.xserver.layout";
+    xkbVariant = let v = setting "services.xserver.xkb.variant"; in if v != null then v else setting "services.xserver.xkbVariant";
+  };
 } // (if withDrvPath then { drvPath = config.system.build.toplevel.drvPath; } else { })

@@ -2,9 +2,10 @@
 # shipped on the ISO holds an answer file (nix-cfg/install.json). It is a
 # specialisation, which the ISO's boot menus list as an entry of its own: the
 # same system, booted to the console (no graphical session), with the kernel
-# parameter that starts nix/unattended.nix's unit and a large console font.
+# parameter that starts nix/unattended.nix's unit (which shows it in a large
+# console font).
 # Imported by nix/iso.nix, which has nixCfg from the flake.
-{ lib, pkgs, nixCfg, ... }:
+{ lib, nixCfg, ... }:
 let
   answers = "/iso/nix-cfg/install.json";
 in
@@ -17,8 +18,6 @@ in
         # The console, not GNOME and Calamares: nobody is at the keyboard.
         "systemd.unit=multi-user.target"
       ];
-      # 16x32 glyphs: the progress and the result are readable from across the room.
-      console.font = "${pkgs.terminus_font}/share/consolefonts/ter-v32n.psf.gz";
       services.nixos-offline-installer.unattended.enable = true;
     };
   };

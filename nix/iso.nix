@@ -5,13 +5,16 @@
 let
   cfg = config.offlineInstaller;
   toplevel = target.config.system.build.toplevel;
+  # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
+  targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
-  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; };
+  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; hardwareProfiles = cfg.hardwareProfileData; };
 in
 {
   imports = [
     "${modulesPath}/installer/cd-dvd/installation-cd-graphical-calamares-gnome.nix"
     ./module.nix
+    ./hardware-profiles.nix
   ];
 
   options.offlineInstaller.buildDependencies = lib.mkOption {
@@ -51,16 +54,20 @@ in
 
     services.nixos-offline-installer = {
       enable = true;
-      nixpkgs = pkgs.path;
+      nixosExpr = targetExpression;
+      # The target's own nixpkgs source (not a copy of pkgs.path), for <nixpkgs> lookups in nix-cfg.
+      nixpkgs = target.nixpkgsSource;
       manifest = manifest;
     };
+    # The live user runs Calamares, which talks to the daemon's socket.
+    users.users.nixos.extraGroups = [ config.services.nixos-offline-installer.socketGroup ];
 
     # The configuration folder, seen as /iso/nix-cfg in the live system, with its manifest beside it.
     isoImage.contents = [
       { source = nixCfg; target = "/nix-cfg"; }
       { source = manifest; target = "/nix-cfg.manifest.json"; }
     ];
-    isoImage.storeContents = [ toplevel manifest ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath;
+    isoImage.storeContents = [ toplevel manifest targetExpression target.nixpkgsSource ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath;
 
     # Offline means offline: no binary cache, no flake registry, nixpkgs from the store.
     nix.settings = {
@@ -68,7 +75,7 @@ in
       flake-registry = "";
       experimental-features = [ "nix-command" "flakes" ];
     };
-    nix.nixPath = [ "nixpkgs=${pkgs.path}" ];
+    nix.nixPath = [ "nixpkgs=${target.nixpkgsSource}" ];
     nix.registry = lib.mkForce { };
   };
 }

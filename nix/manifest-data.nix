@@ -8,12 +8,14 @@
   evaluated,
   # Where the ISO shows the configuration folder in the live system.
   configDir ? "/iso/nix-cfg",
+  # The hardware profiles the ISO covers (name -> the file's text; nix/hardware-profiles.nix).
+  hardwareProfiles ? { },
 }:
 let
   facts = import ./config-facts.nix { inherit evaluated; withDrvPath = false; };
 in
 {
   inherit (facts) version users desktops;
-  inherit configDir;
+  inherit configDir hardwareProfiles;
   toplevel = "${evaluated.config.system.build.toplevel}";
 }

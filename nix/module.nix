@@ -3,6 +3,16 @@
 let
   cfg = config.services.nixos-offline-installer;
   inherit (lib) mkEnableOption mkPackageOption mkOption mkIf types literalExpression concatStringsSep optionalAttrs;
+
+  # nixos-install builds nothing here (it gets the built system) and writes the
+  # target's store itself (--store <root>). In its chroot there is no
+  # nix-daemon socket, and the boot loader's installer runs nix-env there
+  # (systemd-boot's lists the generations), so it must not inherit the unit's
+  # NIX_REMOTE=daemon.
+  nixosInstall = pkgs.writeShellScriptBin "nixos-install" ''
+    unset NIX_REMOTE
+    exec ${lib.getExe' config.system.build.nixos-install "nixos-install"} "$@"
+  '';
 in
 {
   options.services.nixos-offline-installer = {
@@ -22,8 +32,12 @@ in
 
     socketGroup = mkOption {
       type = types.str;
-      default = "users";
-      description = "Group allowed to use the daemon's socket besides root: the group of the user Calamares runs as.";
+      default = "nixos-offline-installer";
+      description = ''
+        Group allowed to use the daemon's socket besides root; the module
+        creates it. Whoever is in it can install over any disk, so add only the
+        user Calamares runs as (the ISO adds its live user).
+      '';
     };
 
     logLevel = mkOption {
@@ -43,6 +57,18 @@ in
       '';
     };
 
+    nixosExpr = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      description = ''
+        The NixOS expression the daemon evaluates and builds the target with
+        (`nix-build <expr> -A system -I nixos-config=...`); null means
+        `<nixpkgs/nixos>`. The ISO sets the one that reproduces its own build
+        of the target (nix/target-system.nix), so an unchanged configuration
+        builds nothing.
+      '';
+    };
+
     manifest = mkOption {
       type = types.nullOr types.path;
       default = null;
@@ -51,26 +77,40 @@ in
   };
 
   config = mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = config.nix.enable;
+        message = "services.nixos-offline-installer sends its builds to nix-daemon (NIX_REMOTE=daemon): nix.enable must stay true.";
+      }
+    ];
+
     environment.systemPackages = [ cfg.package ];
     systemd.packages = [ cfg.package ];
+    # A group given by name is created here; a numeric gid names one that exists.
+    users.groups = lib.optionalAttrs (builtins.match "[0-9]+" cfg.socketGroup == null) { ${cfg.socketGroup} = { }; };
 
     systemd.services.nixos-offline-installer = {
       wantedBy = [ "multi-user.target" ];
+      # Builds go to nix-daemon (the unit's NIX_REMOTE=daemon); its socket comes with nixpkgs' Nix module.
+      wants = [ "nix-daemon.socket" ];
+      after = [ "nix-daemon.socket" ];
       # What the install steps run: Nix, nixos-install (with nixos-enter) and nixos-generate-config.
       path = [
         config.nix.package
-        config.system.build.nixos-install
+        nixosInstall
         config.system.build.nixos-enter
         config.system.build.nixos-generate-config
         pkgs.util-linux
         pkgs.coreutils
       ];
       environment = {
+        NIX_REMOTE = "daemon";
         NOI_CONFIG_DIRS = concatStringsSep ":" cfg.configDirs;
         NOI_SOCKET_GROUP = cfg.socketGroup;
         NOI_LOG_LEVEL = cfg.logLevel;
       }
       // optionalAttrs (cfg.nixpkgs != null) { NOI_NIXPKGS = "${cfg.nixpkgs}"; }
+      // optionalAttrs (cfg.nixosExpr != null) { NOI_NIXOS_EXPR = "${cfg.nixosExpr}"; }
       // optionalAttrs (cfg.manifest != null) { NOI_MANIFEST = "${cfg.manifest}"; };
       serviceConfig.ExecStart = [ "" "${lib.getExe cfg.package} daemon" ];
     };

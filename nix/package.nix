@@ -30,7 +30,14 @@ let
     ];
   };
   registry = lib.removeSuffix "/" npmRegistry;
+  manifest = lib.importJSON ../package.json;
   lock = lib.importJSON ../package-lock.json;
+  # npm only warns about engines; a Node older than package.json asks for would
+  # fail at run time (chokidar 6 needs 22.22), so the build refuses it.
+  nodeRange = manifest.engines.node;
+  nodeMinimum =
+    if lib.hasPrefix ">=" nodeRange then lib.removePrefix ">=" nodeRange
+    else throw "package.json engines.node is \"${nodeRange}\"; nix/package.nix reads only \">=X.Y\".";
   # "node_modules/@scope/name" -> "<registry>/@scope/name/-/name-1.2.3.tgz", npm's own tarball layout.
   tarball = path: module:
     let
@@ -44,9 +51,11 @@ let
       lock.packages;
   };
 in
+assert lib.assertMsg (lib.versionAtLeast nodejs_22.version nodeMinimum)
+  "nodejs_22 of this nixpkgs is ${nodejs_22.version}, but package.json needs Node ${nodeRange}: update the flake's nixpkgs input (nix flake update) to a release whose nodejs_22 is new enough.";
 buildNpmPackage {
   pname = "nixos-offline-installer";
-  version = (lib.importJSON ../package.json).version;
+  inherit (manifest) version;
   inherit src;
   nodejs = nodejs_22;
 
@@ -66,7 +75,9 @@ buildNpmPackage {
     npm prune --omit=dev --ignore-scripts
     app=$out/lib/nixos-offline-installer
     mkdir -p $app/nix $out/bin $out/share/nixos-offline-installer $out/lib/systemd/system
-    cp -r dist node_modules package.json $app/
+    cp -r dist node_modules $app/
+    # The source's own package.json: npm's config hook may leave the build folder's rewritten.
+    cp ${src}/package.json $app/package.json
     # Read at run time next to dist/ (../../nix from dist/validate).
     cp nix/config-facts.nix nix/desktops.json $app/nix/
     makeWrapper ${lib.getExe nodejs_22} $out/bin/nixos-offline-installer \

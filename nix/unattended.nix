@@ -21,6 +21,13 @@ in
       default = "tty1";
       description = "The virtual console the unattended install shows its progress and result on (its getty is stopped meanwhile).";
     };
+
+    font = mkOption {
+      type = types.nullOr types.path;
+      default = "${pkgs.terminus_font}/share/consolefonts/ter-v32n.psf.gz";
+      defaultText = lib.literalExpression ''"''${pkgs.terminus_font}/share/consolefonts/ter-v32n.psf.gz"'';
+      description = "The console font while the unattended install runs: 16x32 glyphs, readable from across the room. null keeps the console's font.";
+    };
   };
 
   config = mkIf (cfg.enable && cfg.unattended.enable) {
@@ -70,6 +77,8 @@ in
         exec nixos-offline-installer install --answers "$answers"
       '';
       serviceConfig = {
+        # "+": setting a console's font needs privileges the sandbox below drops.
+        ExecStartPre = lib.mkIf (cfg.unattended.font != null) "+${pkgs.kbd}/bin/setfont -C /dev/${cfg.unattended.tty} ${cfg.unattended.font}";
         # Simple, not oneshot: multi-user.target must not wait for a whole install.
         Type = "simple";
         # A failed install is reported on the console and in the daemon's log; repeating it would erase the disk again.

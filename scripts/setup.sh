@@ -5,19 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The same packages as the test beds' (scripts/bed-packages.sh), so this
+# machine is the bookworm bed. Nix or npm installed some other way count too.
+source scripts/bed-packages.sh
 need=()
-command -v nix-build >/dev/null 2>&1 || need+=(nix-bin)
-command -v unshare >/dev/null 2>&1 || need+=(util-linux)
-command -v pgrep >/dev/null 2>&1 || need+=(procps)
-command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-# The real Calamares runs the job module headless in the tests.
-command -v calamares >/dev/null 2>&1 || need+=(calamares)
-# Unattended installs partition, format and encrypt real (loop) disks in the tests.
-command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)
-command -v mkfs.vfat >/dev/null 2>&1 || need+=(dosfstools)
-command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
-command -v cryptsetup >/dev/null 2>&1 || need+=(cryptsetup-bin)
+for package in $(bed_packages bookworm); do
+  case "$package" in
+    nix-bin) command -v nix-build >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
+  dpkg-query -W -f '${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || need+=("$package")
+done
 if [ "${#need[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -1,13 +1,66 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), then runs every test: unit tests and
-# the end-to-end installs on real Nix in a network namespace with no interfaces.
-# Needs root (unshare --net, a Nix store in /nix, a root-owned target).
+# Sets everything up (scripts/setup.sh), then runs every test on each test bed:
+# this machine (bookworm: Debian 12) and debootstrap chroots of Debian 13
+# (trixie) and Debian unstable (sid), each with its own Nix and Calamares
+# (README, "Tests"). Unit tests and the end-to-end installs on real Nix in a
+# network namespace with no interfaces. Needs root (unshare --net, a Nix store
+# in /nix, a root-owned target, chroots).
+#
+#   bash scripts/test.sh [--bed NAME]... [vitest args]
+#
+# Ends with one line per bed: Nix and Calamares versions, passed/failed/skipped.
+# Exits non-zero when a test failed on any bed or a bed could not be built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bed-common.sh
+
+beds=()
+args=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --bed) beds+=("${2:?--bed needs a name: ${bed_names[*]}}"); shift 2 ;;
+    --bed=*) beds+=("${1#--bed=}"); shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+[ "${#beds[@]}" -gt 0 ] || beds=("${bed_names[@]}")
+for name in "${beds[@]}"; do bed_check_name "$name"; done
+
 bash scripts/setup.sh
 source scripts/node22.sh
+trap 'exit 130' INT
 mkdir -p .tmp
+
+declare -A outcome seconds
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json "$@" || status=$?
-node scripts/test-summary.mjs .tmp/vitest.json || true
+for name in "${beds[@]}"; do
+  echo "=== test bed $name ===" >&2
+  rm -f ".tmp/vitest-$name.json" ".tmp/bed-$name.versions"
+  started=$(date +%s)
+  if ! bed_is_chroot "$name"; then
+    bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
+  elif ! bash scripts/bed-build.sh "$name" 2>&1 >/dev/null | tee ".tmp/bed-$name.build-messages" >&2; then
+    # bed-build.sh's last word names the step that failed; its log has the rest.
+    outcome[$name]="could not be built: $(tail -n 1 ".tmp/bed-$name.build-messages" | sed 's/^test bed [a-z]*: //; s/ (last lines of .*//')"
+    status=1
+  else
+    bash scripts/bed-run.sh "$name" bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
+  fi
+  seconds[$name]=$(($(date +%s) - started))
+done
+
+echo
+for name in "${beds[@]}"; do
+  versions=".tmp/bed-$name.versions"
+  nix=$(sed -n 's/^nix=//p' "$versions" 2>/dev/null || true)
+  calamares=$(sed -n 's/^calamares=//p' "$versions" 2>/dev/null || true)
+  if [ "${outcome[$name]}" != ran ]; then
+    result="${outcome[$name]}"
+  elif [ -f ".tmp/vitest-$name.json" ]; then
+    result=$(node scripts/test-summary.mjs ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
+  else
+    result="no report (vitest did not finish)"
+  fi
+  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "$result" "${seconds[$name]}"
+done
 exit "$status"

@@ -51,7 +51,7 @@ class InstallRequest(unittest.TestCase):
         self.assertTrue(request["cancelOnDisconnect"])
         self.assertEqual(request["choices"], {
             "hostname": "field-01", "fullname": "Alice Liddell", "firmwareType": "efi", "bootLoaderPath": "/dev/vda",
-            "timezone": "Europe/Berlin", "locale": "de_DE.UTF-8", "keyboardLayout": "de", "keyboardVariant": "nodeadkeys",
+            "timezone": "Europe/Berlin", "locale": "de_DE.UTF-8", "LC_TIME": "de_DE.UTF-8", "keyboardLayout": "de", "keyboardVariant": "nodeadkeys",
         })
 
     def test_passes_partition_facts_but_never_passphrases(self):

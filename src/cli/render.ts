@@ -1,6 +1,7 @@
 // How the CLI shows events to a person: phase lines, a progress bar redrawn in
 // place on a terminal, and failures with what to do.
-import type { LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+import type { AppliedChoice, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+import { choiceLine } from '../prepare/installer-choices.js';
 
 const BAR_WIDTH = 30;
 
@@ -27,9 +28,15 @@ export function logLines(event: LogEvent): string {
   return event.lines.map((line) => `    [${event.source}] ${line}`).join('\n');
 }
 
+// The installer's choices and what became of each: nothing is silently ignored.
+function choiceLines(choices: AppliedChoice[] | undefined): string[] {
+  if (!choices || choices.length === 0) return [];
+  return ['  choices:', ...choices.map((c) => `    ${choiceLine(c)}`)];
+}
+
 export function resultText(event: ResultEvent): string {
   if (event.ok) {
-    const lines = [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`];
+    const lines = [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -74,6 +81,7 @@ export function validationText(result: ValidationResult): string {
     if (check.error) lines.push(...check.error.description.split('\n').map((l) => `      ${l}`));
   }
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
+  lines.push(...choiceLines(result.choices));
   if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
   lines.push(result.ok ? 'All checks passed.' : 'Fix the problems above before installing.');
   return lines.join('\n');

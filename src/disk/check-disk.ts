@@ -1,13 +1,13 @@
-// Every check of the answer file's disk, before anything is written to it: it
-// exists and is a whole, writable disk; nothing uses it (the live medium least
-// of all); what is on it may be erased; encryption can run here; and it is
-// large enough for the system.
+// The checks of the answer file's disk, before anything is written to it
+// (block-device.ts found it exists and is a whole, writable disk): nothing uses
+// it (the live medium least of all); what is on it may be erased; the kernel
+// can mount and encrypt what the layout makes; and it is large enough.
 import { access } from 'node:fs/promises';
 import { AnswerError, type Answers, type Layout } from '../answers/answer-file.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { runStepCommand } from '../step/run-step-command.js';
-import { inspectDisk, type DiskInfo } from './block-device.js';
+import type { DiskInfo } from './block-device.js';
 import { checkDiskFree } from './disk-in-use.js';
 import { checkWipe, diskSignatures, type Signature } from './existing-data.js';
 import { diskNeed, type SizeNeed } from './layout.js';
@@ -19,9 +19,8 @@ export interface CheckedDisk {
   signatures: Signature[];
 }
 
-export async function checkDisk(ctx: CommandContext, answers: Answers, livePaths: readonly string[]): Promise<CheckedDisk> {
-  const disk = await inspectDisk(answers.disk);
-  ctx.log('validate', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}`);
+// DISK: what inspectDisk found for the answer file's disk.
+export async function checkDisk(ctx: CommandContext, disk: DiskInfo, answers: Answers, livePaths: readonly string[]): Promise<CheckedDisk> {
   await checkDiskFree(disk, { paths: livePaths });
   const signatures = await diskSignatures(ctx, disk);
   checkWipe(disk, signatures, answers.wipe, answers.file);

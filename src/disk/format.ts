@@ -8,6 +8,7 @@ import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import { ROOT_MAPPER, SWAP_MAPPER, encryptAndOpen } from './luks.js';
 import type { PartitionNodes } from './partition.js';
+import { LABELS } from './planned-file-systems.js';
 
 export interface Formatted {
   // What to mount or turn on: a partition, or the opened LUKS device on it.
@@ -36,7 +37,7 @@ export async function formatPartitions(ctx: JobContext, nodes: PartitionNodes, l
 
   let esp: string | null = null;
   if (nodes.esp) {
-    await mkfs(ctx, 'mkfs.vfat', ['-F', '32', '-n', 'BOOT'], nodes.esp);
+    await mkfs(ctx, 'mkfs.vfat', ['-F', '32', '-n', LABELS.esp], nodes.esp);
     esp = nodes.esp;
     step();
   }
@@ -49,7 +50,7 @@ export async function formatPartitions(ctx: JobContext, nodes: PartitionNodes, l
       swap = swapDevice.mapper;
       partitions.push({ claimed: true, device: nodes.swap, fs: 'linuxswap', fsName: 'luks2', luksMapperName: SWAP_MAPPER, uuid: swapDevice.uuid });
     }
-    await mkfs(ctx, 'mkswap', ['-L', 'swap'], swap);
+    await mkfs(ctx, 'mkswap', ['-L', LABELS.swap], swap);
     step();
   }
 
@@ -57,7 +58,7 @@ export async function formatPartitions(ctx: JobContext, nodes: PartitionNodes, l
   if (!rootPartition) throw new InstallError('internal-error', 'The layout has no root partition', 'This is a bug in the installer; please report it with the log.');
   let root = rootPartition;
   if (encryption) root = (await encryptAndOpen(ctx, rootPartition, encryption, ROOT_MAPPER, opened)).mapper;
-  await mkfs(ctx, 'mkfs.ext4', ['-F', '-q', '-L', 'nixos'], root);
+  await mkfs(ctx, 'mkfs.ext4', ['-F', '-q', '-L', LABELS.root], root);
   step();
   return { root, esp, swap, partitions };
 }

@@ -4,6 +4,7 @@
 // GRUB puts its core image on a GPT disk. Type GUIDs, not sfdisk's aliases,
 // so every util-linux version reads the script the same.
 import type { Layout } from '../answers/answer-file.js';
+import { PARTITION_NAMES } from './planned-file-systems.js';
 import { GiB, MiB, formatBytes } from './sizes.js';
 
 export type PartitionRole = 'esp' | 'bios-boot' | 'swap' | 'root';
@@ -35,13 +36,13 @@ export const MIN_BUILD_HEADROOM_BYTES = GiB;
 export function planPartitions(layout: Layout): PlannedPartition[] {
   const boot: PlannedPartition =
     layout.type === 'efi-ext4'
-      ? { role: 'esp', sizeBytes: ESP_BYTES, typeGuid: GPT_TYPES.esp, label: 'ESP' }
-      : { role: 'bios-boot', sizeBytes: BIOS_BOOT_BYTES, typeGuid: GPT_TYPES['bios-boot'], label: 'BIOS boot' };
+      ? { role: 'esp', sizeBytes: ESP_BYTES, typeGuid: GPT_TYPES.esp, label: PARTITION_NAMES.esp }
+      : { role: 'bios-boot', sizeBytes: BIOS_BOOT_BYTES, typeGuid: GPT_TYPES['bios-boot'], label: PARTITION_NAMES.biosBoot };
   return [
     boot,
-    ...(layout.swapBytes > 0 ? [{ role: 'swap' as const, sizeBytes: layout.swapBytes, typeGuid: GPT_TYPES.swap, label: 'swap' }] : []),
+    ...(layout.swapBytes > 0 ? [{ role: 'swap' as const, sizeBytes: layout.swapBytes, typeGuid: GPT_TYPES.swap, label: PARTITION_NAMES.swap }] : []),
     // Last, so it takes the rest of the disk.
-    { role: 'root', sizeBytes: null, typeGuid: GPT_TYPES.root, label: 'nixos' },
+    { role: 'root', sizeBytes: null, typeGuid: GPT_TYPES.root, label: PARTITION_NAMES.root },
   ];
 }
 

@@ -1,13 +1,14 @@
 // One install, start to finish: resolve the configuration, check the target,
-// then stage, hardware, build, copy, install and report. Every step's output
+// then hardware, validate, (for an unattended install: partition, format,
+// mount,) stage, build, copy, install and report. Every step's output
 // goes to the journal, to this install's own log file and to the clients; the
 // result says what happened and, on failure, what to do.
 import { join } from 'node:path';
-import { AnswerError } from '../answers/answer-file.js';
 import { copyClosure } from '../copy/copy-closure.js';
-import { addGrubDevice } from '../disk/boot-loader-device.js';
+import type { CheckedDisk } from '../disk/check-disk.js';
 import { DiskSession } from '../disk/disk-session.js';
 import type { Formatted } from '../disk/format.js';
+import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { releaseDisk } from '../disk/release-disk.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
@@ -22,6 +23,7 @@ import {
   PHASES,
   PHASE_TITLES,
   PROTOCOL_VERSION,
+  type AppliedChoice,
   type ErrorInfo,
   type InstallRequest,
   type LogEvent,
@@ -32,7 +34,10 @@ import {
 } from '../protocol/messages.js';
 import { TARGET_LOG_DIR, writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource } from '../resolve/config-sources.js';
-import { generateHardwareConfig } from '../stage/generate-hardware-config.js';
+import { prepareConfig, probeMountedFileSystems, type PreparedConfig } from '../prepare/prepare-config.js';
+import { targetFirmware } from '../prepare/firmware.js';
+import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
+import { choiceLine } from '../prepare/installer-choices.js';
 import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
@@ -41,14 +46,14 @@ import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
-import { checkUnattended, prepareDisk, type UnattendedPlan } from './unattended.js';
+import { checkDiskFits, layoutFirmware, prepareDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
 // An unattended install's disk phases take their share from the copy's.
-export const PHASE_WEIGHTS: Record<Phase, number> = { validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, hardware: 0.01, build: 0.1, copy: 0.74, install: 0.04, report: 0.01 };
-// The phases of an install with a mounted target: no partitioning.
+export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, build: 0.1, copy: 0.74, install: 0.04, report: 0.01 };
+// The phases of an install into a mounted target: no partitioning.
 const ATTENDED_PHASES = PHASES.filter((p) => !DISK_PHASES.includes(p));
 
 const PROGRESS_INTERVAL_MS = 50;
@@ -101,7 +106,17 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 // The result event, for every way an install ends (the runner's too, when the job itself faults).
 export function resultEvent(
   installId: string,
-  end: { state: ResultEvent['state']; error: (ErrorInfo & { field?: string }) | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null; then?: ResultEvent['then'] },
+  end: {
+    state: ResultEvent['state'];
+    error: (ErrorInfo & { field?: string }) | null;
+    durationMs: number;
+    logTail?: string[];
+    logPath?: string | null;
+    targetLogPath?: string | null;
+    toplevel?: string | null;
+    choices?: AppliedChoice[];
+    then?: ResultEvent['then'];
+  },
 ): ResultEvent {
   const { error } = end;
   return {
@@ -113,6 +128,7 @@ export function resultEvent(
     logPath: end.logPath ?? null,
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
+    ...(end.choices && { choices: end.choices }),
     durationMs: end.durationMs,
     ...(end.then && { then: end.then }),
   };
@@ -138,7 +154,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { logger, flush, close } = installLog;
   const tail: string[] = [];
   const recent = new RecentLines(RECENT_PER_SOURCE);
-  let phase: Phase = 'validate';
+  let phase: Phase = 'hardware';
   let shown = 0;
   let lastProgressAt = 0;
   let detail = '';
@@ -183,8 +199,11 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let toplevel: string | null = null;
   let failure: InstallError | null = null;
   let cancelled = false;
-  let session: DiskSession | null = null;
+  let prepared: PreparedConfig | null = null;
+  let choices: AppliedChoice[] | undefined;
   let plan: UnattendedPlan | null = null;
+  let session: DiskSession | null = null;
+  let checked: CheckedDisk | null = null;
   let formatted: Formatted | null = null;
 
   logger.info({ request }, `install ${installId} started`);
@@ -195,40 +214,52 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   try {
     const source = resolveSource(settings.configDirs);
     if (answersPath) {
+      // The answer file and its disk, as a mounted target's own checks come first; then a private mount point for it.
       ctx.log('daemon', `unattended install from ${source}, answers in ${answersPath}`);
-      // Every check before the disk is touched: the answer file, the configuration, the disk and its size.
-      ctx.phase('validate');
-      plan = await checkUnattended(ctx, answersPath, source, settings, validationCache);
+      plan = await readPlan(ctx, answersPath, source, settings);
       session = await DiskSession.create();
       root = ctx.root = session.mountPoint;
-      formatted = await prepareDisk(ctx, plan, session);
-      await checkTargetRoot(root);
     } else {
       ctx.log('daemon', `installing from ${source} to ${root}`);
       await checkTargetRoot(root);
+    }
 
-      // Every mismatch is known before anything is written to the target.
-      ctx.phase('validate');
-      const validation = await validateConfig(ctx, { source, ...(request.user !== undefined && { user: request.user }), ...(request.desktop !== undefined && { desktop: request.desktop }) }, settings, validationCache);
-      if (signal.aborted) throw new InstallCancelled();
-      if (!validation.ok) throw validationError(validation);
-      ctx.progress(1);
+    // The target's hardware configuration and the installer's choices, in a private copy of the folder.
+    // Unattended: before the disk holds a file system, the ones the layout will make stand in for the probe's.
+    ctx.phase('hardware');
+    prepared = plan
+      ? await prepareConfig(ctx, source, { choices: unattendedChoices(plan) }, { plannedFileSystems: plannedFileSystemsNix(plan.answers.layout) })
+      : await prepareConfig(ctx, source, request);
+    const profiles = await manifestProfiles(settings.manifest);
+    ctx.log('hardware', profileLine(matchProfile(prepared.generated, profiles), Object.keys(profiles).length));
+    ctx.progress(1);
+
+    // Every mismatch is known before anything is written to the target (or, unattended, to the disk).
+    ctx.phase('validate');
+    const firmware = plan ? layoutFirmware(plan.answers.layout) : targetFirmware(request.choices);
+    ctx.log('daemon', plan ? `the layout ${plan.answers.layout.type} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
+    const user = plan ? plan.answers.user : request.user;
+    const desktop = plan ? plan.answers.desktop : request.desktop;
+    const validation = await validateConfig(ctx, { source, firmware, prepared, ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) }, settings, validationCache);
+    if (validation.choices) {
+      choices = validation.choices;
+      for (const choice of choices) ctx.log('daemon', `installer choice: ${choiceLine(choice)}`);
+    }
+    if (signal.aborted) throw new InstallCancelled();
+    if (!validation.ok) throw validationError(validation);
+    if (plan) checked = await checkDiskFits(ctx, plan, source, settings, prepared);
+    ctx.progress(1);
+
+    if (plan && session && checked) {
+      formatted = await prepareDisk(ctx, plan.answers, checked, session);
+      await checkTargetRoot(root);
+      await probeMountedFileSystems(ctx, prepared, formatted.partitions);
     }
 
     ctx.phase('stage');
     targetTouched = true;
-    const staged = await stageConfig(ctx, source);
+    const staged = await stageConfig(ctx, prepared.folder, source);
     if (plan) await protectStagedSecrets(ctx, source, staged.etcNixos, [plan.answers.file, ...(plan.answers.layout.encrypt ? [plan.answers.layout.encrypt.passphraseFile] : [])]);
-    ctx.progress(1);
-
-    ctx.phase('hardware');
-    const hardwareConfig = await generateHardwareConfig(ctx, staged.etcNixos, request.partitions ?? formatted?.partitions);
-    if (plan?.answers.layout.type === 'bios-ext4') {
-      const { disk } = plan.checked;
-      const device = /^\/dev\/[A-Za-z0-9._:+\/-]+$/.test(disk.stablePath) ? disk.stablePath : disk.device;
-      await addGrubDevice(hardwareConfig, device);
-      ctx.log('hardware', `GRUB installs to ${device} (boot.loader.grub.device, unless the configuration sets it)`);
-    }
     ctx.progress(1);
 
     ctx.phase('build');
@@ -248,10 +279,13 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     if (error instanceof InstallCancelled || signal.aborted) cancelled = true;
     else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
   }
+  await prepared?.remove();
 
   let state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
   const again = plan
-    ? `${session ? `The disk ${plan.answers.disk} may hold a partial system; start the install again to redo it (the answer file needs "wipe": true now).` : 'The disk was not touched.'}`
+    ? formatted
+      ? `The disk ${plan.answers.disk} may hold a partial system; start the install again to redo it (the answer file needs "wipe": true now).`
+      : `The disk ${plan.answers.disk} ${DISK_PHASES.includes(phase as Phase) ? 'may be partly partitioned; start the install again with "wipe": true' : 'was not touched'}.`
     : 'The target may hold a partial system; start the install again to finish it (paths already copied are reused).';
   let error: (ErrorInfo & { field?: string }) | null = cancelled
     ? {
@@ -290,5 +324,5 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, durationMs: Date.now() - started, ...(then && { then }) });
+  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started, ...(then && { then }) });
 }

@@ -31,8 +31,9 @@ export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'vali
 export type EventType = (typeof EVENT_TYPES)[number];
 
 // The stages an install goes through, in order. An unattended install (one with
-// an answer file) also partitions, formats and mounts the disk; others skip those.
-export const PHASES = ['validate', 'partition', 'format', 'mount', 'stage', 'hardware', 'build', 'copy', 'install', 'report'] as const;
+// an answer file) also partitions, formats and mounts the disk, once every check
+// has passed; others skip those.
+export const PHASES = ['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'build', 'copy', 'install', 'report'] as const;
 export const DISK_PHASES: readonly Phase[] = ['partition', 'format', 'mount'];
 export type Phase = (typeof PHASES)[number];
 
@@ -82,10 +83,22 @@ export const CHOICE_KEYS = [
   'keyboardLayout',
   'keyboardVariant',
   'keyboardVConsoleKeymap',
+  // Calamares' localeConf: the LC_* categories set apart from the language.
+  'LC_ADDRESS',
+  'LC_IDENTIFICATION',
+  'LC_MEASUREMENT',
+  'LC_MONETARY',
+  'LC_NAME',
+  'LC_NUMERIC',
+  'LC_PAPER',
+  'LC_TELEPHONE',
+  'LC_TIME',
 ] as const;
+export type ChoiceKey = (typeof CHOICE_KEYS)[number];
 
-// What else was chosen in the installer; recorded in the install log.
-export type InstallChoices = Partial<Record<(typeof CHOICE_KEYS)[number], string>>;
+// What else was chosen in the installer: applied as defaults the configuration
+// can override (installer-choices.nix), and checked (firmware and boot loader).
+export type InstallChoices = Partial<Record<ChoiceKey, string>>;
 
 export interface InstallRequest extends RequestBase {
   // The mounted target; or, for an unattended install, none (the daemon mounts the disk itself).
@@ -127,6 +140,26 @@ export interface ConfigFacts {
   toplevel: string | null;
   // The system's closure size in bytes, when the ISO manifest records it.
   closureBytes?: number;
+  // From evaluation only (the manifest describes the configuration as shipped).
+  mutableUsers?: boolean;
+  usersWithoutPassword?: string[];
+  bootLoader?: { systemdBoot: boolean; grub: boolean; grubEfi: boolean; grubDevices: string[] };
+  // The final values of the settings the installer's choices set as defaults.
+  settings?: Partial<Record<ChoiceSetting, string | null>>;
+}
+
+export const CHOICE_SETTINGS = ['hostName', 'timeZone', 'defaultLocale', 'consoleKeyMap', 'xkbLayout', 'xkbVariant'] as const;
+export type ChoiceSetting = (typeof CHOICE_SETTINGS)[number];
+
+// One choice made in the installer and what became of it.
+export interface AppliedChoice {
+  setting: ChoiceSetting;
+  // The NixOS option it sets, e.g. "time.timeZone".
+  option: string;
+  chosen: string;
+  // What the system will have: the choice, or the configuration's own value, which wins.
+  result: string | null;
+  applied: boolean;
 }
 
 export interface Download {
@@ -135,7 +168,7 @@ export interface Download {
   urls: string[];
 }
 
-export const CHECK_NAMES = ['source', 'evaluates', 'user', 'desktop', 'offline'] as const;
+export const CHECK_NAMES = ['source', 'evaluates', 'user', 'desktop', 'bootloader', 'passwords', 'offline'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface ValidationCheck {
@@ -157,6 +190,8 @@ export interface ValidationResult {
   // Derivations the build will run locally, and what it would have to download.
   toBuild: string[];
   downloads: Download[];
+  // The installer's choices and whether each applies (only when the check ran with them).
+  choices?: AppliedChoice[];
   checkedAt: string;
   durationMs: number;
 }
@@ -252,6 +287,8 @@ export interface ResultEvent {
   logPath: string | null;
   targetLogPath: string | null;
   toplevel: string | null;
+  // The installer's choices and whether each applied (once the checks ran).
+  choices?: AppliedChoice[];
   durationMs: number;
   // Unattended installs only: what the machine does next, after a success (the answer file's "then").
   then?: ThenInfo;

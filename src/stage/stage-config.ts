@@ -5,7 +5,7 @@
 // timestamped backup. The source is only ever read.
 import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from '../step/context.js';
+import type { CommandContext, JobContext } from '../step/context.js';
 import { InstallCancelled, InstallError } from '../step/install-error.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 
@@ -30,7 +30,9 @@ async function makeOwnerWritable(staging: string, snapshot: SourceScan): Promise
   await Promise.all(readOnly.map((e) => chmod(join(staging, e.path), e.mode | 0o200)));
 }
 
-async function copySnapshot(ctx: JobContext, source: string, staging: string) {
+// Copies SOURCE to DEST (which must not exist) and returns the scan of what was
+// copied, retried while the source changes under it.
+export async function copySnapshot(ctx: CommandContext, source: string, staging: string) {
   // Loaded on first use: an idle daemon does not need it (about 5 MB resident).
   const { default: fse } = await import('fs-extra');
   for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
@@ -49,12 +51,13 @@ async function copySnapshot(ctx: JobContext, source: string, staging: string) {
   );
 }
 
-export async function stageConfig(ctx: JobContext, source: string): Promise<StagedConfig> {
+// SOURCE is the prepared folder; SHOWN_AS the folder the person knows it as.
+export async function stageConfig(ctx: JobContext, source: string, shownAs: string = source): Promise<StagedConfig> {
   const etc = join(ctx.root, 'etc');
   const etcNixos = join(etc, 'nixos');
   const staging = join(etc, `.nixos.staging-${ctx.installId}`);
   await mkdir(etc, { recursive: true, mode: 0o755 });
-  ctx.log('stage', `copying ${source} to ${etcNixos}`);
+  ctx.log('stage', `copying ${shownAs} (with this machine's hardware configuration) to ${etcNixos}`);
   let snapshot;
   try {
     snapshot = await copySnapshot(ctx, source, staging);

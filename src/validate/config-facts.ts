@@ -44,20 +44,25 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
   };
 }
 
-export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
-  const facts = await evaluateJson<{ users: string[]; desktops: string[]; drvPath: string }>(
+type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel'> & { drvPath: string };
+
+// EVALUATE_IN is the folder Nix reads (the prepared copy); errors name SOURCE, the folder the person edits.
+export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings, evaluateIn: string = source): Promise<ConfigFacts> {
+  const facts = await evaluateJson<EvaluatedFacts>(
     ctx,
     FACTS_NIX,
-    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(source, 'configuration.nix'))],
+    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix'))],
     (outcome) => {
-      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, evaluating: true });
+      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: evaluateIn, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);
     },
   );
-  return { origin: 'evaluation', users: facts.users, desktops: facts.desktops, drvPath: facts.drvPath, toplevel: null };
+  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
 }
 
-export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings): Promise<ConfigFacts> {
-  const fromManifest = settings.manifest ? await manifestFacts(settings.manifest, source) : null;
-  return fromManifest ?? evaluateFacts(ctx, source, settings);
+// The manifest's facts when it describes this folder as shipped; otherwise the folder is evaluated.
+export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings, prepared?: { folder: string; asShipped: boolean }): Promise<ConfigFacts> {
+  const fromManifest = settings.manifest && (prepared?.asShipped ?? true) ? await manifestFacts(settings.manifest, source) : null;
+  return fromManifest ?? evaluateFacts(ctx, source, settings, prepared?.folder);
 }

@@ -8,6 +8,10 @@ import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
+import { checkBootLoader, checkPassword, type Firmware } from './boot-loader.js';
+import { hardwareCause } from './hardware-downloads.js';
+import { appliedChoices } from '../prepare/installer-choices.js';
+import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../stage/scan-source.js';
 
 // Facts and the offline check of a folder, by its fingerprint (every entry's
@@ -34,6 +38,10 @@ export interface ValidationInput {
   source: string | null;
   user?: string;
   desktop?: string;
+  // The machine's firmware, for the boot loader check (installs only).
+  firmware?: Firmware;
+  // The prepared folder (generated hardware configuration and choices) to check instead of the source as is.
+  prepared?: PreparedConfig;
 }
 
 const MAX_LISTED = 20;
@@ -77,15 +85,20 @@ export function checkDesktop(desktop: string, facts: ConfigFacts, source: string
   };
 }
 
-export function checkDownloads(downloads: readonly Download[], source: string): ErrorInfo | null {
+export function checkDownloads(downloads: readonly Download[], source: string, generatedHardware: string | null = null): ErrorInfo | null {
   if (downloads.length === 0) return null;
-  const named = downloads.map((d) => `${d.name}${d.urls.length > 0 ? ` (${d.urls[0]})` : ''}`);
+  const causes = downloads.map((d) => hardwareCause(d.name, generatedHardware));
+  const named = downloads.map((d, i) => `${d.name}${d.urls.length > 0 ? ` (${d.urls[0]})` : ''}${causes[i] ? `, needed by ${causes[i]} in this machine's generated hardware-configuration.nix` : ''}`);
+  const byHardware = causes.some((c) => c !== null);
   return {
     code: 'needs-download',
     title: `The configuration needs ${downloads.length} download${downloads.length === 1 ? '' : 's'} that ${downloads.length === 1 ? 'is' : 'are'} not on the ISO`,
     description:
       `Building the system from ${source} would have to download:\n${list(named)}\n` +
-      'This installer works offline, so the install would fail. Rebuild the ISO from this configuration (so its store holds these), or remove what needs them from the configuration.',
+      'This installer works offline, so the install would fail; nothing was written to the target. ' +
+      (byHardware
+        ? "This machine's hardware asks for more than the ISO was built for. Cover it: on this machine run\n  nixos-generate-config --show-hardware-config > hardware-profiles/<machine>.nix\nput that file in nix-cfg/hardware-profiles/ and rebuild the ISO (README: \"Covering your machines\"); or set the option to false in the configuration."
+        : 'Rebuild the ISO from this configuration (so its store holds these), or remove what needs them from the configuration.'),
   };
 }
 
@@ -110,6 +123,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     facts,
     toBuild,
     downloads,
+    ...(input.prepared && facts && { choices: appliedChoices(input.prepared.choices, facts) ?? [] }),
     checkedAt: new Date().toISOString(),
     durationMs: Date.now() - started,
   });
@@ -121,7 +135,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   let key: string;
   try {
     // Also refuses, by name, links out of the folder and special files, as staging would.
-    key = `${source}\n${(await scanSource(source)).fingerprint}`;
+    key = `${source}\n${(await scanSource(source)).fingerprint}${input.prepared && !input.prepared.asShipped ? `\n${input.prepared.generatedHash}` : ''}`;
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
     checks.push(failed('source', error));
@@ -130,7 +144,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   checks.push({ name: 'source', ok: true });
   const cached = cache?.get(key);
   try {
-    facts = cached?.facts ?? (await configFacts(ctx, source, settings));
+    facts = cached?.facts ?? (await configFacts(ctx, source, settings, input.prepared));
     checks.push({ name: 'evaluates', ok: true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
@@ -142,6 +156,11 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   checks.push(input.user === undefined ? { name: 'user', ok: true, skipped: 'no user chosen' } : userError ? failed('user', userError) : { name: 'user', ok: true });
   const desktopError = input.desktop === undefined ? null : checkDesktop(input.desktop, facts, source);
   checks.push(input.desktop === undefined ? { name: 'desktop', ok: true, skipped: 'no desktop chosen' } : desktopError ? failed('desktop', desktopError) : { name: 'desktop', ok: true });
+  const noFacts = facts.bootLoader === undefined ? 'the ISO manifest does not describe it' : null;
+  const loaderError = input.firmware === undefined || noFacts ? null : checkBootLoader(input.firmware, facts, source);
+  checks.push(input.firmware === undefined || noFacts ? { name: 'bootloader', ok: true, skipped: noFacts ?? 'no target machine' } : loaderError ? failed('bootloader', loaderError) : { name: 'bootloader', ok: true });
+  const passwordError = input.user === undefined ? null : checkPassword(input.user, facts, source);
+  checks.push(input.user === undefined ? { name: 'passwords', ok: true, skipped: 'no user chosen' } : passwordError ? failed('passwords', passwordError) : { name: 'passwords', ok: true });
 
   if (cached) {
     toBuild = cached.toBuild;
@@ -156,7 +175,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   }
   try {
     ({ toBuild, downloads } = await checkCompleteness(ctx, facts.drvPath));
-    const downloadError = checkDownloads(downloads, source);
+    const downloadError = checkDownloads(downloads, source, input.prepared?.generated ?? null);
     checks.push(downloadError ? failed('offline', downloadError) : { name: 'offline', ok: true });
     if (!downloadError) cache?.set(key, { facts, toBuild });
     ctx.log('validate', `offline check: ${toBuild.length} derivations to build locally, ${downloads.length} downloads needed`);

@@ -32,6 +32,10 @@ function seed(extra: Record<string, unknown> = {}) {
     bootLoader: { installPath: '/dev/vda' },
     locationRegion: 'Europe',
     locationZone: 'Berlin',
+    localeConf: { LANG: 'de_DE.UTF-8/UTF-8', LC_TIME: 'en_GB.UTF-8/UTF-8' },
+    keyboardLayout: 'de',
+    keyboardVariant: 'nodeadkeys',
+    keyboardVConsoleKeymap: 'de-latin1-nodeadkeys',
     partitions: [
       { claimed: true, device: '/dev/vda2', fs: 'linuxswap', fsName: 'luks2', luksMapperName: 'luks-swap0', uuid: '0a1b2c3d-1111-2222-3333-444455556666', luksPassphrase: 'secret' },
       { claimed: true, device: '/dev/vda3', fs: 'ext4', fsName: 'ext4', mountPoint: '/', uuid: 'aaaa-bbbb' },
@@ -65,6 +69,12 @@ describe('the nixos-offline job in Calamares', () => {
     const hardware = await readFile(join(root, 'etc/nixos/hardware-configuration.nix'), 'utf8');
     expect(hardware).toContain('boot.initrd.luks.devices."luks-swap0".device = "/dev/disk/by-uuid/0a1b2c3d-1111-2222-3333-444455556666";');
     expect(hardware.trimEnd().endsWith('}')).toBe(true);
+    // The choices made on Calamares' pages, as defaults beside it.
+    expect(hardware).toMatch(/imports = \[ \.\/installer-choices\.nix/);
+    const choices = await readFile(join(root, 'etc/nixos/installer-choices.nix'), 'utf8');
+    for (const line of ['time.timeZone = lib.mkDefault "Europe/Berlin";', 'i18n.defaultLocale = lib.mkDefault "de_DE.UTF-8";', 'i18n.extraLocaleSettings.LC_TIME = lib.mkDefault "en_GB.UTF-8";', 'console.keyMap = lib.mkDefault "de-latin1-nodeadkeys";', 'services.xserver.xkb.layout = lib.mkDefault "de";', 'networking.hostName = lib.mkDefault "field-01";']) {
+      expect(choices).toContain(line);
+    }
     const installLog = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');
     expect(installLog).not.toContain('secret');
     expect((await installState()).state).toBe('succeeded');
@@ -86,6 +96,14 @@ describe('the nixos-offline job in Calamares', () => {
     expect(user?.details).toContain('alice');
     const desktop = failure((await runCalamares(dir, modules, seed({ packagechooser_packagechooser: 'xfce' }))).log);
     expect(desktop?.details).toContain('the xfce desktop');
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('refuses systemd-boot on a BIOS machine before anything is written to the target', async () => {
+    const modules = await daemonWith({ hostName: 'biosboot', bootLoader: 'boot.loader.systemd-boot.enable = true;' });
+    const shown = failure((await runCalamares(dir, modules, seed({ firmwareType: 'bios', bootLoader: { installPath: '/dev/sda' } }))).log);
+    expect(shown?.title).toBe('systemd-boot cannot start this machine');
+    expect(shown?.details).toContain('boot.loader.grub.device');
     expect(await readdir(root)).toEqual([]);
   });
 

@@ -97,7 +97,7 @@ describe('a successful install', () => {
     expect(copy.at(-1)).toMatchObject({ pathsDone: live.length, pathsTotal: live.length });
     expect(copy.at(-1).bytesDone).toBe(copy.at(-1).bytesTotal);
     expect(copy.at(-1).bytesTotal).toBeGreaterThan(10_000_000);
-    expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase)).toEqual(['validate', 'stage', 'hardware', 'build', 'copy', 'install', 'report']);
+    expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase)).toEqual(['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report']);
     // The build phase says what it builds, from Nix's own counts, and its bar moves.
     const build = progress.filter((p) => p.phase === 'build');
     expect(build.some((p) => /^building \d+ of \d+: nixos-system-demo-stand-in$/.test(p.detail ?? ''))).toBe(true);

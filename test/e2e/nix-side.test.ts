@@ -3,18 +3,26 @@
 // Nix package and the Calamares override expect are where they expect them.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { writeFile, rm } from 'node:fs/promises';
+import { cp, mkdir, writeFile, rm } from 'node:fs/promises';
 
 const env = { ...process.env, NIX_CONFIG };
 
-function nixFiles(): string[] {
-  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.nix'], { cwd: REPO, encoding: 'utf8' });
-  return listed.split('\n').filter(Boolean);
+// Folders that hold no project .nix files (dependencies, build output, tools, scratch).
+const NOT_SOURCE = new Set(['node_modules', 'dist', 'tools']);
+
+// Every .nix file of the checkout, found by walking it: a test bed or a tarball
+// checkout may have no git.
+function nixFiles(dir = REPO): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name.startsWith('.') || NOT_SOURCE.has(entry.name) ? [] : nixFiles(path);
+    return entry.isFile() && entry.name.endsWith('.nix') ? [relative(REPO, path)] : [];
+  });
 }
 
 function evalJson(expression: string, extra: string[] = []): any {
@@ -24,7 +32,12 @@ function evalJson(expression: string, extra: string[] = []): any {
 describe('Nix files', () => {
   it('every .nix file parses with Nix', () => {
     const files = nixFiles();
-    expect(files).toEqual(expect.arrayContaining(['flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix', 'nix/calamares-extensions.nix', 'nix/tests/offline-install.nix', 'nix-cfg/configuration.nix', 'nix-cfg/hardware-configuration.nix']));
+    expect(files).toEqual(expect.arrayContaining([
+      'flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix',
+      'nix/calamares-extensions.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
+      'nix/target-expression-entry.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
+      'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
+    ]));
     for (const file of files) execFileSync('nix-instantiate', ['--parse', join(REPO, file)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   });
 
@@ -51,7 +64,51 @@ describe('Nix files', () => {
 
   it('config-facts.nix also takes an evaluated system (the ISO build passes lib.nixosSystem)', () => {
     const facts = evalJson(`import ./nix/config-facts.nix { evaluated = import ${NIXOS_EXPR} { }; withDrvPath = false; }`, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
-    expect(facts).toEqual({ version: 1, users: ['alice'], desktops: ['gnome'] });
+    expect(facts).toMatchObject({ version: 1, users: ['alice'], desktops: ['gnome'], mutableUsers: true, bootLoader: { grub: true, grubEfi: true, grubDevices: ['/dev/vda'], systemdBoot: false } });
+    expect(facts.settings).toMatchObject({ hostName: 'demo', timeZone: null });
+  });
+});
+
+describe('the flake and its template, without nixpkgs', () => {
+  // The flake's outputs with nothing for nixpkgs: whatever evaluates needs none of it.
+  const outputs = '((import ./flake.nix).outputs { self = { }; nixpkgs = { }; })';
+
+  it('pins the current NixOS stable release', () => {
+    expect(evalJson('(import ./flake.nix).inputs.nixpkgs.url')).toBe('github:NixOS/nixpkgs/nixos-26.05');
+  });
+
+  it('offers a template: a repository with nix-cfg/ and a flake calling lib.mkIso', () => {
+    const path = evalJson(`toString ${outputs}.templates.default.path`);
+    expect(path).toBe(join(REPO, 'template'));
+    for (const file of ['flake.nix', 'README.md', 'nix-cfg/configuration.nix', 'nix-cfg/hardware-configuration.nix']) expect(existsSync(join(path, file)), file).toBe(true);
+    // The example stays the one this repository's own ISO is built from.
+    for (const file of readdirSync(join(REPO, 'nix-cfg'))) {
+      expect(readFileSync(join(path, 'nix-cfg', file), 'utf8'), file).toBe(readFileSync(join(REPO, 'nix-cfg', file), 'utf8'));
+    }
+    // Its outputs, with a stand-in for this flake: one ISO per system, each from the template's nix-cfg.
+    const stub = '{ lib.mkIso = args: { config.system.build.isoImage = { inherit (args) system; nixCfg = toString args.nixCfg; }; }; }';
+    const iso = evalJson(`((import ./template/flake.nix).outputs { self = { }; nixos-offline-installer = ${stub}; }).packages`);
+    expect(iso).toEqual({
+      'x86_64-linux': { iso: { system: 'x86_64-linux', nixCfg: join(REPO, 'template/nix-cfg') } },
+      'aarch64-linux': { iso: { system: 'aarch64-linux', nixCfg: join(REPO, 'template/nix-cfg') } },
+    });
+    expect(evalJson('builtins.attrNames (import ./template/flake.nix).inputs')).toEqual(['nixos-offline-installer']);
+  });
+
+  it("fetches npm dependencies from npm's default registry unless nix/npm-registry.txt names another", async () => {
+    expect(readFileSync(join(REPO, 'flake.nix'), 'utf8')).toContain('npmRegistry = import ./nix/npm-registry.nix;');
+    const dir = await scratch('registry');
+    try {
+      await cp(join(REPO, 'nix/npm-registry.nix'), join(dir, 'npm-registry.nix'));
+      const registry = () => JSON.parse(execFileSync('nix-instantiate', ['--eval', '--json', join(dir, 'npm-registry.nix')], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(registry()).toMatch(/^https:\/\/\S+\/$/);
+      await writeFile(join(dir, 'npm-registry.txt'), '  http://127.0.0.1:4873/\n');
+      expect(registry()).toBe('http://127.0.0.1:4873/');
+      await writeFile(join(dir, 'npm-registry.txt'), 'not a url\n');
+      expect(registry).toThrow(/nix\/npm-registry\.txt must hold one registry URL/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -74,6 +131,12 @@ describe('the package layout', () => {
     expect(existsSync(join(REPO, 'dist/cli/main.js'))).toBe(true);
     // dist/validate reads ../../nix/{config-facts.nix,desktops.json}: the package copies both next to dist.
     expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json $app/nix/');
+    // package.json from the source, not the build folder's (which npm's config hook may rewrite).
+    expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
+    expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);
+    // The Node check reads engines.node as ">=X.Y" and compares it with nodejs_22's version.
+    expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines.node).toMatch(/^>=\d+(\.\d+)*$/);
+    expect(packageNix).toContain('lib.versionAtLeast nodejs_22.version nodeMinimum');
   });
 
   it('the Calamares override finds the files and the text it replaces', () => {
@@ -83,9 +146,41 @@ describe('the package layout', () => {
     expect(readdirSync(join(calamares, 'config/modules')).filter((f) => f.endsWith('.conf')).length).toBeGreaterThanOrEqual(10);
     expect(existsSync(join(calamares, 'modules/nixos-offline/module.desc'))).toBe(true);
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
-    const replaced = /--replace-fail '([^']+)'/.exec(overrideNix)![1]!;
-    expect(readFileSync(join(calamares, 'config/modules/packagechooser.conf'), 'utf8')).toContain(replaced);
+    // Each substitution names its file and the text it replaces; each text must be in ours.
+    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
+    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/packagechooser.conf']);
+    for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });
+
+  // The override's install step, run for real by bash on a package laid out as
+  // current nixpkgs (etc/calamares) or older releases (share/calamares) lay it
+  // out; substituteInPlace --replace-fail stands in for stdenv's (the same
+  // contract: replace, or fail when the text is not there).
+  for (const layout of ['etc/calamares', 'share/calamares']) {
+    it(`the Calamares override puts ours where the package keeps its config (${layout})`, async () => {
+      const dir = await scratch('calamares-override');
+      try {
+        const pkg = join(dir, 'pkg');
+        await cp(join(REPO, 'calamares'), join(pkg, 'share/nixos-offline-installer/calamares'), { recursive: true });
+        const out = join(dir, 'out');
+        await mkdir(join(out, layout, 'modules'), { recursive: true });
+        await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
+        await writeFile(join(out, layout, 'settings.conf'), 'upstream\n');
+        const stub = `{ overrideAttrs = f: f { postInstall = ""; }; }`;
+        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; }).postInstall`);
+        const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
+        execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
+        expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
+        expect(settings).toContain('nixos-offline');
+        expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
+        expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
+        expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it("every desktop Calamares offers is one the checks know", () => {
     const offered = [...readFileSync(join(REPO, 'calamares/config/modules/packagechooser.conf'), 'utf8').matchAll(/- id: "?([^"\n]*)"?/g)].map((m) => m[1]);

@@ -15,10 +15,11 @@ const STUB = `
       mkEnableOption = d: { description = d; };
       mkOption = o: o;
       mkIf = c: v: if c then v else { };
-      types = { str = "str"; };
+      types = { str = "str"; path = "path"; nullOr = t: "nullOr " + t; };
+      literalExpression = e: e;
     };
-    pkgs = { util-linux = "util-linux"; dosfstools = "dosfstools"; e2fsprogs = "e2fsprogs"; cryptsetup = "cryptsetup"; kmod = "kmod"; };
-    config.services.nixos-offline-installer = { enable = true; package = "/pkg"; unattended = { enable = true; tty = "tty1"; }; };
+    pkgs = { util-linux = "util-linux"; dosfstools = "dosfstools"; e2fsprogs = "e2fsprogs"; cryptsetup = "cryptsetup"; kmod = "kmod"; kbd = "/kbd"; terminus_font = "/terminus"; };
+    config.services.nixos-offline-installer = { enable = true; package = "/pkg"; unattended = { enable = true; tty = "tty1"; font = "/terminus/share/consolefonts/ter-v32n.psf.gz"; }; };
   in (import ${REPO}/nix/unattended.nix { inherit config lib pkgs; }).config.systemd.services
 `;
 
@@ -40,6 +41,7 @@ describe('the unattended unit', () => {
   it('starts on the kernel parameter, on tty1, never again by itself', () => {
     const unit = services['nixos-offline-installer-unattended'];
     expect(unit.unitConfig).toEqual({ ConditionKernelCommandLine: 'nixos-offline-installer.answers' });
+    expect(unit.serviceConfig.ExecStartPre).toBe('+/kbd/bin/setfont -C /dev/tty1 /terminus/share/consolefonts/ter-v32n.psf.gz');
     expect(unit.serviceConfig).toMatchObject({ Type: 'simple', Restart: 'no', StandardInput: 'tty', StandardOutput: 'tty', TTYPath: '/dev/tty1', CapabilityBoundingSet: '', PrivateNetwork: true });
     expect(unit.conflicts).toEqual(['getty@tty1.service']);
     expect(unit.requires).toEqual(['nixos-offline-installer.service']);

@@ -14,6 +14,8 @@ export interface ConfigSpec {
   // Incompressible payloads (name = bytes), and a build that prints this many lines.
   randomPayloads?: Record<string, number>;
   noise?: { lines: number; nonce: string };
+  // Boot loader lines, replacing the default GRUB that fits either firmware.
+  bootLoader?: string;
   // Replaces configuration.nix entirely (e.g. a syntax error).
   raw?: string;
 }
@@ -36,6 +38,7 @@ export function configurationNix(spec: ConfigSpec = {}): string {
   test.randomPayloads = { ${Object.entries(spec.randomPayloads ?? {}).map(([name, size]) => `${name} = ${size};`).join(' ')} };
   ${spec.noise ? `test.noise = { lines = ${spec.noise.lines}; nonce = "${spec.noise.nonce}"; };` : ''}
   test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};
+  ${spec.bootLoader ?? '# GRUB for either firmware (BIOS: the device; UEFI: efiSupport).\n  boot.loader.grub.device = "/dev/vda";\n  boot.loader.grub.efiSupport = true;'}
   system.stateVersion = "24.11";
 }
 `;

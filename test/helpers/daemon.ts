@@ -20,6 +20,8 @@ export interface DaemonSetup {
   extraArgs?: string[];
   env?: Record<string, string>;
   offline?: boolean;
+  // Another stand-in NixOS expression (e.g. a copy with its own microcode release).
+  nixosExpr?: string;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -43,7 +45,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
     '--config-dirs',
     setup.configDirs.join(':'),
     '--nixos-expr',
-    NIXOS_EXPR,
+    setup.nixosExpr ?? NIXOS_EXPR,
     '--log-dir',
     logDir,
     '--channel-profile',

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { grubDeviceNix } from '../../src/disk/boot-loader-device.js';
+import { plannedFileSystemsNix } from '../../src/disk/planned-file-systems.js';
+import { unattendedChoices } from '../../src/job/unattended.js';
+import { installerChoicesModule } from '../../src/prepare/installer-choices.js';
 import { majorMinor } from '../../src/disk/block-device.js';
 import { parseWipefsJson } from '../../src/disk/existing-data.js';
 import { GPT_TYPES, diskNeed, planPartitions, sfdiskScript } from '../../src/disk/layout.js';
@@ -71,10 +73,29 @@ describe('commands', () => {
     expect(thenText({ action: 'stay', delaySeconds: 0 })).toMatch(/stays on/);
   });
 
-  it('GRUB device only as a safe Nix string', () => {
-    expect(grubDeviceNix('/dev/disk/by-id/ata-WDC_WD10-00_WD-1234')).toContain('boot.loader.grub.device = lib.mkDefault "/dev/disk/by-id/ata-WDC_WD10-00_WD-1234";');
-    expect(() => grubDeviceNix('/dev/x"; boot.evil = "')).toThrow();
-    expect(() => grubDeviceNix('/dev/${builtins.exec}')).toThrow();
+});
+
+describe('what the checks see before the disk is partitioned', () => {
+  it('the file systems the layout will make, by label', () => {
+    expect(plannedFileSystemsNix({ type: 'bios-ext4', swapBytes: 0, encrypt: null })).toBe(
+      '  # The file systems the unattended install will make (nixos-offline-installer); replaced by the probe once they exist.\n  fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };\n',
+    );
+    const full = plannedFileSystemsNix({ type: 'efi-ext4', swapBytes: GiB, encrypt: { passphraseFile: '/k', passphraseBytes: 3 } });
+    expect(full).toContain('fileSystems."/boot" = { device = "/dev/disk/by-label/BOOT"; fsType = "vfat";');
+    expect(full).toContain('swapDevices = [ { device = "/dev/disk/by-label/swap"; } ];');
+    expect(full).toContain('boot.initrd.luks.devices."cryptroot".device = "/dev/disk/by-partlabel/nixos";');
+    expect(full).toContain('boot.initrd.luks.devices."cryptswap".device = "/dev/disk/by-partlabel/swap";');
+  });
+
+  it('the layout as Calamares would pass it: the firmware, and GRUB on the disk for bios-ext4', () => {
+    const disk = { path: '/dev/sda', name: 'sda', device: '/dev/sda', sizeBytes: 8 * GiB, stablePath: '/dev/disk/by-id/ata-DISK_123' };
+    const answers = { file: '/i.json', disk: '/dev/sda', wipe: true, then: 'stay' as const };
+    const bios = unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk });
+    expect(bios).toEqual({ firmwareType: 'bios', bootLoaderPath: '/dev/disk/by-id/ata-DISK_123' });
+    expect(installerChoicesModule(bios).text).toContain('boot.loader.grub.device = lib.mkDefault "/dev/disk/by-id/ata-DISK_123";');
+    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'efi-ext4', swapBytes: 0, encrypt: null } }, disk })).toEqual({ firmwareType: 'efi' });
+    // A by-id name the choices module would refuse: the kernel name instead.
+    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk: { ...disk, stablePath: '/dev/disk/by-id/usb-A+B' } })).toMatchObject({ bootLoaderPath: '/dev/sda' });
   });
 });
 
@@ -93,10 +114,10 @@ describe('password in /etc/shadow', () => {
 describe('the progress bar', () => {
   it('an install with a mounted target fills it without the disk phases; an unattended one with them', () => {
     expect(overallFraction('report', 1)).toBeCloseTo(1);
-    expect(overallFraction('validate', 0)).toBe(0);
-    expect(overallFraction('stage', 0)).toBeCloseTo(0.04 / 0.96);
+    expect(overallFraction('hardware', 0)).toBe(0);
+    expect(overallFraction('stage', 0)).toBeCloseTo(0.05 / 0.96);
     expect(overallFraction('report', 1, PHASES)).toBeCloseTo(1);
-    expect(overallFraction('partition', 0, PHASES)).toBeCloseTo(0.04);
-    expect(overallFraction('stage', 0, PHASES)).toBeCloseTo(0.08);
+    expect(overallFraction('partition', 0, PHASES)).toBeCloseTo(0.05);
+    expect(overallFraction('stage', 0, PHASES)).toBeCloseTo(0.09);
   });
 });

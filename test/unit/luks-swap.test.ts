@@ -1,8 +1,7 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addLuksSwap, luksSwapDevices } from '../../src/stage/luks-swap.js';
-import { scratch } from '../helpers/env.js';
+import { luksSwapDevices } from '../../src/prepare/luks-swap.js';
+import { completeHardwareConfig } from '../../src/prepare/hardware-config.js';
+import type { JobContext } from '../../src/step/context.js';
 
 describe('encrypted swap from Calamares partitions', () => {
   it('picks claimed LUKS swap partitions and skips values that could break out of a Nix string', () => {
@@ -17,14 +16,12 @@ describe('encrypted swap from Calamares partitions', () => {
     expect(skipped.map((p) => p.device)).toEqual(['/dev/evil']);
   });
 
-  it('adds the declaration inside the generated file', async () => {
-    const dir = await scratch('luks');
-    const file = join(dir, 'hardware-configuration.nix');
-    await writeFile(file, '{ config, lib, ... }:\n\n{\n  swapDevices = [ ];\n}\n');
-    await addLuksSwap(file, [{ mapperName: 'luks-swap', uuid: 'abcd-1234-ef' }]);
-    expect(await readFile(file, 'utf8')).toBe(
-      '{ config, lib, ... }:\n\n{\n  swapDevices = [ ];\n  # Encrypted swap chosen in the installer (added by nixos-offline-installer).\n  boot.initrd.luks.devices."luks-swap".device = "/dev/disk/by-uuid/abcd-1234-ef";\n}\n',
+  it('adds the declaration inside the generated file, and the import of the choices module', () => {
+    const ctx = { log: () => {} } as unknown as JobContext;
+    const generated = '{ config, lib, ... }:\n\n{\n  imports = [ ];\n  swapDevices = [ ];\n}\n';
+    expect(completeHardwareConfig(ctx, generated, [{ claimed: true, fs: 'linuxswap', fsName: 'luks2', luksMapperName: 'luks-swap', uuid: 'abcd-1234-ef' }], 'installer-choices.nix')).toBe(
+      '{ config, lib, ... }:\n\n{\n  imports = [ ./installer-choices.nix ];\n  swapDevices = [ ];\n  # Encrypted swap chosen in the installer (added by nixos-offline-installer).\n  boot.initrd.luks.devices."luks-swap".device = "/dev/disk/by-uuid/abcd-1234-ef";\n}\n',
     );
-    await rm(dir, { recursive: true });
+    expect(completeHardwareConfig(ctx, '{ ... }:\n{\n}\n', [], 'installer-choices.nix')).toBe('{ ... }:\n{\n  imports = [ ./installer-choices.nix ];\n}\n');
   });
 });

@@ -14,6 +14,8 @@ FRAME_END = "\f"
 # The daemon's own frame limit (src/protocol/messages.ts).
 MAX_FRAME_BYTES = 64 * 1024
 DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout": 15, "idleTimeout": 120}
+# Calamares' localeConf categories the daemon applies (src/protocol/messages.ts CHOICE_KEYS).
+LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
 
 _status = "Installing NixOS from the installation medium"
@@ -75,8 +77,11 @@ def _choices(gs):
     if _value(gs, "locationRegion") and _value(gs, "locationZone"):
         choices["timezone"] = "{}/{}".format(_value(gs, "locationRegion"), _value(gs, "locationZone"))
     locale = _value(gs, "localeConf")
-    if isinstance(locale, dict) and locale.get("LANG"):
-        choices["locale"] = str(locale["LANG"]).split("/")[0]
+    if isinstance(locale, dict):
+        # "de_DE.UTF-8/UTF-8": the locale, then its charmap.
+        for key in ("LANG",) + LC_KEYS:
+            if locale.get(key):
+                choices["locale" if key == "LANG" else key] = str(locale[key]).split("/")[0]
     return {k: str(v).strip() for k, v in choices.items() if v}
 
 

@@ -3,7 +3,6 @@
 // the configuration it generated. This installer never writes the user's
 // configuration; it adds the declaration to the generated
 // hardware-configuration.nix, which belongs to the target, not the user.
-import { readFile, writeFile } from 'node:fs/promises';
 import type { PartitionInfo } from '../protocol/messages.js';
 
 export interface LuksSwap {
@@ -32,12 +31,4 @@ export function luksSwapNix(devices: readonly LuksSwap[]): string {
     ...devices.map((d) => `  boot.initrd.luks.devices."${d.mapperName}".device = "/dev/disk/by-uuid/${d.uuid}";`),
     '',
   ].join('\n');
-}
-
-// Adds the declarations inside the generated file's top-level attribute set.
-export async function addLuksSwap(hardwareConfig: string, devices: readonly LuksSwap[]): Promise<void> {
-  const text = await readFile(hardwareConfig, 'utf8');
-  const end = text.lastIndexOf('}');
-  if (end === -1) throw new Error(`${hardwareConfig} does not end with "}"; it is not what nixos-generate-config writes`);
-  await writeFile(hardwareConfig, `${text.slice(0, end)}${luksSwapNix(devices)}${text.slice(end)}`);
 }

@@ -1,0 +1,19 @@
+# Sourced: the Debian packages test bed NAME needs, one per line
+# (`bed_packages NAME`). bed-build.sh installs them in the chroots, setup.sh
+# on this machine (bookworm), so the three beds hold the same tools.
+bed_packages() {
+  # What the suite runs: Nix, Calamares, the tools the tests and scripts call.
+  # locales: /etc/locale.gen, which Calamares' locale page reads.
+  printf '%s\n' nix-bin calamares npm python3 procps util-linux git ca-certificates locales
+  # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
+  printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
+  # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).
+  printf '%s\n' fdisk dosfstools e2fsprogs cryptsetup-bin
+  # QML modules that --no-install-recommends leaves out: the default branding's
+  # slideshow (QtQuick, QtQuick.Window) and the packagechooserq page
+  # (QtQuick.Controls, QtQuick.Layouts). Calamares 3.2 is Qt 5, 3.3 and 3.4 Qt 6.
+  case "$1" in
+    bookworm) printf '%s\n' qml-module-qtquick2 qml-module-qtquick-window2 qml-module-qtquick-layouts qml-module-qtquick-controls2 ;;
+    *) printf '%s\n' qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtquick-layouts qml6-module-qtquick-controls ;;
+  esac
+}

@@ -1,0 +1,89 @@
+// The exact configuration that will be installed, prepared before anything is
+// written to the target: a snapshot of the source folder in a private scratch
+// folder, with the target's generated hardware-configuration.nix in place of
+// the template and the installer's choices beside it. The checks run on this
+// folder, and the stage step copies this folder (not the source again) to
+// <root>/etc/nixos, so what was checked is what is installed.
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
+import type { JobContext } from '../step/context.js';
+import { copySnapshot } from '../stage/stage-config.js';
+import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
+import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
+
+export const HARDWARE_FILE = 'hardware-configuration.nix';
+
+export interface PreparedConfig {
+  // The folder to check, stage and build: the source with the generated files.
+  folder: string;
+  // The template hardware-configuration.nix from the source, if it had one.
+  template: string | null;
+  // What nixos-generate-config printed for this machine.
+  generated: string;
+  // The generated hardware configuration is the template and no choice is added:
+  // the system is the one the ISO prebuilt from the same folder.
+  asShipped: boolean;
+  choices: ChoicesModule;
+  // Identifies the generated files, for the cache of passing checks.
+  generatedHash: string;
+  remove(): Promise<void>;
+}
+
+// Trailing blanks and the final newline do not make a different system.
+function sameText(a: string, b: string): boolean {
+  const norm = (t: string) => t.replace(/[ \t]+$/gm, '').trimEnd();
+  return norm(a) === norm(b);
+}
+
+// For an unattended install, checked before its disk is partitioned: the probe
+// without file systems, and the file systems the layout will make in their place.
+export interface DiskToBe {
+  plannedFileSystems: string;
+}
+
+export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
+  // 0700 and a fresh random name: other local users can neither read nor swap it.
+  const work = await mkdtemp(join(tmpdir(), 'nixos-offline-installer-'));
+  const remove = () => rm(work, { recursive: true, force: true });
+  try {
+    const folder = join(work, 'nixos');
+    await copySnapshot(ctx, source, folder);
+    const hardware = join(folder, HARDWARE_FILE);
+    const template = await readFile(hardware, 'utf8').catch(() => null);
+    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx);
+    const choices = installerChoicesModule(request.choices);
+    if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
+    if (template !== null) {
+      await rename(hardware, `${hardware}.template`);
+      ctx.log('hardware', `keeping the configuration's own ${HARDWARE_FILE} as ${HARDWARE_FILE}.template`);
+    }
+    if (choices.text !== null) {
+      const existing = await readFile(join(folder, CHOICES_FILE), 'utf8').catch(() => null);
+      if (existing !== null) ctx.log('hardware', `${source}/${CHOICES_FILE} is replaced by this install's choices`, 'warn');
+      await writeFile(join(folder, CHOICES_FILE), choices.text, { mode: 0o644 });
+      ctx.log('hardware', `the installer's choices, as defaults the configuration can override: ${choices.chosen.map((c) => `${c.option} = ${c.value}`).join(', ')}`);
+    }
+    const complete = completeHardwareConfig(ctx, generated, request.partitions ?? [], choices.text === null ? null : CHOICES_FILE);
+    await writeFile(hardware, complete, { mode: 0o644 });
+    const asShipped = template !== null && sameText(template, complete) && choices.text === null;
+    ctx.log('hardware', asShipped ? `this machine's ${HARDWARE_FILE} is the configuration's own` : `this machine's ${HARDWARE_FILE} differs from the configuration's own; the system is checked with it`);
+    const generatedHash = createHash('sha256').update(complete).update('\0').update(choices.text ?? '').digest('hex');
+    return { folder, template, generated, asShipped, choices, generatedHash, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+// An unattended install, once its file systems are mounted: the probe's own
+// hardware configuration replaces the planned file systems the checks used.
+export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[]): Promise<void> {
+  const generated = await showHardwareConfig(ctx);
+  const complete = completeHardwareConfig(ctx, generated, partitions, prepared.choices.text === null ? null : CHOICES_FILE);
+  await writeFile(join(prepared.folder, HARDWARE_FILE), complete, { mode: 0o644 });
+  prepared.generated = generated;
+  ctx.log('hardware', `this machine's ${HARDWARE_FILE} now declares the file systems just made (nixos-generate-config --root ${ctx.root})`);
+}
