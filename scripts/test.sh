@@ -61,6 +61,8 @@ for name in "${beds[@]}"; do
   else
     result="no report (vitest did not finish)"
   fi
-  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "$result" "${seconds[$name]}"
+  # The first line is the counts; any further lines (skipped tests and why) follow the bed's line.
+  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "${seconds[$name]}"
+  [ "$result" = "${result%%$'\n'*}" ] || printf '%s\n' "${result#*$'\n'}"
 done
 exit "$status"
