@@ -17,18 +17,28 @@
       # ISO both evaluate the target with (nix/target-system.nix).
       nixpkgsInfo = import ./nix/flake-source-info.nix nixpkgs;
 
+      # A nix-cfg that is a flake, called from its flake.lock (nix/flake-config.nix); null for a classic one.
+      callNixCfgFlake = { system, nixCfg, flakeConfiguration ? null }:
+        if builtins.pathExists (nixCfg + "/flake.nix")
+        then import ./nix/flake-config.nix { inherit nixCfg system; configuration = flakeConfiguration; }
+        else null;
+
       # The configuration that is installed, evaluated exactly as the daemon on
-      # the ISO evaluates an unchanged copy of it.
-      mkTarget = { system, nixCfg }:
-        import ./nix/target-system.nix { nixpkgs = nixpkgsInfo; inherit system; } {
+      # the ISO evaluates an unchanged copy of it: a flake's chosen nixosConfigurations entry, else configuration.nix.
+      mkTarget = { system, nixCfg, flakeConfiguration ? null }:
+        let flake = callNixCfgFlake { inherit system nixCfg flakeConfiguration; }; in
+        if flake != null then flake.target
+        else import ./nix/target-system.nix { nixpkgs = nixpkgsInfo; inherit system; } {
           configuration = "${nixCfg}/configuration.nix";
         };
 
-      # An installer ISO for the configuration folder nixCfg (a path holding configuration.nix).
-      mkIso = { system, nixCfg ? ./nix-cfg, extraModules ? [ ] }: lib.nixosSystem {
+      # An installer ISO for the configuration folder nixCfg (a path holding configuration.nix, or a flake);
+      # flakeConfiguration: which nixosConfigurations entry of a flake the ISO carries built (needed when it has several).
+      mkIso = { system, nixCfg ? ./nix-cfg, flakeConfiguration ? null, extraModules ? [ ] }: lib.nixosSystem {
         inherit system;
         specialArgs = {
-          target = mkTarget { inherit system nixCfg; };
+          target = mkTarget { inherit system nixCfg flakeConfiguration; };
+          nixCfgFlake = callNixCfgFlake { inherit system nixCfg flakeConfiguration; };
           inherit nixCfg;
           nixosOfflineInstaller = installerPackage;
         };
@@ -52,7 +62,10 @@
         let pkgs = nixpkgs.legacyPackages.${system}; in {
           default = installerPackage pkgs;
           nixos-offline-installer = installerPackage pkgs;
-          manifest = pkgs.callPackage ./nix/manifest.nix { evaluated = mkTarget { inherit system; nixCfg = ./nix-cfg; }; };
+          manifest = pkgs.callPackage ./nix/manifest.nix {
+            evaluated = mkTarget { inherit system; nixCfg = ./nix-cfg; };
+            flake = let flake = callNixCfgFlake { inherit system; nixCfg = ./nix-cfg; }; in if flake == null then null else flake.manifest;
+          };
         });
 
       nixosConfigurations = lib.listToAttrs (map (system: lib.nameValuePair "offline-installer-${system}" (mkIso { inherit system; })) systems);

@@ -45,6 +45,7 @@ it('staging throughput', async () => {
         signal: new AbortController().signal,
         settings: { configDirs: [source], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null },
         log: () => undefined,
+        output: () => undefined,
         recentLines: () => [],
         phase: () => undefined,
         progress: () => undefined,

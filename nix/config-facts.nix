@@ -15,9 +15,12 @@
   # An evaluated NixOS (e.g. from a flake's nixosSystem) instead of `nixos`.
   evaluated ? null,
   withDrvPath ? true,
+  # desktops.json's table; the daemon passes it when it gives this file's text
+  # to `nix eval --apply` for a flake (pure evaluation reads no other file).
+  desktops ? builtins.fromJSON (builtins.readFile ./desktops.json),
 }:
 let
-  inherit (builtins) attrNames filter foldl' fromJSON readFile substring stringLength tryEval split isString isAttrs length;
+  inherit (builtins) attrNames filter foldl' substring stringLength tryEval split isString isAttrs length;
 
   lookup = path:
     if substring 0 1 path == "<" then builtins.findFile builtins.nixPath (substring 1 (stringLength path - 2) path)
@@ -40,7 +43,7 @@ let
     let parts = filter isString (split "\\." dotted);
     in foldl' (acc: name: if isAttrs acc && acc ? ${name} then acc.${name} else default) config parts;
 
-  desktopOptions = fromJSON (readFile ./desktops.json);
+  desktopOptions = desktops;
   users = config.users.users or { };
   normalUsers = filter (name: (users.${name}.isNormalUser or false) == true) (attrNames users);
   # Any way NixOS gives a user a password; with users.mutableUsers = false the one Calamares sets does not last.

@@ -1,14 +1,20 @@
 # The offline installer ISO: the NixOS graphical Calamares (GNOME) ISO with the
 # install daemon, Calamares set up to use it, the user's configuration at
 # /iso/nix-cfg, and the target system with what it needs already in the store.
-{ config, lib, pkgs, modulesPath, target, nixCfg, nixosOfflineInstaller, ... }:
+# nixCfgFlake: nix/flake-config.nix's result when nix-cfg is a flake, else null.
+{ config, lib, pkgs, modulesPath, target, nixCfgFlake, nixCfg, nixosOfflineInstaller, ... }:
 let
   cfg = config.offlineInstaller;
   toplevel = target.config.system.build.toplevel;
   # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
   targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
-  manifest = pkgs.callPackage ./manifest.nix { evaluated = target; configDir = "/iso/nix-cfg"; hardwareProfiles = cfg.hardwareProfileData; };
+  manifest = pkgs.callPackage ./manifest.nix {
+    evaluated = target;
+    configDir = "/iso/nix-cfg";
+    hardwareProfiles = cfg.hardwareProfileData;
+    flake = if nixCfgFlake == null then null else nixCfgFlake.manifest;
+  };
 in
 {
   imports = [
@@ -67,7 +73,9 @@ in
       { source = nixCfg; target = "/nix-cfg"; }
       { source = manifest; target = "/nix-cfg.manifest.json"; }
     ];
-    isoImage.storeContents = [ toplevel manifest targetExpression target.nixpkgsSource ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath;
+    # A flake nix-cfg's every locked input too: the install evaluates the flake offline from these.
+    isoImage.storeContents = [ toplevel manifest targetExpression target.nixpkgsSource ] ++ lib.optional (cfg.buildDependencies == "iso") toplevel.drvPath
+      ++ lib.optionals (nixCfgFlake != null) nixCfgFlake.inputPaths;
 
     # Offline means offline: no binary cache, no flake registry, nixpkgs from the store.
     nix.settings = {

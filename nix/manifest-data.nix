@@ -10,6 +10,8 @@
   configDir ? "/iso/nix-cfg",
   # The hardware profiles the ISO covers (name -> the file's text; nix/hardware-profiles.nix).
   hardwareProfiles ? { },
+  # For a flake nix-cfg: nix/flake-config.nix's `manifest` (configuration, configurations, inputs).
+  flake ? null,
 }:
 let
   facts = import ./config-facts.nix { inherit evaluated; withDrvPath = false; };
@@ -18,4 +20,4 @@ in
   inherit (facts) version users desktops;
   inherit configDir hardwareProfiles;
   toplevel = "${evaluated.config.system.build.toplevel}";
-}
+} // (if flake == null then { } else { inherit flake; })

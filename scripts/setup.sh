@@ -29,3 +29,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+# `nixos-offline-installer` on PATH, as README's "Using it" types it.
+bash scripts/install-command.sh

@@ -1,12 +1,29 @@
-// Prints the plain closing line "N passed, N failed, N skipped" from vitest's JSON report.
-import { readFileSync } from 'node:fs';
+// Prints the plain closing line "tests: N passed, N failed, N skipped" from
+// vitest's JSON reports: one report gives that bed's counts, several their sum
+// (the last line of test.sh, which CI reads).
+import { existsSync, readFileSync } from 'node:fs';
 
-const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const skipped = report.numPendingTests + report.numTodoTests;
-console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);
-// A skipped test says why in its name (e.g. "(skipped: this kernel cannot mount vfat)").
-for (const file of report.testResults ?? []) {
-  for (const test of file.assertionResults ?? []) {
-    if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') console.log(`  skipped: ${test.fullName ?? test.title}`);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of process.argv.slice(2)) {
+  // A bed whose run never wrote a report counts as one failure, never as a pass.
+  if (!existsSync(file)) {
+    failed += 1;
+    continue;
+  }
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0);
+  skipped += report.numPendingTests + report.numTodoTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+// One report (a bed's): each skipped test follows, with why in its name (e.g. "(skipped: this kernel cannot mount vfat)").
+if (process.argv.length === 3 && existsSync(process.argv[2])) {
+  const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+  for (const file of report.testResults ?? []) {
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') console.log(`  skipped: ${test.fullName ?? test.title}`);
+    }
   }
 }

@@ -65,4 +65,9 @@ for name in "${beds[@]}"; do
   printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "${seconds[$name]}"
   [ "$result" = "${result%%$'\n'*}" ] || printf '%s\n' "${result#*$'\n'}"
 done
+# All beds together, alone on the last line; a bed without a report counts as a failure.
+reports=()
+for name in "${beds[@]}"; do reports+=(".tmp/vitest-$name.json"); done
+echo
+node scripts/test-summary.mjs "${reports[@]}"
 exit "$status"

@@ -1,8 +1,11 @@
 // Step 3: build the system in the live store, where the ISO's sources and build
-// inputs are, with no substituters: nix-build <nixos-expr> -A system.
+// inputs are, with no substituters: nix-build <nixos-expr> -A system, or for a
+// flake `nix build path:<root>/etc/nixos#nixosConfigurations.NAME...toplevel`
+// offline, its inputs taken from the store as flake.lock locks them.
 import { join } from 'node:path';
-import { buildAttribute } from '../nix/commands.js';
+import { buildAttribute, type NixFailureHandler } from '../nix/commands.js';
 import { describeNixFailure } from '../nix/errors.js';
+import { buildFlakeAttribute, configurationAttr, flakeStoreCopy, folderFlakeRef } from '../nix/flake-commands.js';
 import type { BuildProgress } from '../nix/log-format.js';
 import { nixPathArgs } from '../nix/options.js';
 import type { JobContext } from '../step/context.js';
@@ -16,16 +19,34 @@ export function buildDetail(progress: BuildProgress): { fraction: number; detail
   return { fraction, detail: `building ${Math.min(progress.done + 1, progress.expected)} of ${progress.expected}${current}` };
 }
 
-export async function buildSystem(ctx: JobContext, etcNixos: string, source: string): Promise<string> {
+function reportBuild(ctx: JobContext) {
+  return (progress: BuildProgress) => {
+    const { fraction, detail } = buildDetail(progress);
+    if (detail) ctx.progress(fraction, undefined, detail);
+  };
+}
+
+async function buildFlake(ctx: JobContext, etcNixos: string, source: string, configuration: string): Promise<string> {
+  const ref = await folderFlakeRef(ctx, etcNixos);
+  // Error positions point into Nix's store copy of the staged folder.
+  const failure = (staged: string | null): NixFailureHandler => (outcome) => {
+    const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, ...(staged !== null && { staged }) });
+    return new InstallError(problem.code, problem.title, `nix build exited with ${outcome.result.exitCode}. ${problem.description}`);
+  };
+  const copy = await flakeStoreCopy(ctx, ref, failure(null));
+  const toplevel = await buildFlakeAttribute(ctx, ref, configurationAttr(configuration, 'config', 'system', 'build', 'toplevel'), reportBuild(ctx), failure(copy));
+  ctx.log('build', `built ${toplevel} (flake configuration ${configuration})`);
+  return toplevel;
+}
+
+export async function buildSystem(ctx: JobContext, etcNixos: string, source: string, flakeConfiguration?: string): Promise<string> {
+  if (flakeConfiguration !== undefined) return buildFlake(ctx, etcNixos, source, flakeConfiguration);
   const { nixosExpr, nixpkgs } = ctx.settings;
   const toplevel = await buildAttribute(
     ctx,
     nixosExpr,
     ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix'))],
-    (progress) => {
-      const { fraction, detail } = buildDetail(progress);
-      if (detail) ctx.progress(fraction, undefined, detail);
-    },
+    reportBuild(ctx),
     (outcome) => {
       const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: etcNixos });
       return new InstallError(problem.code, problem.title, `nix-build exited with ${outcome.result.exitCode}. ${problem.description}`);

@@ -1,7 +1,9 @@
-// How the CLI shows events to a person: phase lines, a progress bar redrawn in
-// place on a terminal, and failures with what to do.
-import type { AppliedChoice, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+// How the CLI shows events to a person: the configuration folder first, phase
+// lines, a progress bar redrawn in place on a terminal, and failures once,
+// with what to do and where the full log is.
+import type { AppliedChoice, ErrorInfo, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
 import { choiceLine } from '../prepare/installer-choices.js';
+import { PLAIN, type Style } from './terminal.js';
 
 const BAR_WIDTH = 30;
 
@@ -12,6 +14,17 @@ function size(bytes: number): string {
   return `${bytes} B`;
 }
 
+// The first line of every install, validate and status output: which folder is installed.
+export function sourceLine(source: string | null, problem?: ErrorInfo | null): string {
+  return `configuration: ${source ?? `none usable${problem ? ` (${problem.title})` : ''}`}`;
+}
+
+// The user and desktop a check was made with.
+export function choicesText(result: Pick<ValidationResult, 'user' | 'desktop'>): string {
+  const parts = [...(result.user !== null ? [`user ${result.user}`] : []), ...(result.desktop !== null ? [result.desktop === '' ? 'no desktop' : `desktop ${result.desktop}`] : [])];
+  return parts.length > 0 ? `choices: ${parts.join(', ')}` : 'choices: none (configuration checks only)';
+}
+
 export function progressBar(event: ProgressEvent): string {
   const filled = Math.round(event.fraction * BAR_WIDTH);
   const percent = `${Math.floor(event.fraction * 100)}%`.padStart(4);
@@ -20,12 +33,13 @@ export function progressBar(event: ProgressEvent): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}${detail}`;
 }
 
-export function phaseLine(event: PhaseEvent): string {
-  return `==> ${event.title}`;
+export function phaseLine(event: PhaseEvent, style: Style = PLAIN): string {
+  return style.bold(`==> ${event.title}`);
 }
 
 export function logLines(event: LogEvent): string {
-  return event.lines.map((line) => `    [${event.source}] ${line}`).join('\n');
+  // A line may carry a message of several lines (the daemon's error); each is indented under its source.
+  return event.lines.map((line) => `    [${event.source}] ${line.replaceAll('\n', '\n      ')}`).join('\n');
 }
 
 // The installer's choices and what became of each: nothing is silently ignored.
@@ -34,17 +48,17 @@ function choiceLines(choices: AppliedChoice[] | undefined): string[] {
   return ['  choices:', ...choices.map((c) => `    ${choiceLine(c)}`)];
 }
 
-export function resultText(event: ResultEvent): string {
+export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    const lines = [`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`, `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)];
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
+  // The error once: its description already quotes the output that matters; the rest is in the log.
   const error = event.error!;
-  const lines = [`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`, '', error.description];
+  const lines = [style.red(style.bold(`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`)), '', error.description];
   if (error.field) lines.push('', `(answer file field: ${error.field})`);
-  if (event.state === 'failed' && error.logTail.length > 0) lines.push('', 'Last log lines:', ...error.logTail.map((l) => `  ${l}`));
-  lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
+  if (event.logPath) lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
   return lines.join('\n');
 }
 
@@ -55,34 +69,38 @@ export function thenText(then: NonNullable<ResultEvent['then']>): string {
   return `${verb} in ${then.delaySeconds} seconds (nixos-offline-installer cancel to stay).`;
 }
 
-export function statusText(status: StatusInfo): string {
+export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   const { source, install } = status;
-  const lines = [`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`, `configuration: ${source.active ?? 'none found'}`];
-  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix' : 'missing'}`);
-  lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} into ${install.root})` : ''}`);
+  const lines = [sourceLine(source.active, source.problem)];
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.hasConfiguration ? 'configuration.nix' : c.exists ? 'no configuration.nix at its top' : 'missing'}`);
+  if (source.problem) lines.push(...source.problem.description.split('\n').map((l) => `  ${style.red(l)}`));
+  lines.push(`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`);
+  lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} from ${install.source ?? 'no usable configuration'} into ${install.root})` : ''}`);
   if (install.state === 'running' && install.progress) lines.push(`  ${install.phase}: ${progressBar(install.progress)}`);
   if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`);
   const { validation } = status;
   if (validation.state === 'running') lines.push('check: running');
-  else if (validation.result) lines.push(`check: ${validationSummary(validation.result)}`);
+  else if (validation.result) lines.push(`check: ${validationSummary(validation.result, style)}`);
   return lines.join('\n');
 }
 
-export function validationSummary(result: ValidationResult): string {
+export function validationSummary(result: ValidationResult, style: Style = PLAIN): string {
   const failed = result.checks.filter((c) => !c.ok).map((c) => c.error?.title ?? c.name);
-  return `${result.ok ? 'ok' : `FAILED: ${failed.join('; ')}`} (${result.source ?? 'no configuration'}, ${result.checkedAt})`;
+  const verdict = result.ok ? style.green('ok') : style.red(`FAILED: ${failed.join('; ')}`);
+  return `${verdict} (${result.source ?? 'no usable configuration'}; ${choicesText(result)}; checked ${result.checkedAt})`;
 }
 
-export function validationText(result: ValidationResult): string {
-  const lines = [`Configuration ${result.source ?? '(none found)'}${result.facts ? ` (facts from ${result.facts.origin === 'manifest' ? 'the ISO manifest' : 'evaluating it'})` : ''}:`];
+export function validationText(result: ValidationResult, style: Style = PLAIN): string {
+  const lines = [sourceLine(result.source, result.checks.find((c) => c.name === 'source')?.error)];
+  lines.push(`  checked with ${choicesText(result).replace('choices: ', '')}${result.facts ? `; facts from ${result.facts.origin === 'manifest' ? 'the ISO manifest' : 'evaluating it'}` : ''}`);
   for (const check of result.checks) {
-    const mark = check.ok ? (check.skipped ? '-' : '✓') : '✗';
+    const mark = check.ok ? (check.skipped ? '-' : style.green('✓')) : style.red('✗');
     lines.push(`  ${mark} ${check.name}${check.skipped ? ` (skipped: ${check.skipped})` : ''}${check.error ? `: ${check.error.title}` : ''}`);
     if (check.error) lines.push(...check.error.description.split('\n').map((l) => `      ${l}`));
   }
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
   lines.push(...choiceLines(result.choices));
   if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
-  lines.push(result.ok ? 'All checks passed.' : 'Fix the problems above before installing.');
+  lines.push(result.ok ? style.green('All checks passed.') : style.red('Fix the problems above before installing.'));
   return lines.join('\n');
 }

@@ -3,11 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { IPCModule, type IPCClient } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import { PROTOCOL_VERSION, isEventType, type EventMap, type EventType, type ReplyEvent, type RequestMap, type RequestType } from '../protocol/messages.js';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isEventType, type EventMap, type EventType, type ReplyEvent, type RequestMap, type RequestType } from '../protocol/messages.js';
 
 const SERVICE = 'nixos-offline-installer';
 
 export class DaemonUnavailable extends Error {}
+export class RequestTooLarge extends Error {}
 
 type Fields<T extends RequestType> = Omit<RequestMap[T], 'v' | 'id'>;
 type Handler<T extends EventType> = (event: EventMap[T]) => void;
@@ -85,6 +86,9 @@ export class DaemonClient {
   request<T extends RequestType>(type: T, fields: Fields<T>): Promise<ReplyEvent> {
     if (this.closed) return Promise.reject(new DaemonUnavailable('the connection to the daemon is closed'));
     const id = `${type}-${++this.counter}`;
+    // The daemon would close the connection on a frame over the limit; say so instead of sending it.
+    const bytes = Buffer.byteLength(JSON.stringify({ type, data: { v: PROTOCOL_VERSION, id, ...fields } }));
+    if (bytes >= MAX_MESSAGE_BYTES) return Promise.reject(new RequestTooLarge(`the ${type} request would be ${bytes} bytes; the protocol allows ${MAX_MESSAGE_BYTES}`));
     return new Promise((resolve, reject) => {
       const lost = () => reject(new DaemonUnavailable('the daemon closed the connection before it answered'));
       this.closedListeners.push(lost);

@@ -1,5 +1,6 @@
 // Step 4: copy the system's closure into the target store explicitly, from the
-// live store, with progress weighted by each path's bytes.
+// live store, with progress weighted by each path's bytes. A flake's locked
+// inputs go along (EXTRA), so the installed system can evaluate its flake offline.
 import { join } from 'node:path';
 import { closureInfo, copyToTarget } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
@@ -11,8 +12,9 @@ import { CopyProgress } from './copy-progress.js';
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
 
-export async function copyClosure(ctx: JobContext, toplevel: string): Promise<void> {
-  const closure = await closureInfo(ctx, toplevel);
+export async function copyClosure(ctx: JobContext, toplevel: string, extra: readonly string[] = []): Promise<void> {
+  const roots = [toplevel, ...extra];
+  const closure = await closureInfo(ctx, roots);
   const present = await validInTarget(ctx, closure.map((p) => p.path));
   const toCopy = closure.filter((p) => !present.has(p.path));
   const progress = new CopyProgress(toCopy);
@@ -47,7 +49,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string): Promise<vo
     await copyToTarget(
       ctx,
       ctx.root,
-      toplevel,
+      roots,
       { started: moved((p) => progress.start(p)), finished: moved((p) => progress.finish(p)) },
       (outcome, tail) =>
         new InstallError(

@@ -5,7 +5,8 @@ import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
 import { runPowerAction } from '../install/power-action.js';
-import { errorMessage } from '../step/install-error.js';
+import { chooseSource } from '../resolve/config-sources.js';
+import { errorMessage, type StopReason } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 
@@ -23,7 +24,8 @@ export class InstallRunner {
   // An unattended install's reboot or power-off, waiting for its delay; a cancel stops it.
   private powerTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private state: InstallStatus = { state: 'idle', installId: null, root: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
+  private request: InstallRequest | null = null;
+  private state: InstallStatus = { state: 'idle', installId: null, root: null, source: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
 
   constructor(
     private readonly options: DaemonOptions,
@@ -39,14 +41,24 @@ export class InstallRunner {
     return { ...this.state };
   }
 
-  start(request: InstallRequest, events: InstallEvents): string {
+  // The user and desktop of the install running now (the live checks use them), or null.
+  choices(): { user?: string; desktop?: string; flakeConfig?: string } | null {
+    if (!this.running || !this.request) return null;
+    const { user, desktop, flakeConfig } = this.request;
+    return { ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) };
+  }
+
+  // Starts an install of the configuration folder in use now; says which that is (null: none is usable, the result says why).
+  start(request: InstallRequest, events: InstallEvents): { installId: string; source: string | null } {
     if (this.running) throw new Error('an install is already running');
     this.stopPowerAction('a new install started');
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
+    const source = chooseSource(this.options.configDirs);
     this.controller = controller;
-    this.state = { state: 'running', installId, root: request.root ?? null, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
+    this.request = request;
+    this.state = { state: 'running', installId, root: request.root ?? null, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
     const sink: InstallSink = {
       phase: (event) => {
         this.state.phase = event.phase;
@@ -60,7 +72,7 @@ export class InstallRunner {
     };
     // Started on the next tick, so the caller's reply reaches the client before the first event.
     this.running = Promise.resolve()
-      .then(() => runInstall({ installId, request, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
+      .then(() => runInstall({ installId, request, source, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
       .then((result) => {
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
@@ -77,15 +89,17 @@ export class InstallRunner {
       .finally(() => {
         this.running = null;
         this.controller = null;
+        this.request = null;
       });
-    return installId;
+    return { installId, source: source.active };
   }
 
   private schedulePowerAction(installId: string, action: 'reboot' | 'poweroff', delaySeconds: number): void {
     this.logger.warn({ installId, action }, `${action} in ${delaySeconds} s, as the answer file says`);
     this.powerTimer = setTimeout(() => {
       this.powerTimer = null;
-      const ctx = { signal: new AbortController().signal, log: (source: string, line: string) => this.logger.info({ installId, source }, line), recentLines: () => [] };
+      const log = (source: string, line: string) => this.logger.info({ installId, source }, line);
+      const ctx = { signal: new AbortController().signal, log, output: log, recentLines: () => [] };
       runPowerAction(ctx, action).catch((error: unknown) => this.logger.error({ err: error, installId }, `the ${action} failed`));
     }, delaySeconds * 1000);
   }
@@ -98,18 +112,18 @@ export class InstallRunner {
     return true;
   }
 
-  cancel(): boolean {
-    if (this.stopPowerAction('cancel requested')) return true;
+  cancel(reason: StopReason = 'cancel'): boolean {
+    if (reason === 'cancel' && this.stopPowerAction('cancel requested')) return true;
     if (!this.controller) return false;
-    this.logger.warn({ installId: this.state.installId }, 'cancel requested');
-    this.controller.abort();
+    this.logger.warn({ installId: this.state.installId, reason }, reason === 'cancel' ? 'cancel requested' : 'the daemon is stopping; ending the install');
+    this.controller.abort(reason);
     return true;
   }
 
-  // Ends a running install (its child processes included) and waits for it to finish.
+  // The daemon is stopping: ends a running install (its child processes included), whose result says so, and waits for it.
   async stop(): Promise<void> {
     this.stopPowerAction('the daemon is stopping');
-    this.cancel();
+    this.cancel('service-stopped');
     await this.running;
   }
 }

@@ -1,79 +1,139 @@
-// Keeps a check of the active configuration current: re-run when the watched
-// folders change (the watcher already folds bursts of writes into one notice),
-// a run in progress is superseded by a newer one, and every finished run is
-// told to status watchers. The last user and desktop asked about are reused.
+// Keeps a check of the configuration folder in use current: re-run when the
+// watched folders change (the watcher already folds bursts of writes into one
+// notice), and run for each client's validate request. One check runs at a
+// time; a change of the folders ends the one in progress.
+//
+// Whose user and desktop: the live check (what status shows) uses the choices
+// of the install running now, else none (configuration checks only); a
+// validate request is answered by a check with exactly its own choices. A
+// client's choices are never kept for anyone else.
 import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
+import type { SourceChoice } from '../resolve/config-sources.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 import { RecentLines } from '../step/recent-lines.js';
 
 const RECENT_LINES = 50;
 
+export interface Choices {
+  user?: string;
+  desktop?: string;
+  flakeConfig?: string;
+}
+
+const keyOf = (choices: Choices) => JSON.stringify([choices.user ?? null, choices.desktop ?? null, choices.flakeConfig ?? null]);
+
+interface Waiter {
+  choices: Choices;
+  resolve(result: ValidationResult | null): void;
+}
+
 export class LiveValidation {
-  private controller: AbortController | null = null;
-  private result: ValidationResult | null = null;
-  private choices: { user?: string; desktop?: string } = {};
-  // Callers waiting for the next finished run (a superseded run hands them on to its successor).
-  private waiting: ((result: ValidationResult | null) => void)[] = [];
+  private current: { controller: AbortController; choices: Choices } | null = null;
+  private liveDue = false;
+  private liveResult: ValidationResult | null = null;
+  private waiting: Waiter[] = [];
 
   constructor(
     private readonly settings: JobSettings,
     private readonly logger: Logger,
-    private readonly activeSource: () => string | null,
+    private readonly sourceNow: () => SourceChoice,
+    // The user and desktop of the install running now, if any.
+    private readonly installChoices: () => Choices | null,
     private readonly onResult: (result: ValidationResult) => void,
     private readonly cache: ValidationCache,
   ) {}
 
   status(): ValidationStatus {
-    return { state: this.controller ? 'running' : this.result ? 'done' : 'idle', result: this.result };
+    return { state: this.current ? 'running' : this.liveResult ? 'done' : 'idle', result: this.liveResult };
   }
 
-  // Starts a new run (ending one in progress); resolves with the next finished
-  // run's result, or null if the check itself crashed or the daemon stopped.
-  run(choices?: { user?: string; desktop?: string }): Promise<ValidationResult | null> {
-    if (choices) this.choices = choices;
-    const answer = new Promise<ValidationResult | null>((resolve) => this.waiting.push(resolve));
-    this.controller?.abort();
+  // The folders changed (or the daemon started): check again, ending a check of the old state.
+  refresh(): void {
+    if (this.current) {
+      this.current.controller.abort();
+      this.current = null;
+    }
+    this.liveDue = true;
+    this.next();
+  }
+
+  // A client's validate request: resolves with a check of exactly these choices,
+  // or null if the check itself crashed or the daemon stopped.
+  check(choices: Choices): Promise<ValidationResult | null> {
+    const answer = new Promise<ValidationResult | null>((resolve) => this.waiting.push({ choices, resolve }));
+    this.next();
+    return answer;
+  }
+
+  stop(): void {
+    this.current?.controller.abort();
+    this.current = null;
+    this.liveDue = false;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const waiter of waiting) waiter.resolve(null);
+  }
+
+  private liveChoices(): Choices {
+    return this.installChoices() ?? {};
+  }
+
+  private next(): void {
+    if (this.current) return;
+    let choices: Choices;
+    if (this.liveDue) {
+      this.liveDue = false;
+      choices = this.liveChoices();
+    } else if (this.waiting.length > 0) choices = this.waiting[0]!.choices;
+    else return;
+    this.run(choices);
+  }
+
+  private run(choices: Choices): void {
     const controller = new AbortController();
-    this.controller = controller;
+    this.current = { controller, choices };
     const recent = new RecentLines(RECENT_LINES);
+    // Nothing of a check goes to the journal but its result (below): its commands' output is only kept for error descriptions.
     const ctx: CommandContext = {
       signal: controller.signal,
       log: (source, line, level = 'info') => {
         this.logger[level === 'info' ? 'debug' : level]({ source, validation: true }, line);
         recent.add(source, line);
       },
+      output: (source, line) => recent.add(source, line),
       recentLines: (source, count) => recent.last(source, count),
     };
-    void validateConfig(ctx, { source: this.activeSource(), ...this.choices }, this.settings, this.cache).then(
+    const source = this.sourceNow();
+    const input = { source: source.active, ...(source.problem && { sourceProblem: source.problem }), ...choices };
+    void validateConfig(ctx, input, this.settings, this.cache).then(
       (result) => {
         if (controller.signal.aborted) return;
-        this.controller = null;
-        this.result = result;
-        this.logger.info({ ok: result.ok, source: result.source, failed: result.checks.filter((c) => !c.ok).map((c) => c.name), durationMs: result.durationMs }, 'configuration checked');
+        this.current = null;
+        const key = keyOf(choices);
+        if (key === keyOf(this.liveChoices())) this.liveResult = result;
+        this.logger.info(
+          { ok: result.ok, source: result.source, user: result.user, desktop: result.desktop, failed: result.checks.filter((c) => !c.ok).map((c) => c.name), durationMs: result.durationMs },
+          'configuration checked',
+        );
         this.onResult(result);
-        this.answer(result);
+        this.answer(key, result);
+        this.next();
       },
       (error: unknown) => {
         if (controller.signal.aborted) return;
-        this.controller = null;
+        this.current = null;
         this.logger.error({ err: error }, 'configuration check crashed');
-        this.answer(null);
+        this.answer(keyOf(choices), null);
+        this.next();
       },
     );
-    return answer;
   }
 
-  stop(): void {
-    this.controller?.abort();
-    this.controller = null;
-    this.answer(null);
-  }
-
-  private answer(result: ValidationResult | null): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const resolve of waiting) resolve(result);
+  private answer(key: string, result: ValidationResult | null): void {
+    const answered = this.waiting.filter((w) => keyOf(w.choices) === key);
+    this.waiting = this.waiting.filter((w) => keyOf(w.choices) !== key);
+    for (const waiter of answered) waiter.resolve(result);
   }
 }

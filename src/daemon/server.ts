@@ -1,6 +1,9 @@
 // The daemon: serves the protocol on the socket, runs installs through the
 // InstallRunner, and tells subscribed clients everything that happens.
 import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { endLeftovers, recordChildrenIn } from '../process/child-record.js';
+import { KILL_GRACE_MS } from '../process/run-child.js';
 import { IPCModule } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
 import {
@@ -44,16 +47,22 @@ export class Daemon {
     const cache = new ValidationCache();
     this.runner = new InstallRunner(options, logger, cache);
     this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
-      this.logger.info({ active: snapshot.active, changed: path }, 'configuration sources changed');
-      void this.validation.run();
+      this.logger.info({ active: snapshot.active, problem: snapshot.problem?.title ?? null, changed: path }, 'configuration sources changed');
+      this.validation.refresh();
     });
-    this.validation = new LiveValidation(options, logger, () => this.watcher.current().active, (result) => this.broadcast('validation', result), cache);
+    this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
   }
 
   async start(): Promise<void> {
     const { socketPath, socketGid } = this.options;
     await checkNoLiveDaemon(socketPath);
     await prepareSocketDir(socketPath, socketGid);
+    // No other daemon uses this runtime folder now: what an earlier one recorded and left running is ended.
+    const children = join(dirname(socketPath), 'children');
+    for (const leftover of await endLeftovers(children, KILL_GRACE_MS)) {
+      this.logger.warn({ pid: leftover.pid, command: leftover.command }, 'ended a command an earlier daemon left running');
+    }
+    if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
     await this.watcher.start();
     configureIpc(this.ipc, 'nixos-offline-installer');
     await listenRestricted(
@@ -68,8 +77,8 @@ export class Daemon {
       socketGid,
     );
     const snapshot = this.watcher.current();
-    this.logger.info({ socket: socketPath, gid: socketGid, sources: snapshot.candidates, active: snapshot.active }, 'daemon ready');
-    void this.validation.run();
+    this.logger.info({ socket: socketPath, gid: socketGid, sources: snapshot.candidates, active: snapshot.active, problem: snapshot.problem?.title ?? null }, 'daemon ready');
+    this.validation.refresh();
   }
 
   async stop(): Promise<void> {
@@ -110,7 +119,7 @@ export class Daemon {
     for (const socket of this.subscribers) this.send(socket, type, data);
   }
 
-  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; validation?: ValidationResult } | { error: RequestError }): void {
+  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
   }
@@ -133,7 +142,7 @@ export class Daemon {
     const source = this.watcher.current();
     return {
       daemon: { version: VERSION, protocol: PROTOCOL_VERSION, pid: process.pid },
-      source: { active: source.active, candidates: source.candidates },
+      source: { active: source.active, candidates: source.candidates, problem: source.problem },
       install: this.runner.status(),
       validation: this.validation.status(),
     };
@@ -153,14 +162,14 @@ export class Daemon {
             error: {
               code: 'busy',
               title: 'An install is already running',
-              description: `Install ${current.installId} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`,
+              description: `Install ${current.installId} from ${current.source ?? '(no usable configuration)'} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`,
             },
           });
           return;
         }
         this.subscribers.add(socket);
         this.cancelWith = parsed.request.cancelOnDisconnect ? socket : null;
-        const installId = this.runner.start(parsed.request, {
+        const { installId, source } = this.runner.start(parsed.request, {
           phase: (event) => this.broadcast('phase', event),
           progress: (event) => this.broadcast('progress', event),
           log: (event) => this.broadcast('log', event),
@@ -169,13 +178,13 @@ export class Daemon {
             this.broadcast('result', event);
           },
         });
-        this.logger.info({ installId, request: parsed.request }, 'install started');
-        this.reply(socket, id, 'install', { installId });
+        this.logger.info({ installId, source, request: parsed.request }, 'install started');
+        this.reply(socket, id, 'install', { installId, source });
         return;
       }
       case 'validate': {
-        const { user, desktop } = parsed.request;
-        void this.validation.run({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) }).then((result) => {
+        const { user, desktop, flakeConfig } = parsed.request;
+        void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) }).then((result) => {
           if (result) this.reply(socket, id, 'validate', { validation: result });
           else this.reply(socket, id, 'validate', { error: { code: 'validation-crashed', title: 'The configuration could not be checked', description: 'The check stopped unexpectedly; the daemon journal (journalctl -u nixos-offline-installer) says why.' } });
         });

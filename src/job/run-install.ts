@@ -1,8 +1,10 @@
-// One install, start to finish: resolve the configuration, check the target,
-// then hardware, validate, (for an unattended install: partition, format,
-// mount,) stage, build, copy, install and report. Every step's output
-// goes to the journal, to this install's own log file and to the clients; the
-// result says what happened and, on failure, what to do.
+// One install, start to finish: the configuration folder chosen when it was
+// requested, the target checked (or, unattended, the answer file and its disk),
+// then hardware, validate, (unattended: partition, format, mount,) stage,
+// build, copy, install and report. Everything goes to this install's own log file and to
+// the clients; the journal gets the installer's own lines (phases, checks, a
+// summary per step, the result), not the commands' output. The result says
+// what happened and, on failure, what to do.
 import { join } from 'node:path';
 import { copyClosure } from '../copy/copy-closure.js';
 import type { CheckedDisk } from '../disk/check-disk.js';
@@ -10,6 +12,7 @@ import { DiskSession } from '../disk/disk-session.js';
 import type { Formatted } from '../disk/format.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { releaseDisk } from '../disk/release-disk.js';
+import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
 import { THEN_DELAY_SECONDS } from '../install/power-action.js';
@@ -33,7 +36,7 @@ import {
   type ResultEvent,
 } from '../protocol/messages.js';
 import { TARGET_LOG_DIR, writeTargetLog } from '../report/write-target-log.js';
-import { resolveSource } from '../resolve/config-sources.js';
+import { resolveSource, type SourceChoice } from '../resolve/config-sources.js';
 import { prepareConfig, probeMountedFileSystems, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
@@ -43,7 +46,7 @@ import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
-import { InstallCancelled, InstallError, errorMessage } from '../step/install-error.js';
+import { InstallCancelled, InstallError, errorMessage, stopReason } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { checkDiskFits, layoutFirmware, prepareDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
@@ -60,6 +63,9 @@ const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
 const RECENT_PER_SOURCE = 50;
 const MAX_DESCRIPTION_CHARS = 8000;
+// A failure this soon before the daemon's own stop is the stop: with KillMode=control-group
+// systemd signals the commands together with the daemon, and either may be seen first.
+const STOP_GRACE_MS = 200;
 
 export interface InstallSink {
   phase(event: PhaseEvent): void;
@@ -70,6 +76,8 @@ export interface InstallSink {
 export interface InstallParams {
   installId: string;
   request: InstallRequest;
+  // The configuration folder, chosen when the install was requested (its reply names it).
+  source: SourceChoice;
   settings: JobSettings & { logDir: string; logLevel: LogLevel };
   signal: AbortSignal;
   sink: InstallSink;
@@ -151,7 +159,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     const cause = new InstallError('log-unwritable', 'The install log cannot be written', `${logPath}: ${message}\nEvery install keeps a full log; make ${settings.logDir} a writable folder (the daemon's --log-dir), then start the install again. Nothing was written to ${root}.`);
     return resultEvent(installId, { state: 'failed', error: cause, durationMs: Date.now() - started });
   }
-  const { logger, flush, close } = installLog;
+  const { logger, output, flush, close } = installLog;
   const tail: string[] = [];
   const recent = new RecentLines(RECENT_PER_SOURCE);
   let phase: Phase = 'hardware';
@@ -159,6 +167,20 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let lastProgressAt = 0;
   let detail = '';
   let counts: CopyCounts = { bytesDone: 0, bytesTotal: 0, pathsDone: 0, pathsTotal: 0 };
+  // For the journal's one line per step: how long it took and how much its commands printed.
+  let step: { phase: Phase; started: number; outputLines: number } | null = null;
+  const endStep = (outcome: string) => {
+    if (!step) return;
+    const durationMs = Date.now() - step.started;
+    logger.info({ step: step.phase, outcome, durationMs, outputLines: step.outputLines }, `step ${step.phase} ${outcome} after ${(durationMs / 1000).toFixed(1)} s; its commands printed ${step.outputLines} lines (in the install log)`);
+    step = null;
+  };
+  const relayLine = (source: string, line: string) => {
+    relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
+    tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
+    if (tail.length > LOG_TAIL_LINES) tail.shift();
+    recent.add(source, truncate(line, TAIL_LINE_CHARS));
+  };
 
   const ctx: JobContext = {
     installId,
@@ -167,14 +189,18 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     settings,
     log(source, line, level = 'info') {
       logger[level]({ source }, line);
-      relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
-      tail.push(`[${source}] ${truncate(line, TAIL_LINE_CHARS)}`);
-      if (tail.length > LOG_TAIL_LINES) tail.shift();
-      recent.add(source, truncate(line, TAIL_LINE_CHARS));
+      relayLine(source, line);
+    },
+    output(source, line, level = 'info') {
+      output[level]({ source }, line);
+      if (step) step.outputLines++;
+      relayLine(source, line);
     },
     recentLines: (source, count) => recent.last(source, count),
     phase(next) {
+      endStep('done');
       phase = next;
+      step = { phase: next, started: Date.now(), outputLines: 0 };
       detail = '';
       logger.info({ phase: next }, PHASE_TITLES[next]);
       relay.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
@@ -198,7 +224,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let targetLogPath: string | null = null;
   let toplevel: string | null = null;
   let failure: InstallError | null = null;
-  let cancelled = false;
+  let interrupted = false;
   let prepared: PreparedConfig | null = null;
   let choices: AppliedChoice[] | undefined;
   let plan: UnattendedPlan | null = null;
@@ -212,7 +238,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let lastProgress: ProgressEvent | null = null;
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
-    const source = resolveSource(settings.configDirs);
+    const source = resolveSource(params.source);
     if (answersPath) {
       // The answer file and its disk, as a mounted target's own checks come first; then a private mount point for it.
       ctx.log('daemon', `unattended install from ${source}, answers in ${answersPath}`);
@@ -240,7 +266,20 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.log('daemon', plan ? `the layout ${plan.answers.layout.type} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
     const user = plan ? plan.answers.user : request.user;
     const desktop = plan ? plan.answers.desktop : request.desktop;
-    const validation = await validateConfig(ctx, { source, firmware, prepared, ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }) }, settings, validationCache);
+    const validation = await validateConfig(
+      ctx,
+      {
+        source,
+        firmware,
+        prepared,
+        ...(user !== undefined && { user }),
+        ...(desktop !== undefined && { desktop }),
+        ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
+        ...(request.choices?.hostname !== undefined && { hostname: request.choices.hostname }),
+      },
+      settings,
+      validationCache,
+    );
     if (validation.choices) {
       choices = validation.choices;
       for (const choice of choices) ctx.log('daemon', `installer choice: ${choiceLine(choice)}`);
@@ -263,11 +302,15 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.progress(1);
 
     ctx.phase('build');
-    toplevel = await buildSystem(ctx, staged.etcNixos, source);
+    // The staged folder is the checked one: for a flake, every input it locks is in the store.
+    const flakeConfiguration = validation.facts?.flake?.configuration;
+    const flakeInputs = validation.facts?.flake?.inputs ?? [];
+    toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
     ctx.progress(1);
 
     ctx.phase('copy');
-    await copyClosure(ctx, toplevel);
+    await copyClosure(ctx, toplevel, flakeInputs.map((input) => input.storePath!));
+    if (flakeConfiguration !== undefined) await keepFlakeInputs(ctx, flakeInputs);
 
     ctx.phase('install');
     await runNixosInstall(ctx, toplevel);
@@ -276,31 +319,48 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
     ctx.phase('report');
   } catch (error) {
-    if (error instanceof InstallCancelled || signal.aborted) cancelled = true;
-    else failure = error instanceof InstallError ? error : describeUnexpected(error, root);
+    if (!(error instanceof InstallCancelled || signal.aborted)) {
+      failure = error instanceof InstallError ? error : describeUnexpected(error, root);
+      await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
+    }
+    interrupted = signal.aborted;
+    if (interrupted) failure = null;
   }
   await prepared?.remove();
 
-  let state: ResultEvent['state'] = cancelled ? 'cancelled' : failure ? 'failed' : 'succeeded';
+  const stopped = interrupted ? stopReason(signal) : null;
+  let state: ResultEvent['state'] = stopped === 'cancel' ? 'cancelled' : stopped || failure ? 'failed' : 'succeeded';
   const again = plan
     ? formatted
       ? `The disk ${plan.answers.disk} may hold a partial system; start the install again to redo it (the answer file needs "wipe": true now).`
       : `The disk ${plan.answers.disk} ${DISK_PHASES.includes(phase as Phase) ? 'may be partly partitioned; start the install again with "wipe": true' : 'was not touched'}.`
     : 'The target may hold a partial system; start the install again to finish it (paths already copied are reused).';
-  let error: (ErrorInfo & { field?: string }) | null = cancelled
-    ? {
-        code: 'cancelled',
-        title: 'The install was cancelled',
-        description: `Cancelled during "${PHASE_TITLES[phase]}". ${again}`,
-      }
-    : failure;
-  if (error) ctx.log('daemon', `${error.title}: ${error.description}`, cancelled ? 'warn' : 'error');
+  let error: (ErrorInfo & { field?: string }) | null =
+    stopped === 'cancel'
+      ? {
+          code: 'cancelled',
+          title: 'The install was cancelled',
+          description: `Cancelled during "${PHASE_TITLES[phase]}". ${again}`,
+        }
+      : stopped === 'service-stopped'
+        ? {
+            code: 'service-stopped',
+            title: 'The installer service was stopped',
+            description: `The installer service stopped during "${PHASE_TITLES[phase]}" (systemctl stop nixos-offline-installer, a shutdown, or SIGTERM to the daemon), so the install did not finish. The target may hold a partial system: start the service (systemctl start nixos-offline-installer), then the install again; paths already copied are reused.`,
+          }
+        : failure;
+  endStep(state === 'succeeded' ? 'done' : state);
+  // The tail travels with the result below the description: it is what led up to the error, not the error again.
+  const logTail = [...tail];
+  if (error) ctx.log('daemon', `${error.title}: ${error.description}`, stopped === 'cancel' ? 'warn' : 'error');
   else ctx.log('daemon', `installation finished: ${toplevel}`);
 
   if (targetTouched) {
     try {
       flush();
-      targetLogPath = await writeTargetLog(root, logPath);
+      const written = await writeTargetLog(root, logPath);
+      targetLogPath = written.path;
+      if (written.kept) logger.info({ kept: written.kept }, `kept the earlier install's log on the target as ${written.kept}`);
     } catch (copyError) {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
     }
@@ -324,5 +384,5 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail: [...tail], logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started, ...(then && { then }) });
+  return resultEvent(installId, { state, error, logTail, logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started, ...(then && { then }) });
 }

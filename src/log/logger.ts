@@ -1,5 +1,8 @@
 // Structured logs: pino JSON lines on stdout, which systemd sends to the
-// journal, and each install's lines also in that install's own log file.
+// journal, and each install's lines in that install's own log file. The
+// journal gets the daemon's own lines only; the commands' output (a build
+// prints hundreds of thousands of lines, which journald would rate-limit,
+// dropping ours with them) goes to the install log alone.
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
@@ -22,7 +25,10 @@ export function flushJournal(): void {
 }
 
 export interface InstallLog {
+  // The daemon's own lines: journal and install log.
   logger: Logger;
+  // Commands' output: the install log only.
+  output: Logger;
   // Everything logged so far is in the file after this.
   flush(): void;
   close(): void;
@@ -42,9 +48,16 @@ export function openInstallLog(level: LogLevel, file: string, installId: string)
       if (!closed) fileWriter.write(line);
     },
   };
+  const fileOnly: DestinationStream = {
+    write(line: string) {
+      if (!closed) fileWriter.write(line);
+    },
+  };
   const logger = pino({ name: NAME, level }, both).child({ installId });
+  const output = pino({ name: NAME, level }, fileOnly).child({ installId });
   return {
     logger,
+    output,
     flush: () => fileWriter.flushSync(),
     close() {
       if (closed) return;

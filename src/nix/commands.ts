@@ -11,7 +11,7 @@ export { storeName } from './log-format.js';
 
 export type NixFailureHandler = (outcome: NixRunOutcome) => InstallError;
 
-function lastMessages(outcome: NixRunOutcome, count = 8): string {
+export function lastMessages(outcome: NixRunOutcome, count = 8): string {
   const lines = outcome.messages.filter((l) => l.trim() !== '').slice(-count);
   return lines.length > 0 ? lines.map((l) => `  ${l}`).join('\n') : '  (it printed nothing)';
 }
@@ -152,12 +152,12 @@ export function parsePathInfo(json: string, storeDir = '/nix/store'): StorePathI
   });
 }
 
-// The closure of PATH in the live store, each path with its NAR size.
-export async function closureInfo(ctx: CommandContext, path: string): Promise<StorePathInfo[]> {
+// The closure of PATH (or of several paths) in the live store, each path with its NAR size.
+export async function closureInfo(ctx: CommandContext, path: string | readonly string[]): Promise<StorePathInfo[]> {
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: 'nix path-info',
-    args: ['path-info', '--recursive', '--json', ...NIX_COMMAND_OPTIONS, path],
+    args: ['path-info', '--recursive', '--json', ...NIX_COMMAND_OPTIONS, ...[path].flat()],
     captureStdout: true,
     logStdout: false,
     failure: (o) => new InstallError('closure-query-failed', 'The built system could not be inspected', `nix path-info exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
@@ -177,12 +177,12 @@ export async function invalidInTarget(ctx: CommandContext, root: string, paths: 
   return new Set(result.stdout.filter(Boolean));
 }
 
-// `nix copy` of PATH's closure into the store under ROOT, saying when each
-// path starts and when it is complete.
+// `nix copy` of PATH's closure (or several paths') into the store under ROOT,
+// saying when each path starts and when it is complete.
 export async function copyToTarget(
   ctx: CommandContext,
   root: string,
-  path: string,
+  path: string | readonly string[],
   on: { started: (path: string) => void; finished: (path: string) => void },
   failure: (outcome: NixRunOutcome, tail: string) => InstallError,
 ): Promise<void> {
@@ -190,7 +190,7 @@ export async function copyToTarget(
   await runNix(ctx, {
     file: 'nix',
     source: 'nix copy',
-    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS, path],
+    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS, ...[path].flat()],
     onEvent: (event) => {
       if (event.action === 'start' && event.type === ACTIVITY.copyPath && typeof event.fields[0] === 'string') {
         copying.set(event.id, event.fields[0]);

@@ -3,7 +3,24 @@
 // offline resolving it). `nix` subcommands also need nix-command enabled.
 export const OFFLINE_NIX_OPTIONS: readonly string[] = ['--option', 'substituters', '', '--option', 'flake-registry', ''];
 
-export const NIX_COMMAND_OPTIONS: readonly string[] = ['--extra-experimental-features', 'nix-command', ...OFFLINE_NIX_OPTIONS];
+// `--offline` (every Nix from 2.3 on): the `nix` command checks for a network
+// itself and, finding none (as on the ISO), warns "you don't have Internet
+// access" in every run; told it is offline, it does not look.
+export const NIX_COMMAND_OPTIONS: readonly string[] = ['--extra-experimental-features', 'nix-command', '--offline', ...OFFLINE_NIX_OPTIONS];
+
+// What a command on a flake adds (every one exists from Nix 2.8 on): flakes
+// enabled; `--offline`; flake.lock used as it is, never updated or written
+// (an input missing from it would otherwise be fetched to lock it); no
+// evaluation cache kept between runs.
+export const FLAKE_OPTIONS: readonly string[] = [
+  '--extra-experimental-features',
+  'nix-command flakes',
+  '--offline',
+  '--no-update-lock-file',
+  '--no-write-lock-file',
+  '--no-eval-cache',
+  ...OFFLINE_NIX_OPTIONS,
+];
 
 // The structured log every Nix command this installer runs is read through (Nix 2.8 has it).
 export const LOG_FORMAT_OPTIONS: readonly string[] = ['--log-format', 'internal-json'];

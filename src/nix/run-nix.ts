@@ -51,7 +51,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
       if (text !== null) {
         // A message of several lines (an error with its source excerpt) is logged line by line.
         for (const part of text.split('\n')) {
-          ctx.log(source, part, event?.action === 'msg' && event.level === 0 ? 'error' : 'info');
+          ctx.output(source, part, event?.action === 'msg' && event.level === 0 ? 'error' : 'info');
           keep(part);
         }
       }

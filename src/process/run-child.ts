@@ -2,6 +2,7 @@
 // string), its own process group so a cancel ends the whole tree, every output
 // line handed on as it arrives.
 import type { Readable } from 'node:stream';
+import { recordChild } from './child-record.js';
 
 // SIGTERM first; whatever is still alive after this gets SIGKILL. Well under
 // the 5 s a cancel is allowed to take.
@@ -84,6 +85,8 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
     extendEnv: true,
   });
 
+  // Recorded while it runs, so a daemon started after this one crashed can end it.
+  const forget = child.pid !== undefined ? recordChild(child.pid) : () => undefined;
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     if (child.pid === undefined) return;
@@ -117,5 +120,6 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
     // The leader has exited; make sure nothing it started outlives a cancel.
     if (spec.signal.aborted && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
     if (killTimer) clearTimeout(killTimer);
+    forget();
   }
 }

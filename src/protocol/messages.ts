@@ -100,6 +100,9 @@ export type ChoiceKey = (typeof CHOICE_KEYS)[number];
 // can override (installer-choices.nix), and checked (firmware and boot loader).
 export type InstallChoices = Partial<Record<ChoiceKey, string>>;
 
+// A nixosConfigurations name the installer takes: usable unquoted in a flake attribute path.
+export const FLAKE_CONFIG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
+
 export interface InstallRequest extends RequestBase {
   // The mounted target; or, for an unattended install, none (the daemon mounts the disk itself).
   root?: string;
@@ -110,6 +113,9 @@ export interface InstallRequest extends RequestBase {
   desktop?: string;
   partitions?: PartitionInfo[];
   choices?: InstallChoices;
+  // For a flake configuration folder: which of its nixosConfigurations to
+  // install (else the only one, else the one whose hostName is choices.hostname).
+  flakeConfig?: string;
   // Cancel the install when this connection closes (Calamares quitting); the
   // CLI leaves it off so an install survives a lost terminal.
   cancelOnDisconnect?: boolean;
@@ -122,6 +128,7 @@ export type CancelRequest = RequestBase;
 export interface ValidateRequest extends RequestBase {
   user?: string;
   desktop?: string;
+  flakeConfig?: string;
 }
 
 export interface RequestMap {
@@ -146,6 +153,24 @@ export interface ConfigFacts {
   bootLoader?: { systemdBoot: boolean; grub: boolean; grubEfi: boolean; grubDevices: string[] };
   // The final values of the settings the installer's choices set as defaults.
   settings?: Partial<Record<ChoiceSetting, string | null>>;
+  // Set when the folder is a flake.
+  flake?: FlakeFacts;
+}
+
+export interface FlakeInput {
+  // "nixpkgs", or "home-manager/nixpkgs" for an input's own input.
+  name: string;
+  // The locked reference, e.g. github:NixOS/nixpkgs/<rev>.
+  reference: string;
+  narHash: string | null;
+  storePath: string | null;
+}
+
+export interface FlakeFacts {
+  // The nixosConfigurations entry that is checked and installed.
+  configuration: string;
+  configurations: string[];
+  inputs: FlakeInput[];
 }
 
 export const CHOICE_SETTINGS = ['hostName', 'timeZone', 'defaultLocale', 'consoleKeyMap', 'xkbLayout', 'xkbVariant'] as const;
@@ -168,7 +193,7 @@ export interface Download {
   urls: string[];
 }
 
-export const CHECK_NAMES = ['source', 'evaluates', 'user', 'desktop', 'bootloader', 'passwords', 'offline'] as const;
+export const CHECK_NAMES = ['source', 'flake', 'evaluates', 'user', 'desktop', 'bootloader', 'passwords', 'offline'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface ValidationCheck {
@@ -242,6 +267,8 @@ export interface InstallStatus {
   state: InstallState;
   installId: string | null;
   root: string | null;
+  // The configuration folder it installs from (null when none was usable).
+  source: string | null;
   phase: Phase | null;
   progress: ProgressEvent | null;
   startedAt: string | null;
@@ -251,13 +278,15 @@ export interface InstallStatus {
 
 export interface StatusInfo {
   daemon: { version: string; protocol: number; pid: number };
-  source: { active: string | null; candidates: ConfigSourceStatus[] };
+  // The folder installs use now, or null and why not (e.g. /tmp/nix-cfg has its configuration one level down).
+  source: { active: string | null; candidates: ConfigSourceStatus[]; problem: ErrorInfo | null };
   install: InstallStatus;
   validation: ValidationStatus;
 }
 
 export type ReplyEvent =
-  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; validation?: ValidationResult }
+  // An install's reply names the folder it installs from (null: none is usable; its result says why).
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult }
   | { v: number; id: string; request: string; ok: false; error: RequestError };
 
 export interface PhaseEvent {

@@ -3,6 +3,7 @@
 // client learns at once that it speaks another version.
 import {
   CHOICE_KEYS,
+  FLAKE_CONFIG_NAME,
   PROTOCOL_VERSION,
   isRequestType,
   type InstallChoices,
@@ -67,9 +68,9 @@ function checkChoices(value: unknown): InstallChoices | string {
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect'],
+  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig'],
   cancel: ['v', 'id'],
-  validate: ['v', 'id', 'user', 'desktop'],
+  validate: ['v', 'id', 'user', 'desktop', 'flakeConfig'],
 };
 
 function bad(id: string, field: string, description: string): ParseResult {
@@ -78,6 +79,12 @@ function bad(id: string, field: string, description: string): ParseResult {
     id,
     error: { code: 'bad-request', title: `Invalid request field "${field}"`, description, field },
   };
+}
+
+function checkFlakeConfig(id: string, value: unknown): { flakeConfig?: string } | { error: ParseResult } {
+  if (value === undefined) return {};
+  if (typeof value !== 'string' || !FLAKE_CONFIG_NAME.test(value)) return { error: bad(id, 'flakeConfig', '"flakeConfig" must be the name of one of the flake\'s nixosConfigurations: letters, digits, "_" or "-", at most 128 characters.') };
+  return { flakeConfig: value };
 }
 
 function checkUserAndDesktop(id: string, user: unknown, desktop: unknown): { user?: string; desktop?: string } | { error: ParseResult } {
@@ -90,8 +97,9 @@ function checkUserAndDesktop(id: string, user: unknown, desktop: unknown): { use
   return { ...(user !== undefined && { user: user as string }), ...(desktop !== undefined && { desktop: desktop as string }) };
 }
 
-// An unattended install names only its answer file: the disk, user and desktop
-// come from it, and the daemon chooses where to mount the disk.
+// An unattended install names its answer file (and, for a flake, which of its
+// configurations): the disk, user and desktop come from the file, and the daemon
+// chooses where to mount the disk.
 function checkUnattended(id: string, record: Record<string, unknown>): { answers: string } | { error: ParseResult } {
   const { answers } = record;
   if (typeof answers !== 'string' || !answers.startsWith('/') || answers.length > MAX_PATH_CHARS || answers.includes('\0')) {
@@ -147,14 +155,18 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       if (answers !== undefined) {
         const unattended = checkUnattended(id, record);
         if ('error' in unattended) return unattended.error;
-        return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, answers: unattended.answers } } };
+        const flake = checkFlakeConfig(id, record.flakeConfig);
+        if ('error' in flake) return flake.error;
+        return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, answers: unattended.answers, ...flake } } };
       }
       if (typeof root !== 'string' || !root.startsWith('/') || root.length > MAX_PATH_CHARS || root.includes('\0')) {
         return bad(id, 'root', '"root" must be the absolute path of the mounted target, e.g. /mnt (or give "answers" for an unattended install).');
       }
       const choice = checkUserAndDesktop(id, user, desktop);
       if ('error' in choice) return choice.error;
-      const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root, ...choice };
+      const flake = checkFlakeConfig(id, record.flakeConfig);
+      if ('error' in flake) return flake.error;
+      const request: RequestMap['install'] = { v: PROTOCOL_VERSION, id, root, ...choice, ...flake };
       if (partitions !== undefined) {
         const checked = checkPartitions(partitions);
         if (typeof checked === 'string') return bad(id, checked, `"${checked}" must be a list of at most ${MAX_PARTITIONS} partitions, each with claimed (true/false) and text fields ${PARTITION_STRINGS.join(', ')} of at most ${MAX_TEXT_CHARS} characters.`);
@@ -176,7 +188,9 @@ export function parseRequest(type: string, data: unknown): ParseResult {
     case 'validate': {
       const choice = checkUserAndDesktop(id, record.user, record.desktop);
       if ('error' in choice) return choice.error;
-      return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...choice } } };
+      const flake = checkFlakeConfig(id, record.flakeConfig);
+      if ('error' in flake) return flake.error;
+      return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...choice, ...flake } } };
     }
   }
 }

@@ -1,43 +1,119 @@
 // Which configuration folder an install uses: the first of the configured
-// folders (default /tmp/nix-cfg, then /iso/nix-cfg) that holds a configuration.nix.
-import { statSync } from 'node:fs';
+// folders (default /tmp/nix-cfg, then /iso/nix-cfg) that exists and is not
+// empty. That folder is someone's deliberate choice (a technician copying
+// /tmp/nix-cfg), so it is never passed over for the next one: if it has no
+// configuration.nix or flake.nix at its top it is refused, naming a nested
+// folder that has one (`cp -r mycfg /tmp/nix-cfg/` puts it at /tmp/nix-cfg/mycfg).
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigSourceStatus } from '../protocol/messages.js';
+import type { ConfigSourceStatus, ErrorInfo } from '../protocol/messages.js';
 import { InstallError } from '../step/install-error.js';
 
 export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;
 
-function isDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+export interface SourceChoice {
+  // The folder to install from, or null (then problem says why).
+  active: string | null;
+  candidates: ConfigSourceStatus[];
+  problem: ErrorInfo | null;
 }
 
 function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-export function describeSources(dirs: readonly string[]): ConfigSourceStatus[] {
-  return dirs.map((dir) => {
-    const exists = isDirectory(dir);
-    return { dir, exists, hasConfiguration: exists && isFile(join(dir, 'configuration.nix')) };
-  });
+function entries(dir: string): string[] | null {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return null;
+  }
 }
 
-export function activeSource(sources: readonly ConfigSourceStatus[]): string | null {
-  return sources.find((source) => source.hasConfiguration)?.dir ?? null;
+// What makes a folder a configuration: a classic configuration.nix or a flake (docs/flakes.md).
+const MARKERS = ['configuration.nix', 'flake.nix'];
+const isConfiguration = (dir: string) => MARKERS.some((marker) => isFile(join(dir, marker)));
+
+// Folders one level down that hold a configuration.
+function nestedConfigurations(dir: string, names: readonly string[]): string[] {
+  return names
+    .filter((name) => statSync(join(dir, name), { throwIfNoEntry: false })?.isDirectory() && isConfiguration(join(dir, name)))
+    .sort()
+    .map((name) => join(dir, name));
 }
 
-// The folder to install from, or an error that says what each candidate lacks.
-export function resolveSource(dirs: readonly string[]): string {
-  const sources = describeSources(dirs);
-  const active = activeSource(sources);
-  if (active !== null) return active;
-  const found = sources.map((s) => `  ${s.dir}: ${s.exists ? 'exists but has no configuration.nix' : 'does not exist'}`).join('\n');
-  const withoutConfig = sources.find((s) => s.exists);
-  throw new InstallError(
-    withoutConfig ? 'config-incomplete' : 'config-missing',
-    withoutConfig ? `No configuration.nix in ${withoutConfig.dir}` : 'No NixOS configuration found',
-    `The installer looks for a folder with a configuration.nix in this order:\n${found}\n` +
-      `Copy your configuration folder (with configuration.nix at its top) to ${dirs[0] ?? '/tmp/nix-cfg'}, ` +
-      'or rebuild the ISO with your configuration in nix-cfg/, then start the install again.',
-  );
+function notAtTop(dir: string, names: readonly string[], next: string | undefined): ErrorInfo {
+  const nested = nestedConfigurations(dir, names);
+  const instead = next ? ` To install ${next} instead, remove ${dir}.` : '';
+  const taken = `${dir} is not empty, so it is the configuration to install, but it has no configuration.nix or flake.nix at its top.`;
+  if (nested.length === 1) {
+    const [one] = nested as [string];
+    return {
+      code: 'config-incomplete',
+      title: `No configuration.nix at the top of ${dir}`,
+      description: `${taken} ${one} has one: did you mean ${one}?\nMove it up: mv ${dir} ${dir}.old && mv ${dir}.old/${one.slice(dir.length + 1)} ${dir}\nThen start again.${instead}`,
+    };
+  }
+  if (nested.length > 1) {
+    return {
+      code: 'config-incomplete',
+      title: `No configuration.nix at the top of ${dir}`,
+      description: `${taken} Several folders inside it have one:\n${nested.map((n) => `  ${n}`).join('\n')}\nPut the contents of the one you mean at the top of ${dir}, then start again.${instead}`,
+    };
+  }
+  return {
+    code: 'config-incomplete',
+    title: `No configuration.nix in ${dir}`,
+    description: `${taken} It holds: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}.\nCopy your configuration folder (with configuration.nix or flake.nix at its top) to ${dir}, then start again.${instead}`,
+  };
+}
+
+export function chooseSource(dirs: readonly string[]): SourceChoice {
+  const candidates: ConfigSourceStatus[] = [];
+  let active: string | null = null;
+  let problem: ErrorInfo | null = null;
+  let decided = false;
+  for (const [index, dir] of dirs.entries()) {
+    const info = statSync(dir, { throwIfNoEntry: false });
+    const isDir = info?.isDirectory() ?? false;
+    const hasConfiguration = isDir && isConfiguration(dir);
+    candidates.push({ dir, exists: isDir, hasConfiguration });
+    if (decided || !info) continue;
+    const next = dirs[index + 1];
+    if (!isDir) {
+      decided = true;
+      problem = { code: 'config-incomplete', title: `${dir} is not a folder`, description: `${dir} exists but is not a folder. Remove it, or replace it with your configuration folder (configuration.nix at its top), then start again.` };
+      continue;
+    }
+    const names = entries(dir);
+    if (names === null) {
+      decided = true;
+      problem = { code: 'config-incomplete', title: `${dir} cannot be read`, description: `The installer cannot list ${dir}. Check its permissions, then start again.` };
+      continue;
+    }
+    // An empty folder is nobody's choice yet (e.g. made ready for a copy).
+    if (names.length === 0) continue;
+    decided = true;
+    if (hasConfiguration) active = dir;
+    else problem = notAtTop(dir, names, next);
+  }
+  if (!decided) {
+    const found = candidates.map((c) => `  ${c.dir}: ${c.exists ? 'is empty' : 'does not exist'}`).join('\n');
+    problem = {
+      code: 'config-missing',
+      title: 'No NixOS configuration found',
+      description:
+        `The installer uses the first of these folders that exists and is not empty:\n${found}\n` +
+        `Copy your configuration folder (with configuration.nix or flake.nix at its top) to ${dirs[0] ?? '/tmp/nix-cfg'}, ` +
+        'or rebuild the ISO with your configuration in nix-cfg/, then start the install again.',
+    };
+  }
+  return { active, candidates, problem };
+}
+
+// The folder to install from, or the error that says why there is none.
+export function resolveSource(choice: SourceChoice): string {
+  if (choice.active !== null) return choice.active;
+  const problem = choice.problem!;
+  throw new InstallError(problem.code, problem.title, problem.description);
 }

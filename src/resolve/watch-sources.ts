@@ -3,15 +3,11 @@
 // its files change. Bursts of writes are folded into one notice.
 import { dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { ConfigSourceStatus } from '../protocol/messages.js';
-import { activeSource, describeSources } from './config-sources.js';
+import { chooseSource, type SourceChoice } from './config-sources.js';
 
 export const WATCH_DEBOUNCE_MS = 200;
 
-export interface SourceSnapshot {
-  active: string | null;
-  candidates: ConfigSourceStatus[];
-}
+export type SourceSnapshot = SourceChoice;
 
 export class SourceWatcher {
   private watcher: FSWatcher | null = null;
@@ -63,7 +59,6 @@ export class SourceWatcher {
   }
 
   private read(): SourceSnapshot {
-    const candidates = describeSources(this.dirs);
-    return { active: activeSource(candidates), candidates };
+    return chooseSource(this.dirs);
   }
 }

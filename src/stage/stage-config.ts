@@ -5,6 +5,7 @@
 // timestamped backup. The source is only ever read.
 import { chmod, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { backupPath } from '../step/backup-name.js';
 import type { CommandContext, JobContext } from '../step/context.js';
 import { InstallCancelled, InstallError } from '../step/install-error.js';
 import { scanSource, type SourceScan } from './scan-source.js';
@@ -16,10 +17,6 @@ export interface StagedConfig {
   backup: string | null;
   files: number;
   bytes: number;
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
 
 // Files from a read-only ISO arrive read-only; the owner of /etc/nixos must be
@@ -70,7 +67,7 @@ export async function stageConfig(ctx: JobContext, source: string, shownAs: stri
   let backup: string | null = null;
   const existing = await readdir(etcNixos).catch(() => null);
   if (existing !== null && existing.length > 0) {
-    backup = `${etcNixos}.backup-${timestamp(new Date())}`;
+    backup = backupPath(etcNixos, new Date());
     await rename(etcNixos, backup);
     ctx.log('stage', `kept the existing ${etcNixos} as ${backup}`, 'warn');
   } else if (existing !== null) {

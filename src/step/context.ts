@@ -24,7 +24,10 @@ export interface CopyCounts {
 // What running an external command needs: somewhere to log its lines, and a cancel signal.
 export interface CommandContext {
   signal: AbortSignal;
+  // The installer's own lines: what it does, finds and decides (the journal gets these).
   log(source: string, line: string, level?: 'info' | 'warn' | 'error'): void;
+  // A command's output: the install log and the clients get it, the journal does not (a build prints thousands of lines).
+  output(source: string, line: string, level?: 'info' | 'warn' | 'error'): void;
   // Lines recently logged, for error descriptions.
   recentLines(source: string, count: number): string[];
 }

@@ -25,3 +25,12 @@ export class InstallCancelled extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+// Why an install's signal was aborted: a person's cancel, or the daemon itself
+// stopping (systemctl stop, a shutdown), which the result must not call a cancel.
+export type StopReason = 'cancel' | 'service-stopped';
+
+export function stopReason(signal: AbortSignal): StopReason | null {
+  if (!signal.aborted) return null;
+  return signal.reason === 'service-stopped' ? 'service-stopped' : 'cancel';
+}

@@ -31,7 +31,7 @@ export async function runStepCommand(ctx: CommandContext, command: StepCommand):
     captureStdout: command.captureStdout ?? false,
     ...(command.input !== undefined && { input: command.input }),
     onLine: (line, stream) => {
-      if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.log(source, line);
+      if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.output(source, line);
       command.onLine?.(line, stream);
     },
   });

@@ -7,21 +7,46 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateJson } from '../nix/commands.js';
-import { describeNixFailure } from '../nix/errors.js';
+import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
+import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-commands.js';
 import { nixPathArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import type { ConfigFacts } from '../protocol/messages.js';
+import type { ConfigFacts, FlakeInput } from '../protocol/messages.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
+const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));
 export const MANIFEST_VERSION = 1;
 
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
+// What the manifest of an ISO whose nix-cfg is a flake adds (nix/flake-config.nix):
+// the configuration built into the ISO, every configuration's hostName, the locked inputs.
+export interface ManifestFlake {
+  configuration: string;
+  hostNames: Record<string, string | null>;
+  inputs: FlakeInput[];
+}
+
+function manifestFlake(value: unknown): ManifestFlake | null | undefined {
+  if (value === undefined || value === null) return undefined;
+  const data = value as { configuration?: unknown; configurations?: unknown; inputs?: unknown };
+  if (typeof data.configuration !== 'string' || !data.configurations || typeof data.configurations !== 'object' || !Array.isArray(data.inputs)) return null;
+  const hostNames: Record<string, string | null> = {};
+  for (const [name, info] of Object.entries(data.configurations as Record<string, { hostName?: unknown }>)) hostNames[name] = typeof info?.hostName === 'string' ? info.hostName : null;
+  const inputs = (data.inputs as Record<string, unknown>[]).map((i) => ({
+    name: String(i.name),
+    reference: typeof i.reference === 'string' ? i.reference : String(i.type ?? ''),
+    narHash: typeof i.narHash === 'string' ? i.narHash : null,
+    storePath: typeof i.storePath === 'string' ? i.storePath : null,
+  }));
+  return { configuration: data.configuration, hostNames, inputs };
+}
+
 // The manifest describes one folder (the ISO's nix-cfg); null when it does not describe this one.
-export async function manifestFacts(manifest: string, source: string): Promise<ConfigFacts | null> {
+export async function manifestFacts(manifest: string, source: string): Promise<(ConfigFacts & { manifestFlake?: ManifestFlake }) | null> {
   const text = await readFile(manifest, 'utf8').catch(() => null);
   if (text === null) return null;
   let data: Record<string, unknown>;
@@ -33,6 +58,8 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
   if (data.version !== MANIFEST_VERSION || typeof data.configDir !== 'string' || !isStringList(data.users) || !isStringList(data.desktops)) {
     throw new InstallError('manifest-invalid', 'The ISO manifest is not one this installer reads', `${manifest} is not a version ${MANIFEST_VERSION} manifest with configDir, users and desktops. Rebuild the ISO with this installer's flake.`);
   }
+  const flake = manifestFlake(data.flake);
+  if (flake === null) throw new InstallError('manifest-invalid', 'The ISO manifest is not one this installer reads', `${manifest} has a "flake" entry without configuration, configurations and inputs. Rebuild the ISO with this installer's flake.`);
   if (resolve(data.configDir) !== resolve(source)) return null;
   return {
     origin: 'manifest',
@@ -41,10 +68,29 @@ export async function manifestFacts(manifest: string, source: string): Promise<C
     drvPath: typeof data.drvPath === 'string' ? data.drvPath : null,
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
     ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
+    ...(flake && { manifestFlake: flake }),
   };
 }
 
-type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel'> & { drvPath: string };
+type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake'> & { drvPath: string };
+
+function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
+  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+}
+
+// nix/config-facts.nix applied to a flake's configuration: its text becomes
+// the --apply function and desktops.json goes in as an argument, so the
+// evaluation stays pure, exactly like the build's.
+export async function evaluateFlakeFacts(ctx: CommandContext, ref: string, configuration: string, place: ConfigPlace): Promise<ConfigFacts> {
+  const [factsNix, desktops] = await Promise.all([readFile(FACTS_NIX, 'utf8'), readFile(DESKTOPS_JSON, 'utf8')]);
+  const apply = `system: (${factsNix}\n) { evaluated = system; desktops = builtins.fromJSON ${nixString(desktops)}; }`;
+  const facts = await evaluateFlakeJson<EvaluatedFacts>(ctx, ref, configurationAttr(configuration), apply, (outcome) => {
+    const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { ...place, evaluating: true });
+    return new InstallError(problem.code, problem.title, problem.description);
+  });
+  return evaluatedFacts(facts);
+}
 
 // EVALUATE_IN is the folder Nix reads (the prepared copy); errors name SOURCE, the folder the person edits.
 export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings, evaluateIn: string = source): Promise<ConfigFacts> {
@@ -57,8 +103,7 @@ export async function evaluateFacts(ctx: CommandContext, source: string, setting
       return new InstallError(problem.code, problem.title, problem.description);
     },
   );
-  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
-  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+  return evaluatedFacts(facts);
 }
 
 // The manifest's facts when it describes this folder as shipped; otherwise the folder is evaluated.

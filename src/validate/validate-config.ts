@@ -13,6 +13,8 @@ import { hardwareCause } from './hardware-downloads.js';
 import { appliedChoices } from '../prepare/installer-choices.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../stage/scan-source.js';
+import { isFlakeFolder } from '../nix/flake-commands.js';
+import { flakeFacts, prepareFlake, type PreparedFlake } from './flake-facts.js';
 
 // Facts and the offline check of a folder, by its fingerprint (every entry's
 // inode, size and times): an install right after the live check, of an
@@ -36,12 +38,17 @@ export class ValidationCache {
 
 export interface ValidationInput {
   source: string | null;
+  // Why there is no source, when there is none (e.g. its configuration.nix is one folder down).
+  sourceProblem?: ErrorInfo;
   user?: string;
   desktop?: string;
   // The machine's firmware, for the boot loader check (installs only).
   firmware?: Firmware;
   // The prepared folder (generated hardware configuration and choices) to check instead of the source as is.
   prepared?: PreparedConfig;
+  // For a flake: the configuration asked for, and the hostname chosen in the installer.
+  flakeConfig?: string;
+  hostname?: string;
 }
 
 const MAX_LISTED = 20;
@@ -129,7 +136,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
   });
 
   if (source === null) {
-    checks.push(failed('source', { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix.` }));
+    checks.push(failed('source', input.sourceProblem ?? { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix or a flake.nix.` }));
     return finish();
   }
   let key: string;
@@ -142,9 +149,26 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     return finish();
   }
   checks.push({ name: 'source', ok: true });
+  const isFlake = isFlakeFolder(source);
+  // A flake's facts depend on which configuration is chosen, too.
+  if (isFlake) key += `\nflake=${input.flakeConfig ?? ''}\nhostname=${input.hostname ?? ''}`;
   const cached = cache?.get(key);
+  let flake: PreparedFlake | null = null;
+  if (isFlake) {
+    try {
+      // Inputs are checked every time (a store lookup); the configuration's choice is kept with the facts.
+      const choice = { ...(input.flakeConfig !== undefined && { requested: input.flakeConfig }), ...(input.hostname !== undefined && { hostname: input.hostname }) };
+      flake = await prepareFlake(ctx, source, settings, choice, input.prepared, cached?.facts.flake);
+      checks.push({ name: 'flake', ok: true });
+      ctx.log('validate', `flake configuration ${flake.flake.configuration}; ${flake.flake.inputs.length} locked inputs, all in the store`);
+    } catch (error) {
+      if (!(error instanceof InstallError)) throw error;
+      checks.push(failed('flake', error));
+      return finish();
+    }
+  } else checks.push({ name: 'flake', ok: true, skipped: 'not a flake' });
   try {
-    facts = cached?.facts ?? (await configFacts(ctx, source, settings, input.prepared));
+    facts = cached?.facts ?? (flake ? await flakeFacts(ctx, flake) : await configFacts(ctx, source, settings, input.prepared));
     checks.push({ name: 'evaluates', ok: true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;

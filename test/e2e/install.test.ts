@@ -109,17 +109,52 @@ describe('a successful install', () => {
     expect(lines.some((l) => l.source === 'nix copy' && /^copying path/.test(l.msg))).toBe(true);
     expect(lines.some((l) => l.source === 'nixos-install' && l.msg === 'installation finished!')).toBe(true);
     expect(lines.every((l) => l.installId === result.installId)).toBe(true);
+    // Nix is told it is offline, so it does not look for a network and warn that there is none.
+    expect(log).not.toContain("you don't have Internet access");
   });
 
-  it('installs again over a finished install, reusing what the target already has', async () => {
+  it('installs again over a finished install, reusing what the target already has and keeping its log', async () => {
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'again' });
-    expect((await install([source])).code).toBe(0);
+    const first = await install([source]);
+    expect(first.code).toBe(0);
     const second = await install([source]);
     expect(second.code).toBe(0);
     const logs = logLinesOf(second.events).map((l) => l.line);
     expect(logs.some((l: string) => /already on the target/.test(l) && !/, 0 already/.test(l))).toBe(true);
-    // The first install's /etc/nixos was kept as a backup.
+    // The first install's /etc/nixos was kept as a backup, and its log beside the new one.
     expect((await readdir(join(root, 'etc'))).filter((n) => n.startsWith('nixos.backup-'))).toHaveLength(1);
+    const logDir = join(root, 'var/log/nixos-offline-installer');
+    const kept = (await readdir(logDir)).filter((n) => /^install\.log\.backup-\d{8}-\d{6}$/.test(n));
+    expect(kept).toHaveLength(1);
+    const installIds = async (file: string) => new Set((await readFile(join(logDir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).installId));
+    expect(await installIds(kept[0]!)).toEqual(new Set([resultOf(first).installId]));
+    expect(await installIds('install.log')).toEqual(new Set([resultOf(second).installId]));
+  });
+
+  it('the journal gets the daemon`s own lines and a summary per step; the commands` output goes to the install log only', async () => {
+    const lines = 3000;
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'quiet-journal', noise: { lines, nonce: randomBytes(6).toString('hex') } });
+    const run = await install([source]);
+    expect(run.code, run.stdout).toBe(0);
+    const result = resultOf(run);
+    // The journal is written in batches, a moment after the result is sent.
+    await expect.poll(() => daemon!.output(), { timeout: 5000 }).toContain(`"msg":"install ${result.installId} succeeded"`);
+    const journal = daemon!.output().trim().split('\n').map((l) => JSON.parse(l));
+    const commands = ['nix-build', 'nix-instantiate', 'nix-store', 'nix path-info', 'nix copy', 'nixos-install', 'nixos-generate-config'];
+    expect(journal.filter((l) => commands.includes(l.source))).toEqual([]);
+    expect(journal.length).toBeLessThan(80);
+    const phases = ['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report'];
+    expect(journal.filter((l) => l.phase).map((l) => l.phase)).toEqual(phases);
+    const steps = journal.filter((l) => l.step);
+    expect(steps.map((l) => l.step)).toEqual(phases);
+    expect(steps.every((l) => l.outcome === 'done' && l.durationMs >= 0)).toBe(true);
+    expect(steps.find((l) => l.step === 'build').outputLines).toBeGreaterThanOrEqual(lines);
+    expect(journal.some((l) => l.msg === `install ${result.installId} succeeded`)).toBe(true);
+    // The install log has every line, the commands' and the daemon's.
+    const log = (await readFile(result.logPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((l) => /^build output line \d+ of 3000$/.test(l.msg))).toHaveLength(lines);
+    expect(log.some((l) => l.source === 'nix copy')).toBe(true);
+    expect(log.filter((l) => l.step).map((l) => l.step)).toEqual(phases);
   });
 });
 

@@ -18,6 +18,7 @@ const logged: string[] = [];
 const ctx: CommandContext = {
   signal: new AbortController().signal,
   log: (source, line) => logged.push(`[${source}] ${line}`),
+  output: (source, line) => logged.push(`[${source}] ${line}`),
   recentLines: () => [],
 };
 

@@ -1,8 +1,8 @@
 // The daemon's socket against what a careless or hostile local client can send,
 // with a plain Unix socket (as the Calamares module speaks it), and the
 // daemon's own lifecycle: permissions, a second daemon, watching sources, shutdown.
-import { execFileSync } from 'node:child_process';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -175,7 +175,7 @@ describe('configuration sources, live', () => {
 });
 
 describe('shutdown', () => {
-  it('SIGTERM during an install ends its child processes, tells the client and removes the socket', async () => {
+  it('SIGTERM during an install ends its child processes, tells the client the service stopped (not a cancel) and removes the socket', async () => {
     const root = join(dir, 'root');
     await mkdir(root, { mode: 0o755 });
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'shutdown', payloads: { big: 1_000_000_000 } });
@@ -186,9 +186,62 @@ describe('shutdown', () => {
     expect(await daemon.stop()).toBe(0);
     expect(Date.now() - stoppedAt).toBeLessThan(5000);
     const run = await cli.done;
-    expect(resultOf(run)).toMatchObject({ state: 'cancelled' });
+    const result = resultOf(run);
+    expect(result).toMatchObject({ ok: false, state: 'failed', error: { code: 'service-stopped', title: 'The installer service was stopped' } });
+    expect(result.error.description).toContain('during "Copying the system to the target"');
+    expect(result.error.description).not.toMatch(/cancel/i);
+    expect(run.code).toBe(3);
     expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
     await expect(stat(daemon.socket)).rejects.toThrow();
+    // The log on the target says the same.
+    expect(await readFile(result.targetLogPath, 'utf8')).toContain('The installer service was stopped');
+  });
+
+  it('a stop that reaches the commands first (as KillMode=control-group can) is still the service stopping, not a failure', async () => {
+    const root = join(dir, 'root');
+    await mkdir(root, { mode: 0o755 });
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'control-group', payloads: { big: 1_000_000_000 } });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
+    const copying = Number(execFileSync('pgrep', ['-f', nixCopyPattern(root)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    // The command's end is seen first, the daemon's own signal a moment later.
+    process.kill(-copying, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    daemon.process.kill('SIGTERM');
+    const run = await cli.done;
+    expect(resultOf(run)).toMatchObject({ state: 'failed', error: { code: 'service-stopped' } });
+    expect(run.code).toBe(3);
+  });
+
+  it('after a daemon killed outright, the next one ends the nix copy it left running, and never a process that got a recorded pid since', async () => {
+    const root = join(dir, 'root');
+    await mkdir(root, { mode: 0o755 });
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'killed', payloads: { big: 1_000_000_000 } });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.bytesDone > 0, 120_000);
+    daemon.process.kill('SIGKILL');
+    await daemon.stop();
+    expect((await cli.done).code).toBe(3);
+    // SIGKILL gives the daemon no chance: its nix copy runs on, an orphan.
+    const orphan = execFileSync('pgrep', ['-f', nixCopyPattern(root)], { encoding: 'utf8' }).trim();
+    expect(orphan).toMatch(/^\d+/);
+
+    // A recorded pid whose process started at another time is someone else's now.
+    const decoy = spawn('sleep', ['120'], { stdio: 'ignore', detached: true });
+    await writeFile(join(dir, 'children', `${decoy.pid}-1`), '');
+    try {
+      daemon = await startDaemon({ dir, configDirs: [source] });
+      expect(() => execFileSync('pgrep', ['-f', nixCopyPattern(root)])).toThrow();
+      expect(daemon.output()).toContain('ended a command an earlier daemon left running');
+      expect(() => process.kill(decoy.pid!, 0)).not.toThrow();
+      // The old records are gone (the new daemon's own checks may have records of their own by now).
+      const records = await readdir(join(dir, 'children'));
+      expect(records.filter((r) => r.startsWith(`${decoy.pid}-`) || r.startsWith(`${orphan.split('\n')[0]}-`))).toEqual([]);
+    } finally {
+      decoy.kill('SIGKILL');
+    }
   });
 });
 

@@ -92,7 +92,7 @@ describe('user and desktop, against facts from real evaluation', () => {
 
   it('finds every desktop in each place its option has lived', async () => {
     const settings = { configDirs: [], nixosExpr: NIXOS_EXPR, nixpkgs: null, channelProfile: '', manifest: null };
-    const ctx = { signal: new AbortController().signal, log: () => undefined, recentLines: () => [] };
+    const ctx = { signal: new AbortController().signal, log: () => undefined, output: () => undefined, recentLines: () => [] };
     const options = [...new Set(Object.values(DESKTOP_OPTIONS).flat())];
     for (const option of options) {
       const source = await writeConfig(join(dir, option), { desktopOptions: [option] });
@@ -174,5 +174,52 @@ describe('live checks as files change', () => {
     const status = (await runCli(['status', '--socket', daemon.socket, '--json'])).events[0]!.data.status;
     expect(status.validation.result.source).toBe(iso);
     expect(status.validation.result.checkedAt).toMatch(/^\d{4}-/);
+  });
+});
+
+describe('whose user and desktop the live check uses', () => {
+  const statusOf = async () => (await runCli(['status', '--socket', daemon!.socket, '--json'])).events[0]!.data.status;
+
+  it('never an earlier client`s: after validate --desktop kde, status and the re-checks use none, and say so', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'choices' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    await expect.poll(async () => (await statusOf()).validation.state, { timeout: 20_000 }).toBe('done');
+
+    const kde = await validate(['--desktop', 'kde']);
+    expect(kde.code).toBe(1);
+    expect(check(kde.validation, 'desktop').error).toMatchObject({ code: 'desktop-unknown', title: 'Unknown desktop "kde"' });
+    // Its own answer says which choices it was checked with.
+    const text = await runCli(['validate', '--socket', daemon.socket, '--desktop', 'kde']);
+    expect(text.stdout).toContain('checked with desktop kde');
+
+    expect((await statusOf()).validation.result).toMatchObject({ ok: true, user: null, desktop: null });
+    const watcher = startCli(['status', '--socket', daemon.socket, '--watch', '--json']);
+    await watcher.waitFor((e) => e.type === 'reply');
+    await writeConfig(source, { hostName: 'choices-changed' });
+    const recheck = await watcher.waitFor((e) => e.type === 'validation');
+    expect(recheck.data).toMatchObject({ ok: true, user: null, desktop: null });
+    watcher.signal('SIGINT');
+
+    const shown = await runCli(['status', '--socket', daemon.socket]);
+    expect(shown.stdout).toMatch(new RegExp(`^check: ok \\(${source}; choices: none \\(configuration checks only\\); checked \\d{4}-`, 'm'));
+  });
+
+  it('during an install, the installing client`s', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'installing', users: ['alice'], payloads: { big: 1_000_000_000 } });
+    const root = join(dir, 'root');
+    await mkdir(root, { mode: 0o755 });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const watcher = startCli(['status', '--socket', daemon.socket, '--watch', '--json']);
+    await watcher.waitFor((e) => e.type === 'reply');
+    const install = startCli(['install', '--socket', daemon.socket, '--root', root, '--user', 'alice', '--desktop', 'gnome', '--json']);
+    await install.waitFor((e) => e.type === 'phase' && e.data.phase === 'copy', 120_000);
+    const seen = watcher.events.length;
+    await writeConfig(source, { hostName: 'installing', users: ['alice', 'bob'], payloads: { big: 1_000_000_000 } });
+    const recheck = await watcher.waitFor((e) => e.type === 'validation' && watcher.events.indexOf(e) >= seen, 60_000);
+    expect(recheck.data).toMatchObject({ user: 'alice', desktop: 'gnome' });
+    expect(recheck.data.facts.users).toEqual(['alice', 'bob']);
+    await runCli(['cancel', '--socket', daemon.socket]);
+    await install.done;
+    watcher.signal('SIGINT');
   });
 });

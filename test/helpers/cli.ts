@@ -19,12 +19,18 @@ export interface CliRun {
 export interface CliHandle {
   events: CliEvent[];
   done: Promise<CliRun>;
+  signal(name: NodeJS.Signals): void;
   // Resolves with the first event that matches.
   waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
 }
 
-export function startCli(args: string[]): CliHandle {
-  const child = spawn(process.execPath, [CLI, ...args], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+export interface CliOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export function startCli(args: string[], options: CliOptions = {}): CliHandle {
+  const child = spawn(process.execPath, [CLI, ...args], { env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd && { cwd: options.cwd }) });
   const events: CliEvent[] = [];
   const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
   let stdout = '';
@@ -52,6 +58,7 @@ export function startCli(args: string[]): CliHandle {
   return {
     events,
     done,
+    signal: (name) => child.kill(name),
     waitFor(match, timeoutMs = 60_000) {
       const found = events.find(match);
       if (found) return Promise.resolve(found);
@@ -63,8 +70,8 @@ export function startCli(args: string[]): CliHandle {
   };
 }
 
-export function runCli(args: string[]): Promise<CliRun> {
-  return startCli(args).done;
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  return startCli(args, options).done;
 }
 
 export function resultOf(run: CliRun): any {

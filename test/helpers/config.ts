@@ -18,6 +18,8 @@ export interface ConfigSpec {
   bootLoader?: string;
   // Replaces configuration.nix entirely (e.g. a syntax error).
   raw?: string;
+  // Part of a flake: the stand-in has no <nixos-config>, so the module names its folder.
+  inFlake?: boolean;
 }
 
 export function configurationNix(spec: ConfigSpec = {}): string {
@@ -30,7 +32,7 @@ export function configurationNix(spec: ConfigSpec = {}): string {
   return `{ config, pkgs, lib, ... }:
 {
   imports = [ ./hardware-configuration.nix ];
-  networking.hostName = "${spec.hostName ?? 'test'}";
+  networking.hostName = "${spec.hostName ?? 'test'}";${spec.inFlake ? '\n  test.configFolder = ./.;' : ''}
   ${users}
   ${desktops}
   test.payloads = { ${payloads} };

@@ -37,21 +37,16 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   const socket = join(setup.dir, 'ipc.sock');
   const logDir = join(setup.dir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const args = [
-    CLI,
-    'daemon',
-    '--socket',
-    socket,
-    '--config-dirs',
-    setup.configDirs.join(':'),
-    '--nixos-expr',
-    setup.nixosExpr ?? NIXOS_EXPR,
-    '--log-dir',
-    logDir,
-    '--channel-profile',
-    join(setup.dir, 'no-channel'),
-    ...(setup.extraArgs ?? []),
-  ];
+  const defaults: Record<string, string> = {
+    '--socket': socket,
+    '--config-dirs': setup.configDirs.join(':'),
+    '--nixos-expr': setup.nixosExpr ?? NIXOS_EXPR,
+    '--log-dir': logDir,
+    '--channel-profile': join(setup.dir, 'no-channel'),
+  };
+  const extra = setup.extraArgs ?? [];
+  // An option in extraArgs replaces its default (the CLI refuses an option given twice).
+  const args = [CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
   const child = offline
     ? spawn('unshare', ['--net', '--', process.execPath, ...args], { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] })

@@ -5,6 +5,15 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 const v = PROTOCOL_VERSION;
 
 describe('parseRequest', () => {
+  it('takes a flake configuration name for install and validate, and nothing that is not a plain name', () => {
+    expect(parseRequest('install', { v, id: 'f', root: '/mnt', flakeConfig: 'lab-01' })).toEqual({ ok: true, value: { type: 'install', request: { v, id: 'f', root: '/mnt', flakeConfig: 'lab-01' } } });
+    expect(parseRequest('validate', { v, id: 'g', flakeConfig: 'office' })).toEqual({ ok: true, value: { type: 'validate', request: { v, id: 'g', flakeConfig: 'office' } } });
+    for (const bad of ['', 'a.b', 'x y', '"q"', 7, 'n'.repeat(129)]) {
+      const result = parseRequest('install', { v, id: 'h', root: '/mnt', flakeConfig: bad });
+      expect(result.ok ? null : result.error.field).toBe('flakeConfig');
+    }
+  });
+
   it('accepts the three requests with their fields', () => {
     expect(parseRequest('status', { v, id: 'a', watch: true })).toEqual({ ok: true, value: { type: 'status', request: { v, id: 'a', watch: true } } });
     expect(parseRequest('install', { v, id: 'b', root: '/mnt', user: 'alice', desktop: 'gnome' })).toEqual({

@@ -21,6 +21,7 @@ function context(signal = new AbortController().signal): JobContext {
     signal,
     settings: { configDirs: [source], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null },
     log: (_source, line) => logged.push(line),
+    output: (_source, line) => logged.push(line),
     recentLines: () => [],
     phase: () => undefined,
     progress: () => undefined,

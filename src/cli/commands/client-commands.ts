@@ -1,15 +1,17 @@
-// status, install and cancel: clients of the daemon's socket.
+// status, validate, install and cancel: clients of the daemon's socket. Text
+// for people (the configuration folder first; colour and the redrawn bar only
+// on a terminal), or one JSON object per line with --json.
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
-import type { ReplyEvent, ResultEvent } from '../../protocol/messages.js';
-import { logLines, phaseLine, progressBar, resultText, statusText, validationSummary, validationText } from '../render.js';
+import type { InstallRequest, ReplyEvent, ResultEvent } from '../../protocol/messages.js';
+import type { ClientFlags, InstallFlags, ValidateFlags } from '../program.js';
+import { logLines, phaseLine, progressBar, resultText, sourceLine, statusText, validationSummary, validationText } from '../render.js';
+import { isTerminal, styleFor } from '../terminal.js';
 import { EXIT } from '../usage.js';
 
-export interface ClientFlags {
-  socket: string;
-  json: boolean;
-}
+const tty = isTerminal(process.stdout);
+const style = styleFor(process.stdout);
+const errorStyle = styleFor(process.stderr);
 
-type Print = (line: string) => void;
 // stdout is gathered until the event loop turns: a burst of log events is one write, not one per line.
 let pending = '';
 const flushStdout = () => {
@@ -20,18 +22,22 @@ const write = (text: string) => {
   if (!pending) setImmediate(flushStdout);
   pending += text;
 };
-const print: Print = (line) => write(`${line}\n`);
-const printError: Print = (line) => {
+const print = (line: string) => write(`${line}\n`);
+const printError = (line: string) => {
   flushStdout();
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${errorStyle.red(line)}\n`);
 };
+const printJson = (type: string, data: unknown) => print(JSON.stringify({ type, data }));
+
+// Request fields a person typed as options: a bad one is a usage error naming the option.
+const OPTION_OF_FIELD: Record<string, string> = { root: '--root', user: '--user', desktop: '--desktop' };
 
 async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
   try {
     return await DaemonClient.connect(flags.socket);
   } catch (error) {
     if (!(error instanceof DaemonUnavailable)) throw error;
-    if (flags.json) print(JSON.stringify({ type: 'error', data: { code: 'daemon-unavailable', title: 'The installer daemon is not available', description: error.message } }));
+    if (flags.json) printJson('error', { code: 'daemon-unavailable', title: 'The installer daemon is not available', description: error.message });
     else printError(`error: ${error.message}`);
     return EXIT.unavailable;
   }
@@ -39,78 +45,93 @@ async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
 
 function refused(flags: ClientFlags, reply: ReplyEvent): number {
   if (reply.ok) return EXIT.ok;
-  if (!flags.json) printError(`error: ${reply.error.title}\n${reply.error.description}`);
-  return EXIT.refused;
+  const option = reply.error.code === 'bad-request' && reply.error.field ? OPTION_OF_FIELD[reply.error.field] : undefined;
+  if (!flags.json) printError(option ? `error: ${option}: ${reply.error.description}` : `error: ${reply.error.title}\n${reply.error.description}`);
+  return option ? EXIT.usage : EXIT.refused;
 }
 
 export async function runStatus(flags: ClientFlags & { watch: boolean }): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
-  if (flags.watch) attachPrinters(client, flags, process.stdout.isTTY === true);
+  if (flags.watch) attachPrinters(client, flags);
   const reply = await client.request('status', flags.watch ? { watch: true } : {});
-  if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
-  else if (reply.ok && reply.status) print(statusText(reply.status));
+  if (flags.json) printJson('reply', reply);
+  else if (reply.ok && reply.status) print(statusText(reply.status, style));
   if (!flags.watch || !reply.ok) {
     client.close();
     return refused(flags, reply);
   }
   return new Promise((resolve) => {
-    client.onClose(() => resolve(EXIT.unavailable));
+    // Ctrl-C is how a watch ends: leaving is not the daemon going away.
+    let leaving = false;
     process.once('SIGINT', () => {
-      client.close();
+      leaving = true;
       resolve(EXIT.ok);
+      client.close();
+    });
+    client.onClose(() => {
+      if (leaving) return;
+      if (!flags.json) printError('error: the daemon closed the connection (it stopped); see journalctl -u nixos-offline-installer');
+      resolve(EXIT.unavailable);
     });
   });
 }
 
-function attachPrinters(client: DaemonClient, flags: ClientFlags, tty: boolean): void {
+function attachPrinters(client: DaemonClient, flags: ClientFlags): void {
   if (flags.json) {
-    for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => print(JSON.stringify({ type, data })));
+    for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => printJson(type, data));
     return;
   }
-  client.on('validation', (event) => print(`check: ${validationSummary(event)}`));
-  let barShown = false;
+  client.on('validation', (event) => print(`check: ${validationSummary(event, style)}`));
+  let bar = '';
   let lastPercent = -1;
   const clearBar = () => {
-    if (barShown) write('\r\x1b[2K');
-    barShown = false;
+    if (bar) write('\r\x1b[2K');
+    bar = '';
   };
   client.on('phase', (event) => {
     clearBar();
-    print(phaseLine(event));
+    print(phaseLine(event, style));
   });
   client.on('progress', (event) => {
+    const next = progressBar(event);
     if (tty) {
-      write(`\r\x1b[2K${progressBar(event)}`);
-      barShown = true;
+      // Redrawn in place, and only when it changed (the heartbeat repeats it).
+      if (next !== bar) write(`\r\x1b[2K${next}`);
+      bar = next;
       return;
     }
     const percent = Math.floor(event.fraction * 10) * 10;
-    if (percent > lastPercent) print(progressBar(event));
+    if (percent > lastPercent) print(next);
     lastPercent = Math.max(lastPercent, percent);
   });
   // A terminal shows the bar; the full output is in the log. Pipes get every line.
   if (!tty) client.on('log', (event) => print(logLines(event)));
   client.on('result', (event) => {
     clearBar();
-    print(resultText(event));
+    print(resultText(event, style));
   });
 }
 
-export async function runInstallCommand(flags: ClientFlags & ({ root: string; user?: string; desktop?: string } | { answers: string })): Promise<number> {
+// What the install request carries from the command line.
+function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
+  const flake = flags.flakeConfig !== undefined ? { flakeConfig: flags.flakeConfig } : {};
+  if (flags.answers !== undefined) return { answers: flags.answers, ...flake };
+  return { root: flags.root!, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }) };
+}
+
+export async function runInstallCommand(flags: InstallFlags): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
-  attachPrinters(client, flags, process.stdout.isTTY === true);
+  // The folder goes first, before any event of the install (they may arrive in the same read as the reply).
+  if (!flags.json) client.on('reply', (reply) => reply.ok && reply.request === 'install' && print(sourceLine(reply.source ?? null)));
+  attachPrinters(client, flags);
   const result = new Promise<ResultEvent | null>((resolve) => {
     client.on('result', resolve);
     client.onClose(() => resolve(null));
   });
-  const fields =
-    'answers' in flags
-      ? { answers: flags.answers }
-      : { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) };
-  const reply = await client.request('install', fields);
-  if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
+  const reply = await client.request('install', installFields(flags));
+  if (flags.json) printJson('reply', reply);
   if (!reply.ok) {
     client.close();
     return refused(flags, reply);
@@ -132,11 +153,13 @@ export async function runInstallCommand(flags: ClientFlags & ({ root: string; us
   client.close();
   if (final === null) {
     const message = 'the daemon stopped during the install; see journalctl -u nixos-offline-installer for why';
-    if (flags.json) print(JSON.stringify({ type: 'error', data: { code: 'daemon-lost', title: 'The installer daemon stopped', description: message } }));
+    if (flags.json) printJson('error', { code: 'daemon-lost', title: 'The installer daemon stopped', description: message });
     else printError(`error: ${message}`);
     return EXIT.unavailable;
   }
-  return final.ok ? EXIT.ok : final.state === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+  if (final.ok) return EXIT.ok;
+  if (final.state === 'cancelled') return EXIT.cancelled;
+  return final.error?.code === 'service-stopped' ? EXIT.unavailable : EXIT.failed;
 }
 
 export async function runCancel(flags: ClientFlags): Promise<number> {
@@ -144,18 +167,18 @@ export async function runCancel(flags: ClientFlags): Promise<number> {
   if (typeof client === 'number') return client;
   const reply = await client.request('cancel', {});
   client.close();
-  if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
+  if (flags.json) printJson('reply', reply);
   else if (reply.ok) print('cancel requested; the install stops within a few seconds');
   return refused(flags, reply);
 }
 
-export async function runValidate(flags: ClientFlags & { user?: string; desktop?: string }): Promise<number> {
+export async function runValidate(flags: ValidateFlags): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
-  const reply = await client.request('validate', { ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }) });
+  const reply = await client.request('validate', { ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }) });
   client.close();
-  if (flags.json) print(JSON.stringify({ type: 'reply', data: reply }));
+  if (flags.json) printJson('reply', reply);
   if (!reply.ok || !reply.validation) return refused(flags, reply);
-  if (!flags.json) print(validationText(reply.validation));
+  if (!flags.json) print(validationText(reply.validation, style));
   return reply.validation.ok ? EXIT.ok : EXIT.failed;
 }

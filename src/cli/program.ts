@@ -1,0 +1,182 @@
+// The command line: commands, their options and help (commander). Strict: an
+// unknown option, an extra argument, an option given twice or a value too
+// large for the protocol is a usage error before anything is sent. The
+// commands themselves are loaded on use (start-up time).
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
+import { VERSION } from '../version.js';
+import { styleFor } from './terminal.js';
+import { EXIT_STATUS_TEXT } from './usage.js';
+
+const NAME = 'nixos-offline-installer';
+
+// The largest value each option takes: a path fits PATH_MAX, anything else is a name.
+// Each is far below the protocol's 64 KiB frame, so a request always fits.
+const MAX_PATH_BYTES = 4095;
+const MAX_PATH_LIST_BYTES = 16 * 1024;
+const MAX_NAME_BYTES = 256;
+
+export interface ClientFlags {
+  socket: string;
+  json: boolean;
+}
+
+export interface InstallFlags extends ClientFlags {
+  // One of the two: a mounted target, or an answer file (unattended: the daemon partitions and mounts the disk it names).
+  root?: string;
+  answers?: string;
+  user?: string;
+  desktop?: string;
+  flakeConfig?: string;
+}
+
+export interface ValidateFlags extends ClientFlags {
+  user?: string;
+  desktop?: string;
+  flakeConfig?: string;
+}
+
+const FLAKE_CONFIG_HELP = 'which nixosConfigurations entry of a flake folder to install (needed when it has several)';
+
+// What each command does once its command line is checked; each resolves with the exit code.
+export interface Runners {
+  daemon(flags: Record<string, string | undefined>): Promise<number>;
+  status(flags: ClientFlags & { watch: boolean }): Promise<number>;
+  validate(flags: ValidateFlags): Promise<number>;
+  install(flags: InstallFlags): Promise<number>;
+  cancel(flags: ClientFlags): Promise<number>;
+}
+
+const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; max: number }[] = [
+  { flag: 'socket', value: 'path', env: 'NOI_SOCKET', text: `socket path (default ${DEFAULT_SOCKET_PATH})`, max: MAX_PATH_BYTES },
+  { flag: 'socket-group', value: 'group', env: 'NOI_SOCKET_GROUP', text: 'group allowed to use the socket (mode 0660)', max: MAX_NAME_BYTES },
+  { flag: 'config-dirs', value: 'dirs', env: 'NOI_CONFIG_DIRS', text: 'configuration folders, ":"-separated; the first that exists and is not empty is used (default /tmp/nix-cfg:/iso/nix-cfg)', max: MAX_PATH_LIST_BYTES },
+  { flag: 'nixos-expr', value: 'file', env: 'NOI_NIXOS_EXPR', text: 'NixOS expression to build (default <nixpkgs/nixos>)', max: MAX_PATH_BYTES },
+  { flag: 'nixpkgs', value: 'path', env: 'NOI_NIXPKGS', text: "the ISO's nixpkgs, passed as -I nixpkgs=PATH", max: MAX_PATH_BYTES },
+  { flag: 'manifest', value: 'file', env: 'NOI_MANIFEST', text: "facts about the ISO's own configuration (made at ISO build)", max: MAX_PATH_BYTES },
+  { flag: 'log-dir', value: 'dir', env: 'NOI_LOG_DIR', text: 'install logs on the live system (default /var/log/nixos-offline-installer)', max: MAX_PATH_BYTES },
+  { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: 'fatal|error|warn|info|debug|trace (default info)', max: MAX_NAME_BYTES },
+  { flag: 'channel-profile', value: 'path', env: 'NOI_CHANNEL_PROFILE', text: 'live channel profile copied to the target when present', max: MAX_PATH_BYTES },
+];
+
+// Refuses an option given twice and a value over its limit, naming the option (never echoing a huge value).
+function strict(command: Command, limits: Record<string, number>): Command {
+  const seen = new Map<string, string | undefined>();
+  for (const option of command.options) {
+    const name = option.name();
+    command.on(`option:${name}`, (value?: string) => {
+      const flag = option.long ?? `--${name}`;
+      const max = limits[name] ?? MAX_NAME_BYTES;
+      const bytes = typeof value === 'string' ? Buffer.byteLength(value) : 0;
+      if (bytes > max) {
+        command.error(`error: ${flag} is ${bytes} bytes long; it takes at most ${max} bytes`, { exitCode: 2, code: 'noi.valueTooLong' });
+      }
+      if (seen.has(name)) {
+        const values = typeof value === 'string' ? ` (${JSON.stringify(seen.get(name))}, then ${JSON.stringify(value)})` : '';
+        command.error(`error: ${flag} was given more than once${values}; give it once`, { exitCode: 2, code: 'noi.repeatedOption' });
+      }
+      seen.set(name, value);
+    });
+  }
+  return command;
+}
+
+function socketOf(value: string | undefined): string {
+  return value ?? process.env.NOI_SOCKET ?? DEFAULT_SOCKET_PATH;
+}
+
+function clientCommand(program: Command, name: string, summary: string): Command {
+  return program
+    .command(name)
+    .summary(summary)
+    .description(`${summary[0]!.toUpperCase()}${summary.slice(1)}.`)
+    .option('--socket <path>', `daemon socket (default: $NOI_SOCKET, else ${DEFAULT_SOCKET_PATH})`)
+    .option('--json', 'one JSON object per line instead of text, for scripts');
+}
+
+function finish(command: Command, limits: Record<string, number>, extraHelp = ''): Command {
+  command.showHelpAfterError(`(${NAME} ${command.name()} --help shows its usage)`);
+  command.addHelpText('after', `${extraHelp}\n${EXIT_STATUS_TEXT}\n`);
+  return strict(command, limits);
+}
+
+export function buildProgram(run: Runners, setExitCode: (code: number) => void): Command {
+  const errorStyle = styleFor(process.stderr);
+  const program = new Command(NAME)
+    .usage('<command> [options]')
+    .description('Installs a NixOS configuration offline, from the live system\'s own Nix store.\nThe daemon does the installs; the other commands are its clients.')
+    .version(VERSION, '--version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .helpCommand('help [command]', "print a command's help")
+    .configureOutput({ outputError: (text, write) => write(errorStyle.red(text)) })
+    .exitOverride();
+
+  const daemon = program.command('daemon').summary('serve installs on the socket (as root; systemd starts it on the ISO)');
+  daemon.description('Serves installs on the socket. Runs as root until SIGTERM or SIGINT; systemd starts it on the ISO.\nEach option is also read from the environment variable shown.');
+  for (const o of DAEMON_OPTIONS) daemon.option(`--${o.flag} <${o.value}>`, `${o.env}: ${o.text}`);
+  finish(daemon, Object.fromEntries(DAEMON_OPTIONS.map((o) => [o.flag, o.max])));
+  daemon.action(async (options: Record<string, string | undefined>) => {
+    // Back to the flag names the daemon's settings are documented under (socket-group, not socketGroup).
+    const flags = Object.fromEntries(daemon.options.map((o) => [o.name(), options[o.attributeName()]]));
+    setExitCode(await run.daemon(flags));
+  });
+
+  const status = clientCommand(program, 'status', 'show the configuration folder in use, the install state and the last check').option('--watch', 'keep printing events until interrupted (Ctrl-C)');
+  finish(status, { socket: MAX_PATH_BYTES });
+  status.action(async (o: { socket?: string; json?: boolean; watch?: boolean }) => {
+    setExitCode(await run.status({ socket: socketOf(o.socket), json: o.json === true, watch: o.watch === true }));
+  });
+
+  const validate = clientCommand(program, 'validate', 'check the configuration folder in use against a user and desktop, offline, in seconds')
+    .option('--user <name>', 'the user to be created: must be a declared normal user')
+    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
+    .option('--flake-config <name>', FLAKE_CONFIG_HELP);
+  finish(validate, { socket: MAX_PATH_BYTES });
+  validate.action(async (o: { socket?: string; json?: boolean; user?: string; desktop?: string; flakeConfig?: string }) => {
+    setExitCode(
+      await run.validate({
+        socket: socketOf(o.socket),
+        json: o.json === true,
+        ...(o.user !== undefined && { user: o.user }),
+        ...(o.desktop !== undefined && { desktop: o.desktop }),
+        ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
+      }),
+    );
+  });
+
+  const install = clientCommand(program, 'install', 'install the configuration folder in use into a mounted target')
+    .option('--root <dir>', 'the mounted target root, e.g. /mnt (a relative path is taken from the current folder)')
+    .option('--answers <file>', 'unattended: partition, format and install the disk an answer file names (install.json, or its folder), instead of --root')
+    .option('--user <name>', 'the user to be created: must be a declared normal user')
+    .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
+    .option('--flake-config <name>', FLAKE_CONFIG_HELP);
+  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
+  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string }) => {
+    if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
+      install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
+    }
+    if (o.answers === undefined && o.root === undefined) {
+      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+    }
+    setExitCode(
+      await run.install({
+        socket: socketOf(o.socket),
+        json: o.json === true,
+        ...(o.answers !== undefined ? { answers: resolve(o.answers) } : { root: resolve(o.root!) }),
+        ...(o.user !== undefined && { user: o.user }),
+        ...(o.desktop !== undefined && { desktop: o.desktop }),
+        ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
+      }),
+    );
+  });
+
+  const cancel = clientCommand(program, 'cancel', 'cancel the running install');
+  finish(cancel, { socket: MAX_PATH_BYTES });
+  cancel.action(async (o: { socket?: string; json?: boolean }) => {
+    setExitCode(await run.cancel({ socket: socketOf(o.socket), json: o.json === true }));
+  });
+
+  program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);
+  return program;
+}

@@ -1,0 +1,192 @@
+// The CLI as a person types it: help, usage errors, exit codes, what a
+// terminal shows and what a pipe gets. The real CLI, and the real daemon in a
+// network namespace with no interfaces where a daemon is needed.
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, resultOf, startCli } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { REPO, scratchWithRoot } from '../helpers/env.js';
+import { VERSION } from '../../src/version.js';
+import { COLOUR_CODES, CONTROL_CODES, runOnTerminal, screenText } from '../helpers/terminal.js';
+
+let dir: string;
+let root: string;
+let daemon: RunningDaemon | null = null;
+// A socket nothing listens on: a command that got as far as connecting exits 3, not 2.
+let nowhere: string;
+
+beforeEach(async () => {
+  ({ dir, root } = await scratchWithRoot('cli'));
+  nowhere = join(dir, 'nobody-listens.sock');
+});
+afterEach(async () => {
+  await cleanUp(dir, daemon);
+  daemon = null;
+});
+
+const COMMANDS = ['daemon', 'status', 'validate', 'install', 'cancel'];
+
+describe('help', () => {
+  it('-h, --help and help list every command, validate among them, and exit 0', async () => {
+    for (const args of [['-h'], ['--help'], ['help']]) {
+      const run = await runCli(args);
+      expect(run.code, args.join(' ')).toBe(0);
+      for (const command of COMMANDS) expect(run.stdout, args.join(' ')).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      expect(run.stdout).toContain('Exit status:');
+    }
+  });
+
+  it('help COMMAND, COMMAND --help and COMMAND -h print that command`s usage and exit 0', async () => {
+    for (const command of COMMANDS) {
+      for (const args of [['help', command], [command, '--help'], [command, '-h']]) {
+        const run = await runCli(args);
+        expect(run.code, args.join(' ')).toBe(0);
+        expect(run.stdout, args.join(' ')).toContain(`Usage: nixos-offline-installer ${command} [options]`);
+        expect(run.stderr).toBe('');
+      }
+    }
+    expect((await runCli(['help', 'install'])).stdout).toContain('--root <dir>');
+    expect((await runCli(['validate', '--help'])).stdout).toContain('--desktop <id>');
+    expect((await runCli(['daemon', '-h'])).stdout).toContain('NOI_CONFIG_DIRS');
+  });
+
+  it('with no command, prints the usage to stderr and exits 2', async () => {
+    const run = await runCli([]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Usage: nixos-offline-installer');
+  });
+});
+
+describe('the command on PATH', () => {
+  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 22, and leaves a stranger`s file alone', async () => {
+    const bin = join(dir, 'bin');
+    execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), bin], { stdio: 'pipe' });
+    // No node on this PATH at all: the command brings its own.
+    const env = { PATH: '/usr/bin:/bin' };
+    expect(execFileSync(join(bin, 'nixos-offline-installer'), ['--version'], { env, encoding: 'utf8' }).trim()).toBe(VERSION);
+    expect(execFileSync(join(bin, 'nixos-offline-installer'), ['help', 'validate'], { env, encoding: 'utf8' })).toContain('Usage: nixos-offline-installer validate [options]');
+    expect(await readFile(join(bin, 'nixos-offline-installer'), 'utf8')).toContain(`It runs the checkout ${REPO}.`);
+
+    const stranger = join(dir, 'other-bin');
+    await mkdir(stranger);
+    await writeFile(join(stranger, 'nixos-offline-installer'), '#!/bin/sh\necho mine\n', { mode: 0o755 });
+    const note = execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), stranger], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(note).toBe('');
+    expect(await readFile(join(stranger, 'nixos-offline-installer'), 'utf8')).toBe('#!/bin/sh\necho mine\n');
+  });
+});
+
+describe('usage errors exit 2 before anything is sent', () => {
+  async function usageError(args: string[], message: RegExp) {
+    const started = Date.now();
+    const cli = startCli(args);
+    // A CLI that hangs is ended, and fails the time check below.
+    const timer = setTimeout(() => cli.signal('SIGKILL'), 10_000);
+    const run = await cli.done;
+    clearTimeout(timer);
+    expect(run.code, `${args.slice(0, 4).join(' ')}\n${run.stderr}`).toBe(2);
+    expect(run.stderr).toMatch(message);
+    // One clear message, never a stack trace.
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(Date.now() - started).toBeLessThan(5000);
+    return run;
+  }
+
+  it('an unknown command, an unknown option, an extra argument or a missing --root', async () => {
+    await usageError(['frobnicate'], /unknown command 'frobnicate'/);
+    await usageError(['status', '--socket', nowhere, '--bogus'], /unknown option '--bogus'/);
+    await usageError(['status', '--socket', nowhere, 'extra'], /too many arguments for 'status'. Expected 0 arguments but got 1/);
+    await usageError(['install', '--socket', nowhere], /required option '--root <dir>' not specified/);
+    await usageError(['install', '--socket', nowhere, '--answers', 'install.json', '--root', '/mnt'], /--answers takes the disk, user and desktop from the answer file/);
+  });
+
+  it('an option given twice is refused, naming it, rather than the last one silently winning', async () => {
+    await usageError(['validate', '--socket', nowhere, '--user', 'a', '--user', 'b'], /--user was given more than once \("a", then "b"\)/);
+    await usageError(['status', '--socket', nowhere, '--json', '--json'], /--json was given more than once/);
+    await usageError(['daemon', '--log-level', 'info', '--log-level', 'debug'], /--log-level was given more than once/);
+  });
+
+  it('an argument too large for the protocol exits at once, naming it, with the daemon unharmed', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    const huge = `/${'a'.repeat(70_000)}`;
+    const root = await usageError(['install', '--socket', daemon.socket, '--root', huge], /--root is 70001 bytes long/);
+    expect(root.stderr.length).toBeLessThan(2000);
+    await usageError(['validate', '--socket', daemon.socket, '--user', 'u'.repeat(70_000)], /--user is 70000 bytes long/);
+    expect((await runCli(['status', '--socket', daemon.socket, '--json'])).code).toBe(0);
+  });
+});
+
+describe('with a daemon', () => {
+  it('resolves a relative --root against the current folder', async () => {
+    const source = await writeConfig(join(dir, 'cfg'));
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    await mkdir(join(dir, 'here'), { mode: 0o755 });
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', '../not-mounted', '--json'], { cwd: join(dir, 'here') });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(resultOf(run).error).toMatchObject({ code: 'target-missing' });
+    expect(resultOf(run).error.title).toContain(join(dir, 'not-mounted'));
+  });
+
+  it('Ctrl-C on status --watch leaves with exit 0', async () => {
+    daemon = await startDaemon({ dir, configDirs: [dir] });
+    for (const json of [true, false]) {
+      const watch = startCli(['status', '--watch', '--socket', daemon.socket, ...(json ? ['--json'] : [])]);
+      if (json) await watch.waitFor((e) => e.type === 'reply');
+      else await new Promise((r) => setTimeout(r, 1500));
+      watch.signal('SIGINT');
+      const run = await watch.done;
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe('');
+    }
+  });
+
+  it('a daemon that is not there: exit 3 with what to do', async () => {
+    const run = await runCli(['status', '--socket', nowhere]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('systemctl start nixos-offline-installer');
+  });
+
+  it('on a terminal: the folder first, the bar, the error once with the log, colour unless NO_COLOR', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { bootloaderFails: true, hostName: 'terminal' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const shown = await runOnTerminal(['install', '--socket', daemon.socket, '--root', root]);
+    expect(shown.code).toBe(1);
+    const text = screenText(shown.output);
+    expect(text.split('\n')[0]).toBe(`configuration: ${source}`);
+    // The bar is redrawn in place on a terminal.
+    expect(shown.output).toMatch(/\r\x1b\[2K\[#+\.*\] +\d+%/);
+    const count = (needle: string) => text.split(needle).length - 1;
+    expect(count('Installing the boot loader failed')).toBe(1);
+    expect(count('Failed to install bootloader: no EFI system partition mounted at /boot')).toBe(1);
+    expect(text).toMatch(/Full log: \S+\/install-\d{8}-\d{6}-[0-9a-f]{6}\.log/);
+    expect(text).not.toContain('…');
+    expect(shown.output).toMatch(COLOUR_CODES);
+
+    const plain = await runOnTerminal(['install', '--socket', daemon.socket, '--root', root], { NO_COLOR: '1' });
+    expect(plain.code).toBe(1);
+    expect(plain.output).not.toMatch(COLOUR_CODES);
+    expect(screenText(plain.output).split('\n')[0]).toBe(`configuration: ${source}`);
+
+    for (const args of [['status'], ['validate']]) {
+      const other = await runOnTerminal([...args, '--socket', daemon.socket]);
+      expect(screenText(other.output).split('\n')[0], args[0]).toBe(`configuration: ${source}`);
+    }
+  });
+
+  it('through a pipe: the folder first, no control codes at all', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { bootloaderFails: true, hostName: 'piped' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root]);
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')[0]).toBe(`configuration: ${source}`);
+    expect(run.stdout + run.stderr).not.toMatch(CONTROL_CODES);
+    for (const command of ['status', 'validate']) {
+      const other = await runCli([command, '--socket', daemon.socket]);
+      expect(other.stdout.split('\n')[0], command).toBe(`configuration: ${source}`);
+      expect(other.stdout).not.toMatch(CONTROL_CODES);
+    }
+  });
+});
