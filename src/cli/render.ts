@@ -1,8 +1,9 @@
 // How the CLI shows events to a person: the configuration folder first, phase
 // lines, a progress bar redrawn in place on a terminal, and failures once,
 // with what to do and where the full log is.
-import type { AppliedChoice, ErrorInfo, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+import type { AppliedChoice, ErrorInfo, MachineHardware, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
 import { choiceLine } from '../prepare/installer-choices.js';
+import { profileLine } from '../prepare/hardware-profiles.js';
 import { PLAIN, type Style } from './terminal.js';
 
 const BAR_WIDTH = 30;
@@ -81,7 +82,13 @@ export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   const { validation } = status;
   if (validation.state === 'running') lines.push('check: running');
   else if (validation.result) lines.push(`check: ${validationSummary(validation.result, style)}`);
+  if (status.hardware) lines.push(hardwareLine(status.hardware));
   return lines.join('\n');
+}
+
+// Whether the ISO was built for this machine's hardware (nix/hardware-profiles.nix).
+export function hardwareLine(hardware: MachineHardware): string {
+  return `hardware: ${profileLine(hardware, hardware.profiles)}`;
 }
 
 export function validationSummary(result: ValidationResult, style: Style = PLAIN): string {
@@ -100,6 +107,7 @@ export function validationText(result: ValidationResult, style: Style = PLAIN): 
   }
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
   lines.push(...choiceLines(result.choices));
+  if (result.hardware) lines.push(`  ${hardwareLine(result.hardware)}`);
   if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
   lines.push(result.ok ? style.green('All checks passed.') : style.red('Fix the problems above before installing.'));
   return lines.join('\n');

@@ -20,6 +20,7 @@ import type { Logger } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import { SourceWatcher } from '../resolve/watch-sources.js';
 import { InstallRunner } from './install-runner.js';
+import { MachineProbe } from './machine-hardware.js';
 import { LiveValidation } from './live-validation.js';
 import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
@@ -35,6 +36,7 @@ export class Daemon {
   private readonly runner: InstallRunner;
   private readonly watcher: SourceWatcher;
   private readonly validation: LiveValidation;
+  private readonly machine: MachineProbe;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
   // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
@@ -51,6 +53,7 @@ export class Daemon {
       this.validation.refresh();
     });
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
+    this.machine = new MachineProbe(options, logger);
   }
 
   async start(): Promise<void> {
@@ -64,6 +67,8 @@ export class Daemon {
     }
     if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
     await this.watcher.start();
+    // In the background: the socket answers first; status shows the result once there.
+    void this.machine.probe();
     configureIpc(this.ipc, 'nixos-offline-installer');
     await listenRestricted(
       () =>
@@ -83,6 +88,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.validation.stop();
+    this.machine.stop();
     await this.runner.stop();
     await this.watcher.close();
     await this.drainClients();
@@ -145,6 +151,7 @@ export class Daemon {
       source: { active: source.active, candidates: source.candidates, problem: source.problem },
       install: this.runner.status(),
       validation: this.validation.status(),
+      hardware: this.machine.current(),
     };
   }
 
@@ -185,7 +192,8 @@ export class Daemon {
       case 'validate': {
         const { user, desktop, flakeConfig } = parsed.request;
         void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) }).then((result) => {
-          if (result) this.reply(socket, id, 'validate', { validation: result });
+          const hardware = this.machine.current();
+          if (result) this.reply(socket, id, 'validate', { validation: { ...result, ...(hardware && { hardware }) } });
           else this.reply(socket, id, 'validate', { error: { code: 'validation-crashed', title: 'The configuration could not be checked', description: 'The check stopped unexpectedly; the daemon journal (journalctl -u nixos-offline-installer) says why.' } });
         });
         return;

@@ -3,24 +3,26 @@
 // what the probe cannot see (encrypted swap chosen in Calamares) and the import
 // of the installer's choices. It is checked with everything else before the
 // target is touched, and written to <root>/etc/nixos only then.
-import type { JobContext } from '../step/context.js';
+import type { CommandContext, JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import type { PartitionInfo } from '../protocol/messages.js';
 import { luksSwapDevices, luksSwapNix } from './luks-swap.js';
 
+// ROOT null probes the machine without a mounted target (file systems then are the live system's).
 // noFilesystems: the machine's hardware alone, before its disk holds any file system (an unattended install's checks).
-export async function showHardwareConfig(ctx: JobContext, noFilesystems = false): Promise<string> {
+export async function showHardwareConfig(ctx: CommandContext, root: string | null, noFilesystems = false): Promise<string> {
+  const where = [...(noFilesystems ? ['--no-filesystems'] : []), ...(root === null ? [] : ['--root', root])];
   const result = await runStepCommand(ctx, {
     file: 'nixos-generate-config',
-    args: ['--show-hardware-config', ...(noFilesystems ? ['--no-filesystems'] : []), '--root', ctx.root],
+    args: ['--show-hardware-config', ...where],
     captureStdout: true,
     logStdout: false,
     failure: (res) =>
       new InstallError(
         'hardware-config-failed',
         'The hardware configuration could not be generated',
-        `nixos-generate-config --show-hardware-config --root ${ctx.root} exited with ${res.exitCode}:\n${lastLines(ctx, 'nixos-generate-config')}\nCheck that the target's partitions are mounted under ${ctx.root}, then start the install again.`,
+        `nixos-generate-config --show-hardware-config ${where.join(' ')} exited with ${res.exitCode}:\n${lastLines(ctx, 'nixos-generate-config')}\n${root === null ? 'The hardware probe failed on this machine.' : `Check that the target's partitions are mounted under ${root}, then start the install again.`}`,
       ),
   });
   const text = `${result.stdout.join('\n').trimEnd()}\n`;

@@ -53,7 +53,7 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
     await copySnapshot(ctx, source, folder);
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx);
+    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {
@@ -81,7 +81,7 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
 // An unattended install, once its file systems are mounted: the probe's own
 // hardware configuration replaces the planned file systems the checks used.
 export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[]): Promise<void> {
-  const generated = await showHardwareConfig(ctx);
+  const generated = await showHardwareConfig(ctx, ctx.root);
   const complete = completeHardwareConfig(ctx, generated, partitions, prepared.choices.text === null ? null : CHOICES_FILE);
   await writeFile(join(prepared.folder, HARDWARE_FILE), complete, { mode: 0o644 });
   prepared.generated = generated;

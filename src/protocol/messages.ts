@@ -217,6 +217,8 @@ export interface ValidationResult {
   downloads: Download[];
   // The installer's choices and whether each applies (only when the check ran with them).
   choices?: AppliedChoice[];
+  // This machine against the ISO's hardware profiles (a validate reply, once the daemon probed it).
+  hardware?: MachineHardware;
   checkedAt: string;
   durationMs: number;
 }
@@ -282,6 +284,17 @@ export interface StatusInfo {
   source: { active: string | null; candidates: ConfigSourceStatus[]; problem: ErrorInfo | null };
   install: InstallStatus;
   validation: ValidationStatus;
+  // This machine against the hardware profiles the ISO covers; null until probed (or when the probe failed).
+  hardware: MachineHardware | null;
+}
+
+// Which hardware profile of the ISO (manifest `hardwareProfiles`) this machine matches.
+export interface MachineHardware {
+  profiles: number;
+  matches: string | null;
+  closest: string | null;
+  // Settings this machine's hardware configuration has that the closest profile lacks.
+  missing: string[];
 }
 
 export type ReplyEvent =

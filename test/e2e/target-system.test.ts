@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/client/daemon-client.js';
 import type { InstallRequest, ResultEvent } from '../../src/protocol/messages.js';
 import { writeConfig, type ConfigSpec } from '../helpers/config.js';
+import { runCli } from '../helpers/cli.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { NIXOS_EXPR, NIX_CONFIG, REPO, scratchWithRoot } from '../helpers/env.js';
 
@@ -173,6 +174,21 @@ describe("this machine's hardware", () => {
     const installed = await install({ user: 'alice', choices: { firmwareType: 'efi' } });
     expect(installed.result.ok, JSON.stringify(installed.result.error)).toBe(true);
     expect(await readFile(join(root, 'etc/nixos/hardware-configuration.nix'), 'utf8')).toContain('hardware.cpu.intel.updateMicrocode');
+  });
+
+  it('status and validate say which of the ISO\'s hardware profiles this machine matches, and what the closest lacks', async () => {
+    const source = await config({});
+    const manifest = join(dir, 'manifest.json');
+    const profile = (name: string) => readFile(join(REPO, `nix/hardware-profiles/${name}.nix`), 'utf8');
+    await writeFile(manifest, JSON.stringify({ version: 1, configDir: '/iso/nix-cfg', users: [], desktops: [], hardwareProfiles: { 'qemu-kvm': await profile('qemu-kvm'), amd: await profile('amd') } }));
+    daemon = await startDaemon({ dir, configDirs: [source], env: { NOI_STANDIN_MACHINE: await intelMachine() }, extraArgs: ['--manifest', manifest] });
+    await expect
+      .poll(async () => (await runCli(['status', '--socket', daemon!.socket, '--json'])).events[0]!.data.status.hardware, { timeout: 10_000 })
+      .toMatchObject({ profiles: 2, matches: null });
+    const status = (await runCli(['status', '--socket', daemon.socket])).stdout;
+    expect(status).toMatch(/hardware: this machine matches none of the ISO's 2 hardware profiles; closest: "(amd|qemu-kvm)", which lacks: .*hardware\.cpu\.intel\.updateMicrocode/);
+    const validate = await runCli(['validate', '--socket', daemon.socket, '--json']);
+    expect(validate.events[0]!.data.validation.hardware).toMatchObject({ matches: null, missing: expect.arrayContaining(['hardware.cpu.intel.updateMicrocode = lib.mkDefault config.hardware.enableRedistributableFirmware;']) });
   });
 
   it('a hardware configuration identical to the shipped one uses the ISO manifest: no evaluation', async () => {
