@@ -57,7 +57,7 @@ for name in "${beds[@]}"; do
   if [ "${outcome[$name]}" != ran ]; then
     result="${outcome[$name]}"
   elif [ -f ".tmp/vitest-$name.json" ]; then
-    result=$(node scripts/test-summary.mjs ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
+    result=$(node scripts/test-summary.mjs --skipped ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
   else
     result="no report (vitest did not finish)"
   fi

@@ -173,7 +173,7 @@ describe('an unattended install onto a blank disk', () => {
     // The layout the full install above cannot mount here; partitioned and formatted for real all the same.
     const disk = await attachDisk(dir, 'target', 2 * GiB);
     const lines: string[] = [];
-    const ctx = { installId: 't', root: '', signal: new AbortController().signal, settings: {} as JobContext['settings'], log: (s: string, l: string) => lines.push(`[${s}] ${l}`), recentLines: () => [], phase() {}, progress() {} } satisfies JobContext;
+    const ctx = { installId: 't', root: '', signal: new AbortController().signal, settings: {} as JobContext['settings'], log: (s: string, l: string) => lines.push(`[${s}] ${l}`), output: (s: string, l: string) => lines.push(`[${s}] ${l}`), recentLines: () => [], phase() {}, progress() {} } satisfies JobContext;
     const layout = { type: 'efi-ext4' as const, swapBytes: 32 * MiB, encrypt: null };
     const info = { path: disk.device, name: disk.device.slice(5), device: disk.device, sizeBytes: 2 * GiB, stablePath: disk.device };
     const nodes = await partitionDisk(ctx, info, planPartitions(layout), false);
