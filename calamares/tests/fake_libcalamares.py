@@ -13,10 +13,17 @@ class GlobalStorage:
     def value(self, key):
         return self.values.get(key)
 
+    def insert(self, key, value):
+        self.values[key] = value
 
-def install(values=None, configuration=None):
+    def remove(self, key):
+        self.values.pop(key, None)
+
+
+def install(values=None, configuration=None, globalstorage=None):
     module = types.ModuleType("libcalamares")
-    module.globalstorage = GlobalStorage(values or {})
+    # A shared globalstorage lets several jobs (steps) of one session see each other's values.
+    module.globalstorage = globalstorage or GlobalStorage(values or {})
     module.progress = []
     module.messages = []
     module.job = types.SimpleNamespace(configuration=configuration or {}, setprogress=module.progress.append)

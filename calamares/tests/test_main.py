@@ -122,17 +122,18 @@ class Run(unittest.TestCase):
         result, cal, daemon, main = self.run_against([
             event("reply", id="calamares-1", request="install", ok=True, installId="x"),
             event("phase", installId="x", phase="copy", title="Copying the system to the target"),
-            event("progress", installId="x", phase="copy", fraction=0.5, bytesDone=1, bytesTotal=2, pathsDone=0, pathsTotal=1),
+            event("progress", installId="x", phase="copy", fraction=0.5, bytesDone=1_200_000_000, bytesTotal=3_400_000_000, pathsDone=0, pathsTotal=1),
             event("log", installId="x", source="nix copy", lines=["copying path", "copying path 2"]),
             event("result", installId="x", ok=True, state="succeeded"),
         ])
         self.assertIsNone(result)
         self.assertEqual(daemon.received[0]["type"], "install")
         self.assertEqual(daemon.received[0]["data"]["root"], "/tmp/calamares-root")
-        self.assertEqual(cal.progress, [0.5])
+        # The phase event re-shows the bar, so Calamares 3.2 re-reads the status text.
+        self.assertEqual(cal.progress, [0.0, 0.5])
         self.assertIn(("debug", "[nix copy] copying path"), cal.messages)
         self.assertIn(("debug", "[nix copy] copying path 2"), cal.messages)
-        self.assertEqual(main.pretty_status_message(), "Copying the system to the target")
+        self.assertEqual(main.pretty_status_message(), "Copying the system to the target: 1.2 of 3.4 GB")
 
     def test_failure_returns_the_daemons_title_and_description_with_the_log(self):
         result, _, _, _ = self.run_against([
@@ -165,6 +166,167 @@ class Run(unittest.TestCase):
         self.assertEqual(title, "The offline installer service is not running")
         self.assertIn("systemctl status nixos-offline-installer", description)
 
+
+class ScriptedDaemon:
+    """Accepts exactly one connection and answers each request frame with the frames scripted for it, in order."""
+
+    def __init__(self, script):
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, "ipc.sock")
+        self.script = list(script)
+        self.received = []
+        self.closed_by_client = threading.Event()
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen(1)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        conn, _ = self.server.accept()
+        self.conn = conn
+        # A second connection would be a step that did not take over the first one's.
+        self.server.close()
+        data = b""
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(4096)
+                except OSError:
+                    return
+                if not chunk:
+                    self.closed_by_client.set()
+                    return
+                data += chunk
+                while b"\f" in data:
+                    frame, _, data = data.partition(b"\f")
+                    self.received.append(json.loads(frame))
+                    for reply in self.script.pop(0) if self.script else []:
+                        conn.sendall((json.dumps(reply) + "\f").encode())
+
+    def drop(self):
+        """The daemon dies: its end of the connection closes."""
+        self.conn.shutdown(socket.SHUT_RDWR)
+
+    def close(self):
+        self.server.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def phase(name, title="title"):
+    return event("phase", installId="x", phase=name, title=title)
+
+
+def progress(name, fraction, done=0, total=0):
+    return event("progress", installId="x", phase=name, fraction=fraction, bytesDone=done, bytesTotal=total, pathsDone=0, pathsTotal=0)
+
+
+STARTED = event("reply", id="calamares-1", request="install", ok=True, installId="x")
+
+
+class Steps(unittest.TestCase):
+    """settings.conf's per-step instances: one job per step, all on the first step's connection."""
+
+    def setUp(self):
+        self.gs = fake_libcalamares.GlobalStorage(SEED)
+
+    def step(self, name, daemon):
+        sys.modules["libcalamares"] = fake_libcalamares.install(configuration={"socket": daemon.path, "connectTimeout": 2, "idleTimeout": 5, "step": name}, globalstorage=self.gs)
+        import main
+        main = importlib.reload(main)
+        return main, sys.modules["libcalamares"]
+
+    def daemon(self, events):
+        daemon = ScriptedDaemon([events])
+        self.addCleanup(daemon.close)
+        return daemon
+
+    def test_each_step_shows_its_own_phases_and_part_of_the_bar_of_one_install(self):
+        # All at once: the first step reads more than its own events and must pass the rest on.
+        daemon = self.daemon([
+            STARTED,
+            phase("validate", "Checking the configuration against your choices"), progress("validate", 0.0),
+            phase("stage"), progress("stage", 0.05), phase("hardware", "Generating the hardware configuration"), progress("hardware", 0.07),
+            phase("build", "Building the system from the local store"), progress("build", 0.12),
+            phase("copy", "Copying the system to the target"), progress("copy", 0.17 + 0.78 * 0.25, 1_200_000_000, 4_800_000_000),
+            phase("install", "Installing the boot loader and activating"), progress("install", 0.97),
+            phase("report", "Writing the install log"), progress("report", 1.0),
+            event("result", installId="x", ok=True, state="succeeded"),
+        ])
+        shown = []
+        for name in ("prepare", "build", "copy", "install"):
+            main, cal = self.step(name, daemon)
+            self.assertIsNone(main.run(), name)
+            shown.append((main.pretty_name(), main.pretty_status_message(), [round(p, 3) for p in cal.progress]))
+
+        self.assertEqual([f["type"] for f in daemon.received], ["install"])
+        self.assertEqual(shown, [
+            ("Checking the configuration and preparing the target", "Generating the hardware configuration", [0.0, 0.0, 0.0, 0.714, 0.714, 1.0]),
+            ("Building the system from the local store", "Building the system from the local store", [0.0, 0.5]),
+            ("Copying the system to the target", "Copying the system to the target: 1.2 of 4.8 GB", [0.0, 0.25]),
+            ("Installing the boot loader and activating", "Writing the install log", [0.0, 0.4, 0.4, 1.0]),
+        ])
+        # The last step closed the connection; nothing is left for another job to find.
+        self.assertTrue(daemon.closed_by_client.wait(2))
+        self.assertFalse(self.gs.contains(main.HANDOVER_KEY))
+
+    def test_a_failure_in_a_later_step_ends_the_sequence_with_the_daemons_error_and_closes_the_connection(self):
+        daemon = self.daemon([
+            STARTED, phase("build"),
+            event("result", installId="x", ok=False, state="failed", logPath="/var/log/nixos-offline-installer/install-x.log",
+                  error={"code": "build-failed", "title": "Building the system failed", "description": "A derivation failed.", "logTail": []}),
+        ])
+        self.assertIsNone(self.step("prepare", daemon)[0].run())
+        self.assertFalse(daemon.closed_by_client.is_set())
+        title, description = self.step("build", daemon)[0].run()
+        self.assertEqual(title, "Building the system failed")
+        self.assertIn("install-x.log", description)
+        # Closing is what cancels an install the daemon still runs (cancelOnDisconnect).
+        self.assertTrue(daemon.closed_by_client.wait(2))
+
+    def test_a_later_step_gives_up_on_a_silent_daemon(self):
+        daemon = self.daemon([STARTED, phase("build")])
+        self.assertIsNone(self.step("prepare", daemon)[0].run())
+        main, _ = self.step("build", daemon)
+        sys.modules["libcalamares"].job.configuration["idleTimeout"] = 0.5
+        self.assertEqual(main.run()[0], "The offline installer stopped responding")
+        self.assertTrue(daemon.closed_by_client.wait(2))
+
+    def test_a_later_step_reports_a_daemon_that_died(self):
+        daemon = self.daemon([STARTED, phase("build")])
+        self.assertIsNone(self.step("prepare", daemon)[0].run())
+        main, _ = self.step("build", daemon)
+        daemon.drop()
+        self.assertEqual(main.run()[0], "The offline installer service stopped during the install")
+
+    def test_an_install_that_ends_early_ends_every_later_step_at_once(self):
+        daemon = self.daemon([STARTED, phase("build"), event("result", installId="x", ok=True, state="succeeded")])
+        for name in ("prepare", "build", "copy", "install"):
+            self.assertIsNone(self.step(name, daemon)[0].run(), name)
+        self.assertTrue(daemon.closed_by_client.wait(2))
+
+    def test_a_step_with_no_install_to_follow_says_the_settings_are_wrong(self):
+        main, _ = self.step("copy", self.daemon([]))
+        title, description = main.run()
+        self.assertEqual(title, "The install steps are out of order")
+        self.assertIn("nixos-offline@prepare, @build, @copy and @install", description)
+
+    def test_a_handed_over_descriptor_that_is_not_the_connection_is_an_error(self):
+        read_end, write_end = os.pipe()
+        self.addCleanup(os.close, read_end)
+        self.addCleanup(os.close, write_end)
+        self.gs.insert("nixosOfflineConnection", {"fd": read_end, "installId": "x", "unread": ""})
+        title, description = self.step("build", self.daemon([]))[0].run()
+        self.assertEqual(title, "The offline installer lost track of the install")
+        self.assertIn("is not a socket", description)
+
+    def test_an_unknown_step_names_the_value_and_the_choices(self):
+        main, _ = self.step("kopy", self.daemon([]))
+        self.assertEqual(main.pretty_name(), "Installing NixOS (offline)")
+        title, description = main.run()
+        self.assertEqual(title, "The installer's Calamares settings are wrong")
+        self.assertIn('"kopy"', description)
+        self.assertIn("prepare, build, copy, install", description)
 
 if __name__ == "__main__":
     unittest.main()

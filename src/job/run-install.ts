@@ -19,6 +19,7 @@ import { THEN_DELAY_SECONDS } from '../install/power-action.js';
 import { setPassword } from '../install/set-password.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
 import {
+  ATTENDED_PHASES,
   DISK_PHASES,
   HEARTBEAT_MS,
   LOG_TAIL_LINES,
@@ -54,10 +55,9 @@ import { checkDiskFits, layoutFirmware, prepareDisk, readPlan, unattendedChoices
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-// An unattended install's disk phases take their share from the copy's.
-export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, build: 0.1, copy: 0.74, install: 0.04, report: 0.01 };
-// The phases of an install into a mounted target: no partitioning.
-const ATTENDED_PHASES = PHASES.filter((p) => !DISK_PHASES.includes(p));
+// The phases of an install into a mounted target make the whole bar; an
+// unattended install's disk phases come on top, and its bar is scaled to fit.
+export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;

@@ -36,6 +36,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export const PHASES = ['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'build', 'copy', 'install', 'report'] as const;
 export const DISK_PHASES: readonly Phase[] = ['partition', 'format', 'mount'];
 export type Phase = (typeof PHASES)[number];
+// The phases of an install into a mounted target (Calamares', the CLI's with --root).
+export const ATTENDED_PHASES: readonly Phase[] = PHASES.filter((p) => !DISK_PHASES.includes(p));
 
 export const PHASE_TITLES: Record<Phase, string> = {
   validate: 'Checking the configuration against your choices',

@@ -1,7 +1,8 @@
 // Runs the project's Calamares job module in the real Calamares (Debian's
 // package), headless, through test/calamares-headless/run.sh: globalstorage
 // preset by its seed-globalstorage job, then our module in the exec phase.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO } from './env.js';
@@ -17,29 +18,86 @@ export interface CalamaresRun {
 export interface CalamaresHandle {
   process: ChildProcess;
   done: Promise<CalamaresRun>;
+  // The session log so far (empty before Calamares writes it).
+  logSoFar(): Promise<string>;
+  // Quits this run's Calamares (as its Cancel button does), and no other one on the machine.
+  quit(): void;
 }
 
-// A copy of our module whose configuration points at a test's socket.
+// The processes started under `pid`, depth first.
+function descendants(pid: number): number[] {
+  const found = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  return found.flatMap((child) => [child, ...descendants(child)]);
+}
+
+export interface StepInstance {
+  id: string;
+  config: string;
+  weight: number;
+}
+
+// The per-step instances of our module in calamares/config/settings.conf, in order.
+export function stepInstances(): StepInstance[] {
+  const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
+  return [...settings.matchAll(/^- id: +(\S+)\n {2}module: +nixos-offline\n {2}config: +(\S+)\n {2}weight: +(\d+)$/gm)].map((m) => ({ id: m[1]!, config: m[2]!, weight: Number(m[3]) }));
+}
+
+// The module's steps: name -> (pretty name, the daemon phases it covers), as main.py has them.
+export function moduleSteps(): Record<string, { title: string; phases: string[] }> {
+  const script = [
+    'import json, sys',
+    `sys.path[:0] = [${JSON.stringify(join(REPO, 'calamares/tests'))}, ${JSON.stringify(MODULE_DIR)}]`,
+    'import fake_libcalamares',
+    'sys.modules["libcalamares"] = fake_libcalamares.install()',
+    'import main',
+    'print(json.dumps({k: {"title": v[0], "phases": v[1]} for k, v in main.STEPS.items()}))',
+  ].join('\n');
+  return JSON.parse(execFileSync('python3', ['-B', '-c', script], { encoding: 'utf8' })) as Record<string, { title: string; phases: string[] }>;
+}
+
+// The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.
+export function stepJobs(): string[] {
+  return stepInstances().map((i) => `nixos-offline@${i.id}:${i.weight}`);
+}
+
+// A copy of our module whose configuration (and each step instance's, from
+// calamares/config/modules/) points at a test's socket.
 export async function moduleCopy(dir: string, settings: { socket: string; connectTimeout?: number; idleTimeout?: number }): Promise<string> {
   const modules = join(dir, 'calamares-modules');
   await mkdir(modules, { recursive: true });
   await cp(MODULE_DIR, join(modules, 'nixos-offline'), { recursive: true });
   const conf = ['---', `socket: ${settings.socket}`, `connectTimeout: ${settings.connectTimeout ?? 5}`, `idleTimeout: ${settings.idleTimeout ?? 60}`, ''].join('\n');
   await writeFile(join(modules, 'nixos-offline', 'nixos-offline.conf'), conf);
+  for (const { config } of stepInstances()) {
+    const step = await readFile(join(REPO, 'calamares/config/modules', config), 'utf8');
+    await writeFile(join(modules, 'nixos-offline', config), `${step.trimEnd()}\n${conf.slice('---\n'.length)}`);
+  }
   return modules;
 }
 
-export function startCalamares(dir: string, modules: string, seed: Record<string, unknown>): CalamaresHandle {
+export interface CalamaresOptions {
+  // run.sh's JOB arguments; the module as one job by default.
+  jobs?: string[];
+  // An X display to show the window on (CALAMARES_DISPLAY); headless without.
+  display?: string;
+}
+
+export function startCalamares(dir: string, modules: string, seed: Record<string, unknown>, options: CalamaresOptions = {}): CalamaresHandle {
   const seedFile = join(dir, `seed-${Date.now()}.json`);
+  let logPath: string | undefined;
   const started = writeFile(seedFile, JSON.stringify(seed));
   let child!: ChildProcess;
   const done = started.then(
     () =>
       new Promise<CalamaresRun>((resolve, reject) => {
-        child = spawn('bash', [RUN_SH, seedFile, modules, 'nixos-offline'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CALAMARES_TIMEOUT: '300' } });
+        const env = { ...process.env, CALAMARES_TIMEOUT: '300', ...(options.display && { CALAMARES_DISPLAY: options.display }) };
+        child = spawn('bash', [RUN_SH, seedFile, modules, ...(options.jobs ?? ['nixos-offline'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
         handle.process = child;
         let stdout = '';
-        child.stdout!.on('data', (d) => (stdout += d));
+        child.stdout!.on('data', (d) => {
+          stdout += d;
+          logPath ??= /^session log: (.*)$/m.exec(stdout)?.[1];
+        });
         child.stderr!.on('data', (d) => (stdout += d));
         child.once('close', async () => {
           const logPath = stdout.trim().split('\n').at(-1)!;
@@ -51,12 +109,28 @@ export function startCalamares(dir: string, modules: string, seed: Record<string
         });
       }),
   );
-  const handle: CalamaresHandle = { process: child, done };
+  const handle: CalamaresHandle = {
+    process: child,
+    done,
+    logSoFar: async () => (logPath ? readFile(logPath, 'utf8').catch(() => '') : ''),
+    quit() {
+      const name = (pid: number) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        } catch {
+          return null; // already gone
+        }
+      };
+      const calamares = descendants(handle.process.pid!).filter((pid) => name(pid) === 'calamares');
+      if (calamares.length !== 1) throw new Error(`expected one Calamares under run.sh, found ${calamares.length}`);
+      process.kill(calamares[0]!, 'SIGTERM');
+    },
+  };
   return handle;
 }
 
-export function runCalamares(dir: string, modules: string, seed: Record<string, unknown>): Promise<CalamaresRun> {
-  return startCalamares(dir, modules, seed).done;
+export function runCalamares(dir: string, modules: string, seed: Record<string, unknown>, options: CalamaresOptions = {}): Promise<CalamaresRun> {
+  return startCalamares(dir, modules, seed, options).done;
 }
 
 // Calamares' own words for a failed job: `Installation failed: "<title>"`, then

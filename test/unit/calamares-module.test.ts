@@ -1,13 +1,49 @@
 // The Calamares job module's own fast tests (Python's unittest, with a tiny
 // fake libcalamares); the real Calamares runs it in test/e2e/calamares.test.ts.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { PHASE_WEIGHTS } from '../../src/job/run-install.js';
+import { ATTENDED_PHASES } from '../../src/protocol/messages.js';
+import { moduleSteps, stepInstances } from '../helpers/calamares.js';
 import { REPO } from '../helpers/env.js';
 
 it('the Python unit tests of calamares/modules/nixos-offline pass', () => {
-  const run = spawnSync('python3', ['-W', 'error::ResourceWarning', '-m', 'unittest', 'discover', '-s', join(REPO, 'calamares/tests'), '-v'], { encoding: 'utf8' });
+  const run = spawnSync('python3', ['-B', '-W', 'error::ResourceWarning', '-m', 'unittest', 'discover', '-s', join(REPO, 'calamares/tests'), '-v'], { encoding: 'utf8' });
   expect(run.status, run.stderr).toBe(0);
   expect(run.stderr).toMatch(/Ran \d+ tests/);
   expect(run.stderr).toContain('\nOK');
+});
+
+it("the module's phases, their shares and settings.conf's step weights are the daemon's", () => {
+  const script = [
+    'import json, sys',
+    `sys.path[:0] = [${JSON.stringify(join(REPO, 'calamares/tests'))}, ${JSON.stringify(join(REPO, 'calamares/modules/nixos-offline'))}]`,
+    'import fake_libcalamares',
+    'sys.modules["libcalamares"] = fake_libcalamares.install()',
+    'import main',
+    'print(json.dumps({"phases": main.PHASES, "shares": main.PHASE_SHARES}))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-B', '-c', script], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  const module = JSON.parse(run.stdout) as { phases: string[]; shares: Record<string, number> };
+  // Calamares installs into the target it mounted: no unattended disk phases.
+  expect(module.phases).toEqual([...ATTENDED_PHASES]);
+  expect(module.shares).toEqual(Object.fromEntries(ATTENDED_PHASES.map((p) => [p, PHASE_WEIGHTS[p]])));
+  const steps = moduleSteps();
+  // Every phase in exactly one step, in order.
+  expect(Object.values(steps).flatMap((s) => s.phases)).toEqual([...ATTENDED_PHASES]);
+
+  // settings.conf: one instance per step, in the sequence in order, weighted by its phases' share.
+  const instances = stepInstances();
+  expect(instances.map((i) => i.id)).toEqual(Object.keys(steps));
+  for (const { id, config, weight } of instances) {
+    const share = steps[id]!.phases.reduce((sum, phase) => sum + module.shares[phase]!, 0);
+    expect(weight, id).toBe(Math.round(share * 100));
+    expect(readFileSync(join(REPO, 'calamares/config/modules', config), 'utf8')).toMatch(new RegExp(`^step: ${id}$`, 'm'));
+  }
+  const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
+  const exec = /^- exec:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
+  expect([...exec.matchAll(/^ {2}- (nixos-offline\S*)$/gm)].map((m) => m[1])).toEqual(instances.map((i) => `nixos-offline@${i.id}`));
 });

@@ -3,8 +3,17 @@
 # it reads globalstorage, sends one `install` request (docs/protocol.md), maps
 # progress, phase and log events to Calamares, and returns the daemon's result.
 # Standard library only, as Calamares requires.
+#
+# settings.conf runs it once per install step (`step:` in each instance's
+# config): Calamares 3.3+ shows a Python job's pretty_name() once and never its
+# pretty_status_message(), so each step is a job of its own, with its own name
+# and its own weight on the bar. The first step starts the install; the later
+# ones take over its connection and follow it until their phases are over.
+import base64
 import json
+import os
 import socket
+import stat
 import time
 
 import libcalamares
@@ -18,15 +27,22 @@ DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout":
 LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
 
-_status = "Installing NixOS from the installation medium"
+# The daemon's phases in order and each one's share of the whole install
+# (docs/protocol.md, `phase`): a step's own bar is its phases' part of the whole.
+PHASES = ("hardware", "validate", "stage", "build", "copy", "install", "report")
+PHASE_SHARES = {"hardware": 0.01, "validate": 0.04, "stage": 0.02, "build": 0.10, "copy": 0.78, "install": 0.04, "report": 0.01}
 
-
-def pretty_name():
-    return "Installing NixOS (offline)"
-
-
-def pretty_status_message():
-    return _status
+# step: (pretty name, the daemon phases it covers). settings.conf lists them in this order.
+STEPS = {
+    "prepare": ("Checking the configuration and preparing the target", PHASES[0:3]),
+    "build": ("Building the system from the local store", PHASES[3:4]),
+    "copy": ("Copying the system to the target", PHASES[4:5]),
+    "install": ("Installing the boot loader and activating", PHASES[5:7]),
+}
+# Without `step:` the module is one job for the whole install.
+WHOLE_INSTALL = ("Installing NixOS (offline)", PHASES)
+# Globalstorage key where a step leaves the install's connection for the next one.
+HANDOVER_KEY = "nixosOfflineConnection"
 
 
 class InstallerError(Exception):
@@ -36,10 +52,57 @@ class InstallerError(Exception):
         self.description = description
 
 
+class Step:
+    def __init__(self, name):
+        self.name = name
+        self.title, self.phases = STEPS[name] if name else WHOLE_INSTALL
+        self.first = PHASES.index(self.phases[0])
+        self.last = PHASES.index(self.phases[-1])
+        self.start = sum(PHASE_SHARES[p] for p in PHASES[: self.first])
+        self.span = sum(PHASE_SHARES[p] for p in self.phases)
+        # The first step sends the install request; the last closes the connection.
+        self.starts_install = self.first == 0
+        self.ends_install = self.last == len(PHASES) - 1
+
+    def fraction(self, whole):
+        """This step's part of the daemon's whole-install fraction, 0..1."""
+        return max(0.0, min(1.0, (whole - self.start) / self.span))
+
+
 def _settings():
     conf = dict(DEFAULTS)
     conf.update(libcalamares.job.configuration or {})
     return conf
+
+
+def _step():
+    name = _settings().get("step")
+    if name is not None and name not in STEPS:
+        raise InstallerError(
+            "The installer's Calamares settings are wrong",
+            'Unknown step "{}" in the nixos-offline module configuration; use one of: {}.'.format(name, ", ".join(STEPS)),
+        )
+    return Step(name)
+
+
+def _initial_status():
+    try:
+        return _step().title
+    except InstallerError:
+        return WHOLE_INSTALL[0]
+
+
+_status = _initial_status()
+
+
+def pretty_name():
+    # Calamares 3.3+ reads this once when the job starts and shows it for the whole job.
+    return _initial_status()
+
+
+def pretty_status_message():
+    # Calamares 3.2 reads this on every setprogress.
+    return _status
 
 
 def _value(gs, key):
@@ -102,19 +165,68 @@ def install_request(gs):
 
 
 class DaemonConnection:
-    def __init__(self, path, connect_timeout):
+    def __init__(self, path, sock):
         self.path = path
+        self.sock = sock
         self.buffer = b""
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(connect_timeout)
+        self.install_id = None
+        self.last_frame = b""
+
+    @classmethod
+    def connect(cls, path, connect_timeout):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(connect_timeout)
         try:
-            self.sock.connect(path)
+            sock.connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
             raise InstallerError("The offline installer service is not running", "Nothing answers on {}. {}".format(path, SERVICE_HINT))
         except PermissionError:
+            sock.close()
             raise InstallerError("No permission to use the offline installer service", "{} refused the connection: Calamares must run as root or as a member of the installer's socket group (NOI_SOCKET_GROUP). {}".format(path, SERVICE_HINT))
         except socket.timeout:
+            sock.close()
             raise InstallerError("The offline installer service does not answer", "{} did not accept the connection in time. {}".format(path, SERVICE_HINT))
+        return cls(path, sock)
+
+    @classmethod
+    def take_over(cls, path, step):
+        """The connection the previous step left in globalstorage (its closing cancels the install)."""
+        gs = libcalamares.globalstorage
+        handed = _value(gs, HANDOVER_KEY)
+        if not isinstance(handed, dict) or not isinstance(handed.get("fd"), int):
+            raise InstallerError(
+                "The install steps are out of order",
+                'The nixos-offline step "{}" ran, but no earlier step started the install. settings.conf must run the instances '
+                "nixos-offline@prepare, @build, @copy and @install in this order.".format(step.name),
+            )
+        gs.remove(HANDOVER_KEY)
+        fd = handed["fd"]
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                raise OSError("file descriptor {} is not a socket".format(fd))
+            sock = socket.socket(fileno=fd)
+            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+                sock.detach()
+                raise OSError("file descriptor {} is not the installer's connection".format(fd))
+        except OSError as e:
+            raise InstallerError("The offline installer lost track of the install", "The connection of install {} is gone ({}). {}".format(handed.get("installId"), e, SERVICE_HINT))
+        connection = cls(path, sock)
+        connection.install_id = handed.get("installId")
+        connection.buffer = base64.b64decode(handed.get("unread") or "")
+        return connection
+
+    def hand_over(self):
+        """Leaves the open connection, and what was read but not handled, to the next step.
+
+        The install goes on, and so does its cancel-on-disconnect: the connection never closes between steps."""
+        unread = base64.b64encode(self.buffer).decode("ascii")
+        fd = self.sock.detach()
+        libcalamares.globalstorage.insert(HANDOVER_KEY, {"fd": fd, "installId": self.install_id, "unread": unread})
+
+    def unread(self):
+        """Puts the last frame back, for the next step to handle."""
+        self.buffer = self.last_frame + FRAME_END.encode() + self.buffer
 
     def send(self, type_, data):
         self.sock.sendall((json.dumps({"type": type_, "data": data}) + FRAME_END).encode("utf-8"))
@@ -140,6 +252,7 @@ class DaemonConnection:
             if len(self.buffer) > 2 * MAX_FRAME_BYTES and FRAME_END.encode() not in self.buffer:
                 raise InstallerError("The offline installer sent a malformed message", "A message from the installer service was too long. {}".format(SERVICE_HINT))
         frame, _, self.buffer = self.buffer.partition(FRAME_END.encode())
+        self.last_frame = frame
         message = json.loads(frame.decode("utf-8"))
         return message.get("type"), message.get("data") or {}
 
@@ -150,46 +263,96 @@ class DaemonConnection:
             pass
 
 
-def follow(connection, idle_timeout):
-    """Maps the daemon's events to Calamares until the result; returns None or (title, description)."""
+def _amount(done, total):
+    # "1.2 of 3.4 GB": the unit of the total, so both figures read alike.
+    unit, size = ("GB", 1e9) if total >= 1e9 else ("MB", 1e6) if total >= 1e6 else ("kB", 1e3)
+    return "{:.1f} of {:.1f} {}".format(done / size, total / size, unit)
+
+
+def _result_error(data):
+    error = data.get("error") or {}
+    description = error.get("description", "")
+    log = data.get("targetLogPath") or data.get("logPath")
+    if log:
+        description += "\n\nFull log: {}".format(log)
+    return (error.get("title", "The install failed"), description)
+
+
+def _phase_index(phase):
+    return PHASES.index(phase) if phase in PHASES else None
+
+
+def follow(connection, step, idle_timeout):
+    """Maps the daemon's events to Calamares until this step's phases are over or the install ends.
+
+    Returns None, or (title, description) when the install failed. The event
+    that ends a step is left unread, so the next step starts with it."""
     global _status
+    fraction = 0.0
+
+    def show():
+        # Calamares 3.2 re-reads pretty_status_message() here.
+        libcalamares.job.setprogress(step.fraction(fraction))
+
     while True:
         type_, data = connection.receive(idle_timeout)
         if type_ == "reply":
             if not data.get("ok"):
                 error = data.get("error") or {}
                 return (error.get("title", "The installer refused the install"), error.get("description", ""))
+            connection.install_id = data.get("installId", connection.install_id)
         elif type_ == "phase":
+            index = _phase_index(data.get("phase"))
+            if index is not None and index > step.last:
+                connection.unread()
+                return None
             _status = data.get("title", _status)
             libcalamares.utils.debug("nixos-offline: {}".format(_status))
+            show()
         elif type_ == "progress":
-            libcalamares.job.setprogress(max(0.0, min(1.0, float(data.get("fraction", 0)))))
+            fraction = max(0.0, min(1.0, float(data.get("fraction", 0))))
+            if data.get("phase") == "copy" and data.get("bytesTotal"):
+                _status = "{}: {}".format(STEPS["copy"][0], _amount(data.get("bytesDone", 0), data["bytesTotal"]))
+            elif data.get("phase") == "build" and data.get("detail"):
+                # "building 2 of 5: linux-6.12", from Nix's own counts.
+                _status = "{}: {}".format(STEPS["build"][0], data["detail"])
+            show()
         elif type_ == "log":
             source = data.get("source", "?")
             for line in data.get("lines") or []:
                 libcalamares.utils.debug("[{}] {}".format(source, line))
         elif type_ == "result":
-            if data.get("ok"):
-                return None
-            error = data.get("error") or {}
-            description = error.get("description", "")
-            log = data.get("targetLogPath") or data.get("logPath")
-            if log:
-                description += "\n\nFull log: {}".format(log)
-            return (error.get("title", "The install failed"), description)
+            if not data.get("ok"):
+                return _result_error(data)
+            # The steps still to come each see the install has finished.
+            connection.unread()
+            return None
 
 
 def run():
-    settings = _settings()
     connection = None
+    # Only a step that ends cleanly before the install does leaves its connection to the next.
+    hand_over = False
     try:
-        request = install_request(libcalamares.globalstorage)
-        connection = DaemonConnection(str(settings["socket"]), float(settings["connectTimeout"]))
-        connection.send("install", request)
-        return follow(connection, float(settings["idleTimeout"]))
+        settings = _settings()
+        step = _step()
+        path = str(settings["socket"])
+        if step.starts_install:
+            request = install_request(libcalamares.globalstorage)
+            connection = DaemonConnection.connect(path, float(settings["connectTimeout"]))
+            connection.send("install", request)
+        else:
+            connection = DaemonConnection.take_over(path, step)
+        outcome = follow(connection, step, float(settings["idleTimeout"]))
+        hand_over = outcome is None and not step.ends_install
+        return outcome
     except InstallerError as e:
         libcalamares.utils.error("nixos-offline: {}: {}".format(e.title, e.description))
         return (e.title, e.description)
     finally:
         if connection is not None:
-            connection.close()
+            if hand_over:
+                connection.hand_over()
+            else:
+                # Closing cancels a running install (cancelOnDisconnect): a failed step ends it.
+                connection.close()

@@ -1,0 +1,120 @@
+// What a person sees: the real Calamares in a real window (Xvfb), our module
+// installing through the real daemon as settings.conf splits it into steps,
+// with the stand-ins slowed to take seconds per step. Screenshots are taken
+// while it runs; the status line is read back with OCR and the bar's length
+// measured from its pixels.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { PHASE_TITLES } from '../../src/protocol/messages.js';
+import { failure, moduleCopy, moduleSteps, startCalamares, stepJobs } from '../helpers/calamares.js';
+import { runCli } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { scratchWithRoot } from '../helpers/env.js';
+import { longestRuns, readLine, savePng, screenshot, startXvfb, type Frame } from '../helpers/screen.js';
+
+let dir: string;
+let root: string;
+let daemon: RunningDaemon | null = null;
+
+beforeEach(async () => ({ dir, root } = await scratchWithRoot('window')));
+afterEach(async () => {
+  await cleanUp(dir, daemon);
+  daemon = null;
+});
+
+const SHOT_INTERVAL_MS = 400;
+// Seconds the slowed stand-ins take: the hardware probe, each of two builds, nixos-install.
+const STAND_IN_DELAY = '3';
+
+// Fusion's progress-bar chunk (Qt 5 and 6): a clear blue, nothing else on the exec page is.
+const isBarBlue = ([r, g, b]: [number, number, number]) => b > 150 && b - r > 90 && g > 90 && g < b;
+
+// Lower case, letters, digits and dots only: what OCR reliably gets right.
+const normal = (text: string) => text.toLowerCase().replace(/[^a-z0-9.]+/g, ' ').trim();
+
+interface Bar {
+  x: number;
+  top: number;
+  bottom: number;
+}
+
+// The bar's place: the rows of the longest blue run seen in any frame, starting where it starts.
+function findBar(frames: Frame[]): Bar {
+  let best = { frame: frames[0]!, length: 0 };
+  for (const frame of frames) {
+    const length = Math.max(...longestRuns(frame, { x: 0, y: 0, width: frame.width, height: frame.height }, isBarBlue).map((r) => r.length));
+    if (length > best.length) best = { frame, length };
+  }
+  expect(best.length, 'no progress bar in any screenshot').toBeGreaterThan(50);
+  const runs = longestRuns(best.frame, { x: 0, y: 0, width: best.frame.width, height: best.frame.height }, isBarBlue).filter((r) => r.length > best.length * 0.9);
+  return { x: Math.min(...runs.map((r) => r.x)), top: Math.min(...runs.map((r) => r.y)), bottom: Math.max(...runs.map((r) => r.y)) };
+}
+
+// The chunk's length in a frame: its longest blue run from the bar's left end (the percentage text cuts some rows).
+function barLength(frame: Frame, bar: Bar): number {
+  const runs = longestRuns(frame, { x: bar.x, y: bar.top, width: frame.width - bar.x, height: bar.bottom - bar.top + 1 }, isBarBlue);
+  return Math.max(0, ...runs.filter((r) => r.x <= bar.x + 2).map((r) => r.length));
+}
+
+it('names each step of the install under the bar, and the bar moves through the install, in a real Calamares window', async () => {
+  const source = await writeConfig(join(dir, 'cfg'), { hostName: 'window', payloads: { big: 1_000_000_000 }, noise: { lines: 20, nonce: `${Date.now()}` } });
+  daemon = await startDaemon({ dir, configDirs: [source], env: { NOI_STAND_IN_DELAY: STAND_IN_DELAY } });
+  const modules = await moduleCopy(dir, { socket: daemon.socket });
+  const display = await startXvfb();
+  const frames: Frame[] = [];
+  let log: string;
+  let stdout: string;
+  try {
+    const calamares = startCalamares(dir, modules, { rootMountPoint: root, username: 'alice', packagechooser_packagechooser: 'gnome' }, { jobs: stepJobs(), display: display.name });
+    let finished = false;
+    void calamares.done.finally(() => (finished = true));
+    while (!finished) {
+      frames.push(await screenshot(display));
+      await new Promise((r) => setTimeout(r, SHOT_INTERVAL_MS));
+    }
+    ({ log, stdout } = await calamares.done);
+  } finally {
+    await display.stop();
+  }
+  expect(failure(log), log).toBeNull();
+  // All four steps ran, and the install finished (Calamares quitting early would have cancelled it).
+  expect(log.match(/Starting job "nixos-offline"/g), stdout).toHaveLength(4);
+  expect((await runCli(['status', '--socket', daemon.socket, '--json'])).events[0]!.data.status.install.state, stdout).toBe('succeeded');
+  const version = /(?:START CALAMARES|Calamares version:) (\d+)\.(\d+)/.exec(log)!;
+  // Calamares 3.2 shows the status text of every progress report; 3.3+ only each job's name.
+  const rereadsStatus = Number(version[1]) === 3 && Number(version[2]) < 3;
+
+  const bar = findBar(frames);
+  const shots = join(dir, 'shots');
+  await mkdir(shots);
+  const seen: { line: string; length: number }[] = [];
+  for (const [i, frame] of frames.entries()) {
+    // The status line sits right under the bar.
+    const line = await readLine(frame, { x: Math.max(0, bar.x - 4), y: bar.bottom + 3, width: Math.min(800, frame.width - bar.x), height: 22 }, join(shots, `line-${i}`));
+    const length = barLength(frame, bar);
+    // Neither text nor bar: before the first job reports, or after the last.
+    if (line || length) seen.push({ line, length });
+  }
+  // NOI_SCREENSHOTS=<folder> keeps every screenshot, for a person to look at.
+  const keep = process.env.NOI_SCREENSHOTS;
+  if (keep) {
+    await mkdir(keep, { recursive: true });
+    for (const [i, frame] of frames.entries()) await savePng(frame, join(keep, `shot-${String(i).padStart(3, '0')}.png`));
+  }
+
+  const titles = rereadsStatus ? Object.values(PHASE_TITLES) : Object.values(moduleSteps()).map((s) => s.title);
+  const shown = new Set(seen.flatMap(({ line }) => titles.filter((t) => normal(line).startsWith(normal(t)))));
+  const report = seen.map((s) => `${s.length}\t${s.line}`).join('\n');
+  expect(shown.size, report).toBeGreaterThanOrEqual(3);
+  expect(new Set(seen.map((s) => s.length)).size, report).toBeGreaterThanOrEqual(4);
+  // The bar never goes back.
+  const lengths = seen.map((s) => s.length);
+  expect(lengths, report).toEqual([...lengths].sort((a, b) => a - b));
+  // The copy, nearly all of the install's work, moves the bar across most of its width.
+  const copying = seen.filter(({ line }) => normal(line).startsWith(normal(PHASE_TITLES.copy)));
+  expect(copying.length, report).toBeGreaterThan(1);
+  expect(copying.at(-1)!.length - copying[0]!.length, report).toBeGreaterThan(0.5 * Math.max(...lengths));
+  if (rereadsStatus) expect(copying.some(({ line }) => /: \d\.\d of 1\.0 GB$/.test(line)), report).toBe(true);
+}, 300_000);
