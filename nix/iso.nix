@@ -21,6 +21,7 @@ in
     "${modulesPath}/installer/cd-dvd/installation-cd-graphical-calamares-gnome.nix"
     ./module.nix
     ./hardware-profiles.nix
+    ./iso-unattended.nix
   ];
 
   options.offlineInstaller.buildDependencies = lib.mkOption {

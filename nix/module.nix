@@ -15,6 +15,9 @@ let
   '';
 in
 {
+  # Unattended installs started at boot from the kernel command line.
+  imports = [ ./unattended.nix ];
+
   options.services.nixos-offline-installer = {
     enable = mkEnableOption "the offline NixOS installer daemon, which installs a configuration from this system's own Nix store";
 

@@ -7,8 +7,8 @@ bed_packages() {
   printf '%s\n' nix-bin calamares npm python3 procps util-linux git ca-certificates locales
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
-  # The disk test: partitions, FAT and ext4 file systems.
-  printf '%s\n' fdisk dosfstools e2fsprogs
+  # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).
+  printf '%s\n' fdisk dosfstools e2fsprogs cryptsetup-bin
   # QML modules that --no-install-recommends leaves out: the default branding's
   # slideshow (QtQuick, QtQuick.Window) and the packagechooserq page
   # (QtQuick.Controls, QtQuick.Layouts). Calamares 3.2 is Qt 5, 3.3 and 3.4 Qt 6.

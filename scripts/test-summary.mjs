@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const file of process.argv.slice(2)) {
+const skippedToo = process.argv.includes('--skipped');
+const files = process.argv.slice(2).filter((a) => a !== '--skipped');
+for (const file of files) {
   // A bed whose run never wrote a report counts as one failure, never as a pass.
   if (!existsSync(file)) {
     failed += 1;
@@ -18,3 +20,14 @@ for (const file of process.argv.slice(2)) {
   skipped += report.numPendingTests + report.numTodoTests;
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+// With --skipped (test.sh's line per bed): each skipped test follows, with why
+// in its name (e.g. "(skipped: this kernel cannot mount vfat)"). Never on the
+// closing line of all beds, which must stay last.
+if (skippedToo && files.length === 1 && existsSync(files[0])) {
+  const report = JSON.parse(readFileSync(files[0], 'utf8'));
+  for (const file of report.testResults ?? []) {
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') console.log(`  skipped: ${test.fullName ?? test.title}`);
+    }
+  }
+}

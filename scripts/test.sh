@@ -57,11 +57,13 @@ for name in "${beds[@]}"; do
   if [ "${outcome[$name]}" != ran ]; then
     result="${outcome[$name]}"
   elif [ -f ".tmp/vitest-$name.json" ]; then
-    result=$(node scripts/test-summary.mjs ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
+    result=$(node scripts/test-summary.mjs --skipped ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
   else
     result="no report (vitest did not finish)"
   fi
-  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "$result" "${seconds[$name]}"
+  # The first line is the counts; any further lines (skipped tests and why) follow the bed's line.
+  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "${seconds[$name]}"
+  [ "$result" = "${result%%$'\n'*}" ] || printf '%s\n' "${result#*$'\n'}"
 done
 # All beds together, alone on the last line; a bed without a report counts as a failure.
 reports=()

@@ -23,7 +23,9 @@ export interface ClientFlags {
 }
 
 export interface InstallFlags extends ClientFlags {
-  root: string;
+  // One of the two: a mounted target, or an answer file (unattended: the daemon partitions and mounts the disk it names).
+  root?: string;
+  answers?: string;
   user?: string;
   desktop?: string;
   flakeConfig?: string;
@@ -146,18 +148,25 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
   });
 
   const install = clientCommand(program, 'install', 'install the configuration folder in use into a mounted target')
-    .requiredOption('--root <dir>', 'required: the mounted target root, e.g. /mnt (a relative path is taken from the current folder)')
+    .option('--root <dir>', 'the mounted target root, e.g. /mnt (a relative path is taken from the current folder)')
+    .option('--answers <file>', 'unattended: partition, format and install the disk an answer file names (install.json, or its folder), instead of --root')
     .option('--user <name>', 'the user to be created: must be a declared normal user')
     .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
     .option('--flake-config <name>', FLAKE_CONFIG_HELP)
     .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)');
-  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean }) => {
+  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
+  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean }) => {
+    if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
+      install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
+    }
+    if (o.answers === undefined && o.root === undefined) {
+      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+    }
     setExitCode(
       await run.install({
         socket: socketOf(o.socket),
         json: o.json === true,
-        root: resolve(o.root),
+        ...(o.answers !== undefined ? { answers: resolve(o.answers) } : { root: resolve(o.root!) }),
         ...(o.user !== undefined && { user: o.user }),
         ...(o.desktop !== undefined && { desktop: o.desktop }),
         ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),

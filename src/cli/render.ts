@@ -51,13 +51,23 @@ function choiceLines(choices: AppliedChoice[] | undefined): string[] {
 
 export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    return [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)].join('\n');
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)];
+    if (event.then) lines.push('', thenText(event.then));
+    return lines.join('\n');
   }
   // The error once: its description already quotes the output that matters; the rest is in the log.
   const error = event.error!;
   const lines = [style.red(style.bold(`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`)), '', error.description];
+  if (error.field) lines.push('', `(answer file field: ${error.field})`);
   if (event.logPath) lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
   return lines.join('\n');
+}
+
+// An unattended install's next step, in words the console shows.
+export function thenText(then: NonNullable<ResultEvent['then']>): string {
+  if (then.action === 'stay') return 'The machine stays on. You can remove the installer medium and reboot into the new system.';
+  const verb = then.action === 'reboot' ? 'Rebooting' : 'Powering off';
+  return `${verb} in ${then.delaySeconds} seconds (nixos-offline-installer cancel to stay).`;
 }
 
 export function statusText(status: StatusInfo, style: Style = PLAIN): string {

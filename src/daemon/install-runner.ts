@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
 import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
+import { runPowerAction } from '../install/power-action.js';
 import { chooseSource } from '../resolve/config-sources.js';
 import { errorMessage, type StopReason } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
@@ -20,6 +21,8 @@ function newInstallId(): string {
 
 export class InstallRunner {
   private controller: AbortController | null = null;
+  // An unattended install's reboot or power-off, waiting for its delay; a cancel stops it.
+  private powerTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private request: InstallRequest | null = null;
   private state: InstallStatus = { state: 'idle', installId: null, root: null, source: null, phase: null, progress: null, startedAt: null, finishedAt: null, result: null };
@@ -48,13 +51,14 @@ export class InstallRunner {
   // Starts an install of the configuration folder in use now; says which that is (null: none is usable, the result says why).
   start(request: InstallRequest, events: InstallEvents): { installId: string; source: string | null } {
     if (this.running) throw new Error('an install is already running');
+    this.stopPowerAction('a new install started');
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
     const source = chooseSource(this.options.configDirs, this.options.socketGid);
     this.controller = controller;
     this.request = request;
-    this.state = { state: 'running', installId, root: request.root, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
+    this.state = { state: 'running', installId, root: request.root ?? null, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };
     const sink: InstallSink = {
       phase: (event) => {
         this.state.phase = event.phase;
@@ -74,6 +78,7 @@ export class InstallRunner {
         if (result.logPath === null) this.logger.warn({ installId, error: result.error }, 'install refused');
         this.state = { ...this.state, state: result.state, finishedAt: new Date().toISOString(), result };
         events.result(result);
+        if (result.ok && result.then && result.then.action !== 'stay') this.schedulePowerAction(installId, result.then.action, result.then.delaySeconds);
       })
       .catch((error: unknown) => {
         // A fault of the job itself: the client still gets a result, never silence.
@@ -91,7 +96,26 @@ export class InstallRunner {
     return { installId, source: source.active };
   }
 
+  private schedulePowerAction(installId: string, action: 'reboot' | 'poweroff', delaySeconds: number): void {
+    this.logger.warn({ installId, action }, `${action} in ${delaySeconds} s, as the answer file says`);
+    this.powerTimer = setTimeout(() => {
+      this.powerTimer = null;
+      const log = (source: string, line: string) => this.logger.info({ installId, source }, line);
+      const ctx = { signal: new AbortController().signal, log, output: log, recentLines: () => [] };
+      runPowerAction(ctx, action).catch((error: unknown) => this.logger.error({ err: error, installId }, `the ${action} failed`));
+    }, delaySeconds * 1000);
+  }
+
+  private stopPowerAction(why: string): boolean {
+    if (!this.powerTimer) return false;
+    clearTimeout(this.powerTimer);
+    this.powerTimer = null;
+    this.logger.warn(`the reboot or power-off after the install is cancelled: ${why}`);
+    return true;
+  }
+
   cancel(reason: StopReason = 'cancel'): boolean {
+    if (reason === 'cancel' && this.stopPowerAction('cancel requested')) return true;
     if (!this.controller) return false;
     this.logger.warn({ installId: this.state.installId, reason }, reason === 'cancel' ? 'cancel requested' : 'the daemon is stopping; ending the install');
     this.controller.abort(reason);
@@ -100,6 +124,7 @@ export class InstallRunner {
 
   // The daemon is stopping: ends a running install (its child processes included), whose result says so, and waits for it.
   async stop(): Promise<void> {
+    this.stopPowerAction('the daemon is stopping');
     this.cancel('service-stopped');
     await this.running;
   }

@@ -1,6 +1,7 @@
 // One install, start to finish: the configuration folder chosen when it was
-// requested, the target checked, then hardware, validate, stage, build, copy,
-// install and report. Everything goes to this install's own log file and to
+// requested, the target checked (or, unattended, the answer file and its disk),
+// then hardware, validate, (unattended: partition, format, mount,) stage,
+// build, copy, install and report. Everything goes to this install's own log file and to
 // the clients; the journal gets the installer's own lines (phases, checks, a
 // summary per step, the result), not the commands' output. The result says
 // what happened and, on failure, what to do.
@@ -8,11 +9,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnsafePathError } from '../fs/beneath.js';
 import { copyClosure } from '../copy/copy-closure.js';
+import type { CheckedDisk } from '../disk/check-disk.js';
+import { DiskSession } from '../disk/disk-session.js';
+import type { Formatted } from '../disk/format.js';
+import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
+import { releaseDisk } from '../disk/release-disk.js';
 import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { buildSystem } from '../build/build-system.js';
 import { runNixosInstall } from '../install/run-nixos-install.js';
+import { THEN_DELAY_SECONDS } from '../install/power-action.js';
+import { setPassword } from '../install/set-password.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
 import {
+  ATTENDED_PHASES,
+  DISK_PHASES,
   HEARTBEAT_MS,
   LOG_TAIL_LINES,
   MAX_LOG_LINE_CHARS,
@@ -28,12 +38,13 @@ import {
   type ProgressEvent,
   type ResultEvent,
 } from '../protocol/messages.js';
-import { writeTargetLog } from '../report/write-target-log.js';
+import { TARGET_LOG_DIR, writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource, type SourceChoice } from '../resolve/config-sources.js';
-import { prepareConfig, type PreparedConfig } from '../prepare/prepare-config.js';
+import { prepareConfig, probeMountedFileSystems, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
 import { choiceLine } from '../prepare/installer-choices.js';
+import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { checkFreeSpace } from '../validate/free-space.js';
@@ -45,11 +56,14 @@ import { InstallCancelled, InstallError, errorMessage, stopReason } from '../ste
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { clip } from '../step/clip.js';
+import { checkDiskFits, layoutFirmware, prepareDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
 // already holds the system.
-export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
+// The phases of an install into a mounted target make the whole bar; an
+// unattended install's disk phases come on top, and its bar is scaled to fit.
+export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
@@ -77,13 +91,16 @@ export interface InstallParams {
   validationCache?: ValidationCache;
 }
 
-export function overallFraction(phase: Phase, phaseFraction: number): number {
+// The whole install's fraction: the phases before this one, and this one's part. The
+// weights of the phases an install has are scaled to fill the bar.
+export function overallFraction(phase: Phase, phaseFraction: number, phases: readonly Phase[] = ATTENDED_PHASES): number {
+  const total = phases.reduce((sum, p) => sum + PHASE_WEIGHTS[p], 0);
   let before = 0;
-  for (const p of PHASES) {
+  for (const p of phases) {
     if (p === phase) break;
     before += PHASE_WEIGHTS[p];
   }
-  return Math.min(1, before + PHASE_WEIGHTS[phase] * Math.min(Math.max(phaseFraction, 0), 1));
+  return Math.min(1, (before + PHASE_WEIGHTS[phase] * Math.min(Math.max(phaseFraction, 0), 1)) / total);
 }
 
 function truncate(line: string, max: number): string {
@@ -106,7 +123,17 @@ function describeUnexpected(error: unknown, root: string): InstallError {
 // The result event, for every way an install ends (the runner's too, when the job itself faults).
 export function resultEvent(
   installId: string,
-  end: { state: ResultEvent['state']; error: ErrorInfo | null; durationMs: number; logTail?: string[]; logPath?: string | null; targetLogPath?: string | null; toplevel?: string | null; choices?: AppliedChoice[] },
+  end: {
+    state: ResultEvent['state'];
+    error: (ErrorInfo & { field?: string }) | null;
+    durationMs: number;
+    logTail?: string[];
+    logPath?: string | null;
+    targetLogPath?: string | null;
+    toplevel?: string | null;
+    choices?: AppliedChoice[];
+    then?: ResultEvent['then'];
+  },
 ): ResultEvent {
   const { error } = end;
   return {
@@ -114,12 +141,13 @@ export function resultEvent(
     installId,
     ok: end.state === 'succeeded',
     state: end.state,
-    ...(error && { error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), logTail: end.logTail ?? [] } }),
+    ...(error && { error: { code: error.code, title: error.title, description: truncate(error.description, MAX_DESCRIPTION_CHARS), ...(error.field !== undefined && { field: error.field }), logTail: end.logTail ?? [] } }),
     logPath: end.logPath ?? null,
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
     ...(end.choices && { choices: end.choices }),
     durationMs: end.durationMs,
+    ...(end.then && { then: end.then }),
   };
 }
 
@@ -127,13 +155,16 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { installId, request, settings, signal, validationCache } = params;
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
-  const root = request.root;
+  const answersPath = request.answers ?? null;
+  // An unattended install's target is mounted later, at a folder of its own (made below).
+  let root = request.root ?? '(the disk named in the answer file)';
+  const phases = answersPath ? PHASES : ATTENDED_PHASES;
   // The request's own checks come first, with no log file: a stream of bad
   // requests must not fill the live system's /var/log (in RAM on an ISO).
   let source: string;
   try {
     source = resolveSource(params.source);
-    await checkTargetRoot(root, { allowUnmounted: request.allowUnmounted === true });
+    if (!answersPath) await checkTargetRoot(root, { allowUnmounted: request.allowUnmounted === true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
     return resultEvent(installId, { state: 'failed', error, durationMs: Date.now() - started });
@@ -199,7 +230,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       if (copyCounts) counts = copyCounts;
       const newDetail = next !== undefined && next !== detail;
       if (newDetail) detail = next;
-      shown = Math.max(shown, overallFraction(phase, phaseFraction));
+      shown = Math.max(shown, overallFraction(phase, phaseFraction, phases));
       const now = Date.now();
       // The copy sampler and a burst of small paths would flood the socket; the bar needs ~20 updates a second.
       if (now - lastProgressAt < PROGRESS_INTERVAL_MS && phaseFraction < 1 && phaseFraction > 0 && !newDetail) return;
@@ -216,6 +247,10 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let interrupted = false;
   let prepared: PreparedConfig | null = null;
   let choices: AppliedChoice[] | undefined;
+  let plan: UnattendedPlan | null = null;
+  let session: DiskSession | null = null;
+  let checked: CheckedDisk | null = null;
+  let formatted: Formatted | null = null;
 
   logger.info({ request }, `install ${installId} started`);
   if (request.choices) ctx.log('daemon', `chosen in the installer: ${Object.entries(request.choices).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -223,28 +258,41 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   let lastProgress: ProgressEvent | null = null;
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
   try {
-    ctx.log('daemon', `installing from ${source} to ${root}`);
-    if (request.allowUnmounted) ctx.log('daemon', `${root} may be an unmounted folder (allowUnmounted)`, 'warn');
+    if (answersPath) {
+      // The answer file and its disk, as a mounted target's own checks come first; then a private mount point for it.
+      ctx.log('daemon', `unattended install from ${source}, answers in ${answersPath}`);
+      plan = await readPlan(ctx, answersPath, source, settings);
+      session = await DiskSession.create();
+      root = ctx.root = session.mountPoint;
+    } else {
+      ctx.log('daemon', `installing from ${source} to ${root}`);
+      if (request.allowUnmounted) ctx.log('daemon', `${root} may be an unmounted folder (allowUnmounted)`, 'warn');
+    }
 
     // The target's hardware configuration and the installer's choices, in a private copy of the folder.
+    // Unattended: before the disk holds a file system, the ones the layout will make stand in for the probe's.
     ctx.phase('hardware');
-    prepared = await prepareConfig(ctx, source, request);
+    prepared = plan
+      ? await prepareConfig(ctx, source, { choices: unattendedChoices(plan) }, { plannedFileSystems: plannedFileSystemsNix(plan.answers.layout) })
+      : await prepareConfig(ctx, source, request);
     const profiles = await manifestProfiles(settings.manifest);
     ctx.log('hardware', profileLine(matchProfile(prepared.generated, profiles), Object.keys(profiles).length));
     ctx.progress(1);
 
-    // Every mismatch is known before anything is written to the target.
+    // Every mismatch is known before anything is written to the target (or, unattended, to the disk).
     ctx.phase('validate');
-    const firmware = targetFirmware(request.choices);
-    ctx.log('daemon', `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
+    const firmware = plan ? layoutFirmware(plan.answers.layout) : targetFirmware(request.choices);
+    ctx.log('daemon', plan ? `the layout ${plan.answers.layout.type} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
+    const user = plan ? plan.answers.user : request.user;
+    const desktop = plan ? plan.answers.desktop : request.desktop;
     const validation = await validateConfig(
       ctx,
       {
         source,
         firmware,
         prepared,
-        ...(request.user !== undefined && { user: request.user }),
-        ...(request.desktop !== undefined && { desktop: request.desktop }),
+        ...(user !== undefined && { user }),
+        ...(desktop !== undefined && { desktop }),
         ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
         ...(request.choices?.hostname !== undefined && { hostname: request.choices.hostname }),
       },
@@ -257,15 +305,25 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     }
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
-    // The ISO's manifest knows the closure's size: a fresh target too small for it is refused now, not when full.
-    // Also when this machine's hardware made the system differ a little from the shipped one: still the best estimate.
-    const closureBytes = validation.facts?.closureBytes ?? (settings.manifest ? (await manifestFacts(settings.manifest, source).catch(() => null))?.closureBytes ?? null : null);
-    if (closureBytes !== null && !existsSync(join(root, TARGET_NIX_DB))) await checkFreeSpace(root, closureBytes, 'the ISO manifest\'s closureBytes');
+    if (plan) checked = await checkDiskFits(ctx, plan, source, settings, prepared);
+    else {
+      // The ISO's manifest knows the closure's size: a fresh target too small for it is refused now, not when full.
+      // Also when this machine's hardware made the system differ a little from the shipped one: still the best estimate.
+      const closureBytes = validation.facts?.closureBytes ?? (settings.manifest ? (await manifestFacts(settings.manifest, source).catch(() => null))?.closureBytes ?? null : null);
+      if (closureBytes !== null && !existsSync(join(root, TARGET_NIX_DB))) await checkFreeSpace(root, closureBytes, 'the ISO manifest\'s closureBytes');
+    }
     ctx.progress(1);
+
+    if (plan && session && checked) {
+      formatted = await prepareDisk(ctx, plan.answers, checked, session);
+      await checkTargetRoot(root);
+      await probeMountedFileSystems(ctx, prepared, formatted.partitions);
+    }
 
     ctx.phase('stage');
     targetTouched = true;
     const staged = await stageConfig(ctx, prepared.folder, source);
+    if (plan) await protectStagedSecrets(ctx, source, staged.etcNixos, [plan.answers.file, ...(plan.answers.layout.encrypt ? [plan.answers.layout.encrypt.passphraseFile] : [])]);
     ctx.progress(1);
 
     ctx.phase('build');
@@ -281,6 +339,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
 
     ctx.phase('install');
     await runNixosInstall(ctx, toplevel);
+    if (plan?.answers.user && plan.answers.passwordHash) await setPassword(ctx, plan.answers.user, plan.answers.passwordHash);
     ctx.progress(1);
 
     ctx.phase('report');
@@ -295,13 +354,18 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   await prepared?.remove();
 
   const stopped = interrupted ? stopReason(signal) : null;
-  const state: ResultEvent['state'] = stopped === 'cancel' ? 'cancelled' : stopped || failure ? 'failed' : 'succeeded';
-  const error: ErrorInfo | null =
+  let state: ResultEvent['state'] = stopped === 'cancel' ? 'cancelled' : stopped || failure ? 'failed' : 'succeeded';
+  const again = plan
+    ? formatted
+      ? `The disk ${plan.answers.disk} may hold a partial system; start the install again to redo it (the answer file needs "wipe": true now).`
+      : `The disk ${plan.answers.disk} ${DISK_PHASES.includes(phase as Phase) ? 'may be partly partitioned; start the install again with "wipe": true' : 'was not touched'}.`
+    : 'The target may hold a partial system; start the install again to finish it (paths already copied are reused).';
+  let error: (ErrorInfo & { field?: string }) | null =
     stopped === 'cancel'
       ? {
           code: 'cancelled',
           title: 'The install was cancelled',
-          description: `Cancelled during "${PHASE_TITLES[phase]}". The target may hold a partial system; start the install again to finish it (paths already copied are reused).`,
+          description: `Cancelled during "${PHASE_TITLES[phase]}". ${again}`,
         }
       : stopped === 'service-stopped'
         ? {
@@ -326,11 +390,24 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       logger.warn({ err: copyError }, 'could not write the install log to the target');
     }
   }
+  if (session) {
+    // Everything mounted is unmounted, also after a failure or a cancel (whose signal is spent: the release has its own).
+    const problems = await releaseDisk({ ...ctx, signal: new AbortController().signal }, session);
+    if (problems.length > 0 && state === 'succeeded') {
+      state = 'failed';
+      error = new InstallError('disk-release-failed', 'The installed disk could not be released cleanly', `The system is installed, but: ${problems.join('; ')}.\nDo not reboot or power off until it is unmounted (findmnt ${session.mountPoint}); the log says which process held it.`);
+      ctx.log('daemon', `${error.title}: ${error.description}`, 'error');
+    }
+    // After the unmount, the log is where the installed system will see it.
+    if (targetLogPath) targetLogPath = `/${TARGET_LOG_DIR}/install.log`;
+  }
+  const then = plan && state === 'succeeded' ? { action: plan.answers.then, delaySeconds: plan.answers.then === 'stay' ? 0 : THEN_DELAY_SECONDS } : undefined;
+  if (then && then.action !== 'stay') ctx.log('daemon', `${then.action} in ${then.delaySeconds} s, as the answer file says ("then"); nixos-offline-installer cancel stops it`);
   clearInterval(heartbeat);
   if (state === 'succeeded') ctx.progress(1);
   logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail, logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started });
+  return resultEvent(installId, { state, error, logTail, logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started, ...(then && { then }) });
 }

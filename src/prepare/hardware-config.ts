@@ -10,8 +10,9 @@ import type { PartitionInfo } from '../protocol/messages.js';
 import { luksSwapDevices, luksSwapNix } from './luks-swap.js';
 
 // ROOT null probes the machine without a mounted target (file systems then are the live system's).
-export async function showHardwareConfig(ctx: CommandContext, root: string | null): Promise<string> {
-  const where = root === null ? [] : ['--root', root];
+// noFilesystems: the machine's hardware alone, before its disk holds any file system (an unattended install's checks).
+export async function showHardwareConfig(ctx: CommandContext, root: string | null, noFilesystems = false): Promise<string> {
+  const where = [...(noFilesystems ? ['--no-filesystems'] : []), ...(root === null ? [] : ['--root', root])];
   const result = await runStepCommand(ctx, {
     file: 'nixos-generate-config',
     args: ['--show-hardware-config', ...where],
@@ -32,7 +33,7 @@ export async function showHardwareConfig(ctx: CommandContext, root: string | nul
 }
 
 // Adds declarations inside the generated file's top-level attribute set.
-function beforeLastBrace(text: string, lines: string): string {
+export function beforeLastBrace(text: string, lines: string): string {
   const end = text.lastIndexOf('}');
   return `${text.slice(0, end)}${lines}${text.slice(end)}`;
 }

@@ -8,11 +8,11 @@ import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { InstallRequest } from '../protocol/messages.js';
+import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
 import type { JobContext } from '../step/context.js';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { copyWithRetries } from '../stage/stage-config.js';
-import { completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
+import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
 
 export const HARDWARE_FILE = 'hardware-configuration.nix';
@@ -39,7 +39,13 @@ function sameText(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>): Promise<PreparedConfig> {
+// For an unattended install, checked before its disk is partitioned: the probe
+// without file systems, and the file systems the layout will make in their place.
+export interface DiskToBe {
+  plannedFileSystems: string;
+}
+
+export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
   // 0700 and a fresh random name: other local users can neither read nor swap it.
   const work = await mkdtemp(join(tmpdir(), 'nixos-offline-installer-'));
   const remove = () => rm(work, { recursive: true, force: true });
@@ -49,7 +55,7 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
     await withDir(Beneath.open(work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos'));
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = await showHardwareConfig(ctx, ctx.root);
+    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {
@@ -72,4 +78,14 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
     await remove();
     throw error;
   }
+}
+
+// An unattended install, once its file systems are mounted: the probe's own
+// hardware configuration replaces the planned file systems the checks used.
+export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[]): Promise<void> {
+  const generated = await showHardwareConfig(ctx, ctx.root);
+  const complete = completeHardwareConfig(ctx, generated, partitions, prepared.choices.text === null ? null : CHOICES_FILE);
+  await writeFile(join(prepared.folder, HARDWARE_FILE), complete, { mode: 0o644 });
+  prepared.generated = generated;
+  ctx.log('hardware', `this machine's ${HARDWARE_FILE} now declares the file systems just made (nixos-generate-config --root ${ctx.root})`);
 }

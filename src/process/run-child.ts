@@ -25,6 +25,8 @@ export interface ChildSpec {
   // Keep stdout lines and return them (e.g. nix-build prints the out path there).
   captureStdout?: boolean;
   env?: Record<string, string>;
+  // Written to the child's stdin (e.g. sfdisk's script); otherwise stdin is closed.
+  input?: string;
 }
 
 export interface ChildResult {
@@ -80,7 +82,7 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
 
   const child = execa(spec.file, spec.args, {
     detached: true,
-    stdin: 'ignore',
+    ...(spec.input !== undefined ? { input: spec.input } : { stdin: 'ignore' as const }),
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,

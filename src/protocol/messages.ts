@@ -37,12 +37,20 @@ export type RequestType = (typeof REQUEST_TYPES)[number];
 export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'validation'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-// The stages an install goes through, in order.
-export const PHASES = ['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report'] as const;
+// The stages an install goes through, in order. An unattended install (one with
+// an answer file) also partitions, formats and mounts the disk, once every check
+// has passed; others skip those.
+export const PHASES = ['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'build', 'copy', 'install', 'report'] as const;
+export const DISK_PHASES: readonly Phase[] = ['partition', 'format', 'mount'];
 export type Phase = (typeof PHASES)[number];
+// The phases of an install into a mounted target (Calamares', the CLI's with --root).
+export const ATTENDED_PHASES: readonly Phase[] = PHASES.filter((p) => !DISK_PHASES.includes(p));
 
 export const PHASE_TITLES: Record<Phase, string> = {
   validate: 'Checking the configuration against your choices',
+  partition: 'Partitioning the disk',
+  format: 'Creating the file systems',
+  mount: 'Mounting the new file systems',
   stage: 'Copying the configuration to the target',
   hardware: 'Generating the hardware configuration',
   build: 'Building the system from the local store',
@@ -105,7 +113,11 @@ export type InstallChoices = Partial<Record<ChoiceKey, string>>;
 export const FLAKE_CONFIG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
 export interface InstallRequest extends RequestBase {
-  root: string;
+  // The mounted target; or, for an unattended install, none (the daemon mounts the disk itself).
+  root?: string;
+  // An answer file (absolute path of install.json, or of the folder holding it):
+  // the daemon partitions, formats and mounts the disk it names, then installs.
+  answers?: string;
   user?: string;
   desktop?: string;
   partitions?: PartitionInfo[];
@@ -326,7 +338,8 @@ export interface ResultEvent {
   installId: string;
   ok: boolean;
   state: 'succeeded' | 'failed' | 'cancelled';
-  error?: ErrorInfo & { logTail: string[] };
+  // field: the answer file's field at fault, when an unattended install's answers were refused.
+  error?: ErrorInfo & { field?: string; logTail: string[] };
   // Where the full log is on the live system, and on the target when it got that far.
   logPath: string | null;
   targetLogPath: string | null;
@@ -334,6 +347,17 @@ export interface ResultEvent {
   // The installer's choices and whether each applied (once the checks ran).
   choices?: AppliedChoice[];
   durationMs: number;
+  // Unattended installs only: what the machine does next, after a success (the answer file's "then").
+  then?: ThenInfo;
+}
+
+export const THEN_ACTIONS = ['reboot', 'poweroff', 'stay'] as const;
+export type ThenAction = (typeof THEN_ACTIONS)[number];
+
+export interface ThenInfo {
+  action: ThenAction;
+  // Seconds between the result and the reboot or power-off; a cancel meanwhile stops it.
+  delaySeconds: number;
 }
 
 export interface EventMap {

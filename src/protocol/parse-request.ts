@@ -84,7 +84,7 @@ function checkChoices(value: unknown): InstallChoices | string {
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
+  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
   cancel: ['v', 'id'],
   validate: ['v', 'id', 'user', 'desktop', 'flakeConfig'],
 };
@@ -111,6 +111,20 @@ function checkUserAndDesktop(id: string, user: unknown, desktop: unknown): { use
     return { error: bad(id, 'desktop', '"desktop" must be a Calamares desktop id such as "gnome", or "" for none.') };
   }
   return { ...(user !== undefined && { user: user as string }), ...(desktop !== undefined && { desktop: desktop as string }) };
+}
+
+// An unattended install names its answer file (and, for a flake, which of its
+// configurations): the disk, user and desktop come from the file, and the daemon
+// chooses where to mount the disk.
+function checkUnattended(id: string, record: Record<string, unknown>): { answers: string } | { error: ParseResult } {
+  const { answers } = record;
+  if (typeof answers !== 'string' || !answers.startsWith('/') || answers.length > MAX_PATH_CHARS || answers.includes('\0')) {
+    return { error: bad(id, 'answers', '"answers" must be the absolute path of an answer file (install.json) or of the folder holding it.') };
+  }
+  for (const key of ['root', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect']) {
+    if (record[key] !== undefined) return { error: bad(id, key, `"${key}" cannot be combined with "answers": an unattended install takes the disk, user and desktop from the answer file and mounts the disk itself.`) };
+  }
+  return { answers };
 }
 
 export function parseRequest(type: string, data: unknown): ParseResult {
@@ -153,7 +167,14 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...(record.watch !== undefined && { watch: record.watch as boolean }) } } };
     }
     case 'install': {
-      const { root, user, desktop, partitions, choices, cancelOnDisconnect, allowUnmounted } = record;
+      const { root, answers, user, desktop, partitions, choices, cancelOnDisconnect, allowUnmounted } = record;
+      if (answers !== undefined) {
+        const unattended = checkUnattended(id, record);
+        if ('error' in unattended) return unattended.error;
+        const flake = checkFlakeConfig(id, record.flakeConfig);
+        if ('error' in flake) return flake.error;
+        return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, answers: unattended.answers, ...flake } } };
+      }
       const rootProblem = checkRoot(root);
       if (rootProblem !== null) return bad(id, 'root', rootProblem);
       const choice = checkUserAndDesktop(id, user, desktop);

@@ -16,6 +16,8 @@ export interface StepCommand {
   // stderr that needs translating first (Nix's structured log) is logged by onLine instead.
   logStderr?: boolean;
   onLine?: (line: string, stream: OutputStream) => void;
+  // Written to its stdin.
+  input?: string;
   // Builds the error for a non-zero exit.
   failure: (result: ChildResult) => InstallError;
 }
@@ -27,6 +29,7 @@ export async function runStepCommand(ctx: CommandContext, command: StepCommand):
     args: command.args,
     signal: ctx.signal,
     captureStdout: command.captureStdout ?? false,
+    ...(command.input !== undefined && { input: command.input }),
     onLine: (line, stream) => {
       if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.output(source, line);
       command.onLine?.(line, stream);

@@ -67,6 +67,7 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     desktops: data.desktops,
     drvPath: typeof data.drvPath === 'string' ? data.drvPath : null,
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
+    ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
     ...(flake && { manifestFlake: flake }),
     closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };

@@ -100,6 +100,7 @@ describe('usage errors exit 2 before anything is sent', () => {
     await usageError(['status', '--socket', nowhere, '--bogus'], /unknown option '--bogus'/);
     await usageError(['status', '--socket', nowhere, 'extra'], /too many arguments for 'status'. Expected 0 arguments but got 1/);
     await usageError(['install', '--socket', nowhere], /required option '--root <dir>' not specified/);
+    await usageError(['install', '--socket', nowhere, '--answers', 'install.json', '--root', '/mnt'], /--answers takes the disk, user and desktop from the answer file/);
   });
 
   it('an option given twice is refused, naming it, rather than the last one silently winning', async () => {

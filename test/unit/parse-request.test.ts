@@ -44,6 +44,19 @@ describe('parseRequest', () => {
     expect(field({ cancelOnDisconnect: 1 })).toBe('cancelOnDisconnect');
   });
 
+  it('accepts an unattended install by its answer file alone', () => {
+    expect(parseRequest('install', { v, id: 'u', answers: '/iso/nix-cfg/install.json' })).toEqual({ ok: true, value: { type: 'install', request: { v, id: 'u', answers: '/iso/nix-cfg/install.json' } } });
+    const field = (data: object) => {
+      const result = parseRequest('install', { v, id: 'u', ...data });
+      return result.ok ? null : result.error.field;
+    };
+    expect(field({ answers: 'install.json' })).toBe('answers');
+    expect(field({ answers: 7 })).toBe('answers');
+    expect(field({ answers: '/a/install.json', root: '/mnt' })).toBe('root');
+    expect(field({ answers: '/a/install.json', user: 'alice' })).toBe('user');
+    expect(field({ answers: '/a/install.json', cancelOnDisconnect: true })).toBe('cancelOnDisconnect');
+  });
+
   it('refuses unknown requests by name', () => {
     expect(parseRequest('format-disk', { v, id: 'x' })).toMatchObject({ ok: false, id: 'x', error: { code: 'unknown-request', title: 'Unknown request "format-disk"' } });
   });

@@ -115,7 +115,9 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags): void {
 
 // What the install request carries from the command line.
 function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
-  return { root: flags.root, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }), ...(flags.allowUnmounted && { allowUnmounted: true }) };
+  const flake = flags.flakeConfig !== undefined ? { flakeConfig: flags.flakeConfig } : {};
+  if (flags.answers !== undefined) return { answers: flags.answers, ...flake };
+  return { root: flags.root!, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }), ...(flags.allowUnmounted && { allowUnmounted: true }) };
 }
 
 export async function runInstallCommand(flags: InstallFlags): Promise<number> {

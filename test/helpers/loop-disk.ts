@@ -1,0 +1,117 @@
+// Real disks for the unattended tests: a sparse image attached with losetup.
+// The loop driver here has max_part=0, so partitions appear only after
+// partx (the installer runs it; so do the helpers that make partitioned disks).
+// Detaching undoes whatever is still active on the device first (swap, mounts),
+// so a failed test never leaves a loop device behind.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface LoopDisk {
+  image: string;
+  device: string;
+}
+
+// A system tool's output (throws on a non-zero exit, with its stderr).
+export function run(file: string, args: string[], input?: string): string {
+  return execFileSync(file, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input !== undefined && { input }) });
+}
+
+const attached = new Set<LoopDisk>();
+
+export async function attachDisk(dir: string, name: string, bytes: number): Promise<LoopDisk> {
+  const image = join(dir, `${name}.img`);
+  await writeFile(image, '');
+  await truncate(image, bytes);
+  const device = run('losetup', ['--find', '--show', image]).trim();
+  const disk = { image, device };
+  attached.add(disk);
+  return disk;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+// Mount points and swaps that use the disk or one of its partitions.
+export function activeUses(device: string): { mounts: string[]; swaps: string[] } {
+  const ours = (source: string) => source === device || source.startsWith(`${device}p`);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const fields = line.split(' ');
+      return { where: unescape(fields[4]!), source: unescape(fields[fields.indexOf('-') + 2] ?? '') };
+    })
+    .filter((m) => ours(m.source))
+    .map((m) => m.where);
+  const swaps = readFileSync('/proc/swaps', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(/\s+/)[0]!)
+    .filter((s) => s && ours(s));
+  return { mounts, swaps };
+}
+
+export async function detachDisk(disk: LoopDisk): Promise<void> {
+  const { mounts, swaps } = activeUses(disk.device);
+  for (const swap of swaps) run('swapoff', [swap]);
+  for (const where of mounts.reverse()) run('umount', [where]);
+  try {
+    run('partx', ['--delete', disk.device]);
+  } catch {
+    // No partitions known to the kernel.
+  }
+  run('losetup', ['--detach', disk.device]);
+  attached.delete(disk);
+}
+
+export async function detachAll(): Promise<void> {
+  for (const disk of [...attached]) await detachDisk(disk);
+}
+
+export interface TablePartition {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+  name?: string;
+}
+
+export function partitionTable(device: string): { label: string; partitions: TablePartition[] } {
+  const table = JSON.parse(run('sfdisk', ['--json', device])).partitiontable;
+  return { label: table.label, partitions: table.partitions ?? [] };
+}
+
+// blkid's view of a device (TYPE, LABEL, UUID, ...), probing it directly.
+export function blkid(node: string): Record<string, string> {
+  const out = run('blkid', ['--probe', '--output', 'export', node]);
+  return Object.fromEntries(out.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+}
+
+// A disk that already holds a partition table and an ext4 file system.
+export function writeOldSystem(device: string): void {
+  run('sfdisk', ['--quiet', device], 'label: gpt\ntype=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="old"\n');
+  run('partx', ['--update', device]);
+  run('mkfs.ext4', ['-F', '-q', '-L', 'old-data', `${device}p1`]);
+}
+
+export async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+// Mounts NODE read-only at DIR/name for FN, and always unmounts it.
+export async function withReadOnly<T>(node: string, dir: string, name: string, fn: (root: string) => Promise<T>): Promise<T> {
+  const where = join(dir, name);
+  await mkdir(where, { recursive: true });
+  run('mount', ['-o', 'ro', node, where]);
+  try {
+    return await fn(where);
+  } finally {
+    run('umount', [where]);
+  }
+}
