@@ -128,6 +128,15 @@ describe('finding 2: the target is confined to a plain, mounted path only root c
     expect(await lstat('/etc/etc').catch(() => null)).toBeNull();
   });
 
+  it('a socket-group user may not start an unattended install: the daemon would read the file it names and wipe a disk', async () => {
+    await daemonFor([await writeConfig(join(dir, 'cfg'))]);
+    const answers = join(dir, 'install.json');
+    await writeFile(answers, JSON.stringify({ disk: '/dev/null', layout: { scheme: 'bios-ext4' }, wipe: true }));
+    const asked = await runCli(['install', '--socket', daemon!.socket, '--answers', answers, '--json'], { as: USER });
+    expect(asked.code).toBe(4);
+    expect(replyOf(asked)).toMatchObject({ ok: false, error: { code: 'bad-request', field: 'answers' } });
+  });
+
   it('refuses a root below a folder the user owns, or one its group may write to; accepts one below a sticky folder', async () => {
     await daemonFor([await writeConfig(join(dir, 'cfg'))]);
     const owned = join(dir, 'owned');
