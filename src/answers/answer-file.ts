@@ -4,12 +4,23 @@
 // test/unit/answers.test.ts keeps the two in step.
 import { isAbsolute, resolve } from 'node:path';
 import { THEN_ACTIONS, type ThenAction } from '../protocol/messages.js';
+import type { InstallChoices } from '../protocol/messages.js';
+import { validChoice } from '../prepare/installer-choices.js';
 import { InstallError } from '../step/install-error.js';
 
 export const LAYOUT_TYPES = ['efi-ext4', 'bios-ext4'] as const;
 export type LayoutType = (typeof LAYOUT_TYPES)[number];
 
-export const ANSWER_FIELDS = ['$schema', 'disk', 'layout', 'wipe', 'user', 'desktop', 'passwordHash', 'then'] as const;
+export const ANSWER_FIELDS = ['$schema', 'disk', 'layout', 'wipe', 'user', 'desktop', 'passwordHash', 'then', 'hostname', 'timezone', 'locale', 'keyboardLayout', 'keyboardVariant', 'consoleKeymap'] as const;
+// What Calamares' pages would have asked: answer-file field -> the installer choice it is (installer-choices.nix).
+export const CHOICE_FIELDS = {
+  hostname: { choice: 'hostname', example: '"workshop-07"' },
+  timezone: { choice: 'timezone', example: '"Europe/Berlin"' },
+  locale: { choice: 'locale', example: '"de_DE.UTF-8"' },
+  keyboardLayout: { choice: 'keyboardLayout', example: '"de"' },
+  keyboardVariant: { choice: 'keyboardVariant', example: '"nodeadkeys"' },
+  consoleKeymap: { choice: 'keyboardVConsoleKeymap', example: '"de-latin1"' },
+} as const;
 export const REQUIRED_FIELDS = ['disk', 'layout'] as const;
 export const LAYOUT_FIELDS = ['type', 'swap', 'encrypt'] as const;
 export const ENCRYPT_FIELDS = ['passphraseFile'] as const;
@@ -58,6 +69,8 @@ export interface Answers {
   desktop?: string;
   passwordHash?: string;
   then: ThenAction;
+  // Host name, time zone, language and keyboard, as Calamares' pages would give them.
+  choices: InstallChoices;
 }
 
 // A problem with one field of the answer file.
@@ -148,11 +161,21 @@ export function checkAnswers(value: unknown, file: string): Answers {
     throw problem('then', `"then" must be one of ${THEN_ACTIONS.join(', ')}`, `"then" is ${shown(then)}; write "reboot", "poweroff" or "stay" (what the machine does after a successful install).`);
   }
 
+  const choices: InstallChoices = {};
+  for (const [field, { choice, example }] of Object.entries(CHOICE_FIELDS)) {
+    const found = value[field];
+    if (found === undefined) continue;
+    if (typeof found !== 'string') throw wrongType(field, found, 'text', example);
+    if (!validChoice(choice, found)) throw problem(field, `"${field}" is not a usable value`, `"${field}" is ${shown(found)}; write it as the installer would, e.g. ${example} (letters, digits and "-", "_", ".", "/" only).`);
+    choices[choice] = found;
+  }
+
   return {
     file,
     disk,
     layout,
     wipe,
+    choices,
     ...(user !== undefined && { user: user as string }),
     ...(desktop !== undefined && { desktop: desktop as string }),
     ...(passwordHash !== undefined && { passwordHash: passwordHash as string }),

@@ -49,7 +49,7 @@ export function layoutFirmware(layout: Layout): Firmware {
 export function unattendedChoices(plan: UnattendedPlan): InstallChoices {
   const { disk } = plan;
   const path = /^\/dev\/[A-Za-z0-9/._:-]{1,200}$/.test(disk.stablePath) ? disk.stablePath : disk.device;
-  return { firmwareType: layoutFirmware(plan.answers.layout), ...(plan.answers.layout.type === 'bios-ext4' && { bootLoaderPath: path }) };
+  return { ...plan.answers.choices, firmwareType: layoutFirmware(plan.answers.layout), ...(plan.answers.layout.type === 'bios-ext4' && { bootLoaderPath: path }) };
 }
 
 // What the running installer reads from: a disk holding any of these is the live medium.

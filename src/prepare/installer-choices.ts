@@ -35,6 +35,11 @@ export interface ChoicesModule {
   refused: string[];
 }
 
+// Whether VALUE can be the choice KEY (an answer file's fields are checked with the same rules).
+export function validChoice(key: 'hostname' | 'timezone' | 'locale' | 'keyboardLayout' | 'keyboardVariant' | 'keyboardVConsoleKeymap', value: string): boolean {
+  return RULES[key]!.valid.test(value);
+}
+
 export function installerChoicesModule(choices: InstallChoices = {}): ChoicesModule {
   const lines: string[] = [];
   const chosen: ChoicesModule['chosen'] = [];

@@ -42,6 +42,13 @@ describe('the JSON Schema and the checker agree', () => {
 });
 
 describe('checkAnswers', () => {
+  it("takes host name, time zone, language and keyboard as Calamares' pages would, refusing what is not such a value", () => {
+    const answers = checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4', hostname: 'workshop-07', timezone: 'Europe/Berlin', locale: 'de_DE.UTF-8', keyboardLayout: 'de', keyboardVariant: 'nodeadkeys', consoleKeymap: 'de-latin1' }, FILE);
+    expect(answers.choices).toEqual({ hostname: 'workshop-07', timezone: 'Europe/Berlin', locale: 'de_DE.UTF-8', keyboardLayout: 'de', keyboardVariant: 'nodeadkeys', keyboardVConsoleKeymap: 'de-latin1' });
+    expect(() => checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4', hostname: 'x"; evil = "' }, FILE)).toThrow(expect.objectContaining({ field: 'hostname' }));
+    expect(() => checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4', timezone: 7 }, FILE)).toThrow(expect.objectContaining({ field: 'timezone' }));
+  });
+
   it('accepts a full answer file and fills the defaults', () => {
     const answers = checkAnswers({ $schema: './answers.schema.json', disk: '/dev/disk/by-id/nvme-X', layout: { type: 'efi-ext4', swap: '8GiB', encrypt: { passphraseFile: 'luks.txt' } }, wipe: true, user: 'alice', desktop: 'gnome', passwordHash: YESCRYPT, then: 'reboot' }, FILE);
     expect(answers).toEqual({
@@ -53,8 +60,9 @@ describe('checkAnswers', () => {
       desktop: 'gnome',
       passwordHash: YESCRYPT,
       then: 'reboot',
+      choices: {},
     });
-    expect(checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4' }, FILE)).toEqual({ file: FILE, disk: '/dev/sda', layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null }, wipe: false, then: 'stay' });
+    expect(checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4' }, FILE)).toEqual({ file: FILE, disk: '/dev/sda', layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null }, wipe: false, then: 'stay', choices: {} });
     expect(checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4', desktop: '' }, FILE).desktop).toBe('');
   });
 
