@@ -285,6 +285,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.log('daemon', plan ? `the layout ${plan.answers.layout.type} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
     const user = plan ? plan.answers.user : request.user;
     const desktop = plan ? plan.answers.desktop : request.desktop;
+    // A flake's configuration may be chosen by host name, Calamares' or the answer file's.
+    const hostname = plan ? plan.answers.choices.hostname : request.choices?.hostname;
     const validation = await validateConfig(
       ctx,
       {
@@ -294,7 +296,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
         ...(user !== undefined && { user }),
         ...(desktop !== undefined && { desktop }),
         ...(request.flakeConfig !== undefined && { flakeConfig: request.flakeConfig }),
-        ...(request.choices?.hostname !== undefined && { hostname: request.choices.hostname }),
+        ...(hostname !== undefined && { hostname }),
       },
       settings,
       validationCache,
