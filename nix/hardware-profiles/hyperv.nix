@@ -1,6 +1,8 @@
 # A representative hardware configuration as nixos-generate-config writes it
 # on such a machine (nixos/modules/installer/tools/nixos-generate-config.pl).
 # The ISO builds the target with it too, so what it pulls in is on the ISO.
+# (The tool also writes nixpkgs.hostPlatform = lib.mkDefault "<system>"; left out
+# here: the system the ISO builds for (lib.nixosSystem's `system`) decides it.)
 # A Hyper-V guest.
 { config, lib, pkgs, modulesPath, ... }:
 {

@@ -1,7 +1,9 @@
 # A representative hardware configuration as nixos-generate-config writes it
 # on such a machine (nixos/modules/installer/tools/nixos-generate-config.pl).
 # The ISO builds the target with it too, so what it pulls in is on the ISO.
-# A PC with an Intel CPU: microcode (a download), NVMe/AHCI/USB/SD disks, cpufreq.
+# (The tool also writes nixpkgs.hostPlatform = lib.mkDefault "<system>"; left out
+# here: the system the ISO builds for (lib.nixosSystem's `system`) decides it.)
+# A PC with an Intel CPU: microcode (a download), NVMe/AHCI/USB/SD disks.
 { config, lib, pkgs, modulesPath, ... }:
 {
   imports = [ (modulesPath + "/installer/scan/not-detected.nix") ];
@@ -15,6 +17,5 @@
   fileSystems."/boot" = { device = "/dev/disk/by-label/boot"; fsType = "vfat"; options = [ "fmask=0077" "dmask=0077" ]; };
   swapDevices = [ ];
   networking.useDHCP = lib.mkDefault true;
-  powerManagement.cpuFreqGovernor = lib.mkDefault "powersave";
   hardware.cpu.intel.updateMicrocode = lib.mkDefault config.hardware.enableRedistributableFirmware;
 }

@@ -1,7 +1,10 @@
 # A representative hardware configuration as nixos-generate-config writes it
 # on such a machine (nixos/modules/installer/tools/nixos-generate-config.pl).
 # The ISO builds the target with it too, so what it pulls in is on the ISO.
-# A VMware guest: open-vm-tools.
+# (The tool also writes nixpkgs.hostPlatform = lib.mkDefault "<system>"; left out
+# here: the system the ISO builds for (lib.nixosSystem's `system`) decides it.)
+# A VMware guest. The tool enables no guest support for VMware (its
+# systemd-detect-virt check has no "vmware" case), so no open-vm-tools here.
 { config, lib, pkgs, modulesPath, ... }:
 {
   imports = [ ];
@@ -15,5 +18,4 @@
   fileSystems."/boot" = { device = "/dev/disk/by-label/boot"; fsType = "vfat"; options = [ "fmask=0077" "dmask=0077" ]; };
   swapDevices = [ ];
   networking.useDHCP = lib.mkDefault true;
-  virtualisation.vmware.guest.enable = true;
 }
