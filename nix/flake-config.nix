@@ -95,6 +95,8 @@ in
     targetSettings = if nixpkgsInput == null then noNixpkgs else { nixpkgs = import ./flake-source-info.nix nixpkgsInput; inherit system; };
   };
   inputPaths = map (i: i.storePath) inputs;
+  # The store copy the configuration is evaluated from (its ./hardware-configuration.nix is imported from here).
+  source = (sourceOf lock.root lock.nodes.${lock.root}).outPath;
   manifest = {
     configuration = chosen;
     configurations = mapAttrs (_: c: { hostName = hostNameOf c; }) configurations;

@@ -5,7 +5,7 @@
 # that nixos-generate-config asks for on a real machine are on the ISO, and
 # the install needs no download. The manifest lists the profiles (name and
 # text) so the daemon can say which one a machine matches.
-{ config, lib, target, nixCfg, ... }:
+{ config, lib, target, nixCfg, nixCfgFlake ? null, ... }:
 let
   inherit (lib) mkOption types mapAttrs attrValues optionals;
   cfg = config.offlineInstaller;
@@ -25,11 +25,14 @@ let
     vmware = ./hardware-profiles/vmware.nix;
     hyperv = ./hardware-profiles/hyperv.nix;
   };
-  # The target, with PROFILE instead of the template (lib.modules' disabledModules matches the imported path).
+  # The template as the target imported it: lib.modules' disabledModules matches the exact path, and a
+  # flake nix-cfg is evaluated from its own store copy (nix/flake-config.nix), not from "${nixCfg}".
+  templates = [ "${nixCfg}/hardware-configuration.nix" ] ++ lib.optional (nixCfgFlake != null) "${nixCfgFlake.source}/hardware-configuration.nix";
+  # The target, with PROFILE instead of the template.
   variant = profile: target.extendModules {
     modules = [
       {
-        disabledModules = [ "${nixCfg}/hardware-configuration.nix" ];
+        disabledModules = templates;
         imports = [ profile ];
       }
     ];
