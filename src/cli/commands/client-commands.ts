@@ -53,10 +53,14 @@ function refused(flags: ClientFlags, reply: ReplyEvent): number {
 export async function runStatus(flags: ClientFlags & { watch: boolean }): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
+  // Printed as it arrives, before events that may come in the same read (awaiting the request would print them first).
+  client.on('reply', (reply) => {
+    if (reply.request !== 'status') return;
+    if (flags.json) printJson('reply', reply);
+    else if (reply.ok && reply.status) print(statusText(reply.status, style));
+  });
   if (flags.watch) attachPrinters(client, flags);
   const reply = await client.request('status', flags.watch ? { watch: true } : {});
-  if (flags.json) printJson('reply', reply);
-  else if (reply.ok && reply.status) print(statusText(reply.status, style));
   if (!flags.watch || !reply.ok) {
     client.close();
     return refused(flags, reply);
@@ -123,15 +127,19 @@ function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
 export async function runInstallCommand(flags: InstallFlags): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
-  // The folder goes first, before any event of the install (they may arrive in the same read as the reply).
-  if (!flags.json) client.on('reply', (reply) => reply.ok && reply.request === 'install' && print(sourceLine(reply.source ?? null)));
+  // The reply (or, on a terminal, the folder it names) goes first, before any event of the install:
+  // they may arrive in the same read, and awaiting the request would print its events first.
+  client.on('reply', (reply) => {
+    if (reply.request !== 'install') return;
+    if (flags.json) printJson('reply', reply);
+    else if (reply.ok) print(sourceLine(reply.source ?? null));
+  });
   attachPrinters(client, flags);
   const result = new Promise<ResultEvent | null>((resolve) => {
     client.on('result', resolve);
     client.onClose(() => resolve(null));
   });
   const reply = await client.request('install', installFields(flags));
-  if (flags.json) printJson('reply', reply);
   if (!reply.ok) {
     client.close();
     return refused(flags, reply);
