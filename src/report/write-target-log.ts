@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
-import { backupPath } from '../step/backup-name.js';
+import { freeBackupName } from '../step/backup-name.js';
 
 const LOG_FOLDER = 'nixos-offline-installer';
 export const TARGET_LOG_DIR = `var/log/${LOG_FOLDER}`;
@@ -24,13 +24,9 @@ export interface TargetLog {
 async function keepEarlier(dir: Beneath): Promise<string | null> {
   const earlier = await dir.lstat(NAME);
   if (!earlier?.isFile()) return null;
-  const base = backupPath(NAME, earlier.mtime);
-  for (let n = 0; ; n++) {
-    const kept = n === 0 ? base : `${base}-${n}`;
-    if ((await dir.lstat(kept)) !== null) continue;
-    await dir.rename(NAME, dir, kept);
-    return kept;
-  }
+  const kept = await freeBackupName(NAME, earlier.mtime, async (candidate) => (await dir.lstat(candidate)) !== null);
+  await dir.rename(NAME, dir, kept);
+  return kept;
 }
 
 export async function writeTargetLog(root: string, liveLog: string, installId: string): Promise<TargetLog> {

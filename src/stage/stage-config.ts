@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import type { CommandContext, JobContext } from '../step/context.js';
 import { InstallCancelled, InstallError } from '../step/install-error.js';
-import { backupPath } from '../step/backup-name.js';
+import { freeBackupName } from '../step/backup-name.js';
 import { copySnapshot, SourceChanged } from './copy-snapshot.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 
@@ -67,15 +67,6 @@ export async function copyWithRetries(ctx: CommandContext, source: string, etc: 
   );
 }
 
-// A backup name not taken yet: two installs in the same second get -2, -3, ...
-async function freeBackupName(etc: Beneath, now: Date): Promise<string> {
-  const base = backupPath('nixos', now);
-  for (let n = 1; ; n++) {
-    const name = n === 1 ? base : `${base}-${n}`;
-    if ((await etc.lstat(name)) === null) return name;
-  }
-}
-
 // Moves an existing etc/nixos out of the way: an empty folder is removed, anything else kept as a backup.
 async function keepExisting(ctx: JobContext, etc: Beneath): Promise<string | null> {
   if ((await etc.lstat('nixos')) === null) return null;
@@ -86,7 +77,7 @@ async function keepExisting(ctx: JobContext, etc: Beneath): Promise<string | nul
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
   }
-  const name = await freeBackupName(etc, new Date());
+  const name = await freeBackupName('nixos', new Date(), async (candidate) => (await etc.lstat(candidate)) !== null);
   await etc.rename('nixos', etc, name);
   const backup = join(ctx.root, 'etc', name);
   ctx.log('stage', `kept the existing ${join(ctx.root, 'etc/nixos')} as ${backup}`, 'warn');
