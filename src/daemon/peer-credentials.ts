@@ -5,6 +5,9 @@
 // /proc/PID/status. SO_PEERCRED would give the peer's credentials when it
 // connected; this gives those of whoever holds the peer socket now (the same,
 // unless the socket was handed on or its holder changed uid since).
+// sock_diag lists a connection in its client's network namespace (the kernel
+// makes the accepted socket there), so a client in another namespace than the
+// daemon's stays unknown.
 import { fstatSync } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -104,6 +107,9 @@ async function peerInodes(path: string, inodes: readonly number[]): Promise<{ pe
     if (result.exitCode !== 0) return { peers: new Map(), problem: `ss -xn failed (exit ${result.exitCode ?? result.signal}): ${stderr.trim().slice(0, 300)}` };
     // ss falls back on /proc/net/unix, which has no peers, when it may not open a netlink socket.
     if (inodes.some((inode) => parser.unpaired.has(inode))) return { peers: parser.result(), problem: 'ss -xn listed connections without their peers: it may not open a netlink socket (sock_diag), so it read /proc/net/unix; allow AF_NETLINK' };
+    const unlisted = inodes.filter((inode) => !parser.result().has(inode) && !parser.unpaired.has(inode)).length;
+    // Usually a client that has just gone; many mean clients in another network namespace.
+    if (unlisted > 0) return { peers: parser.result(), problem: `ss -xn did not list ${unlisted} of ${inodes.length} connections: closed meanwhile, or their clients are in another network namespace` };
     return { peers: parser.result(), problem: null };
   } finally {
     clearTimeout(timer);
