@@ -7,12 +7,12 @@
 // of connections waits for the lookup running and then shares one more.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { MAX_CONNECTIONS_PER_USER } from '../protocol/messages.js';
 import { lookUpPeers, socketInode, type PeerCredentials, type PeerLookup } from './peer-credentials.js';
 
 // A session needs Calamares' one connection, a CLI or two and a few status
-// watchers; 8 of the socket's 32 (ipc-config.ts) leave room for three more
-// users (or a user and root) even when one holds all of its own.
-export const PER_USER_CONNECTIONS = 8;
+// watchers; why 8 of the socket's 32: protocol/messages.ts.
+export const PER_USER_CONNECTIONS = MAX_CONNECTIONS_PER_USER;
 
 export type LookUp = (inodes: readonly number[]) => Promise<PeerLookup>;
 
