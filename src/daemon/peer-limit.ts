@@ -2,7 +2,8 @@
 // socket (issue 20, finding 9): a group member holding watching connections
 // (which the idle timeout does not close) must not take every slot and keep
 // Calamares out. root is never limited. Who a peer is costs a process (ss) and
-// a /proc scan, so it is asked only when some user could be over the limit
+// a /proc scan (tens of ms with 300 processes: bench/peer-lookup.bench.ts),
+// so it is asked only when some user could be over the limit
 // (more than PER_USER_CONNECTIONS open at all), one lookup at a time: a burst
 // of connections waits for the lookup running and then shares one more.
 import type { Socket } from 'node:net';
