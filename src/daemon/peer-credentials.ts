@@ -162,7 +162,7 @@ async function effectiveUid(pid: number): Promise<number | null> {
 
 export interface PeerLookup {
   peers: Map<number, PeerCredentials | null>;
-  // Why no peer could be known at all (ss missing or failing), else null.
+  // Why some or all peers are unknown (ss missing or failing, connections it did not list), else null.
   problem: string | null;
 }
 
