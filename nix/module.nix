@@ -97,7 +97,9 @@ in
       # Builds go to nix-daemon (the unit's NIX_REMOTE=daemon); its socket comes with nixpkgs' Nix module.
       wants = [ "nix-daemon.socket" ];
       after = [ "nix-daemon.socket" ];
-      # What the install steps run: Nix, nixos-install (with nixos-enter) and nixos-generate-config.
+      # What the install steps run: Nix, nixos-install (with nixos-enter) and
+      # nixos-generate-config; and ss (iproute2, in its sbin), which tells
+      # whose each connection is for the per-user connection limit.
       path = [
         config.nix.package
         nixosInstall
@@ -105,6 +107,7 @@ in
         config.system.build.nixos-generate-config
         pkgs.util-linux
         pkgs.coreutils
+        pkgs.iproute2
       ];
       environment = {
         NIX_REMOTE = "daemon";

@@ -5,6 +5,8 @@ bed_packages() {
   # What the suite runs: Nix, Calamares, the tools the tests and scripts call.
   # locales: /etc/locale.gen, which Calamares' locale page reads.
   printf '%s\n' nix-bin calamares npm python3 procps util-linux git ca-certificates locales
+  # ss (sock_diag): the daemon finds who holds the other end of a connection (src/daemon/peer-credentials.ts).
+  printf '%s\n' iproute2
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).

@@ -26,6 +26,7 @@ import { LiveValidation } from './live-validation.js';
 import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
+import { PeerLimit } from './peer-limit.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -45,6 +46,8 @@ export class Daemon {
   private readonly watcher: SourceWatcher;
   private readonly validation: LiveValidation;
   private readonly machine: MachineProbe;
+  // Connections per user on the group's socket; root's socket needs none (only root reaches it).
+  private readonly peerLimit: PeerLimit;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
   // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
@@ -62,6 +65,7 @@ export class Daemon {
     }, options.socketGid);
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
+    this.peerLimit = new PeerLimit(options.socketPath, logger);
   }
 
   async start(): Promise<void> {
@@ -111,6 +115,7 @@ export class Daemon {
     await this.runner.stop();
     await this.watcher.close();
     await this.drainClients();
+    await this.peerLimit.settled();
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
@@ -120,6 +125,7 @@ export class Daemon {
     // node-ipc also tells its own server start as a connect.
     if (typeof socket?.destroy !== 'function' || !('remoteAddress' in socket)) return;
     this.serverOf.set(socket, ipc);
+    if (ipc === this.ipc) this.peerLimit.added(socket);
     const timer = setTimeout(() => {
       this.idle.delete(socket);
       this.logger.warn('closed a connection that sent no request');
@@ -141,6 +147,7 @@ export class Daemon {
   private disconnected(socket: Socket): void {
     clearTimeout(this.idle.get(socket));
     this.idle.delete(socket);
+    this.peerLimit.removed(socket);
     this.subscribers.delete(socket);
     if (socket !== this.cancelWith) return;
     this.cancelWith = null;

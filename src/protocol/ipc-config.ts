@@ -2,7 +2,7 @@
 // (frame size limit, no reserved or prototype event names, incomplete-frame
 // timeout, bounded pending writes) with limits fitted to this protocol.
 import type { IPCModule } from 'node-ipc';
-import { MAX_MESSAGE_BYTES, MAX_PENDING_BYTES, MESSAGE_TIMEOUT_MS } from './messages.js';
+import { MAX_CONNECTIONS, MAX_MESSAGE_BYTES, MAX_PENDING_BYTES, MESSAGE_TIMEOUT_MS } from './messages.js';
 
 export function configureIpc(ipc: IPCModule, id: string): void {
   Object.assign(ipc.config, {
@@ -11,8 +11,8 @@ export function configureIpc(ipc: IPCModule, id: string): void {
     maxMessageSize: MAX_MESSAGE_BYTES,
     maxPendingBytes: MAX_PENDING_BYTES,
     messageTimeout: MESSAGE_TIMEOUT_MS,
-    // Calamares, a CLI or two and status readers; more is a runaway client.
-    maxConnections: 32,
+    // Per socket; the daemon also limits each user on the group's (src/daemon/peer-limit.ts).
+    maxConnections: MAX_CONNECTIONS,
     silent: true,
     maxRetries: 0,
     stopRetrying: true,

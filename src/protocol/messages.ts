@@ -18,6 +18,14 @@ export const LOG_TAIL_LINES = 20;
 export const MAX_PENDING_BYTES = 1024 * 1024;
 // An incomplete frame older than this closes the connection.
 export const MESSAGE_TIMEOUT_MS = 10_000;
+// Connections at once on each socket (node-ipc's maxConnections: Node closes
+// one over it as soon as it is accepted). Calamares, a CLI or two and status
+// readers need a handful; more is a runaway client.
+export const MAX_CONNECTIONS = 32;
+// Of those on the socket group's, at most this many per user other than root
+// (the daemon's peer limit): 8 of 32 leave room for three more users, or a
+// user and root, even when one holds all of its own.
+export const MAX_CONNECTIONS_PER_USER = 8;
 // While an install runs, its last progress event is sent again at least this
 // often, so a client can tell a quiet step (evaluating NixOS) from a dead daemon.
 export const HEARTBEAT_MS = 5_000;

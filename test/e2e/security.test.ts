@@ -15,11 +15,15 @@ import { configurationNix, writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { bindMount, CLI, REPO, scratch } from '../helpers/env.js';
 import { readTree } from '../helpers/tree.js';
+import { startWatchers, type Watchers } from '../helpers/watchers.js';
+import { PER_USER_CONNECTIONS } from '../../src/daemon/peer-limit.js';
 
 // The live user: not root, in the socket group. A stranger: another local user, in no group of ours.
 const SOCKET_GID = 23457;
 const USER: AsUser = { uid: 23456, groups: [SOCKET_GID] };
 const STRANGER = 34567;
+// A second member of the socket group.
+const OTHER: AsUser = { uid: 23458, groups: [SOCKET_GID] };
 const SECRET = 'victimsecret-7f3a';
 
 let dir: string;
@@ -326,7 +330,13 @@ describe('finding 7: the watcher stays small whatever is dropped in the folder',
   function inotifyWatches(pid: number): number {
     let count = 0;
     for (const fd of execFileSync('ls', [`/proc/${pid}/fdinfo`], { encoding: 'utf8' }).trim().split('\n')) {
-      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, { encoding: 'utf8', flag: 'r' });
+      // A descriptor closed since the listing (a pipe of a command the daemon ran) is no watch.
+      let info = '';
+      try {
+        info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, { encoding: 'utf8', flag: 'r' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
       count += (info.match(/^inotify wd:/gm) ?? []).length;
     }
     return count;
@@ -436,12 +446,57 @@ describe('finding 9: idle connections cannot lock anyone out', () => {
       const root = await runCli(['status', '--socket', daemon!.socket, '--json']);
       expect(root.code).toBe(0);
       expect(Date.now() - started).toBeLessThan(3000);
-      // All 40 are closed: the 8 over the limit at once, the rest after 10 s without a request.
+      // All 40 are closed: those over the user's limit and the socket's at once, the rest after 10 s without a request.
       await expect.poll(() => out, { timeout: 20_000 }).toContain('closed 40');
       const user = await runCli(['status', '--socket', daemon!.socket, '--json'], { as: USER });
       expect(user.code).toBe(0);
     } finally {
       holder.kill();
+    }
+  });
+});
+
+describe("finding 9: one user's watching connections cannot take every slot of the group's socket", () => {
+  const N = PER_USER_CONNECTIONS;
+  const opened = (w: Watchers) => expect.poll(() => w.events.some((e) => e.event === 'opened'), { timeout: 20_000 }).toBe(true);
+  const limitLog = () =>
+    daemon!
+      .output()
+      .split('\n')
+      .filter((line) => line.includes("closed a connection over its user's limit"))
+      .map((line) => JSON.parse(line));
+
+  it(`closes a user's connection number ${N + 1}; another user and root still get in, and the first ${N} keep working`, async () => {
+    await daemonFor([await writeConfig(join(dir, 'cfg'))]);
+    const started: Watchers[] = [];
+    try {
+      const netns = daemon!.process.pid!;
+      const user = startWatchers(daemon!.socket, N + 1, netns, USER);
+      started.push(user);
+      await opened(user);
+      await expect.poll(() => user.closed(), { timeout: 10_000 }).toEqual([N]);
+      // The journal is written in batches.
+      await expect.poll(limitLog, { timeout: 5_000 }).toEqual([expect.objectContaining({ uid: USER.uid, count: N + 1, limit: N })]);
+
+      // Another member of the group, and root (as Calamares on the group's socket), while the user holds N.
+      const other = startWatchers(daemon!.socket, 1, netns, OTHER);
+      const root = startWatchers(daemon!.socket, N + 1, netns);
+      started.push(other, root);
+      await opened(other);
+      await opened(root);
+      // The lookups these connections cause have run (over N on the socket) and closed nothing more.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(other.replies(0)).toBe(1);
+      for (let i = 0; i <= N; i++) expect(root.replies(i), `root's connection ${i}`).toBe(1);
+      expect([...other.closed(), ...root.closed()]).toEqual([]);
+
+      // The user's first N answer a second request.
+      user.ping();
+      await expect.poll(() => Array.from({ length: N }, (_, i) => user.replies(i)), { timeout: 10_000 }).toEqual(Array(N).fill(2));
+      expect(user.closed()).toEqual([N]);
+      expect(limitLog()).toHaveLength(1);
+    } finally {
+      for (const w of started) w.stop();
     }
   });
 });
