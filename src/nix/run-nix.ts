@@ -8,6 +8,7 @@ import { runStepCommand } from '../step/run-step-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS } from './options.js';
+import { evalUser, evalUserEnv } from './eval-user.js';
 import { clip } from '../step/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
@@ -16,6 +17,8 @@ const KEPT_MESSAGES = 400;
 const KEPT_MESSAGE_CHARS = 2048;
 
 export interface NixRunOutcome {
+  // What ran, as its log lines are labelled ("nix-instantiate", "nix-store --realise").
+  command: string;
   result: ChildResult;
   activities: NixActivities;
   // Every message and log line, plainly, the most recent last (bounded).
@@ -30,6 +33,17 @@ export interface NixCommand {
   logStdout?: boolean;
   onEvent?: (event: NixLogEvent, activities: NixActivities) => void;
   failure: (outcome: NixRunOutcome) => InstallError;
+  // It evaluates the configuration's code: run as the eval user through nix-daemon (eval-user.ts).
+  evaluates?: boolean;
+}
+
+// What nix-daemon tells a client that is not a trusted user about the settings
+// it passed (NIX_CONFIG's, --option's): Nix ignores them for such a client and
+// says so on every run. Logged, but never taken for the failure.
+const UNTRUSTED_CLIENT_NOTICE = /ignoring the (?:client|user)-specified setting|ignoring untrusted substituter|Ignoring the client-specified experimental features|is a restricted setting and you are not a trusted user/i;
+
+export function isUntrustedClientNotice(line: string): boolean {
+  return UNTRUSTED_CLIENT_NOTICE.test(line);
 }
 
 export async function runNix(ctx: CommandContext, command: NixCommand): Promise<NixRunOutcome> {
@@ -40,7 +54,9 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
     if (messages.push(clip(line, KEPT_MESSAGE_CHARS)) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
   };
   let outcome: NixRunOutcome | null = null;
+  const user = command.evaluates ? evalUser() : null;
   const result = await runStepCommand(ctx, {
+    ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
     file: command.file,
     source,
     args: [...command.args, ...LOG_FORMAT_OPTIONS],
@@ -55,12 +71,12 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
         // A message of several lines (an error with its source excerpt) is logged line by line.
         for (const part of text.split('\n')) {
           ctx.output(source, part, event?.action === 'msg' && event.level === 0 ? 'error' : 'info');
-          keep(part);
+          if (!isUntrustedClientNotice(part)) keep(part);
         }
       }
       if (event) command.onEvent?.(event, activities);
     },
-    failure: (res) => command.failure((outcome = { result: res, activities, messages })),
+    failure: (res) => command.failure((outcome = { command: source, result: res, activities, messages })),
   });
-  return outcome ?? { result, activities, messages };
+  return outcome ?? { command: source, result, activities, messages };
 }
