@@ -9,6 +9,7 @@ import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS } from './options.js';
 import { evalUser, evalUserEnv } from './eval-user.js';
+import { isUntrustedClientNotice } from './errors.js';
 import { clip } from '../step/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
@@ -37,15 +38,6 @@ export interface NixCommand {
   evaluates?: boolean;
 }
 
-// What nix-daemon tells a client that is not a trusted user about the settings
-// it passed (NIX_CONFIG's, --option's): Nix ignores them for such a client and
-// says so on every run. Logged, but never taken for the failure.
-const UNTRUSTED_CLIENT_NOTICE = /ignoring the (?:client|user)-specified setting|ignoring untrusted substituter|Ignoring the client-specified experimental features|is a restricted setting and you are not a trusted user/i;
-
-export function isUntrustedClientNotice(line: string): boolean {
-  return UNTRUSTED_CLIENT_NOTICE.test(line);
-}
-
 export async function runNix(ctx: CommandContext, command: NixCommand): Promise<NixRunOutcome> {
   const source = command.source ?? command.file;
   const activities = new NixActivities();
@@ -70,8 +62,10 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
       if (text !== null) {
         // A message of several lines (an error with its source excerpt) is logged line by line.
         for (const part of text.split('\n')) {
-          ctx.output(source, part, event?.action === 'msg' && event.level === 0 ? 'error' : 'info');
-          if (!isUntrustedClientNotice(part)) keep(part);
+          // Newer Nix sends nix-daemon's notices to an untrusted client at the error level: they are warnings.
+          const notice = isUntrustedClientNotice(part);
+          ctx.output(source, part, event?.action === 'msg' && event.level === 0 && !notice ? 'error' : 'info');
+          if (!notice) keep(part);
         }
       }
       if (event) command.onEvent?.(event, activities);

@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalUserEnv, prepareEvalHome } from '../../src/nix/eval-user.js';
-import { isUntrustedClientNotice } from '../../src/nix/run-nix.js';
+import { isUntrustedClientNotice, reportNixError } from '../../src/nix/errors.js';
 import { groupReadableMode, shareWithEvalGroup } from '../../src/prepare/eval-group-access.js';
 
 const USER = { name: 'evaler', uid: 45678, gid: 45679 };
@@ -73,5 +73,9 @@ describe('the eval user', () => {
     expect(isUntrustedClientNotice("warning: ignoring the client-specified setting 'build-users-group', because it is a restricted setting and you are not a trusted user")).toBe(true);
     expect(isUntrustedClientNotice("warning: ignoring untrusted substituter 'https://example.org'")).toBe(true);
     expect(isUntrustedClientNotice("error: opening file '/x/secret': Permission denied")).toBe(false);
+    // Nix 2.26 and 2.34 send them at the error level, after the real error too when a later connection opens.
+    const msg = (message: string) => ({ action: 'msg' as const, level: 0, text: message, message, position: null, trace: [] });
+    const notice = msg("warning: ignoring the client-specified setting 'sandbox', because it is a restricted setting and you are not a trusted user");
+    expect(reportNixError([notice, msg("opening file '/x/secret': Permission denied"), notice], { source: '/cfg' }, []).summary).toBe("error: opening file '/x/secret': Permission denied");
   });
 });
