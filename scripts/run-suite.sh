@@ -31,6 +31,9 @@ export NIX_DAEMON_SOCKET_PATH="$nix_daemon_dir/socket" NOI_TEST_EVAL_USER="$eval
 NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters =' unshare --net -- nix-daemon >"$nix_daemon_dir/log" 2>&1 &
 nix_daemon_pid=$!
 trap 'kill "$nix_daemon_pid" 2>/dev/null; wait "$nix_daemon_pid" 2>/dev/null; rm -rf "$nix_daemon_dir"' EXIT
+# Stopped (Ctrl-C, kill): the EXIT trap above still stops this run's nix-daemon and removes its folder.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for _ in $(seq 100); do [ -S "$NIX_DAEMON_SOCKET_PATH" ] && break; sleep 0.1; done
 [ -S "$NIX_DAEMON_SOCKET_PATH" ] || { echo "nix-daemon did not start:" >&2; cat "$nix_daemon_dir/log" >&2; exit 1; }
 
