@@ -2,7 +2,7 @@
 { config, lib, pkgs, ... }:
 let
   cfg = config.services.nixos-offline-installer;
-  inherit (lib) mkEnableOption mkPackageOption mkOption mkIf types literalExpression concatStringsSep optionalAttrs;
+  inherit (lib) mkEnableOption mkPackageOption mkOption mkIf mkMerge types literalExpression concatStringsSep optionalAttrs;
 
   # nixos-install builds nothing here (it gets the built system) and writes the
   # target's store itself (--store <root>). In its chroot there is no
@@ -43,6 +43,19 @@ in
       '';
     };
 
+    evalUser = mkOption {
+      type = types.str;
+      default = "nixos-offline-installer-eval";
+      description = ''
+        Unprivileged system user (with a group of the same name) that
+        evaluates the configurations to install, through nix-daemon; the
+        module creates both. The daemon itself is root: evaluating as this
+        user keeps a configuration's code from reading root-only files
+        (`builtins.readFile /etc/shadow`) into a .drv or a reply. Its HOME,
+        for Nix's caches, is /var/lib/nixos-offline-installer/eval-home.
+      '';
+    };
+
     logLevel = mkOption {
       type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
       default = "info";
@@ -79,7 +92,7 @@ in
     };
   };
 
-  config = mkIf cfg.enable {
+  config = mkIf cfg.enable (mkMerge [ {
     assertions = [
       {
         assertion = config.nix.enable;
@@ -114,11 +127,23 @@ in
         NOI_CONFIG_DIRS = concatStringsSep ":" cfg.configDirs;
         NOI_SOCKET_GROUP = cfg.socketGroup;
         NOI_LOG_LEVEL = cfg.logLevel;
+        NOI_EVAL_USER = cfg.evalUser;
       }
       // optionalAttrs (cfg.nixpkgs != null) { NOI_NIXPKGS = "${cfg.nixpkgs}"; }
       // optionalAttrs (cfg.nixosExpr != null) { NOI_NIXOS_EXPR = "${cfg.nixosExpr}"; }
       // optionalAttrs (cfg.manifest != null) { NOI_MANIFEST = "${cfg.manifest}"; };
       serviceConfig.ExecStart = [ "" "${lib.getExe cfg.package} daemon" ];
     };
-  };
+  }
+  {
+    # Evaluates the configurations (src/nix/eval-user.ts): no login, no home
+    # of its own (the daemon makes its HOME), a group only it is in, so the
+    # prepared copies it reads (root:<group>, 0750) are shut to everyone else.
+    users.users.${cfg.evalUser} = {
+      isSystemUser = true;
+      group = cfg.evalUser;
+      description = "NixOS offline installer: evaluates configurations";
+    };
+    users.groups.${cfg.evalUser} = { };
+  } ]);
 }

@@ -1,7 +1,10 @@
 // Step 3: build the system in the live store, where the ISO's sources and build
-// inputs are, with no substituters: nix-build <nixos-expr> -A system, or for a
-// flake `nix build path:<root>/etc/nixos#nixosConfigurations.NAME...toplevel`
-// offline, its inputs taken from the store as flake.lock locks them.
+// inputs are, with no substituters: <nixos-expr> -A system, or for a flake
+// `path:<folder>#nixosConfigurations.NAME...toplevel` offline, its inputs
+// taken from the store as flake.lock locks them. The eval user evaluates
+// (src/nix/eval-user.ts), so it reads the prepared copy, which its group may
+// read and which holds exactly what was staged; the staged <root>/etc/nixos
+// keeps files only root may read. Root then realises the .drv.
 import { join } from 'node:path';
 import { buildAttribute, type NixFailureHandler } from '../nix/commands.js';
 import { describeNixFailure } from '../nix/errors.js';
@@ -26,12 +29,12 @@ function reportBuild(ctx: JobContext) {
   };
 }
 
-async function buildFlake(ctx: JobContext, etcNixos: string, source: string, configuration: string): Promise<string> {
-  const ref = await folderFlakeRef(ctx, etcNixos);
-  // Error positions point into Nix's store copy of the staged folder.
+async function buildFlake(ctx: JobContext, folder: string, source: string, configuration: string): Promise<string> {
+  const ref = await folderFlakeRef(ctx, folder);
+  // Error positions point into Nix's store copy of the folder.
   const failure = (staged: string | null): NixFailureHandler => (outcome) => {
     const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, ...(staged !== null && { staged }) });
-    return new InstallError(problem.code, problem.title, `nix build exited with ${outcome.result.exitCode}. ${problem.description}`);
+    return new InstallError(problem.code, problem.title, `${outcome.command} exited with ${outcome.result.exitCode}. ${problem.description}`);
   };
   const copy = await flakeStoreCopy(ctx, ref, failure(null));
   const toplevel = await buildFlakeAttribute(ctx, ref, configurationAttr(configuration, 'config', 'system', 'build', 'toplevel'), reportBuild(ctx), failure(copy));
@@ -39,17 +42,18 @@ async function buildFlake(ctx: JobContext, etcNixos: string, source: string, con
   return toplevel;
 }
 
-export async function buildSystem(ctx: JobContext, etcNixos: string, source: string, flakeConfiguration?: string): Promise<string> {
-  if (flakeConfiguration !== undefined) return buildFlake(ctx, etcNixos, source, flakeConfiguration);
+// FOLDER is the prepared copy (what was checked and staged); errors name SOURCE.
+export async function buildSystem(ctx: JobContext, folder: string, source: string, flakeConfiguration?: string): Promise<string> {
+  if (flakeConfiguration !== undefined) return buildFlake(ctx, folder, source, flakeConfiguration);
   const { nixosExpr, nixpkgs } = ctx.settings;
   const toplevel = await buildAttribute(
     ctx,
     nixosExpr,
-    ['-A', 'system', ...nixPathArgs(nixpkgs, join(etcNixos, 'configuration.nix')), ...restrictedEvalArgs([etcNixos, nixosExpr])],
+    ['-A', 'system', ...nixPathArgs(nixpkgs, join(folder, 'configuration.nix')), ...restrictedEvalArgs([folder, nixosExpr])],
     reportBuild(ctx),
     (outcome) => {
-      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: etcNixos });
-      return new InstallError(problem.code, problem.title, `nix-build exited with ${outcome.result.exitCode}. ${problem.description}`);
+      const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: folder });
+      return new InstallError(problem.code, problem.title, `${outcome.command} exited with ${outcome.result.exitCode}. ${problem.description}`);
     },
   );
   ctx.log('build', `built ${toplevel}`);

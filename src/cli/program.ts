@@ -60,6 +60,8 @@ const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; 
   { flag: 'log-dir', value: 'dir', env: 'NOI_LOG_DIR', text: 'install logs on the live system (default /var/log/nixos-offline-installer)', max: MAX_PATH_BYTES },
   { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: 'fatal|error|warn|info|debug|trace (default info)', max: MAX_NAME_BYTES },
   { flag: 'channel-profile', value: 'path', env: 'NOI_CHANNEL_PROFILE', text: 'live channel profile copied to the target when present', max: MAX_PATH_BYTES },
+  { flag: 'eval-user', value: 'name', env: 'NOI_EVAL_USER', text: 'unprivileged user that evaluates configurations through nix-daemon (default: none, root evaluates with restrict-eval)', max: MAX_NAME_BYTES },
+  { flag: 'eval-home', value: 'dir', env: 'NOI_EVAL_HOME', text: `the eval user's private HOME for Nix's caches (default ${'/var/lib/nixos-offline-installer/eval-home'})`, max: MAX_PATH_BYTES },
 ];
 
 // Refuses an option given twice and a value over its limit, naming the option (never echoing a huge value).

@@ -6,11 +6,14 @@ import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import type { JobSettings } from '../step/context.js';
+import type { EvalUser } from '../nix/eval-user.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;
   logDir: string;
   logLevel: LogLevel;
+  // Who evaluates configurations (src/nix/eval-user.ts); null: root, with restrict-eval only.
+  evalUser: EvalUser | null;
 }
 
 export class OptionError extends Error {}
@@ -19,7 +22,26 @@ export const DEFAULTS = {
   nixosExpr: '<nixpkgs/nixos>',
   logDir: '/var/log/nixos-offline-installer',
   channelProfile: '/nix/var/nix/profiles/per-user/root/channels',
+  // In the unit's StateDirectory: not /tmp, where other users could have made it first.
+  evalHome: '/var/lib/nixos-offline-installer/eval-home',
 };
+
+// NAME's uid and primary gid from the passwd file.
+export function userIds(name: string, passwdFile = '/etc/passwd'): { uid: number; gid: number } {
+  for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
+    const [user, , uid, gid] = line.split(':');
+    if (user === name && uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid)) return { uid: Number(uid), gid: Number(gid) };
+  }
+  throw new OptionError(`eval user "${name}" does not exist in ${passwdFile}; create it (the NixOS module does: users.users.${name}.isSystemUser) or give an existing user with --eval-user or NOI_EVAL_USER`);
+}
+
+function resolveEvalUser(name: string | undefined, home: string): EvalUser | null {
+  if (name === undefined || name === '') return null;
+  const ids = userIds(name);
+  if (ids.uid === 0) throw new OptionError(`eval user "${name}" is root (uid 0); give an unprivileged user with --eval-user or NOI_EVAL_USER`);
+  if (ids.gid === 0) throw new OptionError(`eval user "${name}" has group root (gid 0) as its group; give it a group of its own`);
+  return { name, ...ids, home };
+}
 
 export function groupId(group: string, groupFile = '/etc/group'): number {
   if (/^\d+$/.test(group)) return Number(group);
@@ -57,5 +79,6 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     manifest: path('manifest', 'NOI_MANIFEST') ?? null,
     logDir: path('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
     logLevel: logLevel as LogLevel,
+    evalUser: resolveEvalUser(pick('eval-user', 'NOI_EVAL_USER'), path('eval-home', 'NOI_EVAL_HOME') ?? DEFAULTS.evalHome),
   };
 }

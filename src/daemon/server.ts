@@ -27,6 +27,7 @@ import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 import { PeerLimit } from './peer-limit.js';
+import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -80,6 +81,7 @@ export class Daemon {
       this.logger.warn({ pid: leftover.pid, command: leftover.command }, 'ended a command an earlier daemon left running');
     }
     if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
+    await this.useEvalUser();
     await this.watcher.start();
     await this.serve(this.ipc, socketPath, socketGid, 0o117);
     await this.serve(this.rootIpc, rootSocket, 0, 0o177);
@@ -88,6 +90,15 @@ export class Daemon {
     this.validation.refresh();
     // In the background: the socket answers first; status shows the result once there.
     void this.machine.probe();
+  }
+
+  // Who evaluates configurations from now on; said once, as a warning when it is root.
+  private async useEvalUser(): Promise<void> {
+    const user = this.options.evalUser;
+    if (user) await prepareEvalHome(user);
+    setEvalUser(user);
+    if (user) this.logger.info({ evalUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, `configurations are evaluated as ${user.name} (uid ${user.uid}) through nix-daemon`);
+    else this.logger.warn('no eval user (--eval-user): configurations are evaluated as root, limited by restrict-eval only; give an unprivileged user so that they cannot read root-only files');
   }
 
   // Serves PATH, born with its final mode (UMASK) and given to root:GID.

@@ -329,10 +329,11 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.progress(1);
 
     ctx.phase('build');
-    // The staged folder is the checked one: for a flake, every input it locks is in the store.
+    // The prepared copy is what was checked and staged (for a flake, every input it locks is in the store);
+    // the eval user can read it, where the staged copy keeps files only root may read.
     const flakeConfiguration = validation.facts?.flake?.configuration;
     const flakeInputs = validation.facts?.flake?.inputs ?? [];
-    toplevel = await buildSystem(ctx, staged.etcNixos, source, flakeConfiguration);
+    toplevel = await buildSystem(ctx, prepared.folder, source, flakeConfiguration);
     ctx.progress(1);
 
     ctx.phase('copy');

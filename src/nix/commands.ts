@@ -3,7 +3,7 @@
 // 2.26, 2.34; 2.28+ on NixOS ISOs) is handled here and nowhere else.
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { ACTIVITY, PLANNED_BUILDS, RESULT, type BuildProgress } from './log-format.js';
+import { ACTIVITY, PLANNED_BUILDS, RESULT, type BuildProgress, type NixActivities, type NixLogEvent } from './log-format.js';
 import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS, targetStore } from './options.js';
 import { runNix, type NixRunOutcome } from './run-nix.js';
 
@@ -20,22 +20,66 @@ function unreadable(what: string, outcome: NixRunOutcome): InstallError {
   return new InstallError('nix-failed', `${what} failed`, `${what} exited with ${outcome.result.exitCode}:\n${lastMessages(outcome)}`);
 }
 
-// `nix-instantiate --eval --strict --json FILE ARGS`: the value as JSON.
-// Read-write so that evaluating a drvPath also writes the .drv files a dry run needs.
+// `nix-instantiate --eval --strict --json FILE ARGS`: the value as JSON, evaluated as the eval user.
+// Read-write so that evaluating a drvPath also writes the .drv files a dry run
+// needs; as the eval user, nix-daemon writes them (its store is not writable to that user).
 export async function evaluateJson<T>(ctx: CommandContext, file: string, args: readonly string[], failure: NixFailureHandler): Promise<T> {
   const { result } = await runNix(ctx, {
     file: 'nix-instantiate',
     args: ['--eval', '--strict', '--json', '--read-write-mode', '--show-trace', file, ...args, ...OFFLINE_NIX_OPTIONS],
     captureStdout: true,
     logStdout: false,
+    evaluates: true,
     failure,
   });
   if (result.stdoutTruncated) throw new InstallError('config-eval-failed', 'The configuration evaluates to too much', `nix-instantiate printed more than the installer reads (${result.stdout.length} lines kept) while evaluating ${file}. The facts it asks for (users, desktops, the system's derivation) are small; check the configuration for huge user lists.`);
   return JSON.parse(result.stdout.join('\n')) as T;
 }
 
-// `nix-build EXPR -A ATTR`: builds in the live store and returns the out path,
-// reporting Nix's own build counts ("building 2 of 5") as they change.
+// Build progress ("building 2 of 5") from the events that change Nix's own counts.
+export function onBuildEvents(onProgress: (progress: BuildProgress) => void) {
+  return (event: NixLogEvent, activities: NixActivities) => {
+    if ((event.action === 'result' && event.type === RESULT.progress) || (event.action === 'start' && event.type === ACTIVITY.build) || event.action === 'stop') {
+      onProgress(activities.buildProgress());
+    }
+  };
+}
+
+// `nix-instantiate EXPR ARGS`: evaluates EXPR as the eval user, nix-daemon
+// writing the .drv files; returns the derivation's path.
+export async function instantiate(ctx: CommandContext, expr: string, args: readonly string[], failure: NixFailureHandler): Promise<string> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-instantiate',
+    args: [expr, ...args, '--show-trace', ...OFFLINE_NIX_OPTIONS],
+    captureStdout: true,
+    logStdout: false,
+    evaluates: true,
+    failure,
+  });
+  const drvPath = result.stdout.filter((line) => line.startsWith('/') && line.endsWith('.drv')).at(-1);
+  if (!drvPath) throw new InstallError('build-failed', 'The system evaluation printed no derivation', `nix-instantiate ${expr} succeeded but printed no .drv path. Check the NixOS expression given with --nixos-expr.`);
+  return drvPath;
+}
+
+// `nix-store --realise DRV` in the live store: the out path, reporting Nix's
+// own build counts as they change. Run as root: it evaluates nothing, it runs
+// the builders of a .drv already written (in nix-daemon's sandbox on the ISO).
+export async function realise(ctx: CommandContext, drvPath: string, onProgress: (progress: BuildProgress) => void, failure: NixFailureHandler): Promise<string> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-store',
+    source: 'nix-store --realise',
+    args: ['--realise', drvPath, ...OFFLINE_NIX_OPTIONS],
+    captureStdout: true,
+    onEvent: onBuildEvents(onProgress),
+    failure,
+  });
+  const out = result.stdout.filter((line) => line.startsWith('/') && !line.endsWith('.drv')).at(-1);
+  if (!out) throw new InstallError('build-failed', 'The system build printed no result', `nix-store --realise ${drvPath} succeeded but printed no store path.`);
+  return out;
+}
+
+// The system of EXPR -A ATTR, built in the live store: evaluated as the eval
+// user (instantiate), then its derivation realised as root.
 export async function buildAttribute(
   ctx: CommandContext,
   expr: string,
@@ -43,20 +87,9 @@ export async function buildAttribute(
   onProgress: (progress: BuildProgress) => void,
   failure: NixFailureHandler,
 ): Promise<string> {
-  const { result } = await runNix(ctx, {
-    file: 'nix-build',
-    args: [expr, ...args, '--no-out-link', '--show-trace', ...OFFLINE_NIX_OPTIONS],
-    captureStdout: true,
-    onEvent: (event, activities) => {
-      if ((event.action === 'result' && event.type === RESULT.progress) || (event.action === 'start' && event.type === ACTIVITY.build) || event.action === 'stop') {
-        onProgress(activities.buildProgress());
-      }
-    },
-    failure,
-  });
-  const out = result.stdout.filter((line) => line.startsWith('/')).at(-1);
-  if (!out) throw new InstallError('build-failed', 'The system build printed no result', 'nix-build succeeded but printed no store path. Check the NixOS expression given with --nixos-expr.');
-  return out;
+  const drvPath = await instantiate(ctx, expr, args, failure);
+  ctx.log('build', `evaluated to ${drvPath}`);
+  return realise(ctx, drvPath, onProgress, failure);
 }
 
 export interface DryRun {

@@ -58,9 +58,19 @@ export interface NixErrorReport {
   inConfig: NixPosition | null;
 }
 
+// What nix-daemon tells a client that is not a trusted user (the eval user)
+// about the settings it passed (NIX_CONFIG's, --option's): it ignores them and
+// says so in every run, at the error level on Nix 2.26 and 2.34. Logged, never
+// taken for the failure.
+const UNTRUSTED_CLIENT_NOTICE = /ignoring the (?:client|user)-specified setting|ignoring untrusted substituter|Ignoring the client-specified experimental features|is a restricted setting and you are not a trusted user/i;
+
+export function isUntrustedClientNotice(line: string): boolean {
+  return UNTRUSTED_CLIENT_NOTICE.test(line);
+}
+
 // The last error Nix reported (the one that ended the command), told for the configuration's author.
 export function reportNixError(errors: readonly ErrorEvent[], place: ConfigPlace, fallback: readonly string[]): NixErrorReport {
-  const error = [...errors].reverse().find((e) => e.message.trim() !== '' && !/^\(use '--show-trace'/.test(e.message));
+  const error = [...errors].reverse().find((e) => e.message.trim() !== '' && !/^\(use '--show-trace'/.test(e.message) && !isUntrustedClientNotice(e.message));
   if (!error) return { summary: fallback.slice(-12).join('\n').trim(), inConfig: null };
   const lines = [`error: ${error.message.trim()}`];
   const inFolder = (p: NixPosition | null) => p !== null && inConfigFolder(p.file, place) !== null;

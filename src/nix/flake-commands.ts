@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { FLAKE_CONFIG_NAME } from '../protocol/messages.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { lastMessages, nixVersion, type NixFailureHandler, type NixVersion } from './commands.js';
-import { ACTIVITY, RESULT, type BuildProgress } from './log-format.js';
+import { lastMessages, nixVersion, realise, type NixFailureHandler, type NixVersion } from './commands.js';
+import type { BuildProgress } from './log-format.js';
 import { FLAKE_OPTIONS, OFFLINE_NIX_OPTIONS } from './options.js';
 import { runNix } from './run-nix.js';
 
@@ -71,6 +71,7 @@ export async function declaredFlakeInputs(ctx: CommandContext, dir: string, fail
     args: ['--eval', '--strict', '--json', '-E', DECLARED_INPUTS, '--argstr', 'flake', join(dir, 'flake.nix'), ...OFFLINE_NIX_OPTIONS],
     captureStdout: true,
     logStdout: false,
+    evaluates: true,
     failure,
   });
   return JSON.parse(result.stdout.join('\n')) as DeclaredInputs;
@@ -84,35 +85,29 @@ export async function evaluateFlakeJson<T>(ctx: CommandContext, ref: string, att
     args: ['eval', '--json', '--show-trace', ...FLAKE_OPTIONS, `${ref}#${attr}`, '--apply', apply],
     captureStdout: true,
     logStdout: false,
+    evaluates: true,
     failure,
   });
   return JSON.parse(result.stdout.join('\n')) as T;
 }
 
-// `nix build --json --no-link REF#ATTR` in the live store: the out path,
-// reporting Nix's own build counts as they change. (`--print-out-paths` is newer than 2.8.)
+// REF#ATTR (a derivation) built in the live store: its drvPath evaluated as
+// the eval user (`nix eval --raw`, nix-daemon writing the .drv files), then
+// realised as root, which evaluates nothing. Returns the out path.
 export async function buildFlakeAttribute(ctx: CommandContext, ref: string, attr: string, onProgress: (progress: BuildProgress) => void, failure: NixFailureHandler): Promise<string> {
   const { result } = await runNix(ctx, {
     file: 'nix',
-    source: 'nix build',
-    args: ['build', '--json', '--no-link', '--print-build-logs', '--show-trace', ...FLAKE_OPTIONS, `${ref}#${attr}`],
+    source: 'nix eval',
+    args: ['eval', '--raw', '--show-trace', ...FLAKE_OPTIONS, `${ref}#${attr}.drvPath`],
     captureStdout: true,
     logStdout: false,
-    onEvent: (event, activities) => {
-      if ((event.action === 'result' && event.type === RESULT.progress) || (event.action === 'start' && event.type === ACTIVITY.build) || event.action === 'stop') {
-        onProgress(activities.buildProgress());
-      }
-    },
+    evaluates: true,
     failure,
   });
-  let out: unknown;
-  try {
-    out = (JSON.parse(result.stdout.join('\n')) as { outputs?: { out?: unknown } }[])[0]?.outputs?.out;
-  } catch {
-    out = undefined;
-  }
-  if (typeof out !== 'string') throw new InstallError('build-failed', 'The system build printed no result', `nix build ${ref}#${attr} succeeded but printed no store path:\n  ${result.stdout.join('\n  ').slice(0, 2000)}`);
-  return out;
+  const drvPath = result.stdout.join('').trim();
+  if (!/^\/\S+\.drv$/.test(drvPath)) throw new InstallError('build-failed', 'The system evaluation printed no derivation', `nix eval ${ref}#${attr}.drvPath printed no .drv path:\n  ${result.stdout.join('\n  ').slice(0, 2000)}`);
+  ctx.log('build', `evaluated to ${drvPath}`);
+  return realise(ctx, drvPath, onProgress, failure);
 }
 
 // Which of PATHS the live store lacks.
@@ -137,6 +132,8 @@ export async function flakeStoreCopy(ctx: CommandContext, ref: string, failure: 
     args: ['flake', 'metadata', '--json', ...FLAKE_OPTIONS, ref],
     captureStdout: true,
     logStdout: false,
+    // It reads the folder and evaluates flake.nix's inputs.
+    evaluates: true,
     failure,
   });
   const path = (JSON.parse(result.stdout.join('\n')) as { path?: unknown }).path;

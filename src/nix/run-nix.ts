@@ -8,6 +8,8 @@ import { runStepCommand } from '../step/run-step-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS } from './options.js';
+import { evalUser, evalUserEnv } from './eval-user.js';
+import { isUntrustedClientNotice } from './errors.js';
 import { clip } from '../step/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
@@ -16,6 +18,8 @@ const KEPT_MESSAGES = 400;
 const KEPT_MESSAGE_CHARS = 2048;
 
 export interface NixRunOutcome {
+  // What ran, as its log lines are labelled ("nix-instantiate", "nix-store --realise").
+  command: string;
   result: ChildResult;
   activities: NixActivities;
   // Every message and log line, plainly, the most recent last (bounded).
@@ -30,6 +34,8 @@ export interface NixCommand {
   logStdout?: boolean;
   onEvent?: (event: NixLogEvent, activities: NixActivities) => void;
   failure: (outcome: NixRunOutcome) => InstallError;
+  // It evaluates the configuration's code: run as the eval user through nix-daemon (eval-user.ts).
+  evaluates?: boolean;
 }
 
 export async function runNix(ctx: CommandContext, command: NixCommand): Promise<NixRunOutcome> {
@@ -40,7 +46,9 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
     if (messages.push(clip(line, KEPT_MESSAGE_CHARS)) > KEPT_MESSAGES) messages.splice(0, messages.length - KEPT_MESSAGES / 2);
   };
   let outcome: NixRunOutcome | null = null;
+  const user = command.evaluates ? evalUser() : null;
   const result = await runStepCommand(ctx, {
+    ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
     file: command.file,
     source,
     args: [...command.args, ...LOG_FORMAT_OPTIONS],
@@ -54,13 +62,15 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
       if (text !== null) {
         // A message of several lines (an error with its source excerpt) is logged line by line.
         for (const part of text.split('\n')) {
-          ctx.output(source, part, event?.action === 'msg' && event.level === 0 ? 'error' : 'info');
-          keep(part);
+          // Newer Nix sends nix-daemon's notices to an untrusted client at the error level: they are warnings.
+          const notice = isUntrustedClientNotice(part);
+          ctx.output(source, part, event?.action === 'msg' && event.level === 0 && !notice ? 'error' : 'info');
+          if (!notice) keep(part);
         }
       }
       if (event) command.onEvent?.(event, activities);
     },
-    failure: (res) => command.failure((outcome = { result: res, activities, messages })),
+    failure: (res) => command.failure((outcome = { command: source, result: res, activities, messages })),
   });
-  return outcome ?? { result, activities, messages };
+  return outcome ?? { command: source, result, activities, messages };
 }

@@ -4,16 +4,14 @@
 // the template and the installer's choices beside it. The checks run on this
 // folder, and the stage step copies this folder (not the source again) to
 // <root>/etc/nixos, so what was checked is what is installed.
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
 import type { JobContext } from '../step/context.js';
-import { Beneath, withDir } from '../fs/beneath.js';
-import { copyWithRetries } from '../stage/stage-config.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
+import { privateCopy } from './private-copy.js';
 
 export const HARDWARE_FILE = 'hardware-configuration.nix';
 
@@ -46,13 +44,9 @@ export interface DiskToBe {
 }
 
 export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
-  // 0700 and a fresh random name: other local users can neither read nor swap it.
-  const work = await mkdtemp(join(tmpdir(), 'nixos-offline-installer-'));
-  const remove = () => rm(work, { recursive: true, force: true });
+  // Private, and readable to the eval user, who evaluates it (the files written below are 0644).
+  const { folder, remove } = await privateCopy(ctx, source);
   try {
-    const folder = join(work, 'nixos');
-    // The same checked, descriptor-based copy as staging: links out of the folder and special files are refused.
-    await withDir(Beneath.open(work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos'));
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
     const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root);

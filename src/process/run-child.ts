@@ -27,6 +27,8 @@ export interface ChildSpec {
   env?: Record<string, string>;
   // Written to the child's stdin (e.g. sfdisk's script); otherwise stdin is closed.
   input?: string;
+  // Run as this user instead of root (libuv drops the supplementary groups), in CWD.
+  user?: { uid: number; gid: number; cwd: string };
 }
 
 export interface ChildResult {
@@ -89,6 +91,7 @@ export async function runChild(spec: ChildSpec): Promise<ChildResult> {
     reject: false,
     env: spec.env,
     extendEnv: true,
+    ...(spec.user && { uid: spec.user.uid, gid: spec.user.gid, cwd: spec.user.cwd }),
   });
 
   // Recorded while it runs, so a daemon started after this one crashed can end it.

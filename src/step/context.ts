@@ -4,7 +4,7 @@ import type { Phase } from '../protocol/messages.js';
 
 export interface JobSettings {
   configDirs: readonly string[];
-  // The NixOS expression nix-build evaluates (`<nixpkgs/nixos>` on the ISO).
+  // The NixOS expression the build evaluates (`<nixpkgs/nixos>` by default).
   nixosExpr: string;
   // The ISO's own nixpkgs (passed as -I nixpkgs=...), so nothing is looked up.
   nixpkgs: string | null;

@@ -18,6 +18,8 @@ export interface StepCommand {
   onLine?: (line: string, stream: OutputStream) => void;
   // Written to its stdin.
   input?: string;
+  // Another user to run it as, with what it adds to the environment.
+  user?: { uid: number; gid: number; cwd: string; env: Record<string, string> };
   // Builds the error for a non-zero exit.
   failure: (result: ChildResult) => InstallError;
 }
@@ -30,6 +32,7 @@ export async function runStepCommand(ctx: CommandContext, command: StepCommand):
     signal: ctx.signal,
     captureStdout: command.captureStdout ?? false,
     ...(command.input !== undefined && { input: command.input }),
+    ...(command.user && { user: command.user, env: command.user.env }),
     onLine: (line, stream) => {
       if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.output(source, line);
       command.onLine?.(line, stream);

@@ -107,8 +107,15 @@ export async function evaluateFacts(ctx: CommandContext, source: string, setting
   return evaluatedFacts(facts);
 }
 
-// The manifest's facts when it describes this folder as shipped; otherwise the folder is evaluated.
-export async function configFacts(ctx: CommandContext, source: string, settings: JobSettings, prepared?: { folder: string; asShipped: boolean }): Promise<ConfigFacts> {
+// The manifest's facts when it describes this folder as shipped; otherwise the
+// folder is evaluated: the prepared one, else the folder as WRITTEN gives it.
+export async function configFacts(
+  ctx: CommandContext,
+  source: string,
+  settings: JobSettings,
+  prepared?: { folder: string; asShipped: boolean },
+  written?: () => Promise<string>,
+): Promise<ConfigFacts> {
   const fromManifest = settings.manifest && (prepared?.asShipped ?? true) ? await manifestFacts(settings.manifest, source) : null;
-  return fromManifest ?? evaluateFacts(ctx, source, settings, prepared?.folder);
+  return fromManifest ?? evaluateFacts(ctx, source, settings, prepared?.folder ?? (written ? await written() : source));
 }

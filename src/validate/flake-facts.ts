@@ -36,6 +36,8 @@ export async function prepareFlake(
   choice: FlakeChoice,
   prepared?: { folder: string; asShipped: boolean },
   cached?: FlakeFacts,
+  // The folder as its author wrote it, where it may be evaluated (a private copy with an eval user).
+  written: () => Promise<string> = async () => source,
 ): Promise<PreparedFlake> {
   const evaluateIn = prepared?.folder ?? source;
   // The prepared copy's inputs (what will be installed), named as the source's.
@@ -45,8 +47,8 @@ export async function prepareFlake(
   const fromManifest = settings.manifest ? await manifestFacts(settings.manifest, source) : null;
   const shipped: ManifestFlake | null = fromManifest?.manifestFlake ?? null;
   // Names and host names as the author wrote them (the installer's choices set hostName only as a default).
-  let written: Promise<{ ref: string; place: ConfigPlace }> | null = null;
-  const asWritten = () => (written ??= flakeAt(ctx, source, source));
+  let writtenFlake: Promise<{ ref: string; place: ConfigPlace }> | null = null;
+  const asWritten = () => (writtenFlake ??= written().then((dir) => flakeAt(ctx, dir, source)));
   const configurations = shipped ? Object.keys(shipped.hostNames) : await flakeConfigurations(ctx, (await asWritten()).ref, (await asWritten()).place);
   const configuration = await chooseConfiguration(source, configurations, choice, async () => shipped?.hostNames ?? flakeHostNames(ctx, (await asWritten()).ref, (await asWritten()).place));
   let manifest: ConfigFacts | null = null;

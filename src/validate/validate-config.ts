@@ -15,6 +15,7 @@ import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../stage/scan-source.js';
 import { isFlakeFolder } from '../nix/flake-commands.js';
 import { flakeFacts, prepareFlake, type PreparedFlake } from './flake-facts.js';
+import { WrittenCopy } from '../prepare/private-copy.js';
 
 // Facts and the offline check of a folder, by its fingerprint (every entry's
 // inode, size and times): an install right after the live check, of an
@@ -114,6 +115,16 @@ function failed(name: CheckName, error: ErrorInfo): ValidationCheck {
 }
 
 export async function validateConfig(ctx: CommandContext, input: ValidationInput, settings: JobSettings, cache?: ValidationCache): Promise<ValidationResult> {
+  // The folder as written, where a check evaluates it (a private copy with an eval user: its files may be its owner's only).
+  const written = input.source === null ? null : new WrittenCopy(ctx, input.source);
+  try {
+    return await checkConfig(ctx, input, settings, written, cache);
+  } finally {
+    await written?.remove();
+  }
+}
+
+async function checkConfig(ctx: CommandContext, input: ValidationInput, settings: JobSettings, written: WrittenCopy | null, cache?: ValidationCache): Promise<ValidationResult> {
   const started = Date.now();
   const checks: ValidationCheck[] = [];
   let facts: ConfigFacts | null = null;
@@ -158,7 +169,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     try {
       // Inputs are checked every time (a store lookup); the configuration's choice is kept with the facts.
       const choice = { ...(input.flakeConfig !== undefined && { requested: input.flakeConfig }), ...(input.hostname !== undefined && { hostname: input.hostname }) };
-      flake = await prepareFlake(ctx, source, settings, choice, input.prepared, cached?.facts.flake);
+      flake = await prepareFlake(ctx, source, settings, choice, input.prepared ?? { folder: await written!.folder(), asShipped: true }, cached?.facts.flake, () => written!.folder());
       checks.push({ name: 'flake', ok: true });
       ctx.log('validate', `flake configuration ${flake.flake.configuration}; ${flake.flake.inputs.length} locked inputs, all in the store`);
     } catch (error) {
@@ -168,7 +179,7 @@ export async function validateConfig(ctx: CommandContext, input: ValidationInput
     }
   } else checks.push({ name: 'flake', ok: true, skipped: 'not a flake' });
   try {
-    facts = cached?.facts ?? (flake ? await flakeFacts(ctx, flake) : await configFacts(ctx, source, settings, input.prepared));
+    facts = cached?.facts ?? (flake ? await flakeFacts(ctx, flake) : await configFacts(ctx, source, settings, input.prepared, () => written!.folder()));
     checks.push({ name: 'evaluates', ok: true });
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;

@@ -140,7 +140,7 @@ describe('a successful install', () => {
     // The journal is written in batches, a moment after the result is sent.
     await expect.poll(() => daemon!.output(), { timeout: 5000 }).toContain(`"msg":"install ${result.installId} succeeded"`);
     const journal = daemon!.output().trim().split('\n').map((l) => JSON.parse(l));
-    const commands = ['nix-build', 'nix-instantiate', 'nix-store', 'nix path-info', 'nix copy', 'nixos-install', 'nixos-generate-config'];
+    const commands = ['nix-build', 'nix-instantiate', 'nix-store', 'nix-store --realise', 'nix-store --dry-run', 'nix path-info', 'nix copy', 'nixos-install', 'nixos-generate-config'];
     expect(journal.filter((l) => commands.includes(l.source))).toEqual([]);
     expect(journal.length).toBeLessThan(80);
     const phases = ['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report'];

@@ -91,7 +91,7 @@ describe('builds', () => {
     expect(seen.some((p) => p.current.some((name) => name === `payload-a${nonce}`))).toBe(true);
     expect(seen.some((p) => p.current.some((name) => name.startsWith('nixos-system-b')))).toBe(true);
     // The builder's own output reaches the log as plain lines.
-    expect(logged.some((l) => l.startsWith('[nix-build] building \'/nix/store/'))).toBe(true);
+    expect(logged.some((l) => l.startsWith('[nix-store --realise] building \'/nix/store/'))).toBe(true);
     expect(logged.some((l) => l.includes('@nix'))).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, NIXOS_EXPR, testEnv, unmountBelow } from './env.js';
+import { CLI, EVAL_USER, NIXOS_EXPR, testEnv, unmountBelow } from './env.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -24,6 +24,8 @@ export interface DaemonSetup {
   offline?: boolean;
   // Another stand-in NixOS expression (e.g. a copy with its own microcode release).
   nixosExpr?: string;
+  // false: no --eval-user, root evaluates (a developer's daemon started by hand).
+  evalUser?: boolean;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -45,6 +47,8 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
     '--nixos-expr': setup.nixosExpr ?? NIXOS_EXPR,
     '--log-dir': logDir,
     '--channel-profile': join(setup.dir, 'no-channel'),
+    // scripts/run-suite.sh makes the eval user and starts a nix-daemon for it: every daemon evaluates as that user.
+    ...(EVAL_USER && setup.evalUser !== false && { '--eval-user': EVAL_USER, '--eval-home': join(setup.dir, 'eval-home') }),
   };
   const extra = setup.extraArgs ?? [];
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).

@@ -15,6 +15,10 @@ export const FIXTURE_CFG = join(REPO, 'test/fixtures/nix-cfg');
 
 export const NIX_CONFIG = ['build-users-group =', 'sandbox = false'].join('\n');
 
+// The unprivileged user the test daemons evaluate as, through the nix-daemon
+// scripts/run-suite.sh starts (NIX_DAEMON_SOCKET_PATH); unset outside it.
+export const EVAL_USER = process.env.NOI_TEST_EVAL_USER ?? null;
+
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { daemonOptions, groupId, OptionError } from '../../src/daemon/options.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { daemonOptions, groupId, OptionError, userIds } from '../../src/daemon/options.js';
 
 describe('daemon options', () => {
   it('has the documented defaults', () => {
@@ -14,6 +16,7 @@ describe('daemon options', () => {
       manifest: null,
       logDir: '/var/log/nixos-offline-installer',
       logLevel: 'info',
+      evalUser: null,
     });
   });
 
@@ -38,5 +41,19 @@ describe('daemon options', () => {
   it('resolves a group name or number', () => {
     expect(groupId('root')).toBe(0);
     expect(groupId('100')).toBe(100);
+  });
+
+  it('resolves the eval user to its uid and primary gid, with its private home', async () => {
+    const passwd = join(await mkdtemp(join(tmpdir(), 'noi-passwd-')), 'passwd');
+    await writeFile(passwd, 'root:x:0:0:root:/root:/bin/sh\nevaler:x:987:986::/nonexistent:/usr/sbin/nologin\n');
+    expect(userIds('evaler', passwd)).toEqual({ uid: 987, gid: 986 });
+    expect(() => userIds('nobody-here', passwd)).toThrow(/eval user "nobody-here" does not exist in .*passwd; create it/);
+  });
+
+  it('takes --eval-user and --eval-home (or NOI_EVAL_USER, NOI_EVAL_HOME), refusing root and unknown users', () => {
+    expect(() => daemonOptions({ 'eval-user': 'root' }, {})).toThrow(/eval user "root" is root \(uid 0\)/);
+    expect(() => daemonOptions({}, { NOI_EVAL_USER: 'no-such-user-here' })).toThrow(/eval user "no-such-user-here" does not exist in \/etc\/passwd/);
+    expect(daemonOptions({ 'eval-user': 'nobody', 'eval-home': 'h' }, {}).evalUser).toMatchObject({ name: 'nobody', uid: 65534, home: join(process.cwd(), 'h') });
+    expect(daemonOptions({}, { NOI_EVAL_USER: 'nobody' }).evalUser?.home).toBe('/var/lib/nixos-offline-installer/eval-home');
   });
 });

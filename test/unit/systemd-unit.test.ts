@@ -142,4 +142,21 @@ describe('the NixOS module', () => {
     expect(isoNix).toContain('users.users.nixos.extraGroups = [ config.services.nixos-offline-installer.socketGroup ];');
     for (const file of units) expect(environment(parseUnit(readFileSync(join(UNIT_DIR, file), 'utf8'))).NOI_SOCKET_GROUP).toBe(socketGroup);
   });
+
+  it('evaluates as a system user (and group) it creates, passed to the daemon; nothing in the unit keeps the daemon from becoming it', () => {
+    const evalUser = /evalUser = mkOption \{[^}]*default = "([^"]+)";/.exec(moduleNix)![1];
+    expect(evalUser).toBe('nixos-offline-installer-eval');
+    expect(moduleNix).toMatch(/users\.users\.\$\{cfg\.evalUser\} = \{\s+isSystemUser = true;\s+group = cfg\.evalUser;/);
+    expect(moduleNix).toContain('users.groups.${cfg.evalUser} = { };');
+    expect(moduleNix).toMatch(/^\s+NOI_EVAL_USER = cfg\.evalUser;$/m);
+    for (const file of units) {
+      const unit = parseUnit(readFileSync(join(UNIT_DIR, file), 'utf8'));
+      expect(environment(unit).NOI_EVAL_USER).toBe(evalUser);
+      // setgroups, setgid and setuid to the eval user: the capabilities and the system calls stay allowed.
+      for (const set of values(unit, 'CapabilityBoundingSet')) expect(set.startsWith('~') ? !/CAP_SET[UG]ID/.test(set) : /CAP_SETUID/.test(set) && /CAP_SETGID/.test(set), set).toBe(true);
+      for (const filter of values(unit, 'SystemCallFilter')) expect(filter.startsWith('~') ? !/@setuid|@privileged|setuid|setgroups/.test(filter) : /@setuid|@system-service/.test(filter), filter).toBe(true);
+      // Its HOME's folder: root's, not /tmp.
+      expect(values(unit, 'StateDirectory')).toEqual(['nixos-offline-installer']);
+    }
+  });
 });
