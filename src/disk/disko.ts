@@ -25,6 +25,8 @@ export interface DiskoPlan {
 }
 
 const NOTHING_WRITTEN = 'Nothing was written to any disk.';
+// Top-level folders of the live system a new system must not be mounted in (/mnt, /tmp/... and /run/... may be).
+const LIVE_SYSTEM_DIRS = ['nix', 'iso', 'proc', 'sys', 'dev', 'etc', 'usr', 'bin', 'sbin', 'lib', 'lib64', 'boot', 'var', 'root', 'home', 'srv'];
 
 function under(path: string, dir: string): boolean {
   return dir === '/' ? true : path === dir || path.startsWith(`${dir}/`);
@@ -83,13 +85,15 @@ export async function checkRootMountPoint(facts: DiskoFacts, source: string): Pr
   const refuse = (why: string) =>
     new AnswerError('disk', `disko's rootMountPoint ${root} cannot be used`, `${why} Set disko.rootMountPoint in the configuration to an empty folder such as /mnt (disko's default), or unmount what is there. ${NOTHING_WRITTEN}`);
   const dirs = root.split('/').filter(Boolean);
-  if (dirs.length === 0 || ['nix', 'iso', 'proc', 'sys', 'dev', 'run', 'etc', 'usr', 'bin', 'boot'].includes(dirs[0]!) && dirs.length === 1) throw refuse(`disko.rootMountPoint is ${root}, which the live system itself uses.`);
+  if (dirs.length === 0 || LIVE_SYSTEM_DIRS.includes(dirs[0]!) || (dirs[0] === 'run' && dirs.length === 1)) throw refuse(`disko.rootMountPoint is ${root}, which is (or is inside) a folder the live system itself uses.`);
   for (const mount of await mounts()) {
     if (under(mount.mountPoint, root)) throw refuse(`${mount.mountPoint} is mounted (${mount.source}), at or below where disko would mount the new system.`);
   }
   const info = await stat(root).catch(() => null);
   if (info && !info.isDirectory()) throw refuse(`${root} exists and is not a folder.`);
   if (info && (await readdir(root)).length > 0) throw refuse(`${root} is not empty.`);
+  // Mount points are compared as the kernel lists them: no symbolic link on the way.
+  if (info && (await realpath(root)) !== root) throw refuse(`${root} is reached through a symbolic link (it is ${await realpath(root)}).`);
   if (under(source, root)) throw refuse(`The configuration ${source} is below it.`);
 }
 

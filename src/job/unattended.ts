@@ -2,7 +2,7 @@
 // file and its disk before anything else; the disk's checks and size with the
 // rest of the validation; then partition, format and mount, once everything
 // has passed.
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describeAnswers, type Answers, type Layout } from '../answers/answer-file.js';
 import { readAnswers } from '../answers/read-answers.js';
@@ -149,6 +149,8 @@ async function checkScripts(disko: DiskoPlan): Promise<void> {
 // erased (partition), the format script (partitions and file systems, format),
 // the mount script and what it mounted read back (mount).
 export async function prepareDiskoDisk(ctx: JobContext, disko: DiskoPlan, checked: CheckedDisk, session: DiskSession): Promise<Formatted> {
+  // The folder just made (or found empty) is where the kernel will list the mounts.
+  if ((await realpath(session.mountPoint)) !== session.mountPoint) throw new InstallError('target-unsafe', `disko's rootMountPoint ${session.mountPoint} is reached through a symbolic link`, `Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.`);
   ctx.phase('partition');
   if (checked.signatures.length > 0) await eraseForDisko(ctx, checked.disk);
   ctx.progress(1);

@@ -15,13 +15,13 @@
 // names the loop device's partitions by number.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GPT_TYPES } from '../../src/disk/layout.js';
 import { runCli, resultOf, startCli, type CliRun } from '../helpers/cli.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
+import { bindMount, FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
 import { activeUses, attachDisk, blkid, detachAll, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
 import { copyFixture } from '../helpers/tree.js';
 
@@ -277,13 +277,25 @@ describe('refusals: the disk untouched', () => {
     expect(await sha256(disk.image)).toBe(hash);
   });
 
-  it('a rootMountPoint where something is mounted is refused before the disk is touched', async () => {
+  it('a rootMountPoint where something is mounted, or in the live system, is refused before the disk is touched', async () => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const hash = await sha256(disk.image);
-    const source = await diskoConfig(disk.device, '/proc');
+    const busy = join(dir, 'busy');
+    await mkdir(join(busy, 'boot'), { recursive: true });
+    bindMount(join(busy, 'boot'));
+    const source = await diskoConfig(disk.device, busy);
     const { path: manifest } = await isoManifest(source);
     const r = await install(source, await answers(source, { disk: disk.device }), manifest);
-    expect(resultOf(r).error).toMatchObject({ field: 'disk', title: "disko's rootMountPoint /proc cannot be used" });
+    expect(resultOf(r).error).toMatchObject({ field: 'disk', title: `disko's rootMountPoint ${busy} cannot be used` });
+    expect(resultOf(r).error.description).toContain(`${busy}/boot is mounted`);
+    expect(phasesOf(r)).toEqual(['hardware', 'validate']);
+
+    const live = await diskoConfig(disk.device, '/var/lib/target', join(dir, 'live-cfg'));
+    await daemon!.stop();
+    daemon = null;
+    const refused = await install(live, await answers(live, { disk: disk.device }));
+    expect(resultOf(refused).error).toMatchObject({ field: 'disk', title: "disko's rootMountPoint /var/lib/target cannot be used" });
+    expect(existsSync('/var/lib/target')).toBe(false);
     expect(await sha256(disk.image)).toBe(hash);
   });
 });
