@@ -31,8 +31,6 @@ export interface UnattendedPlan {
   disk: DiskInfo;
   // The configuration's disko layout: known at once from the ISO manifest, or after validate from the folder's evaluation.
   disko: DiskoPlan | null;
-  // No "layout" and no manifest entry: the evaluated configuration must bring a disko layout.
-  diskoExpected: boolean;
 }
 
 // Before any phase, as a mounted target's own checks are: the answer file, and that its disk exists and is a whole, writable disk.
@@ -53,7 +51,7 @@ export async function readPlan(ctx: JobContext, answersPath: string, source: str
     disko = await matchDiskoDisk(shipped.disko, disk, answers, source, 'manifest');
     ctx.log('daemon', `the configuration lays out its disks with disko: disko.devices.disk.${disko.diskName} is ${disko.device}, mounted at ${shipped.disko.rootMountPoint}`);
   } else if (shipped) refuseMissingLayout(answers, source);
-  return { answers, disk, disko, diskoExpected: disko === null && answers.layout === null };
+  return { answers, disk, disko };
 }
 
 // The layout says how the installed machine starts; a disko layout's machine starts as this one did.
