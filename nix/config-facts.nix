@@ -56,6 +56,27 @@ let
   grubEnabled = grub.enable or (!systemdBoot);
   # Values the installer's choices set with mkDefault; whatever the configuration sets wins.
   setting = dotted: let v = get dotted null; in if isString v then v else null;
+
+  # disko (nix-community/disko, module.nix and lib/default.nix): a configuration
+  # that declares disko.devices.disk gets system.build.formatScript (partitions
+  # and makes the file systems, wiping nothing) and mountScript (mounts them
+  # under disko.rootMountPoint, default /mnt), each a bash script with every
+  # disk's `device` written into it. Every release has these names; newer ones
+  # also have `format` and `mount` ($out/bin/disko-format), used if the legacy
+  # names go (disko 2.0).
+  build = (config.system or { }).build or { };
+  diskoDisks = ((config.disko or { }).devices or { }).disk or { };
+  diskoScript = legacy: new: bin:
+    if build ? ${legacy} then { drv = build.${legacy}; path = "${build.${legacy}}"; }
+    else { drv = build.${new}; path = "${build.${new}}/bin/${bin}"; };
+  diskoFormat = diskoScript "formatScript" "format" "disko-format";
+  diskoMount = diskoScript "mountScript" "mount" "disko-mount";
+  disko = if !(isAttrs diskoDisks) || diskoDisks == { } then null else {
+    formatScript = diskoFormat.path;
+    mountScript = diskoMount.path;
+    rootMountPoint = config.disko.rootMountPoint or "/mnt";
+    disks = builtins.mapAttrs (name: disk: disk.device) diskoDisks;
+  } // (if withDrvPath then { drvPaths = [ diskoFormat.drv.drvPath diskoMount.drv.drvPath ]; } else { });
 in
 {
   version = 1;
@@ -77,4 +98,5 @@ in
     xkbLayout = let v = setting "services.xserver.xkb.layout"; in if v != null then v else setting "services.xserver.layout";
     xkbVariant = let v = setting "services.xserver.xkb.variant"; in if v != null then v else setting "services.xserver.xkbVariant";
   };
+  inherit disko;
 } // (if withDrvPath then { drvPath = config.system.build.toplevel.drvPath; } else { })

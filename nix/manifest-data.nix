@@ -21,3 +21,7 @@ in
   inherit configDir hardwareProfiles;
   toplevel = "${evaluated.config.system.build.toplevel}";
 } // (if flake == null then { } else { inherit flake; })
+# A configuration that uses disko: its format and mount scripts (their store
+# paths put them and their closure in the ISO's store, through the manifest's
+# references), the disks' devices written into them, and where they mount.
+// (if facts.disko == null then { } else { inherit (facts) disko; })

@@ -21,7 +21,8 @@ export const CHOICE_FIELDS = {
   keyboardVariant: { choice: 'keyboardVariant', example: '"nodeadkeys"' },
   consoleKeymap: { choice: 'keyboardVConsoleKeymap', example: '"de-latin1"' },
 } as const;
-export const REQUIRED_FIELDS = ['disk', 'layout'] as const;
+// "layout" too, unless the configuration describes its disks with disko (checked once that is known: src/disk/disko.ts).
+export const REQUIRED_FIELDS = ['disk'] as const;
 export const LAYOUT_FIELDS = ['type', 'swap', 'encrypt'] as const;
 export const ENCRYPT_FIELDS = ['passphraseFile'] as const;
 
@@ -63,7 +64,8 @@ export interface Answers {
   // The answer file these came from.
   file: string;
   disk: string;
-  layout: Layout;
+  // null: none given; the configuration's disko layout is used (refused if it has none).
+  layout: Layout | null;
   wipe: boolean;
   user?: string;
   desktop?: string;
@@ -128,7 +130,7 @@ export function checkAnswers(value: unknown, file: string): Answers {
     }
   }
   for (const key of REQUIRED_FIELDS) {
-    if (value[key] === undefined) throw problem(key, `"${key}" is missing`, key === 'disk' ? 'Name the disk to install on, e.g. "disk": "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456" (ls -l /dev/disk/by-id lists them).' : `Choose a layout, e.g. "layout": "efi-ext4" (${LAYOUT_TYPES.join(' or ')}).`);
+    if (value[key] === undefined) throw problem(key, `"${key}" is missing`, 'Name the disk to install on, e.g. "disk": "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456" (ls -l /dev/disk/by-id lists them).');
   }
 
   const { disk } = value;
@@ -137,7 +139,7 @@ export function checkAnswers(value: unknown, file: string): Answers {
     throw problem('disk', '"disk" must be a path under /dev', `"disk" is ${shown(disk)}; name a whole disk, e.g. "/dev/disk/by-id/..." (stable across boots) or "/dev/nvme0n1".`);
   }
 
-  const layout = checkLayout(value.layout, file, problem, wrongType);
+  const layout = value.layout === undefined ? null : checkLayout(value.layout, file, problem, wrongType);
 
   const wipe = value.wipe ?? false;
   if (typeof wipe !== 'boolean') throw wrongType('wipe', wipe, 'true or false', 'true (to erase a disk that has partitions)');
@@ -232,7 +234,7 @@ export function describeAnswers(answers: Answers): string {
   const { layout } = answers;
   const parts = [
     `disk ${answers.disk}`,
-    `layout ${layout.type}${layout.swapBytes > 0 ? ` with ${layout.swapBytes / 1024 ** 2} MiB swap` : ''}${layout.encrypt ? `, LUKS2-encrypted (passphrase in ${layout.encrypt.passphraseFile})` : ''}`,
+    layout ? `layout ${layout.type}${layout.swapBytes > 0 ? ` with ${layout.swapBytes / 1024 ** 2} MiB swap` : ''}${layout.encrypt ? `, LUKS2-encrypted (passphrase in ${layout.encrypt.passphraseFile})` : ''}` : 'no layout (the configuration\'s disko layout)',
     `wipe ${answers.wipe}`,
     `user ${answers.user ?? '(none)'}`,
     `desktop ${answers.desktop === undefined ? '(not checked)' : answers.desktop === '' ? '(none)' : answers.desktop}`,

@@ -50,7 +50,7 @@ export async function readAnswers(path: string): Promise<Answers> {
     throw new AnswerError('(file)', `${file} is not valid JSON`, `${syntaxErrorAt(text, errorMessage(error))}. An answer file is one JSON object; check quotes, commas and braces there (jq . ${file} shows where). Nothing was written to any disk.`);
   }
   const answers = checkAnswers(value, file);
-  if (answers.layout.encrypt) answers.layout.encrypt.passphraseBytes = await passphraseLength(answers.layout.encrypt.passphraseFile, file);
+  if (answers.layout?.encrypt) answers.layout.encrypt.passphraseBytes = await passphraseLength(answers.layout.encrypt.passphraseFile, file);
   return answers;
 }
 

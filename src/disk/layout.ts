@@ -65,16 +65,19 @@ export interface SizeNeed {
   explanation: string;
 }
 
-export function diskNeed(layout: Layout, closureBytes: number): SizeNeed {
+// LAYOUT null: a disko layout, whose partitions' sizes the installer does not know (only the system's part is counted).
+export function diskNeed(layout: Layout | null, closureBytes: number): SizeNeed {
   const headroomBytes = Math.max(closureBytes, MIN_BUILD_HEADROOM_BYTES);
-  const boot = layout.type === 'efi-ext4' ? ESP_BYTES : BIOS_BOOT_BYTES;
-  const fixedBytes = GPT_OVERHEAD_BYTES + boot + layout.swapBytes;
+  const boot = layout === null ? 0 : layout.type === 'efi-ext4' ? ESP_BYTES : BIOS_BOOT_BYTES;
+  const swapBytes = layout?.swapBytes ?? 0;
+  const fixedBytes = GPT_OVERHEAD_BYTES + boot + swapBytes;
   const parts = [
     `the system's closure ${formatBytes(closureBytes)}`,
     `build headroom ${formatBytes(headroomBytes)}`,
-    layout.type === 'efi-ext4' ? `the EFI system partition ${formatBytes(boot)}` : `the BIOS boot partition ${formatBytes(boot)}`,
-    ...(layout.swapBytes > 0 ? [`swap ${formatBytes(layout.swapBytes)}`] : []),
+    ...(layout === null ? [] : [layout.type === 'efi-ext4' ? `the EFI system partition ${formatBytes(boot)}` : `the BIOS boot partition ${formatBytes(boot)}`]),
+    ...(swapBytes > 0 ? [`swap ${formatBytes(swapBytes)}`] : []),
     'the partition table 2 MiB',
+    ...(layout === null ? ["(the disko layout's other partitions not counted)"] : []),
   ];
   return { totalBytes: closureBytes + headroomBytes + fixedBytes, closureBytes, headroomBytes, fixedBytes, explanation: parts.join(' + ') };
 }

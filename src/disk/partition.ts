@@ -53,7 +53,7 @@ async function waitForNodes(ctx: CommandContext, nodes: readonly string[], timeo
 }
 
 // Optional helpers: partx and udevadm that fail, or are not there, are logged and the nodes checked anyway.
-async function tryCommand(ctx: CommandContext, file: string, args: string[]): Promise<void> {
+export async function tryCommand(ctx: CommandContext, file: string, args: string[]): Promise<void> {
   try {
     await runStepCommand(ctx, { file, args, failure: (r) => new InstallError('partition-reread', `${file} exited with ${r.exitCode}`, '') });
   } catch (error) {

@@ -8,6 +8,7 @@ import type { CommandContext } from '../step/context.js';
 import { InstallError, errorMessage } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import type { DiskSession } from './disk-session.js';
+import { adoptDiskoUses } from './disko.js';
 import { luksCloseArgs } from './luks.js';
 
 const UNMOUNT_TRIES = 10;
@@ -25,6 +26,8 @@ async function run(ctx: CommandContext, file: string, args: string[]): Promise<s
 // Returns what could not be undone cleanly (empty when all went well).
 export async function releaseDisk(ctx: CommandContext, session: DiskSession): Promise<string[]> {
   const problems: string[] = [];
+  // disko's scripts mount, swap on and open what the layout says: whatever of it is active now, even after a script failed halfway.
+  if (session.disko) await adoptDiskoUses(ctx, session);
   while (session.swaps.length > 0) {
     const swap = session.swaps.pop()!;
     const problem = await run(ctx, 'swapoff', [swap]);
@@ -49,7 +52,7 @@ export async function releaseDisk(ctx: CommandContext, session: DiskSession): Pr
     const problem = await run(ctx, 'cryptsetup', luksCloseArgs(name));
     if (problem) problems.push(problem);
   }
-  await rmdir(session.mountPoint).catch((error: unknown) => problems.push(`${session.mountPoint} could not be removed: ${errorMessage(error)}`));
+  if (session.madeMountPoint) await rmdir(session.mountPoint).catch((error: unknown) => problems.push(`${session.mountPoint} could not be removed: ${errorMessage(error)}`));
   ctx.log('release', problems.length === 0 ? 'the disk is unmounted and released' : `releasing the disk: ${problems.join('; ')}`, problems.length === 0 ? 'info' : 'warn');
   return problems;
 }

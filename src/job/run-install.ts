@@ -56,7 +56,10 @@ import { InstallCancelled, InstallError, errorMessage, stopReason } from '../ste
 import { batchLogEvents } from './batch-log-events.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { clip } from '../step/clip.js';
-import { checkDiskFits, layoutFirmware, prepareDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
+import { checkDiskFits, layoutFirmware, prepareDisk, prepareDiskoDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
+
+// The hardware configuration's note where a layout's planned file systems would go.
+const DISKO_FILE_SYSTEMS = "  # File systems: the configuration's disko layout declares them (disko.devices).\n";
 
 // Share of the whole bar each phase takes. The copy dominates a real install
 // (several GB from the squashfs); the build is mostly evaluation when the ISO
@@ -262,18 +265,22 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       // The answer file and its disk, as a mounted target's own checks come first; then a private mount point for it.
       ctx.log('daemon', `unattended install from ${source}, answers in ${answersPath}`);
       plan = await readPlan(ctx, answersPath, source, settings);
-      session = await DiskSession.create();
-      root = ctx.root = session.mountPoint;
+      // A disko layout mounts at the configuration's own rootMountPoint, known (and checked) after validate.
+      if (plan.answers.layout !== null) {
+        session = await DiskSession.create();
+        root = ctx.root = session.mountPoint;
+      }
     } else {
       ctx.log('daemon', `installing from ${source} to ${root}`);
       if (request.allowUnmounted) ctx.log('daemon', `${root} may be an unmounted folder (allowUnmounted)`, 'warn');
     }
 
     // The target's hardware configuration and the installer's choices, in a private copy of the folder.
-    // Unattended: before the disk holds a file system, the ones the layout will make stand in for the probe's.
+    // Unattended: before the disk holds a file system, the ones the layout will make stand in for the probe's
+    // (with disko, none: its module declares the file systems).
     ctx.phase('hardware');
     prepared = plan
-      ? await prepareConfig(ctx, source, { choices: unattendedChoices(plan) }, { plannedFileSystems: plannedFileSystemsNix(plan.answers.layout) })
+      ? await prepareConfig(ctx, source, { choices: unattendedChoices(plan) }, { plannedFileSystems: plan.answers.layout ? plannedFileSystemsNix(plan.answers.layout) : DISKO_FILE_SYSTEMS })
       : await prepareConfig(ctx, source, request);
     const profiles = await manifestProfiles(settings.manifest);
     ctx.log('hardware', profileLine(matchProfile(prepared.generated, profiles), Object.keys(profiles).length));
@@ -282,7 +289,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     // Every mismatch is known before anything is written to the target (or, unattended, to the disk).
     ctx.phase('validate');
     const firmware = plan ? layoutFirmware(plan.answers.layout) : targetFirmware(request.choices);
-    ctx.log('daemon', plan ? `the layout ${plan.answers.layout.type} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
+    ctx.log('daemon', plan ? `${plan.answers.layout ? `the layout ${plan.answers.layout.type}` : 'a disko layout (as this machine booted)'} starts the machine with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}` : `this machine starts with ${firmware === 'efi' ? 'UEFI' : 'a BIOS'}`);
     const user = plan ? plan.answers.user : request.user;
     const desktop = plan ? plan.answers.desktop : request.desktop;
     // A flake's configuration may be chosen by host name, Calamares' or the answer file's.
@@ -307,7 +314,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     }
     if (signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
-    if (plan) checked = await checkDiskFits(ctx, plan, source, settings, prepared);
+    if (plan) checked = await checkDiskFits(ctx, plan, source, settings, prepared, validation.facts);
     else {
       // The ISO's manifest knows the closure's size: a fresh target too small for it is refused now, not when full.
       // Also when this machine's hardware made the system differ a little from the shipped one: still the best estimate.
@@ -316,7 +323,14 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     }
     ctx.progress(1);
 
-    if (plan && session && checked) {
+    if (plan?.disko && checked) {
+      session = await DiskSession.forDisko({ rootMountPoint: plan.disko.facts.rootMountPoint, diskName: checked.disk.name });
+      root = ctx.root = session.mountPoint;
+      formatted = await prepareDiskoDisk(ctx, plan.disko, checked, session);
+      await checkTargetRoot(root);
+      // disko's module declares the file systems; the probe gives the rest.
+      await probeMountedFileSystems(ctx, prepared, [], true);
+    } else if (plan && session && checked) {
       formatted = await prepareDisk(ctx, plan.answers, checked, session);
       await checkTargetRoot(root);
       await probeMountedFileSystems(ctx, prepared, formatted.partitions);
@@ -325,7 +339,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     ctx.phase('stage');
     targetTouched = true;
     const staged = await stageConfig(ctx, prepared.folder, source);
-    if (plan) await protectStagedSecrets(ctx, source, staged.etcNixos, [plan.answers.file, ...(plan.answers.layout.encrypt ? [plan.answers.layout.encrypt.passphraseFile] : [])]);
+    if (plan) await protectStagedSecrets(ctx, source, staged.etcNixos, [plan.answers.file, ...(plan.answers.layout?.encrypt ? [plan.answers.layout.encrypt.passphraseFile] : [])]);
     ctx.progress(1);
 
     ctx.phase('build');

@@ -2,6 +2,7 @@
 // file and its disk before anything else; the disk's checks and size with the
 // rest of the validation; then partition, format and mount, once everything
 // has passed.
+import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describeAnswers, type Answers, type Layout } from '../answers/answer-file.js';
 import { readAnswers } from '../answers/read-answers.js';
@@ -10,13 +11,17 @@ import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
 import { checkDisk, checkDiskSize, type CheckedDisk } from '../disk/check-disk.js';
 import { closureBytes } from '../disk/closure-size.js';
 import type { DiskSession } from '../disk/disk-session.js';
+import { checkDiskoMounted, checkRootMountPoint, eraseForDisko, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, runDiskoScript, type DiskoPlan } from '../disk/disko.js';
 import { formatPartitions, type Formatted } from '../disk/format.js';
 import { planPartitions } from '../disk/layout.js';
 import { mountTarget } from '../disk/mount.js';
-import { partitionDisk } from '../disk/partition.js';
+import { partitionDisk, tryCommand } from '../disk/partition.js';
+import { lastMessages, realise } from '../nix/commands.js';
+import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
-import type { InstallChoices } from '../protocol/messages.js';
+import type { ConfigFacts, DiskoFacts, InstallChoices } from '../protocol/messages.js';
+import { InstallError } from '../step/install-error.js';
 import type { JobContext, JobSettings } from '../step/context.js';
 import { manifestFacts } from '../validate/config-facts.js';
 import type { Firmware } from '../validate/boot-loader.js';
@@ -24,6 +29,8 @@ import type { Firmware } from '../validate/boot-loader.js';
 export interface UnattendedPlan {
   answers: Answers;
   disk: DiskInfo;
+  // The configuration's disko layout: known at once from the ISO manifest, or after validate from the folder's evaluation.
+  disko: DiskoPlan | null;
 }
 
 // Before any phase, as a mounted target's own checks are: the answer file, and that its disk exists and is a whole, writable disk.
@@ -36,11 +43,20 @@ export async function readPlan(ctx: JobContext, answersPath: string, source: str
   }
   const disk = await inspectDisk(answers.disk);
   ctx.log('daemon', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}${disk.stablePath !== answers.disk ? ` (${disk.stablePath})` : ''}`);
-  return { answers, disk };
+  // The ISO's own configuration says in its manifest whether disko lays out its disks.
+  const shipped = settings.manifest ? await manifestFacts(settings.manifest, source) : null;
+  let disko: DiskoPlan | null = null;
+  if (shipped?.disko) {
+    refuseLayoutWithDisko(answers, source);
+    disko = await matchDiskoDisk(shipped.disko, disk, answers, source, 'manifest');
+    ctx.log('daemon', `the configuration lays out its disks with disko: disko.devices.disk.${disko.diskName} is ${disko.device}, mounted at ${shipped.disko.rootMountPoint}`);
+  } else if (shipped) refuseMissingLayout(answers, source);
+  return { answers, disk, disko };
 }
 
-// The layout says how the installed machine starts.
-export function layoutFirmware(layout: Layout): Firmware {
+// The layout says how the installed machine starts; a disko layout's machine starts as this one did.
+export function layoutFirmware(layout: Layout | null): Firmware {
+  if (layout === null) return targetFirmware();
   return layout.type === 'bios-ext4' ? 'bios' : 'efi';
 }
 
@@ -49,7 +65,7 @@ export function layoutFirmware(layout: Layout): Firmware {
 export function unattendedChoices(plan: UnattendedPlan): InstallChoices {
   const { disk } = plan;
   const path = /^\/dev\/[A-Za-z0-9/._:-]{1,200}$/.test(disk.stablePath) ? disk.stablePath : disk.device;
-  return { ...plan.answers.choices, firmwareType: layoutFirmware(plan.answers.layout), ...(plan.answers.layout.type === 'bios-ext4' && { bootLoaderPath: path }) };
+  return { ...plan.answers.choices, firmwareType: layoutFirmware(plan.answers.layout), ...(plan.answers.layout?.type === 'bios-ext4' && { bootLoaderPath: path }) };
 }
 
 // What the running installer reads from: a disk holding any of these is the live medium.
@@ -63,16 +79,27 @@ function livePaths(settings: JobSettings, source: string, answers: Answers): str
     source,
     ...settings.configDirs,
     answers.file,
-    ...(answers.layout.encrypt ? [answers.layout.encrypt.passphraseFile] : []),
+    ...(answers.layout?.encrypt ? [answers.layout.encrypt.passphraseFile] : []),
     ...(settings.manifest ? [settings.manifest] : []),
     ...(settings.nixpkgs ? [settings.nixpkgs] : []),
   ];
 }
 
 // The end of the validate phase: the disk may be used and erased, and the system fits on it. Nothing is written to any disk.
-export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, source: string, settings: JobSettings, prepared: PreparedConfig): Promise<CheckedDisk> {
+export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, source: string, settings: JobSettings, prepared: PreparedConfig, facts: ConfigFacts | null): Promise<CheckedDisk> {
   const { answers } = plan;
+  if (!plan.disko) {
+    // A folder that is not the ISO's: its evaluation says whether it uses disko.
+    const evaluated = facts?.disko ?? null;
+    if (evaluated) refuseLayoutWithDisko(answers, source);
+    else refuseMissingLayout(answers, source);
+    if (evaluated) plan.disko = await buildDisko(ctx, evaluated, plan, source);
+  }
   const checked = await checkDisk(ctx, plan.disk, answers, livePaths(settings, source, answers));
+  if (plan.disko) {
+    await checkRootMountPoint(plan.disko.facts, source);
+    await checkScripts(plan.disko);
+  }
   ctx.progress(0.6);
   // The size needs the closure: the ISO manifest records it for the configuration
   // it ships; any other is built now, in the live store, which also proves it
@@ -88,8 +115,58 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
   return checked;
 }
 
+// The disko scripts of a folder the ISO did not ship, built in the live store from what is there (offline).
+async function buildDisko(ctx: JobContext, facts: DiskoFacts, plan: UnattendedPlan, source: string): Promise<DiskoPlan> {
+  const matched = await matchDiskoDisk(facts, plan.disk, plan.answers, source, 'built');
+  ctx.log('validate', `the configuration lays out its disks with disko (disko.devices.disk.${matched.diskName} is ${matched.device}); building its format and mount scripts in the live store`);
+  await realise(ctx, facts.drvPaths ?? [], (outcome) =>
+    new InstallError(
+      'disko-unbuildable',
+      `The disko scripts of ${source} cannot be built here`,
+      `The configuration describes its disks with disko, and its format and mount scripts (system.build.formatScript, mountScript) are not in this ISO's store; building them offline failed:\n${lastMessages(outcome)}\nBuild the ISO from this configuration (its disko scripts are then on the ISO), or install the ISO's own configuration. Nothing was written to any disk.`,
+    ),
+  );
+  return matched;
+}
+
+// The scripts are in the store (built with the ISO, or just now), as files that run.
+async function checkScripts(disko: DiskoPlan): Promise<void> {
+  for (const script of [disko.facts.formatScript, disko.facts.mountScript]) {
+    const info = await stat(script).catch(() => null);
+    if (!info?.isFile() || (info.mode & 0o111) === 0) {
+      throw new InstallError(
+        'disko-missing',
+        `The disko script ${script} is not in the store`,
+        `${disko.origin === 'manifest' ? "The ISO manifest names it as the configuration's disko script, but" : 'It was built, but'} ${script} is not an executable file. ${disko.origin === 'manifest' ? 'Rebuild the ISO with this installer\'s flake (the manifest brings the scripts into its store).' : 'Check the configuration\'s disko settings.'} Nothing was written to any disk.`,
+      );
+    }
+  }
+}
+
+// disko's own scripts, from here on the disk is changed: the old signatures
+// erased (partition), the format script (partitions and file systems, format),
+// the mount script and what it mounted read back (mount).
+export async function prepareDiskoDisk(ctx: JobContext, disko: DiskoPlan, checked: CheckedDisk, session: DiskSession): Promise<Formatted> {
+  // The folder just made (or found empty) is where the kernel will list the mounts.
+  if ((await realpath(session.mountPoint)) !== session.mountPoint) throw new InstallError('target-unsafe', `disko's rootMountPoint ${session.mountPoint} is reached through a symbolic link`, `Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.`);
+  ctx.phase('partition');
+  if (checked.signatures.length > 0) await eraseForDisko(ctx, checked.disk);
+  ctx.progress(1);
+  ctx.phase('format');
+  await runDiskoScript(ctx, disko.facts.formatScript, 'format', checked.disk);
+  // disko names partitions by /dev/disk/by-partlabel (udev's links); its script settles udev after each one, and so does this, before mounting.
+  await tryCommand(ctx, 'udevadm', ['settle', '--timeout=30']);
+  ctx.progress(1);
+  ctx.phase('mount');
+  await runDiskoScript(ctx, disko.facts.mountScript, 'mount', checked.disk);
+  await checkDiskoMounted(ctx, session, checked.disk);
+  ctx.progress(1);
+  return { root: session.mountPoint, esp: null, swap: null, partitions: [] };
+}
+
 // Partition, format and mount: from here on the disk is changed.
 export async function prepareDisk(ctx: JobContext, answers: Answers, checked: CheckedDisk, session: DiskSession): Promise<Formatted> {
+  if (answers.layout === null) throw new InstallError('internal-error', 'No layout to partition with', 'This is a bug in the installer; please report it with the log.');
   const partitions = planPartitions(answers.layout);
   ctx.phase('partition');
   const nodes = await partitionDisk(ctx, checked.disk, partitions, checked.signatures.length > 0);

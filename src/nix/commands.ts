@@ -92,6 +92,17 @@ export async function buildAttribute(
   return realise(ctx, drvPath, onProgress, failure);
 }
 
+// `nix-store --realise DRV...` in the live store, offline: builds what is not there yet.
+export async function realise(ctx: CommandContext, drvPaths: readonly string[], failure: NixFailureHandler): Promise<string[]> {
+  const { result } = await runNix(ctx, {
+    file: 'nix-store',
+    args: ['--realise', ...drvPaths, ...OFFLINE_NIX_OPTIONS],
+    captureStdout: true,
+    failure,
+  });
+  return result.stdout.filter((line) => line.startsWith('/'));
+}
+
 export interface DryRun {
   toBuild: string[];
   toFetch: string[];

@@ -76,10 +76,11 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
 
 // An unattended install, once its file systems are mounted: the probe's own
 // hardware configuration replaces the planned file systems the checks used.
-export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[]): Promise<void> {
-  const generated = await showHardwareConfig(ctx, ctx.root);
+// NOFILESYSTEMS: the configuration declares them itself (disko's module does).
+export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[], noFilesystems = false): Promise<void> {
+  const generated = await showHardwareConfig(ctx, ctx.root, noFilesystems);
   const complete = completeHardwareConfig(ctx, generated, partitions, prepared.choices.text === null ? null : CHOICES_FILE);
   await writeFile(join(prepared.folder, HARDWARE_FILE), complete, { mode: 0o644 });
   prepared.generated = generated;
-  ctx.log('hardware', `this machine's ${HARDWARE_FILE} now declares the file systems just made (nixos-generate-config --root ${ctx.root})`);
+  ctx.log('hardware', noFilesystems ? `this machine's ${HARDWARE_FILE} probed with the new disk mounted (nixos-generate-config --no-filesystems --root ${ctx.root}); the file systems are the configuration's` : `this machine's ${HARDWARE_FILE} now declares the file systems just made (nixos-generate-config --root ${ctx.root})`);
 }

@@ -175,6 +175,21 @@ export interface ConfigFacts {
   settings?: Partial<Record<ChoiceSetting, string | null>>;
   // Set when the folder is a flake.
   flake?: FlakeFacts;
+  // Set when the configuration describes its disks with disko (null: it does not).
+  disko?: DiskoFacts | null;
+}
+
+// What a configuration that uses disko gives the installer (nix/config-facts.nix).
+export interface DiskoFacts {
+  // The prebuilt scripts: partition and format, then mount (disko's formatScript, mountScript).
+  formatScript: string;
+  mountScript: string;
+  // Where mountScript mounts the new system (disko.rootMountPoint).
+  rootMountPoint: string;
+  // disko.devices.disk.<name>.device, as written into the scripts.
+  disks: Record<string, string>;
+  // The scripts' derivations, when the facts come from evaluating the folder (to build them).
+  drvPaths?: string[];
 }
 
 export interface FlakeInput {

@@ -12,7 +12,7 @@ import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-co
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import type { ConfigFacts, FlakeInput } from '../protocol/messages.js';
+import type { ConfigFacts, DiskoFacts, FlakeInput } from '../protocol/messages.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
 const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));
@@ -45,6 +45,27 @@ function manifestFlake(value: unknown): ManifestFlake | null | undefined {
   return { configuration: data.configuration, hostNames, inputs };
 }
 
+const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+._?=-]+(\/[A-Za-z0-9+._?=-]+)*$/;
+const DEVICE_PATH = /^\/[A-Za-z0-9/+._:@,=-]{1,4095}$/;
+
+const isStorePath = (path: unknown): path is string => typeof path === 'string' && STORE_PATH.test(path) && !path.split('/').some((part) => part === '..' || part === '.');
+
+// A disko entry (manifest or evaluation) as the daemon may run it: store paths
+// for the scripts, absolute paths for the mount point and devices; undefined
+// when there is none, null when it is malformed.
+export function diskoFacts(value: unknown): DiskoFacts | null | undefined {
+  if (value === undefined || value === null) return undefined;
+  const data = value as Partial<Record<keyof DiskoFacts, unknown>>;
+  const { formatScript, mountScript, rootMountPoint, disks, drvPaths } = data;
+  if (!isStorePath(formatScript) || !isStorePath(mountScript)) return null;
+  if (typeof rootMountPoint !== 'string' || !DEVICE_PATH.test(rootMountPoint) || rootMountPoint.split('/').includes('..')) return null;
+  if (!disks || typeof disks !== 'object' || Array.isArray(disks)) return null;
+  const entries = Object.entries(disks as Record<string, unknown>);
+  if (entries.length === 0 || entries.some(([name, device]) => name.length > 200 || typeof device !== 'string' || !DEVICE_PATH.test(device))) return null;
+  if (drvPaths !== undefined && (!isStringList(drvPaths) || !drvPaths.every((p) => isStorePath(p) && p.endsWith('.drv')))) return null;
+  return { formatScript, mountScript, rootMountPoint, disks: Object.fromEntries(entries) as Record<string, string>, ...(drvPaths !== undefined && { drvPaths }) };
+}
+
 // The manifest describes one folder (the ISO's nix-cfg); null when it does not describe this one.
 export async function manifestFacts(manifest: string, source: string): Promise<(ConfigFacts & { manifestFlake?: ManifestFlake }) | null> {
   const text = await readFile(manifest, 'utf8').catch(() => null);
@@ -60,6 +81,8 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
   }
   const flake = manifestFlake(data.flake);
   if (flake === null) throw new InstallError('manifest-invalid', 'The ISO manifest is not one this installer reads', `${manifest} has a "flake" entry without configuration, configurations and inputs. Rebuild the ISO with this installer's flake.`);
+  const disko = diskoFacts(data.disko);
+  if (disko === null) throw new InstallError('manifest-invalid', 'The ISO manifest is not one this installer reads', `${manifest} has a "disko" entry without store paths of its formatScript and mountScript, an absolute rootMountPoint and the disks' devices. Rebuild the ISO with this installer's flake.`);
   if (resolve(data.configDir) !== resolve(source)) return null;
   return {
     origin: 'manifest',
@@ -69,15 +92,18 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
     ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
     ...(flake && { manifestFlake: flake }),
+    ...(disko && { disko }),
     closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }
 
-type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake'> & { drvPath: string };
+type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake' | 'disko'> & { drvPath: string; disko?: unknown };
 
 function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
   const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
-  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+  const disko = diskoFacts(facts.disko);
+  if (disko === null) throw new InstallError('config-eval-failed', 'The configuration\'s disko settings cannot be used', 'disko.devices.disk, disko.rootMountPoint or system.build.formatScript/mountScript evaluated to something other than devices, an absolute path and the scripts disko makes. Check the disko part of the configuration.');
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values, disko: disko ?? null };
 }
 
 // nix/config-facts.nix applied to a flake's configuration: its text becomes

@@ -66,6 +66,8 @@ describe('Nix files', () => {
     const facts = evalJson(`import ./nix/config-facts.nix { evaluated = import ${NIXOS_EXPR} { }; withDrvPath = false; }`, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
     expect(facts).toMatchObject({ version: 1, users: ['alice'], desktops: ['gnome'], mutableUsers: true, bootLoader: { grub: true, grubEfi: true, grubDevices: ['/dev/vda'], systemdBoot: false } });
     expect(facts.settings).toMatchObject({ hostName: 'demo', timeZone: null });
+    // No disko.devices.disk: no disko entry (test/e2e/unattended-disko.test.ts has one that does).
+    expect(facts.disko).toBeNull();
   });
 });
 

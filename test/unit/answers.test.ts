@@ -64,12 +64,13 @@ describe('checkAnswers', () => {
     });
     expect(checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4' }, FILE)).toEqual({ file: FILE, disk: '/dev/sda', layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null }, wipe: false, then: 'stay', choices: {} });
     expect(checkAnswers({ disk: '/dev/sda', layout: 'bios-ext4', desktop: '' }, FILE).desktop).toBe('');
+    // No layout: the configuration's disko layout, or a refusal once the configuration is known to have none (src/disk/disko.ts).
+    expect(checkAnswers({ disk: '/dev/sda' }, FILE).layout).toBeNull();
   });
 
   it.each([
     [[], '(file)', /not a JSON object/],
     [{ layout: 'efi-ext4' }, 'disk', /"disk" is missing/],
-    [{ disk: '/dev/sda' }, 'layout', /"layout" is missing/],
     [{ disk: '/dev/sda', layout: 'efi-ext4', Wipe: true }, 'Wipe', /unknown field "Wipe"/],
     [{ disk: 7, layout: 'efi-ext4' }, 'disk', /"disk" must be a device path/],
     [{ disk: 'sda', layout: 'efi-ext4' }, 'disk', /must be a path under \/dev/],

@@ -103,6 +103,20 @@ describe('the ISO manifest', () => {
     await expect(manifestFacts(manifest, '/iso/nix-cfg')).rejects.toThrow(InstallError);
     await rm(dir, { recursive: true });
   });
+
+  it("reads a disko entry only with the scripts in the store and absolute paths (the daemon runs them as root)", async () => {
+    const dir = await scratch('manifest');
+    const manifest = join(dir, 'manifest.json');
+    const disko = { formatScript: `/nix/store/${'a'.repeat(32)}-disko-format`, mountScript: `/nix/store/${'b'.repeat(32)}-disko/bin/disko-mount`, rootMountPoint: '/mnt', disks: { main: '/dev/disk/by-id/nvme-X_1' } };
+    const base = { version: 1, configDir: '/iso/nix-cfg', users: [], desktops: [] };
+    await writeFile(manifest, JSON.stringify({ ...base, disko }));
+    expect((await manifestFacts(manifest, '/iso/nix-cfg'))?.disko).toEqual(disko);
+    for (const bad of [{ formatScript: '/tmp/evil.sh' }, { mountScript: `/nix/store/${'b'.repeat(32)}-x/../../../bin/sh` }, { rootMountPoint: 'mnt' }, { rootMountPoint: '/mnt/../etc' }, { disks: {} }, { disks: { main: 'sda' } }, { disks: ['/dev/sda'] }]) {
+      await writeFile(manifest, JSON.stringify({ ...base, disko: { ...disko, ...bad } }));
+      await expect(manifestFacts(manifest, '/iso/nix-cfg'), JSON.stringify(bad)).rejects.toThrow(/"disko" entry/);
+    }
+    await rm(dir, { recursive: true });
+  });
 });
 
 it('a failed validation becomes one install error naming every problem', () => {
