@@ -16,7 +16,7 @@ import { formatPartitions, type Formatted } from '../disk/format.js';
 import { planPartitions } from '../disk/layout.js';
 import { mountTarget } from '../disk/mount.js';
 import { partitionDisk, tryCommand } from '../disk/partition.js';
-import { lastMessages, realise } from '../nix/commands.js';
+import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
@@ -119,7 +119,7 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
 async function buildDisko(ctx: JobContext, facts: DiskoFacts, plan: UnattendedPlan, source: string): Promise<DiskoPlan> {
   const matched = await matchDiskoDisk(facts, plan.disk, plan.answers, source, 'built');
   ctx.log('validate', `the configuration lays out its disks with disko (disko.devices.disk.${matched.diskName} is ${matched.device}); building its format and mount scripts in the live store`);
-  await realise(ctx, facts.drvPaths ?? [], (outcome) =>
+  await realisePaths(ctx, facts.drvPaths ?? [], (outcome) =>
     new InstallError(
       'disko-unbuildable',
       `The disko scripts of ${source} cannot be built here`,

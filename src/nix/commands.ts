@@ -93,7 +93,7 @@ export async function buildAttribute(
 }
 
 // `nix-store --realise DRV...` in the live store, offline: builds what is not there yet.
-export async function realise(ctx: CommandContext, drvPaths: readonly string[], failure: NixFailureHandler): Promise<string[]> {
+export async function realisePaths(ctx: CommandContext, drvPaths: readonly string[], failure: NixFailureHandler): Promise<string[]> {
   const { result } = await runNix(ctx, {
     file: 'nix-store',
     args: ['--realise', ...drvPaths, ...OFFLINE_NIX_OPTIONS],
