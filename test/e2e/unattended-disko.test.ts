@@ -20,9 +20,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GPT_TYPES } from '../../src/disk/layout.js';
 import { runCli, resultOf, startCli, type CliRun } from '../helpers/cli.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { bindMount, FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
-import { activeUses, attachDisk, blkid, detachAll, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
+import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
 import { copyFixture } from '../helpers/tree.js';
 
 const GiB = 1024 ** 3;
@@ -36,13 +36,9 @@ beforeEach(async () => {
   dir = await scratch('disko');
 });
 afterEach(async () => {
-  try {
-    await daemon?.stop();
-  } finally {
-    daemon = null;
-    await detachAll();
-    await cleanUp(dir, null);
-  }
+  const running = daemon;
+  daemon = null;
+  await endDiskTest(dir, running);
 });
 
 // disko's format script for the layout, as lib/types/gpt.nix, swap.nix and filesystem.nix write it (set -efux; a step is skipped when already done).

@@ -18,9 +18,9 @@ import { partitionDisk } from '../../src/disk/partition.js';
 import type { JobContext } from '../../src/step/context.js';
 import { runCli, resultOf, startCli, type CliRun } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { FIXTURE_CFG, STAND_INS, scratch } from '../helpers/env.js';
-import { activeUses, attachDisk, blkid, detachAll, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
+import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
 import { copyFixture, readTree } from '../helpers/tree.js';
 
 const MiB = 1024 ** 2;
@@ -50,13 +50,9 @@ beforeEach(async () => {
   dir = await scratch('unattended');
 });
 afterEach(async () => {
-  try {
-    await daemon?.stop();
-  } finally {
-    daemon = null;
-    await detachAll();
-    await cleanUp(dir, null);
-  }
+  const running = daemon;
+  daemon = null;
+  await endDiskTest(dir, running);
 });
 
 async function configWithAnswers(answers: unknown, folder = join(dir, 'nix-cfg')): Promise<{ source: string; file: string }> {

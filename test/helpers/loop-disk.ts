@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cleanUp, type RunningDaemon } from './daemon.js';
 
 export interface LoopDisk {
   image: string;
@@ -70,6 +71,16 @@ export async function detachDisk(disk: LoopDisk): Promise<void> {
 
 export async function detachAll(): Promise<void> {
   for (const disk of [...attached]) await detachDisk(disk);
+}
+
+// After a disk test, even a failed one: its daemon stopped, every loop disk detached, its scratch folder gone.
+export async function endDiskTest(dir: string, daemon: RunningDaemon | null): Promise<void> {
+  try {
+    await daemon?.stop();
+  } finally {
+    await detachAll();
+    await cleanUp(dir, null);
+  }
 }
 
 export interface TablePartition {
