@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
-import type { JobContext } from '../step/context.js';
+import type { CommandContext, JobContext } from '../step/context.js';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { copyWithRetries } from '../stage/stage-config.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
@@ -45,7 +45,16 @@ export interface DiskToBe {
   plannedFileSystems: string;
 }
 
-export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
+// A check before Calamares has partitioned anything (a validate request with
+// choices): this machine without file systems, and a root file system standing
+// in for the one the install will have (a NixOS system must declare one). The
+// install probes its mounted target again and is checked again.
+export const PREVIEW_DISK: DiskToBe = {
+  plannedFileSystems: '  # Stands in for the target\'s file systems, which do not exist yet (nixos-offline-installer).\n  fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };\n',
+};
+
+// CTX's root is the mounted target the probe looks at; without DISKTOBE it must be set.
+export async function prepareConfig(ctx: CommandContext & { root?: string }, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
   // 0700 and a fresh random name: other local users can neither read nor swap it.
   const work = await mkdtemp(join(tmpdir(), 'nixos-offline-installer-'));
   const remove = () => rm(work, { recursive: true, force: true });
@@ -55,7 +64,7 @@ export async function prepareConfig(ctx: JobContext, source: string, request: Pi
     await withDir(Beneath.open(work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos'));
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root);
+    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {
