@@ -19,6 +19,9 @@ calamares-nixos-extensions.overrideAttrs (old: {
     cp -r $ours/modules/nixos-offline $out/lib/calamares/modules/
     chmod -R u+w $out/lib/calamares/modules/nixos-offline
     cp $ours/modules/nixos-offline/nixos-offline.conf $conf/modules/
+    # The choices page's QML file, from the installer's package (not on any search path of Calamares').
+    substituteInPlace $conf/modules/notesqml-choices.conf \
+      --replace-fail '/run/current-system/sw/share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml' "$ours/qml/nixos-offline-choices.qml"
     # Offer the configured desktop first: only its packages are on the ISO.
     substituteInPlace $conf/modules/packagechooser.conf \
       --replace-fail 'default: gnome' 'default: "${desktop}"'

@@ -25,6 +25,7 @@ let
       ../nix/desktops.json
       ../calamares/modules
       ../calamares/config
+      ../calamares/qml
       ../systemd
       ../docs
     ];

@@ -3,9 +3,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares, stepInstances, stepJobs } from '../helpers/calamares.js';
+import { checkJob, failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares, stepInstances, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -187,6 +187,69 @@ describe('the nixos-offline job in Calamares', () => {
   });
 });
 
+// The jobs after the check: what it left in globalstorage, then a stand-in for
+// Calamares' partition job, which marks the target (the first job that touches the disk).
+const AFTER_CHECK = ['show-globalstorage', 'mark-target'];
+const MARKER = 'partitioned-by-test';
+const SHOWN_KEYS = { SHOW_GLOBALSTORAGE: 'nixosOfflineChoiceLines,nixosOfflineSource' };
+
+function shownGlobalstorage(log: string): Record<string, unknown> {
+  const line = /globalstorage: (\{.*\})/.exec(log);
+  expect(line, log).not.toBeNull();
+  // Calamares' log quotes the Python job's message: unescape it.
+  return JSON.parse(line![1]!.replace(/\\"/g, '"')) as Record<string, unknown>;
+}
+
+describe('the check step in Calamares, before the partition job', () => {
+  it('checks the choices with the daemon and leaves one line per choice, saying which the configuration overrides', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'own-name', extra: 'time.timeZone = "UTC";' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const modules = await moduleCopy(dir, { socket: daemon.socket });
+    const { log } = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+
+    expect(failure(log), log).toBeNull();
+    expect(shownGlobalstorage(log)).toEqual({
+      nixosOfflineChoiceLines: [
+        'User: alice (declared in the configuration)',
+        'Desktop: gnome (the configured one)',
+        'Computer name: field-01 (does not apply: the configuration sets own-name, and it wins)',
+        'Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)',
+        'Language: de_DE.UTF-8 (applies)',
+        'Console keyboard: de-latin1-nodeadkeys (applies)',
+        'Keyboard layout: de (applies)',
+        'Keyboard variant: nodeadkeys (applies)',
+      ],
+      nixosOfflineSource: source,
+    });
+    // Only a check: no install, and the job after it ran.
+    expect(daemon.output()).not.toContain('"install started"');
+    expect(await readdir(root)).toEqual([MARKER]);
+  });
+
+  it('refuses a configuration before the partition job runs: the target stays untouched', async () => {
+    const modules = await daemonWith({ hostName: 'refused', users: ['alice'], bootLoader: 'boot.loader.systemd-boot.enable = true;' });
+    const user = await runCalamares(dir, modules, seed({ username: 'mallory' }), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(user.log)?.title).toBe('User "mallory" is not in the configuration');
+    expect(user.log).not.toContain('Starting job "mark-target"');
+    // The firmware Calamares found decides the boot loader check already.
+    const bios = await runCalamares(dir, modules, seed({ firmwareType: 'bios' }), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(bios.log)?.title).toBe('systemd-boot cannot start this machine');
+    expect(await readdir(root)).toEqual([]);
+    expect(daemon!.output()).not.toContain('"install started"');
+    // The same configuration on a UEFI machine passes, and the partition stand-in runs: the test can tell.
+    const efi = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(efi.log), efi.log).toBeNull();
+    expect(await readdir(root)).toEqual([MARKER]);
+  });
+
+  it('tells the user to check the service when the daemon is not running', async () => {
+    const modules = await moduleCopy(dir, { socket: join(dir, 'no-daemon.sock') });
+    const { log } = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK] });
+    expect(failure(log)?.title).toBe('The offline installer service is not running');
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
 // Warnings Calamares logs here whatever our configuration says, each with why
 // it is not ours. Anything else it warns about is a key of ours that is wrong.
 const NOT_OURS: { pattern: RegExp; reason: string }[] = [
@@ -232,6 +295,10 @@ describe('the offline settings in Calamares', () => {
       await cp('/usr/share/calamares/branding/default/squid.png', join(images, name!));
     }
     await writeFile(join(config, 'modules/packagechooser.conf'), chooser.replaceAll('/run/current-system/sw/share/calamares/images/', `${images}/`));
+    // The choices page's QML file, where the ISO build puts its store path.
+    const notes = await readFile(join(config, 'modules/notesqml-choices.conf'), 'utf8');
+    const qml = /^qmlFilename: (\S+)$/m.exec(notes)![1]!;
+    await writeFile(join(config, 'modules/notesqml-choices.conf'), notes.replace(qml, join(REPO, 'calamares/qml', basename(qml))));
     const home = join(dir, 'home');
     const runtime = join(dir, 'xdg');
     await mkdir(runtime, { mode: 0o700 });
@@ -243,7 +310,8 @@ describe('the offline settings in Calamares', () => {
       stdio: 'ignore',
     });
     try {
-      const ready = (t: string) => t.includes('Requirements model has') && /QML component "qrc:\/packagechooserq\.qml" (QQmlComponent::)?Ready/.test(t);
+      const ready = (t: string) =>
+        t.includes('Requirements model has') && /QML component "qrc:\/packagechooserq\.qml" (QQmlComponent::)?Ready/.test(t) && /QML component "[^"]*\/nixos-offline-choices\.qml" (QQmlComponent::)?Ready/.test(t);
       await expect.poll(async () => ready(await readFile(log, 'utf8').catch(() => '')), { timeout: 60_000, interval: 200 }).toBe(true);
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
@@ -251,7 +319,8 @@ describe('the offline settings in Calamares', () => {
     }
     const text = await readFile(log, 'utf8');
 
-    expect(text).toContain('10 view steps loaded');
+    // The pages, the summary, the check's and the install's exec blocks, the choices page, finished.
+    expect(text).toContain('12 view steps loaded');
     expect(text).not.toContain('loading failed');
     // Some are always there (no D-Bus here): proof the log is read right.
     expect(warnings(text).length).toBeGreaterThan(0);

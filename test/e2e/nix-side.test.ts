@@ -147,8 +147,8 @@ describe('the package layout', () => {
     expect(existsSync(join(calamares, 'modules/nixos-offline/module.desc'))).toBe(true);
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
     // Each substitution names its file and the text it replaces; each text must be in ours.
-    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
-    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/packagechooser.conf']);
+    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./-]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
+    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/notesqml-choices.conf', 'modules/packagechooser.conf']);
     for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });
 
@@ -175,6 +175,10 @@ describe('the package layout', () => {
         expect(settings).toContain('nixos-offline');
         expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
         expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
+        // The choices page names a QML file the package has.
+        const qml = /^qmlFilename: (\S+)$/m.exec(readFileSync(join(out, layout, 'modules/notesqml-choices.conf'), 'utf8'))![1]!;
+        expect(qml).toBe(join(pkg, 'share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml'));
+        expect(existsSync(qml)).toBe(true);
         expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });
