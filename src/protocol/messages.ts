@@ -168,6 +168,8 @@ export interface ConfigFacts {
   bootLoader?: { systemdBoot: boolean; grub: boolean; grubEfi: boolean; grubDevices: string[] };
   // The final values of the settings the installer's choices set as defaults.
   settings?: Partial<Record<ChoiceSetting, string | null>>;
+  // The settings the configuration sets itself (above mkDefault): choices of them cannot apply.
+  fixedSettings?: ChoiceSetting[];
   // Set when the folder is a flake.
   flake?: FlakeFacts;
 }

@@ -76,8 +76,8 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
 type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake'> & { drvPath: string };
 
 function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
-  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
-  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values };
+  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values, fixedSettings } = facts;
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values, fixedSettings };
 }
 
 // nix/config-facts.nix applied to a flake's configuration: its text becomes

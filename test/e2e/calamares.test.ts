@@ -221,6 +221,9 @@ describe('the check step in Calamares, before the partition job', () => {
       ],
       nixosOfflineSource: source,
     });
+    // What a launcher would leave pages out by: the settings the configuration decides itself.
+    const validation = (await runCli(['validate', '--socket', daemon.socket, '--json'])).events[0]!.data.validation;
+    expect(validation.facts.fixedSettings).toEqual(['hostName', 'timeZone']);
     // Only a check: no install, and the job after it ran.
     expect(daemon.output()).not.toContain('"install started"');
     expect(await readdir(root)).toEqual([MARKER]);

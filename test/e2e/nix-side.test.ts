@@ -34,7 +34,7 @@ describe('Nix files', () => {
     const files = nixFiles();
     expect(files).toEqual(expect.arrayContaining([
       'flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix',
-      'nix/calamares-extensions.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
+      'nix/calamares-extensions.nix', 'nix/calamares-hidden-pages.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
       'nix/target-expression-entry.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
       'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
     ]));
@@ -66,6 +66,25 @@ describe('Nix files', () => {
     const facts = evalJson(`import ./nix/config-facts.nix { evaluated = import ${NIXOS_EXPR} { }; withDrvPath = false; }`, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
     expect(facts).toMatchObject({ version: 1, users: ['alice'], desktops: ['gnome'], mutableUsers: true, bootLoader: { grub: true, grubEfi: true, grubDevices: ['/dev/vda'], systemdBoot: false } });
     expect(facts.settings).toMatchObject({ hostName: 'demo', timeZone: null });
+  });
+
+  it("config-facts.nix names the choices the configuration sets itself (above mkDefault), and the ISO leaves out the pages that ask only those", async () => {
+    const dir = await scratch('fixed-settings');
+    try {
+      const facts = async (lines: string) => {
+        await writeFile(join(dir, 'configuration.nix'), `{ lib, ... }: {\n  users.users.alice.isNormalUser = true;\n  ${lines}\n}\n`);
+        const fixed = evalJson(`(import ./nix/config-facts.nix { nixos = "${NIXOS_EXPR}"; withDrvPath = false; }).fixedSettings`, ['-I', `nixos-config=${dir}/configuration.nix`]) as string[];
+        return { fixed, hidden: evalJson(`import ./nix/calamares-hidden-pages.nix { fixedSettings = builtins.fromJSON ''${JSON.stringify(fixed)}''; }`) as string[] };
+      };
+      // A default (what the installer's choices are) leaves the choice open; a plain or forced value decides it.
+      expect(await facts('time.timeZone = lib.mkDefault "UTC"; i18n.defaultLocale = "en_US.UTF-8";')).toEqual({ fixed: ['defaultLocale'], hidden: [] });
+      expect(await facts('time.timeZone = "UTC"; i18n.defaultLocale = lib.mkForce "en_US.UTF-8"; networking.hostName = "x";')).toEqual({ fixed: ['defaultLocale', 'hostName', 'timeZone'], hidden: ['locale'] });
+      // The renamed xkb option counts too.
+      expect(await facts('console.keyMap = "de"; services.xserver.layout = "de";')).toEqual({ fixed: ['consoleKeyMap', 'xkbLayout'], hidden: ['keyboard'] });
+      expect(await facts('')).toEqual({ fixed: [], hidden: [] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -167,12 +186,17 @@ describe('the package layout', () => {
         await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
         await writeFile(join(out, layout, 'settings.conf'), 'upstream\n');
         const stub = `{ overrideAttrs = f: f { postInstall = ""; }; }`;
-        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; }).postInstall`);
+        // One layout with the pages a configuration that sets time zone, language and keyboards leaves out.
+        const hidden = layout === 'etc/calamares' ? '[ "keyboard" "locale" ]' : '[ ]';
+        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; hiddenPages = ${hidden}; }).postInstall`);
         const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
         execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
         const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
         expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
         expect(settings).toContain('nixos-offline');
+        const shown = /^- show:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
+        const pages = [...shown.matchAll(/^ {2}- (\S+)$/gm)].map((m) => m[1]);
+        expect(pages).toEqual(layout === 'etc/calamares' ? ['welcome', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary'] : ['welcome', 'locale', 'keyboard', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary']);
         expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
         expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
         // The choices page names a QML file the package has.
