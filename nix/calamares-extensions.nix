@@ -26,6 +26,8 @@ calamares-nixos-extensions.overrideAttrs (old: {
     # The choices page's QML file, from the installer's package (not on any search path of Calamares').
     substituteInPlace $conf/modules/notesqml-choices.conf \
       --replace-fail '/run/current-system/sw/share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml' "$ours/qml/nixos-offline-choices.qml"
+    # Every page, for the launcher (calamares-launcher.sh), which leaves out those of the configuration in use.
+    cp $conf/settings.conf $conf/settings-all-pages.conf
     # Pages whose choices cannot apply: each must be in the sequence, then it is taken out.
     for page in ${toString hiddenPages}; do
       grep -qx "  - $page" $conf/settings.conf || { echo "settings.conf has no page $page to leave out" >&2; exit 1; }

@@ -59,6 +59,8 @@ in
           desktop = if facts.desktops == [ ] then "" else builtins.head facts.desktops;
           inherit hiddenPages;
         };
+        # Calamares through our launcher (the ISO's autostart item starts calamares-nixos).
+        calamares-nixos = final.callPackage ./calamares-launcher.nix { };
       })
     ];
 

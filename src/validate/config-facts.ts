@@ -12,7 +12,7 @@ import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-co
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import type { ConfigFacts, FlakeInput } from '../protocol/messages.js';
+import { CHOICE_SETTINGS, type ChoiceSetting, type ConfigFacts, type FlakeInput } from '../protocol/messages.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
 const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));
@@ -69,6 +69,8 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     toplevel: typeof data.toplevel === 'string' ? data.toplevel : null,
     ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
     ...(flake && { manifestFlake: flake }),
+    // The choices the shipped configuration decides itself (the launcher leaves their pages out).
+    ...(isStringList(data.fixedSettings) && { fixedSettings: data.fixedSettings.filter((s): s is ChoiceSetting => (CHOICE_SETTINGS as readonly string[]).includes(s)) }),
     closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }

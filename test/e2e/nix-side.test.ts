@@ -44,7 +44,7 @@ describe('Nix files', () => {
   it('the manifest data evaluates for a configuration, and the daemon reads the manifest made from it', async () => {
     const expression = `import ./nix/manifest-data.nix { evaluated = import ${NIXOS_EXPR} { }; configDir = "${FIXTURE_CFG}"; }`;
     const data = evalJson(expression, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
-    expect(data).toMatchObject({ version: 1, configDir: FIXTURE_CFG, users: ['alice'], desktops: ['gnome'] });
+    expect(data).toMatchObject({ version: 1, configDir: FIXTURE_CFG, users: ['alice'], desktops: ['gnome'], fixedSettings: ['hostName'] });
     expect(data.toplevel).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-system-demo-stand-in$/);
 
     // manifest.nix adds closureBytes with nixpkgs' closureInfo; here the daemon gets the same data plus a size.
@@ -55,7 +55,7 @@ describe('Nix files', () => {
     try {
       const run = await runCli(['validate', '--socket', daemon.socket, '--json', '--user', 'alice', '--desktop', 'gnome']);
       expect(run.code).toBe(0);
-      expect(run.events[0]!.data.validation.facts).toMatchObject({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], toplevel: data.toplevel });
+      expect(run.events[0]!.data.validation.facts).toMatchObject({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], toplevel: data.toplevel, fixedSettings: ['hostName'] });
     } finally {
       await daemon.stop();
       await rm(dir, { recursive: true, force: true });
@@ -148,8 +148,8 @@ describe('the package layout', () => {
     expect(packageNix).toContain('$app/dist/cli/main.js');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).bin['nixos-offline-installer']).toBe('dist/cli/main.js');
     expect(existsSync(join(REPO, 'dist/cli/main.js'))).toBe(true);
-    // dist/validate reads ../../nix/{config-facts.nix,desktops.json}: the package copies both next to dist.
-    expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json $app/nix/');
+    // dist/validate and dist/calamares read ../../nix/{config-facts.nix,desktops.json,calamares-pages.json}: the package copies them next to dist.
+    expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json nix/calamares-pages.json $app/nix/');
     // package.json from the source, not the build folder's (which npm's config hook may rewrite).
     expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
     expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);
@@ -194,6 +194,8 @@ describe('the package layout', () => {
         const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
         expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
         expect(settings).toContain('nixos-offline');
+        // Every page stays in settings-all-pages.conf, for the launcher.
+        expect(readFileSync(join(out, layout, 'settings-all-pages.conf'), 'utf8')).toBe(settings.replace(/^(  - users)$/m, layout === 'etc/calamares' ? '  - locale\n  - keyboard\n$1' : '$1'));
         const shown = /^- show:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
         const pages = [...shown.matchAll(/^ {2}- (\S+)$/gm)].map((m) => m[1]);
         expect(pages).toEqual(layout === 'etc/calamares' ? ['welcome', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary'] : ['welcome', 'locale', 'keyboard', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary']);
