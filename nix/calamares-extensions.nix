@@ -4,7 +4,11 @@
 # The package keeps its configuration in etc/calamares (current nixpkgs, which
 # builds it from an in-tree source) or share/calamares (older releases): ours
 # goes wherever its own settings.conf is, so Calamares finds it the same way.
-{ calamares-nixos-extensions, nixos-offline-installer, desktop ? "gnome" }:
+#
+# hiddenPages: Calamares pages left out of the sequence, because the
+# configuration decides all they ask (nix/calamares-pages.json, from
+# config-facts.nix's fixedSettings; see iso.nix).
+{ calamares-nixos-extensions, nixos-offline-installer, desktop ? "gnome", hiddenPages ? [ ] }:
 calamares-nixos-extensions.overrideAttrs (old: {
   postInstall = (old.postInstall or "") + ''
     ours=${nixos-offline-installer}/share/nixos-offline-installer/calamares
@@ -19,6 +23,16 @@ calamares-nixos-extensions.overrideAttrs (old: {
     cp -r $ours/modules/nixos-offline $out/lib/calamares/modules/
     chmod -R u+w $out/lib/calamares/modules/nixos-offline
     cp $ours/modules/nixos-offline/nixos-offline.conf $conf/modules/
+    # The choices page's QML file, from the installer's package (not on any search path of Calamares').
+    substituteInPlace $conf/modules/notesqml-choices.conf \
+      --replace-fail '/run/current-system/sw/share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml' "$ours/qml/nixos-offline-choices.qml"
+    # Every page, for the launcher (calamares-launcher.sh), which leaves out those of the configuration in use.
+    cp $conf/settings.conf $conf/settings-all-pages.conf
+    # Pages whose choices cannot apply: each must be in the sequence, then it is taken out.
+    for page in ${toString hiddenPages}; do
+      grep -qx "  - $page" $conf/settings.conf || { echo "settings.conf has no page $page to leave out" >&2; exit 1; }
+      sed -i "/^  - $page\$/d" $conf/settings.conf
+    done
     # Offer the configured desktop first: only its packages are on the ISO.
     substituteInPlace $conf/modules/packagechooser.conf \
       --replace-fail 'default: gnome' 'default: "${desktop}"'

@@ -77,6 +77,24 @@ let
     rootMountPoint = config.disko.rootMountPoint or "/mnt";
     disks = builtins.mapAttrs (name: disk: disk.device) diskoDisks;
   } // (if withDrvPath then { drvPaths = [ diskoFormat.drv.drvPath diskoMount.drv.drvPath ]; } else { });
+  # The option's best definition priority (nixpkgs lib.modules: an option value's
+  # highestPrio; mkDefault is 1000, a plain definition 100, none 9999). Below
+  # 1000 the configuration sets the option itself, and a choice the installer
+  # makes with mkDefault cannot apply. Without `options` (an evaluation that has
+  # none) nothing counts as set.
+  options = system.options or { };
+  priority = dotted:
+    let found = foldl' (acc: name: if isAttrs acc && acc ? ${name} then acc.${name} else null) options (filter isString (split "\\." dotted));
+    in if isAttrs found && found ? highestPrio then found.highestPrio else 9999;
+  optionsOf = {
+    hostName = [ "networking.hostName" ];
+    timeZone = [ "time.timeZone" ];
+    defaultLocale = [ "i18n.defaultLocale" ];
+    consoleKeyMap = [ "console.keyMap" ];
+    xkbLayout = [ "services.xserver.xkb.layout" "services.xserver.layout" ];
+    xkbVariant = [ "services.xserver.xkb.variant" "services.xserver.xkbVariant" ];
+  };
+  isFixed = name: length (filter (o: priority o < 1000) optionsOf.${name}) > 0;
 in
 {
   version = 1;
@@ -99,4 +117,6 @@ in
     xkbVariant = let v = setting "services.xserver.xkb.variant"; in if v != null then v else setting "services.xserver.xkbVariant";
   };
   inherit disko;
+  # The installer's choices the configuration decides itself (Calamares' pages for them can be left out).
+  fixedSettings = filter isFixed (attrNames optionsOf);
 } // (if withDrvPath then { drvPath = config.system.build.toplevel.drvPath; } else { })

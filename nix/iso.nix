@@ -9,6 +9,8 @@ let
   # The daemon's NixOS expression: the target evaluated as this build evaluated it (nix/target-system.nix).
   targetExpression = pkgs.callPackage ./target-expression.nix { inherit target; };
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
+  # Calamares pages whose every choice the configuration sets itself: they are left out.
+  hiddenPages = import ./calamares-hidden-pages.nix { inherit (facts) fixedSettings; };
   manifest = pkgs.callPackage ./manifest.nix {
     evaluated = target;
     configDir = "/iso/nix-cfg";
@@ -55,7 +57,10 @@ in
         calamares-nixos-extensions = final.callPackage ./calamares-extensions.nix {
           inherit (prev) calamares-nixos-extensions;
           desktop = if facts.desktops == [ ] then "" else builtins.head facts.desktops;
+          inherit hiddenPages;
         };
+        # Calamares through our launcher (the ISO's autostart item starts calamares-nixos).
+        calamares-nixos = final.callPackage ./calamares-launcher.nix { };
       })
     ];
 

@@ -17,7 +17,7 @@ let
   facts = import ./config-facts.nix { inherit evaluated; withDrvPath = false; };
 in
 {
-  inherit (facts) version users desktops;
+  inherit (facts) version users desktops fixedSettings;
   inherit configDir hardwareProfiles;
   toplevel = "${evaluated.config.system.build.toplevel}";
 } // (if flake == null then { } else { inherit flake; })

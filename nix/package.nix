@@ -23,8 +23,10 @@ let
       ../src
       ../nix/config-facts.nix
       ../nix/desktops.json
+      ../nix/calamares-pages.json
       ../calamares/modules
       ../calamares/config
+      ../calamares/qml
       ../systemd
       ../docs
     ];
@@ -79,7 +81,7 @@ buildNpmPackage {
     # The source's own package.json: npm's config hook may leave the build folder's rewritten.
     cp ${src}/package.json $app/package.json
     # Read at run time next to dist/ (../../nix from dist/validate).
-    cp nix/config-facts.nix nix/desktops.json $app/nix/
+    cp nix/config-facts.nix nix/desktops.json nix/calamares-pages.json $app/nix/
     makeWrapper ${lib.getExe nodejs_22} $out/bin/nixos-offline-installer \
       --add-flags $app/dist/cli/main.js
     cp -r calamares $out/share/nixos-offline-installer/

@@ -326,7 +326,102 @@ class Steps(unittest.TestCase):
         title, description = main.run()
         self.assertEqual(title, "The installer's Calamares settings are wrong")
         self.assertIn('"kopy"', description)
-        self.assertIn("prepare, build, copy, install", description)
+        self.assertIn("check, prepare, build, copy, install", description)
+
+
+def checks(**failed):
+    names = ("source", "flake", "evaluates", "user", "desktop", "bootloader", "passwords", "offline")
+    return [dict(name=n, ok=False, error=failed[n]) if n in failed else dict(name=n, ok=True) for n in names]
+
+
+def validated(ok=True, choices=(), **failed):
+    validation = dict(v=1, ok=ok, source="/iso/nix-cfg", user="alice", desktop="gnome", checks=checks(**failed), choices=list(choices))
+    return event("reply", id="calamares-check", request="validate", ok=True, validation=validation)
+
+
+TIMEZONE_OVERRIDDEN = dict(setting="timeZone", option="time.timeZone", chosen="Europe/Berlin", result="UTC", applied=False)
+HOSTNAME_APPLIED = dict(setting="hostName", option="networking.hostName", chosen="field-01", result="field-01", applied=True)
+
+
+class Check(unittest.TestCase):
+    """The check step: validate with the choices before anything is partitioned, and the lines for the choices page."""
+
+    def run_check(self, frames, values=SEED):
+        daemon = ScriptedDaemon([frames])
+        self.addCleanup(daemon.close)
+        self.gs = fake_libcalamares.GlobalStorage(values)
+        sys.modules["libcalamares"] = fake_libcalamares.install(configuration={"socket": daemon.path, "connectTimeout": 2, "checkTimeout": 5, "step": "check"}, globalstorage=self.gs)
+        import main
+        main = importlib.reload(main)
+        self.assertEqual(main.pretty_name(), "Checking the configuration against your choices")
+        outcome = main.run()
+        # The check's connection is its own: closed when the job ends, never handed on.
+        self.assertTrue(daemon.closed_by_client.wait(2))
+        self.assertFalse(self.gs.contains(main.HANDOVER_KEY))
+        return main, outcome, daemon
+
+    def test_sends_validate_with_the_choices_and_no_target(self):
+        _, outcome, daemon = self.run_check([validated(choices=[HOSTNAME_APPLIED, TIMEZONE_OVERRIDDEN])])
+        self.assertIsNone(outcome)
+        request = daemon.received[0]
+        self.assertEqual(request["type"], "validate")
+        self.assertEqual(request["data"]["user"], "alice")
+        self.assertEqual(request["data"]["desktop"], "gnome")
+        self.assertEqual(request["data"]["choices"]["timezone"], "Europe/Berlin")
+        self.assertEqual(request["data"]["choices"]["locale"], "de_DE.UTF-8")
+        for key in ("root", "partitions", "cancelOnDisconnect"):
+            self.assertNotIn(key, request["data"])
+
+    def test_puts_one_line_per_choice_in_globalstorage(self):
+        main, _, _ = self.run_check([validated(choices=[HOSTNAME_APPLIED, TIMEZONE_OVERRIDDEN])])
+        self.assertEqual(self.gs.value(main.CHOICE_LINES_KEY), [
+            "User: alice (declared in the configuration)",
+            "Desktop: gnome (the configured one)",
+            "Computer name: field-01 (applies)",
+            "Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)",
+        ])
+        self.assertEqual(self.gs.value(main.CHECKED_SOURCE_KEY), "/iso/nix-cfg")
+
+    def test_no_desktop_is_a_line_too(self):
+        reply = validated()
+        reply["data"]["validation"]["desktop"] = ""
+        main, _, _ = self.run_check([reply])
+        self.assertIn("Desktop: none (the configured one)", self.gs.value(main.CHOICE_LINES_KEY))
+
+    def test_a_refused_configuration_is_the_daemons_error_before_anything_is_partitioned(self):
+        undeclared = dict(code="user-not-declared", title='User "mallory" is not in the configuration', description="It declares these normal users: alice.")
+        main, outcome, _ = self.run_check([validated(ok=False, user=undeclared)])
+        self.assertEqual(outcome, (undeclared["title"], undeclared["description"]))
+        # The page never shows a failed check as passed.
+        self.assertNotIn("User: alice (declared in the configuration)", self.gs.value(main.CHOICE_LINES_KEY))
+
+    def test_several_problems_are_one_error_naming_each(self):
+        user = dict(code="user-not-declared", title="User", description="no user")
+        desktop = dict(code="desktop-mismatch", title="Desktop", description="no desktop")
+        _, (title, description), _ = self.run_check([validated(ok=False, user=user, desktop=desktop)])
+        self.assertEqual(title, "User (and 1 more problem)")
+        self.assertEqual(description, "User:\nno user\n\nDesktop:\nno desktop")
+
+    def test_a_refused_request_is_an_error(self):
+        refused = event("reply", id="calamares-check", request="validate", ok=False, error=dict(code="bad-request", title='Invalid request field "choices.hostname"', description="not plain text"))
+        _, outcome, _ = self.run_check([refused])
+        self.assertEqual(outcome, ('Invalid request field "choices.hostname"', "not plain text"))
+
+    def test_no_daemon_tells_what_to_check(self):
+        sys.modules["libcalamares"] = fake_libcalamares.install(SEED, {"socket": "/nonexistent/ipc.sock", "step": "check"})
+        import main
+        title, description = importlib.reload(main).run()
+        self.assertEqual(title, "The offline installer service is not running")
+        self.assertIn("systemctl status nixos-offline-installer", description)
+
+    def test_a_daemon_that_closes_before_answering_is_an_error(self):
+        daemon = FakeDaemon([])
+        self.addCleanup(daemon.close)
+        sys.modules["libcalamares"] = fake_libcalamares.install(SEED, {"socket": daemon.path, "step": "check", "checkTimeout": 5})
+        import main
+        title, _ = importlib.reload(main).run()
+        self.assertEqual(title, "The offline installer service stopped during the check")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -17,6 +17,7 @@ const runners: Runners = {
   validate: async (flags) => (await clientCommands()).runValidate(flags),
   install: async (flags) => (await clientCommands()).runInstallCommand(flags),
   cancel: async (flags) => (await clientCommands()).runCancel(flags),
+  calamaresSettings: async (flags) => (await import('./commands/calamares-settings.js')).runCalamaresSettings(flags),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -41,6 +41,11 @@ export interface ValidateFlags extends ClientFlags {
 
 const FLAKE_CONFIG_HELP = 'which nixosConfigurations entry of a flake folder to install (needed when it has several)';
 
+export interface CalamaresSettingsFlags extends ClientFlags {
+  settings: string;
+  out: string;
+}
+
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
   daemon(flags: Record<string, string | undefined>): Promise<number>;
@@ -48,6 +53,7 @@ export interface Runners {
   validate(flags: ValidateFlags): Promise<number>;
   install(flags: InstallFlags): Promise<number>;
   cancel(flags: ClientFlags): Promise<number>;
+  calamaresSettings(flags: CalamaresSettingsFlags): Promise<number>;
 }
 
 const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; max: number }[] = [
@@ -181,6 +187,14 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
   finish(cancel, { socket: MAX_PATH_BYTES });
   cancel.action(async (o: { socket?: string; json?: boolean }) => {
     setExitCode(await run.cancel({ socket: socketOf(o.socket), json: o.json === true }));
+  });
+
+  const calamares = clientCommand(program, 'calamares-settings', "write Calamares' settings.conf without the pages whose choices the configuration decides")
+    .requiredOption('--settings <file>', 'settings.conf with every page (settings-all-pages.conf on the ISO)')
+    .requiredOption('--out <dir>', 'writes <dir>/calamares/settings.conf, for Calamares to find first in XDG_CONFIG_DIRS (with --xdg-config)');
+  finish(calamares, { socket: MAX_PATH_BYTES, settings: MAX_PATH_BYTES, out: MAX_PATH_BYTES }, '\nWithout an answer from the daemon, settings.conf is written with every page (exit status 3).');
+  calamares.action(async (o: { socket?: string; json?: boolean; settings: string; out: string }) => {
+    setExitCode(await run.calamaresSettings({ socket: socketOf(o.socket), json: o.json === true, settings: resolve(o.settings), out: resolve(o.out) }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

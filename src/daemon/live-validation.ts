@@ -13,11 +13,14 @@
 // it, and waiting validate requests go first.
 import type { Logger } from '../log/logger.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
-import type { ValidationResult, ValidationStatus } from '../protocol/messages.js';
+import type { InstallChoices, ValidationResult, ValidationStatus } from '../protocol/messages.js';
+import { prepareConfig, PREVIEW_DISK, type PreparedConfig } from '../prepare/prepare-config.js';
+import { targetFirmware } from '../prepare/firmware.js';
 import type { SourceChoice } from '../resolve/config-sources.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { clip } from '../step/clip.js';
+import { InstallError } from '../step/install-error.js';
 
 const RECENT_LINES = 50;
 // Lines kept for error descriptions are cut: a 1 MiB trace line must not stay in memory 50 times over.
@@ -27,9 +30,11 @@ export interface Choices {
   user?: string;
   desktop?: string;
   flakeConfig?: string;
+  // The installer's other choices (a validate request's): the check is then made as an install's.
+  choices?: InstallChoices;
 }
 
-const keyOf = (choices: Choices) => JSON.stringify([choices.user ?? null, choices.desktop ?? null, choices.flakeConfig ?? null]);
+const keyOf = (choices: Choices) => JSON.stringify([choices.user ?? null, choices.desktop ?? null, choices.flakeConfig ?? null, choices.choices ?? null]);
 
 interface Waiter {
   choices: Choices;
@@ -110,28 +115,44 @@ export class LiveValidation {
     };
     const source = this.sourceNow();
     const input = { source: source.active, ...(source.problem && { sourceProblem: source.problem }), ...choices };
-    void validateConfig(ctx, input, this.settings, this.cache).then(
-      (result) => {
-        if (controller.signal.aborted) return;
-        this.current = null;
-        const key = keyOf(choices);
-        if (key === keyOf(this.liveChoices())) this.liveResult = result;
-        this.logger.info(
-          { ok: result.ok, source: result.source, user: result.user, desktop: result.desktop, failed: result.checks.filter((c) => !c.ok).map((c) => c.name), durationMs: result.durationMs },
-          'configuration checked',
-        );
-        this.onResult(result);
-        this.answer(key, result);
-        this.next();
-      },
-      (error: unknown) => {
-        if (controller.signal.aborted) return;
-        this.current = null;
-        this.logger.error({ err: error }, 'configuration check crashed');
-        this.answer(keyOf(choices), null);
-        this.next();
-      },
-    );
+    let prepared: PreparedConfig | null = null;
+    const check = async (): Promise<ValidationResult> => {
+      if (!choices.choices || source.active === null) return validateConfig(ctx, input, this.settings, this.cache);
+      // As an install checks: a private copy with this machine's hardware and the choices as defaults (installer-choices.nix).
+      // A failure to prepare it (e.g. a link out of the folder) is the source check's failure.
+      try {
+        prepared = await prepareConfig(ctx, source.active, { choices: choices.choices }, PREVIEW_DISK);
+      } catch (error) {
+        if (!(error instanceof InstallError)) throw error;
+        return validateConfig(ctx, { ...input, source: null, sourceProblem: error }, this.settings, this.cache).then((r) => ({ ...r, source: source.active }));
+      }
+      const { hostname } = choices.choices;
+      return validateConfig(ctx, { ...input, prepared, firmware: targetFirmware(choices.choices), ...(hostname !== undefined && { hostname }) }, this.settings, this.cache);
+    };
+    void check()
+      .finally(() => (prepared as PreparedConfig | null)?.remove())
+      .then(
+        (result) => {
+          if (controller.signal.aborted) return;
+          this.current = null;
+          const key = keyOf(choices);
+          if (key === keyOf(this.liveChoices())) this.liveResult = result;
+          this.logger.info(
+            { ok: result.ok, source: result.source, user: result.user, desktop: result.desktop, failed: result.checks.filter((c) => !c.ok).map((c) => c.name), durationMs: result.durationMs },
+            'configuration checked',
+          );
+          this.onResult(result);
+          this.answer(key, result);
+          this.next();
+        },
+        (error: unknown) => {
+          if (controller.signal.aborted) return;
+          this.current = null;
+          this.logger.error({ err: error }, 'configuration check crashed');
+          this.answer(keyOf(choices), null);
+          this.next();
+        },
+      );
   }
 
   private answer(key: string, result: ValidationResult | null): void {

@@ -260,8 +260,8 @@ export class Daemon {
         return;
       }
       case 'validate': {
-        const { user, desktop, flakeConfig } = parsed.request;
-        void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }) }).then((result) => {
+        const { user, desktop, flakeConfig, choices } = parsed.request;
+        void this.validation.check({ ...(user !== undefined && { user }), ...(desktop !== undefined && { desktop }), ...(flakeConfig !== undefined && { flakeConfig }), ...(choices !== undefined && { choices }) }).then((result) => {
           const hardware = this.machine.current();
           if (result) this.reply(socket, id, 'validate', { validation: { ...result, ...(hardware && { hardware }) } });
           else this.reply(socket, id, 'validate', { error: { code: 'validation-crashed', title: 'The configuration could not be checked', description: 'The check stopped unexpectedly; the daemon journal (journalctl -u nixos-offline-installer) says why.' } });

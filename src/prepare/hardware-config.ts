@@ -3,7 +3,7 @@
 // what the probe cannot see (encrypted swap chosen in Calamares) and the import
 // of the installer's choices. It is checked with everything else before the
 // target is touched, and written to <root>/etc/nixos only then.
-import type { CommandContext, JobContext } from '../step/context.js';
+import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import type { PartitionInfo } from '../protocol/messages.js';
@@ -39,7 +39,7 @@ export function beforeLastBrace(text: string, lines: string): string {
 }
 
 // The generated file, completed: encrypted swap, and the import of the choices module.
-export function completeHardwareConfig(ctx: JobContext, generated: string, partitions: readonly PartitionInfo[], choicesFile: string | null): string {
+export function completeHardwareConfig(ctx: CommandContext, generated: string, partitions: readonly PartitionInfo[], choicesFile: string | null): string {
   let text = generated;
   const { devices, skipped } = luksSwapDevices(partitions);
   for (const partition of skipped) ctx.log('hardware', `encrypted swap ${partition.device ?? '?'} has no usable mapper name or UUID; declare it in configuration.nix yourself`, 'warn');

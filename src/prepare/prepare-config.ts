@@ -8,7 +8,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
-import type { JobContext } from '../step/context.js';
+import type { CommandContext, JobContext } from '../step/context.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
 import { privateCopy } from './private-copy.js';
@@ -43,13 +43,22 @@ export interface DiskToBe {
   plannedFileSystems: string;
 }
 
-export async function prepareConfig(ctx: JobContext, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
+// A check before Calamares has partitioned anything (a validate request with
+// choices): this machine without file systems, and a root file system standing
+// in for the one the install will have (a NixOS system must declare one). The
+// install probes its mounted target again and is checked again.
+export const PREVIEW_DISK: DiskToBe = {
+  plannedFileSystems: '  # Stands in for the target\'s file systems, which do not exist yet (nixos-offline-installer).\n  fileSystems."/" = { device = "/dev/disk/by-label/nixos"; fsType = "ext4"; };\n',
+};
+
+// CTX's root is the mounted target the probe looks at; without DISKTOBE it must be set.
+export async function prepareConfig(ctx: CommandContext & { root?: string }, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
   // Private, and readable to the eval user, who evaluates it (the files written below are 0644).
   const { folder, remove } = await privateCopy(ctx, source);
   try {
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root);
+    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {

@@ -143,12 +143,15 @@ export interface InstallRequest extends RequestBase {
 
 export type CancelRequest = RequestBase;
 
-// Check the active configuration against these choices (both optional);
-// later live checks, run when the configuration changes, use them too.
+// Check the active configuration against these choices (all optional). With
+// `choices` the check is made as an install's would be: on a prepared copy with
+// this machine's hardware and the choices as defaults, and the result says which
+// choices apply. The choices are not kept for later checks.
 export interface ValidateRequest extends RequestBase {
   user?: string;
   desktop?: string;
   flakeConfig?: string;
+  choices?: InstallChoices;
 }
 
 export interface RequestMap {
@@ -173,6 +176,8 @@ export interface ConfigFacts {
   bootLoader?: { systemdBoot: boolean; grub: boolean; grubEfi: boolean; grubDevices: string[] };
   // The final values of the settings the installer's choices set as defaults.
   settings?: Partial<Record<ChoiceSetting, string | null>>;
+  // The settings the configuration sets itself (above mkDefault): choices of them cannot apply.
+  fixedSettings?: ChoiceSetting[];
   // Set when the folder is a flake.
   flake?: FlakeFacts;
   // Set when the configuration describes its disks with disko (null: it does not).

@@ -82,11 +82,17 @@ function checkChoices(value: unknown): InstallChoices | string {
   return choices;
 }
 
+function checkChoicesField(id: string, value: unknown): { choices: InstallChoices } | { error: ParseResult } {
+  const checked = checkChoices(value);
+  if (typeof checked === 'string') return { error: bad(id, checked, `"${checked}" is not a known choice or not plain text; choices are ${CHOICE_KEYS.join(', ')}, each at most ${MAX_TEXT_CHARS} characters.`) };
+  return { choices: checked };
+}
+
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
   install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
   cancel: ['v', 'id'],
-  validate: ['v', 'id', 'user', 'desktop', 'flakeConfig'],
+  validate: ['v', 'id', 'user', 'desktop', 'flakeConfig', 'choices'],
 };
 
 function bad(id: string, field: string, description: string): ParseResult {
@@ -188,9 +194,9 @@ export function parseRequest(type: string, data: unknown): ParseResult {
         request.partitions = checked;
       }
       if (choices !== undefined) {
-        const checked = checkChoices(choices);
-        if (typeof checked === 'string') return bad(id, checked, `"${checked}" is not a known choice or not plain text; choices are ${CHOICE_KEYS.join(', ')}, each at most ${MAX_TEXT_CHARS} characters.`);
-        request.choices = checked;
+        const checked = checkChoicesField(id, choices);
+        if ('error' in checked) return checked.error;
+        request.choices = checked.choices;
       }
       if (cancelOnDisconnect !== undefined) {
         if (typeof cancelOnDisconnect !== 'boolean') return bad(id, 'cancelOnDisconnect', '"cancelOnDisconnect" must be true or false.');
@@ -209,7 +215,13 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       if ('error' in choice) return choice.error;
       const flake = checkFlakeConfig(id, record.flakeConfig);
       if ('error' in flake) return flake.error;
-      return { ok: true, value: { type, request: { v: PROTOCOL_VERSION, id, ...choice, ...flake } } };
+      const request: RequestMap['validate'] = { v: PROTOCOL_VERSION, id, ...choice, ...flake };
+      if (record.choices !== undefined) {
+        const checked = checkChoicesField(id, record.choices);
+        if ('error' in checked) return checked.error;
+        request.choices = checked.choices;
+      }
+      return { ok: true, value: { type, request } };
     }
   }
 }

@@ -12,7 +12,7 @@ import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-co
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import type { ConfigFacts, DiskoFacts, FlakeInput } from '../protocol/messages.js';
+import { CHOICE_SETTINGS, type ChoiceSetting, type ConfigFacts, type DiskoFacts, type FlakeInput } from '../protocol/messages.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
 const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));
@@ -93,6 +93,8 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     ...(typeof data.closureBytes === 'number' && Number.isSafeInteger(data.closureBytes) && data.closureBytes >= 0 && { closureBytes: data.closureBytes }),
     ...(flake && { manifestFlake: flake }),
     ...(disko && { disko }),
+    // The choices the shipped configuration decides itself (the launcher leaves their pages out).
+    ...(isStringList(data.fixedSettings) && { fixedSettings: data.fixedSettings.filter((s): s is ChoiceSetting => (CHOICE_SETTINGS as readonly string[]).includes(s)) }),
     closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }
@@ -100,10 +102,10 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
 type EvaluatedFacts = Omit<ConfigFacts, 'origin' | 'toplevel' | 'flake' | 'disko'> & { drvPath: string; disko?: unknown };
 
 function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
-  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values } = facts;
+  const { users, desktops, drvPath, mutableUsers, usersWithoutPassword, bootLoader, settings: values, fixedSettings } = facts;
   const disko = diskoFacts(facts.disko);
   if (disko === null) throw new InstallError('config-eval-failed', 'The configuration\'s disko settings cannot be used', 'disko.devices.disk, disko.rootMountPoint or system.build.formatScript/mountScript evaluated to something other than devices, an absolute path and the scripts disko makes. Check the disko part of the configuration.');
-  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values, disko: disko ?? null };
+  return { origin: 'evaluation', users, desktops, drvPath, toplevel: null, closureBytes: null, mutableUsers, usersWithoutPassword, bootLoader, settings: values, fixedSettings, disko: disko ?? null };
 }
 
 // nix/config-facts.nix applied to a flake's configuration: its text becomes

@@ -13,6 +13,10 @@
 # JOB          MODULE, or MODULE@ID:WEIGHT for an instance of MODULE configured
 #              by MODULE-ID.conf (in MODULES_DIR/MODULE/) with that weight
 #
+# CALAMARES_SHOW=MODULE@ID=CONF adds a page after the jobs: that instance of a
+# view module, configured by the file CONF (e.g. the choices page); Calamares
+# then waits on it, for the caller to look at and end.
+#
 # Prints "session log: PATH" when Calamares starts, and the path alone last.
 # Calamares exits 0 even when a job fails: the log says what happened.
 set -euo pipefail
@@ -43,6 +47,14 @@ for job in "$@"; do
   fi
 done
 echo '---' > "$config/modules/finished.conf"
+show=()
+if [ -n "${CALAMARES_SHOW:-}" ]; then
+  page=${CALAMARES_SHOW%%=*}
+  conf=${CALAMARES_SHOW#*=}
+  cp "$conf" "$config/modules/"
+  instances+=("- { id: ${page#*@}, module: ${page%%@*}, config: $(basename "$conf") }")
+  show+=("$page")
+fi
 
 {
   echo '---'
@@ -56,6 +68,7 @@ echo '---' > "$config/modules/finished.conf"
   echo '  - seed-globalstorage'
   for job in "${jobs[@]}"; do echo "  - $job"; done
   echo '- show:'
+  for page in "${show[@]}"; do echo "  - $page"; done
   echo '  - finished'
   echo 'branding: default'
   echo 'prompt-install: false'

@@ -3,16 +3,16 @@
 // with the stand-ins slowed to take seconds per step. Screenshots are taken
 // while it runs; the status line is read back with OCR and the bar's length
 // measured from its pixels.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { PHASE_TITLES } from '../../src/protocol/messages.js';
-import { failure, moduleCopy, moduleSteps, startCalamares, stepJobs } from '../helpers/calamares.js';
+import { checkJob, failure, moduleCopy, moduleSteps, startCalamares, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { scratchWithRoot } from '../helpers/env.js';
-import { longestRuns, readLine, savePng, screenshot, startXvfb, type Frame } from '../helpers/screen.js';
+import { REPO, scratchWithRoot } from '../helpers/env.js';
+import { longestRuns, readLine, readText, savePng, screenshot, startXvfb, type Frame } from '../helpers/screen.js';
 
 let dir: string;
 let root: string;
@@ -123,4 +123,54 @@ it('names each step of the install under the bar, and the bar moves through the 
   const after = seen.slice(seen.findLastIndex(isCopy) + 1)[0]?.length ?? copying.at(-1)!.length;
   expect(after - before, report).toBeGreaterThan(0.5 * Math.max(...lengths));
   if (rereadsStatus) expect(copying.some(({ line }) => /: \d\.\d of 1\.0 GB$/.test(line)), report).toBe(true);
+}, 300_000);
+
+it('shows each choice and whether it applies on the page after the check, before the install, in a real Calamares window', async () => {
+  const source = await writeConfig(join(dir, 'cfg'), { hostName: 'own-name', extra: 'time.timeZone = "UTC";' });
+  daemon = await startDaemon({ dir, configDirs: [source] });
+  const modules = await moduleCopy(dir, { socket: daemon.socket });
+  // settings.conf's choices page, its QML file taken from the repository.
+  const notes = await readFile(join(REPO, 'calamares/config/modules/notesqml-choices.conf'), 'utf8');
+  const qml = /^qmlFilename: (\S+)$/m.exec(notes)![1]!;
+  const conf = join(dir, 'notesqml-choices.conf');
+  await writeFile(conf, notes.replace(qml, join(REPO, 'calamares/qml', basename(qml))));
+  const seed = {
+    rootMountPoint: root, username: 'alice', packagechooser_packagechooser: 'gnome', hostname: 'field-01', firmwareType: 'efi',
+    locationRegion: 'Europe', locationZone: 'Berlin', localeConf: { LANG: 'de_DE.UTF-8/UTF-8' }, keyboardLayout: 'de', keyboardVConsoleKeymap: 'de-latin1',
+  };
+  const display = await startXvfb();
+  let frame: Frame;
+  let log: string;
+  try {
+    const calamares = startCalamares(dir, modules, seed, { jobs: [checkJob()], display: display.name, env: { CALAMARES_SHOW: `notesqml@choices=${conf}` } });
+    // The page logs how many lines it shows when Calamares activates it (after the check).
+    await expect.poll(() => calamares.logSoFar(), { timeout: 120_000, interval: 200 }).toMatch(/nixos-offline choices page: \d+ lines/);
+    await new Promise((r) => setTimeout(r, 1500));
+    frame = await screenshot(display);
+    calamares.quit();
+    ({ log } = await calamares.done);
+  } finally {
+    await display.stop();
+  }
+  expect(failure(log), log).toBeNull();
+  expect(log).toContain('nixos-offline choices page: 7 lines');
+  // Qt names the QML file and line of anything it warns about in ours.
+  expect(log).not.toMatch(/nixos-offline-choices\.qml:\d+/);
+  const keep = process.env.NOI_SCREENSHOTS;
+  if (keep) {
+    await mkdir(keep, { recursive: true });
+    await savePng(frame, join(keep, 'choices-page.png'));
+  }
+  const text = normal((await readText(frame, { x: 0, y: 0, width: frame.width, height: frame.height }, join(dir, 'page'))).join(' '));
+  for (const line of [
+    'User: alice (declared in the configuration)',
+    'Desktop: gnome (the configured one)',
+    'Computer name: field-01 (does not apply: the configuration sets own-name, and it wins)',
+    'Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)',
+    'Language: de_DE.UTF-8 (applies)',
+    'Console keyboard: de-latin1 (applies)',
+    'Keyboard layout: de (applies)',
+  ]) {
+    expect(text, line).toContain(normal(line));
+  }
 }, 300_000);

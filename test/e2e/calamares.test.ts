@@ -3,13 +3,13 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares, stepInstances, stepJobs } from '../helpers/calamares.js';
+import { checkJob, failure, MODULE_DIR, moduleCopy, runCalamares, startCalamares, stepInstances, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { REPO, nixCopyPattern, scratchWithRoot } from '../helpers/env.js';
+import { CLI, REPO, nixCopyPattern, scratchWithRoot } from '../helpers/env.js';
 
 let dir: string;
 let root: string;
@@ -187,6 +187,72 @@ describe('the nixos-offline job in Calamares', () => {
   });
 });
 
+// The jobs after the check: what it left in globalstorage, then a stand-in for
+// Calamares' partition job, which marks the target (the first job that touches the disk).
+const AFTER_CHECK = ['show-globalstorage', 'mark-target'];
+const MARKER = 'partitioned-by-test';
+const SHOWN_KEYS = { SHOW_GLOBALSTORAGE: 'nixosOfflineChoiceLines,nixosOfflineSource' };
+
+function shownGlobalstorage(log: string): Record<string, unknown> {
+  const line = /globalstorage: (\{.*\})/.exec(log);
+  expect(line, log).not.toBeNull();
+  // Calamares' log quotes the Python job's message: unescape it.
+  return JSON.parse(line![1]!.replace(/\\"/g, '"')) as Record<string, unknown>;
+}
+
+describe('the check step in Calamares, before the partition job', () => {
+  it('checks the choices with the daemon and leaves one line per choice, saying which the configuration overrides', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'own-name', extra: 'time.timeZone = "UTC";' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const modules = await moduleCopy(dir, { socket: daemon.socket });
+    const { log } = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+
+    expect(failure(log), log).toBeNull();
+    expect(shownGlobalstorage(log)).toEqual({
+      nixosOfflineChoiceLines: [
+        'User: alice (declared in the configuration)',
+        'Desktop: gnome (the configured one)',
+        'Computer name: field-01 (does not apply: the configuration sets own-name, and it wins)',
+        'Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)',
+        'Language: de_DE.UTF-8 (applies)',
+        'Console keyboard: de-latin1-nodeadkeys (applies)',
+        'Keyboard layout: de (applies)',
+        'Keyboard variant: nodeadkeys (applies)',
+      ],
+      nixosOfflineSource: source,
+    });
+    // What a launcher would leave pages out by: the settings the configuration decides itself.
+    const validation = (await runCli(['validate', '--socket', daemon.socket, '--json'])).events[0]!.data.validation;
+    expect(validation.facts.fixedSettings).toEqual(['hostName', 'timeZone']);
+    // Only a check: no install, and the job after it ran.
+    expect(daemon.output()).not.toContain('"install started"');
+    expect(await readdir(root)).toEqual([MARKER]);
+  });
+
+  it('refuses a configuration before the partition job runs: the target stays untouched', async () => {
+    const modules = await daemonWith({ hostName: 'refused', users: ['alice'], bootLoader: 'boot.loader.systemd-boot.enable = true;' });
+    const user = await runCalamares(dir, modules, seed({ username: 'mallory' }), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(user.log)?.title).toBe('User "mallory" is not in the configuration');
+    expect(user.log).not.toContain('Starting job "mark-target"');
+    // The firmware Calamares found decides the boot loader check already.
+    const bios = await runCalamares(dir, modules, seed({ firmwareType: 'bios' }), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(bios.log)?.title).toBe('systemd-boot cannot start this machine');
+    expect(await readdir(root)).toEqual([]);
+    expect(daemon!.output()).not.toContain('"install started"');
+    // The same configuration on a UEFI machine passes, and the partition stand-in runs: the test can tell.
+    const efi = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(efi.log), efi.log).toBeNull();
+    expect(await readdir(root)).toEqual([MARKER]);
+  });
+
+  it('tells the user to check the service when the daemon is not running', async () => {
+    const modules = await moduleCopy(dir, { socket: join(dir, 'no-daemon.sock') });
+    const { log } = await runCalamares(dir, modules, seed(), { jobs: [checkJob(), ...AFTER_CHECK] });
+    expect(failure(log)?.title).toBe('The offline installer service is not running');
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
 // Warnings Calamares logs here whatever our configuration says, each with why
 // it is not ours. Anything else it warns about is a key of ours that is wrong.
 const NOT_OURS: { pattern: RegExp; reason: string }[] = [
@@ -211,47 +277,63 @@ function warnings(log: string): string[] {
   return entries.filter((e) => e.level <= 2).map((e) => e.text);
 }
 
+// Our settings and module configs as the ISO installs them, in CONFIG; only
+// the branding, the module search path and the desktop pictures (not on
+// Debian) are this machine's.
+async function offlineConfig(config: string): Promise<void> {
+  await cp('/usr/share/calamares/branding', join(config, 'branding'), { recursive: true });
+  await cp('/usr/share/calamares/qml', join(config, 'qml'), { recursive: true });
+  await cp(join(REPO, 'calamares/config/modules'), join(config, 'modules'), { recursive: true });
+  await cp(join(MODULE_DIR, 'nixos-offline.conf'), join(config, 'modules/nixos-offline.conf'));
+  const settings = (await readFile(join(REPO, 'calamares/config/settings.conf'), 'utf8'))
+    .replace(/^modules-search:.*$/m, `modules-search: [ ${join(REPO, 'calamares/modules')}, /usr/lib/x86_64-linux-gnu/calamares/modules ]`)
+    .replace(/^branding: nixos$/m, 'branding: default');
+  await writeFile(join(config, 'settings.conf'), settings);
+  const images = join(dir, 'images');
+  const chooser = await readFile(join(config, 'modules/packagechooser.conf'), 'utf8');
+  await mkdir(images, { recursive: true });
+  for (const [, name] of chooser.matchAll(/\/run\/current-system\/sw\/share\/calamares\/images\/(\S+\.png)/g)) {
+    await cp('/usr/share/calamares/branding/default/squid.png', join(images, name!));
+  }
+  await writeFile(join(config, 'modules/packagechooser.conf'), chooser.replaceAll('/run/current-system/sw/share/calamares/images/', `${images}/`));
+  // The choices page's QML file, where the ISO build puts its store path.
+  const notes = await readFile(join(config, 'modules/notesqml-choices.conf'), 'utf8');
+  const qml = /^qmlFilename: (\S+)$/m.exec(notes)![1]!;
+  await writeFile(join(config, 'modules/notesqml-choices.conf'), notes.replace(qml, join(REPO, 'calamares/qml', basename(qml))));
+}
+
+// Starts Calamares with ARGS and returns its session log once its requirements
+// are checked and the QML pages (loaded in the background) are up: the show
+// pages wait for a person, so it is stopped then.
+async function loadedLog(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const home = join(dir, 'home');
+  const runtime = join(dir, 'xdg-runtime');
+  await mkdir(runtime, { mode: 0o700 });
+  const log = join(home, '.cache/calamares/session.log');
+  const child = spawn('calamares', ['-d', '-D6', ...args], {
+    env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', QT_QUICK_BACKEND: 'software', HOME: home, XDG_RUNTIME_DIR: runtime, ...env },
+    stdio: 'ignore',
+  });
+  try {
+    const ready = (t: string) =>
+      t.includes('Requirements model has') && /QML component "qrc:\/packagechooserq\.qml" (QQmlComponent::)?Ready/.test(t) && /QML component "[^"]*\/nixos-offline-choices\.qml" (QQmlComponent::)?Ready/.test(t);
+    await expect.poll(async () => ready(await readFile(log, 'utf8').catch(() => '')), { timeout: 60_000, interval: 200 }).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+  } finally {
+    child.kill('SIGKILL');
+  }
+  return readFile(log, 'utf8');
+}
+
 describe('the offline settings in Calamares', () => {
   it('loads settings.conf and every module config of ours without a warning, and never checks for internet', async () => {
-    // Our settings and module configs as the ISO installs them; only the
-    // branding, the module search path and the desktop pictures (not on
-    // Debian) are this machine's.
     const config = join(dir, 'calamares-config');
-    await cp('/usr/share/calamares/branding', join(config, 'branding'), { recursive: true });
-    await cp('/usr/share/calamares/qml', join(config, 'qml'), { recursive: true });
-    await cp(join(REPO, 'calamares/config/modules'), join(config, 'modules'), { recursive: true });
-    await cp(join(MODULE_DIR, 'nixos-offline.conf'), join(config, 'modules/nixos-offline.conf'));
-    const settings = (await readFile(join(REPO, 'calamares/config/settings.conf'), 'utf8'))
-      .replace(/^modules-search:.*$/m, `modules-search: [ ${join(REPO, 'calamares/modules')}, /usr/lib/x86_64-linux-gnu/calamares/modules ]`)
-      .replace(/^branding: nixos$/m, 'branding: default');
-    await writeFile(join(config, 'settings.conf'), settings);
-    const images = join(dir, 'images');
-    const chooser = await readFile(join(config, 'modules/packagechooser.conf'), 'utf8');
-    await mkdir(images);
-    for (const [, name] of chooser.matchAll(/\/run\/current-system\/sw\/share\/calamares\/images\/(\S+\.png)/g)) {
-      await cp('/usr/share/calamares/branding/default/squid.png', join(images, name!));
-    }
-    await writeFile(join(config, 'modules/packagechooser.conf'), chooser.replaceAll('/run/current-system/sw/share/calamares/images/', `${images}/`));
-    const home = join(dir, 'home');
-    const runtime = join(dir, 'xdg');
-    await mkdir(runtime, { mode: 0o700 });
-    const log = join(home, '.cache/calamares/session.log');
-    // The show pages wait for a person: stop Calamares once its requirements
-    // are checked and the QML pages (loaded in the background) are up.
-    const child = spawn('calamares', ['-d', '-D6', '-c', config], {
-      env: { ...process.env, QT_QPA_PLATFORM: 'offscreen', QT_QUICK_BACKEND: 'software', HOME: home, XDG_RUNTIME_DIR: runtime },
-      stdio: 'ignore',
-    });
-    try {
-      const ready = (t: string) => t.includes('Requirements model has') && /QML component "qrc:\/packagechooserq\.qml" (QQmlComponent::)?Ready/.test(t);
-      await expect.poll(async () => ready(await readFile(log, 'utf8').catch(() => '')), { timeout: 60_000, interval: 200 }).toBe(true);
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      child.kill('SIGKILL');
-    }
-    const text = await readFile(log, 'utf8');
+    await offlineConfig(config);
+    const text = await loadedLog(['-c', config]);
 
-    expect(text).toContain('10 view steps loaded');
+    // The pages, the summary, the check's and the install's exec blocks, the choices page, finished.
+    expect(text).toContain('12 view steps loaded');
+    expect(text).toMatch(/"locale@locale"/);
     expect(text).not.toContain('loading failed');
     // Some are always there (no D-Bus here): proof the log is read right.
     expect(warnings(text).length).toBeGreaterThan(0);
@@ -261,5 +343,78 @@ describe('the offline settings in Calamares', () => {
     const requirements = [...text.matchAll(/requirement \d+ "([^"]+)"/g)].map((m) => m[1]).sort();
     expect(requirements).toEqual(['partitions', 'power', 'ram', 'screen', 'storage']);
     expect(text).not.toContain('geoip');
+  });
+
+  it("the launcher's settings.conf, found first through XDG_CONFIG_DIRS, leaves out the pages the configuration decides; module configs still come from the ISO's folder", async () => {
+    // The ISO's layout: calamares-nixos runs Calamares with --xdg-config and the extensions' etc in XDG_CONFIG_DIRS.
+    const etc = join(dir, 'extensions-etc');
+    await offlineConfig(join(etc, 'calamares'));
+    const source = await writeConfig(join(dir, 'cfg'), { extra: 'time.timeZone = "UTC";\n  i18n.defaultLocale = "en_US.UTF-8";' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const out = join(dir, 'launcher');
+    const run = await runCli(['calamares-settings', '--socket', daemon.socket, '--settings', join(etc, 'calamares/settings.conf'), '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('pages left out, as the configuration decides all they ask: locale');
+    const written = await readFile(join(out, 'calamares/settings.conf'), 'utf8');
+    expect(written).not.toMatch(/^ {2}- locale$/m);
+    expect(written).toMatch(/^ {2}- keyboard$/m);
+
+    const text = await loadedLog(['-X'], { XDG_CONFIG_DIRS: `${out}:${etc}` });
+    // One page fewer than the whole sequence, and the locale module never loaded.
+    expect(text).toContain('11 view steps loaded');
+    expect(text).toMatch(/"keyboard@keyboard"/);
+    expect(text).not.toMatch(/"locale@locale"/);
+    expect(text).not.toContain('loading failed');
+    expect(warnings(text).filter((w) => !NOT_OURS.some(({ pattern }) => pattern.test(w)))).toEqual([]);
+    // The module configs are ours (no internet check), from the folder after the launcher's.
+    expect(text).toMatch(/hasInternet :\s+unchecked/);
+
+    // No daemon: every page, and exit status 3; Calamares still gets a settings.conf.
+    await daemon.stop();
+    daemon = null;
+    const alone = await runCli(['calamares-settings', '--socket', join(dir, 'none.sock'), '--settings', join(etc, 'calamares/settings.conf'), '--out', out]);
+    expect(alone.code).toBe(3);
+    expect(await readFile(join(out, 'calamares/settings.conf'), 'utf8')).toBe(await readFile(join(etc, 'calamares/settings.conf'), 'utf8'));
+  });
+
+  it('the launcher (nix/calamares-launcher.sh) puts the settings.conf for the configuration in use first and starts Calamares with --xdg-config; without them, the extensions\' own', async () => {
+    // The extensions' package as the ISO build leaves it, a stand-in for Calamares that tells what it got, and our CLI.
+    const ext = join(dir, 'extensions');
+    await mkdir(join(ext, 'etc/calamares'), { recursive: true });
+    await cp(join(REPO, 'calamares/config/settings.conf'), join(ext, 'etc/calamares/settings-all-pages.conf'));
+    const fake = join(dir, 'fake-calamares');
+    await writeFile(fake, '#!/bin/sh\necho "args: $*"\necho "config: $XDG_CONFIG_DIRS"\necho "data: $XDG_DATA_DIRS"\n', { mode: 0o755 });
+    const cli = join(dir, 'cli');
+    await writeFile(cli, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`, { mode: 0o755 });
+    const launcher = join(dir, 'calamares');
+    const script = (await readFile(join(REPO, 'nix/calamares-launcher.sh'), 'utf8')).replaceAll('@extensions@', ext).replaceAll('@installer@', cli).replaceAll('@calamares@', fake);
+    expect(script).not.toMatch(/@[a-z]+@/);
+    await writeFile(launcher, script, { mode: 0o755 });
+    const source = await writeConfig(join(dir, 'cfg'), { extra: 'time.timeZone = "UTC";\n  i18n.defaultLocale = "en_US.UTF-8";' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const runtime = join(dir, 'user-runtime');
+    await mkdir(runtime, { mode: 0o700 });
+    const launch = (env: Record<string, string>) => {
+      const out = execFileSync(launcher, ['-d'], { env: { PATH: process.env.PATH!, NOI_SOCKET: daemon?.socket ?? join(dir, 'none.sock'), XDG_CONFIG_DIRS: '/etc/xdg', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+    };
+
+    const started = launch({ XDG_RUNTIME_DIR: runtime });
+    expect(started.args).toBe('--xdg-config -d');
+    expect(started.data).toBe(`${join(ext, 'share')}`);
+    const [first, ...rest] = started.config!.split(':');
+    expect(first).toMatch(new RegExp(`^${runtime}/nixos-offline-calamares\\.\\w{6}$`));
+    expect(rest).toEqual([join(ext, 'etc'), '/etc/xdg']);
+    const settings = await readFile(join(first!, 'calamares/settings.conf'), 'utf8');
+    expect(settings).not.toMatch(/^ {2}- locale$/m);
+    expect(settings).toMatch(/^ {2}- keyboard$/m);
+
+    // No daemon: every page, still from the launcher's folder.
+    await daemon!.stop();
+    daemon = null;
+    const alone = launch({ XDG_RUNTIME_DIR: runtime });
+    expect(await readFile(join(alone.config!.split(':')[0]!, 'calamares/settings.conf'), 'utf8')).toBe(await readFile(join(ext, 'etc/calamares/settings-all-pages.conf'), 'utf8'));
+    // No folder to write to: the extensions' settings, as calamares-nixos starts Calamares.
+    expect(launch({ XDG_RUNTIME_DIR: join(dir, 'missing') }).config).toBe(`${join(ext, 'etc')}:/etc/xdg`);
   });
 });

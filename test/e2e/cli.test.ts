@@ -27,7 +27,7 @@ afterEach(async () => {
   daemon = null;
 });
 
-const COMMANDS = ['daemon', 'status', 'validate', 'install', 'cancel'];
+const COMMANDS = ['daemon', 'status', 'validate', 'install', 'cancel', 'calamares-settings'];
 
 describe('help', () => {
   it('-h, --help and help list every command, validate among them, and exit 0', async () => {

@@ -34,7 +34,7 @@ describe('Nix files', () => {
     const files = nixFiles();
     expect(files).toEqual(expect.arrayContaining([
       'flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix',
-      'nix/calamares-extensions.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
+      'nix/calamares-extensions.nix', 'nix/calamares-hidden-pages.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
       'nix/target-expression-entry.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
       'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
     ]));
@@ -44,7 +44,7 @@ describe('Nix files', () => {
   it('the manifest data evaluates for a configuration, and the daemon reads the manifest made from it', async () => {
     const expression = `import ./nix/manifest-data.nix { evaluated = import ${NIXOS_EXPR} { }; configDir = "${FIXTURE_CFG}"; }`;
     const data = evalJson(expression, ['-I', `nixos-config=${FIXTURE_CFG}/configuration.nix`]);
-    expect(data).toMatchObject({ version: 1, configDir: FIXTURE_CFG, users: ['alice'], desktops: ['gnome'] });
+    expect(data).toMatchObject({ version: 1, configDir: FIXTURE_CFG, users: ['alice'], desktops: ['gnome'], fixedSettings: ['hostName'] });
     expect(data.toplevel).toMatch(/^\/nix\/store\/[a-z0-9]{32}-nixos-system-demo-stand-in$/);
 
     // manifest.nix adds closureBytes with nixpkgs' closureInfo; here the daemon gets the same data plus a size.
@@ -55,7 +55,7 @@ describe('Nix files', () => {
     try {
       const run = await runCli(['validate', '--socket', daemon.socket, '--json', '--user', 'alice', '--desktop', 'gnome']);
       expect(run.code).toBe(0);
-      expect(run.events[0]!.data.validation.facts).toMatchObject({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], toplevel: data.toplevel });
+      expect(run.events[0]!.data.validation.facts).toMatchObject({ origin: 'manifest', users: ['alice'], desktops: ['gnome'], toplevel: data.toplevel, fixedSettings: ['hostName'] });
     } finally {
       await daemon.stop();
       await rm(dir, { recursive: true, force: true });
@@ -68,6 +68,25 @@ describe('Nix files', () => {
     expect(facts.settings).toMatchObject({ hostName: 'demo', timeZone: null });
     // No disko.devices.disk: no disko entry (test/e2e/unattended-disko.test.ts has one that does).
     expect(facts.disko).toBeNull();
+  });
+
+  it("config-facts.nix names the choices the configuration sets itself (above mkDefault), and the ISO leaves out the pages that ask only those", async () => {
+    const dir = await scratch('fixed-settings');
+    try {
+      const facts = async (lines: string) => {
+        await writeFile(join(dir, 'configuration.nix'), `{ lib, ... }: {\n  users.users.alice.isNormalUser = true;\n  ${lines}\n}\n`);
+        const fixed = evalJson(`(import ./nix/config-facts.nix { nixos = "${NIXOS_EXPR}"; withDrvPath = false; }).fixedSettings`, ['-I', `nixos-config=${dir}/configuration.nix`]) as string[];
+        return { fixed, hidden: evalJson(`import ./nix/calamares-hidden-pages.nix { fixedSettings = builtins.fromJSON ''${JSON.stringify(fixed)}''; }`) as string[] };
+      };
+      // A default (what the installer's choices are) leaves the choice open; a plain or forced value decides it.
+      expect(await facts('time.timeZone = lib.mkDefault "UTC"; i18n.defaultLocale = "en_US.UTF-8";')).toEqual({ fixed: ['defaultLocale'], hidden: [] });
+      expect(await facts('time.timeZone = "UTC"; i18n.defaultLocale = lib.mkForce "en_US.UTF-8"; networking.hostName = "x";')).toEqual({ fixed: ['defaultLocale', 'hostName', 'timeZone'], hidden: ['locale'] });
+      // The renamed xkb option counts too.
+      expect(await facts('console.keyMap = "de"; services.xserver.layout = "de";')).toEqual({ fixed: ['consoleKeyMap', 'xkbLayout'], hidden: ['keyboard'] });
+      expect(await facts('')).toEqual({ fixed: [], hidden: [] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -131,8 +150,8 @@ describe('the package layout', () => {
     expect(packageNix).toContain('$app/dist/cli/main.js');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).bin['nixos-offline-installer']).toBe('dist/cli/main.js');
     expect(existsSync(join(REPO, 'dist/cli/main.js'))).toBe(true);
-    // dist/validate reads ../../nix/{config-facts.nix,desktops.json}: the package copies both next to dist.
-    expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json $app/nix/');
+    // dist/validate and dist/calamares read ../../nix/{config-facts.nix,desktops.json,calamares-pages.json}: the package copies them next to dist.
+    expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json nix/calamares-pages.json $app/nix/');
     // package.json from the source, not the build folder's (which npm's config hook may rewrite).
     expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
     expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);
@@ -149,8 +168,8 @@ describe('the package layout', () => {
     expect(existsSync(join(calamares, 'modules/nixos-offline/module.desc'))).toBe(true);
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
     // Each substitution names its file and the text it replaces; each text must be in ours.
-    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
-    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/packagechooser.conf']);
+    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./-]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
+    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/notesqml-choices.conf', 'modules/packagechooser.conf']);
     for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });
 
@@ -169,14 +188,25 @@ describe('the package layout', () => {
         await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
         await writeFile(join(out, layout, 'settings.conf'), 'upstream\n');
         const stub = `{ overrideAttrs = f: f { postInstall = ""; }; }`;
-        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; }).postInstall`);
+        // One layout with the pages a configuration that sets time zone, language and keyboards leaves out.
+        const hidden = layout === 'etc/calamares' ? '[ "keyboard" "locale" ]' : '[ ]';
+        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; hiddenPages = ${hidden}; }).postInstall`);
         const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
         execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
         const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
         expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
         expect(settings).toContain('nixos-offline');
+        // Every page stays in settings-all-pages.conf, for the launcher.
+        expect(readFileSync(join(out, layout, 'settings-all-pages.conf'), 'utf8')).toBe(settings.replace(/^(  - users)$/m, layout === 'etc/calamares' ? '  - locale\n  - keyboard\n$1' : '$1'));
+        const shown = /^- show:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
+        const pages = [...shown.matchAll(/^ {2}- (\S+)$/gm)].map((m) => m[1]);
+        expect(pages).toEqual(layout === 'etc/calamares' ? ['welcome', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary'] : ['welcome', 'locale', 'keyboard', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary']);
         expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
         expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
+        // The choices page names a QML file the package has.
+        const qml = /^qmlFilename: (\S+)$/m.exec(readFileSync(join(out, layout, 'modules/notesqml-choices.conf'), 'utf8'))![1]!;
+        expect(qml).toBe(join(pkg, 'share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml'));
+        expect(existsSync(qml)).toBe(true);
         expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -58,14 +58,9 @@ function installedValue(option: string): unknown {
   return JSON.parse(execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expr, '-I', `nixos-config=${root}/etc/nixos/configuration.nix`], { env: { ...process.env, NIX_CONFIG }, encoding: 'utf8' }));
 }
 
-async function config(spec: ConfigSpec & { extra?: string }): Promise<string> {
-  const source = await writeConfig(join(dir, 'cfg'), spec);
-  if (spec.extra) {
-    const file = join(source, 'configuration.nix');
-    const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace(/\}\s*$/, `  ${spec.extra}\n}\n`));
-  }
-  return source;
+// writeConfig puts spec.extra into configuration.nix.
+async function config(spec: ConfigSpec): Promise<string> {
+  return writeConfig(join(dir, 'cfg'), spec);
 }
 
 describe("the installer's choices", () => {

@@ -36,10 +36,28 @@ export interface StepInstance {
   weight: number;
 }
 
-// The per-step instances of our module in calamares/config/settings.conf, in order.
-export function stepInstances(): StepInstance[] {
+// Every instance of our module in calamares/config/settings.conf, in order.
+function moduleInstances(): StepInstance[] {
   const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
   return [...settings.matchAll(/^- id: +(\S+)\n {2}module: +nixos-offline\n {2}config: +(\S+)\n {2}weight: +(\d+)$/gm)].map((m) => ({ id: m[1]!, config: m[2]!, weight: Number(m[3]) }));
+}
+
+// The check step's instance: it runs before the install, in an exec block of its own.
+export const CHECK_ID = 'check';
+
+export function checkInstance(): StepInstance {
+  return moduleInstances().find((i) => i.id === CHECK_ID)!;
+}
+
+// The install's per-step instances of our module in settings.conf, in order.
+export function stepInstances(): StepInstance[] {
+  return moduleInstances().filter((i) => i.id !== CHECK_ID);
+}
+
+// run.sh's job for the check step, as settings.conf configures it.
+export function checkJob(): string {
+  const { id, weight } = checkInstance();
+  return `nixos-offline@${id}:${weight}`;
 }
 
 // The module's steps: name -> (pretty name, the daemon phases it covers), as main.py has them.
@@ -62,13 +80,13 @@ export function stepJobs(): string[] {
 
 // A copy of our module whose configuration (and each step instance's, from
 // calamares/config/modules/) points at a test's socket.
-export async function moduleCopy(dir: string, settings: { socket: string; connectTimeout?: number; idleTimeout?: number }): Promise<string> {
+export async function moduleCopy(dir: string, settings: { socket: string; connectTimeout?: number; idleTimeout?: number; checkTimeout?: number }): Promise<string> {
   const modules = join(dir, 'calamares-modules');
   await mkdir(modules, { recursive: true });
   await cp(MODULE_DIR, join(modules, 'nixos-offline'), { recursive: true });
-  const conf = ['---', `socket: ${settings.socket}`, `connectTimeout: ${settings.connectTimeout ?? 5}`, `idleTimeout: ${settings.idleTimeout ?? 60}`, ''].join('\n');
+  const conf = ['---', `socket: ${settings.socket}`, `connectTimeout: ${settings.connectTimeout ?? 5}`, `idleTimeout: ${settings.idleTimeout ?? 60}`, `checkTimeout: ${settings.checkTimeout ?? 120}`, ''].join('\n');
   await writeFile(join(modules, 'nixos-offline', 'nixos-offline.conf'), conf);
-  for (const { config } of stepInstances()) {
+  for (const { config } of moduleInstances()) {
     const step = await readFile(join(REPO, 'calamares/config/modules', config), 'utf8');
     await writeFile(join(modules, 'nixos-offline', config), `${step.trimEnd()}\n${conf.slice('---\n'.length)}`);
   }
@@ -80,6 +98,8 @@ export interface CalamaresOptions {
   jobs?: string[];
   // An X display to show the window on (CALAMARES_DISPLAY); headless without.
   display?: string;
+  // More environment for Calamares and its jobs (e.g. SHOW_GLOBALSTORAGE for the show-globalstorage job).
+  env?: Record<string, string>;
 }
 
 export function startCalamares(dir: string, modules: string, seed: Record<string, unknown>, options: CalamaresOptions = {}): CalamaresHandle {
@@ -90,7 +110,7 @@ export function startCalamares(dir: string, modules: string, seed: Record<string
   const done = started.then(
     () =>
       new Promise<CalamaresRun>((resolve, reject) => {
-        const env = { ...process.env, CALAMARES_TIMEOUT: '300', ...(options.display && { CALAMARES_DISPLAY: options.display }) };
+        const env = { ...process.env, CALAMARES_TIMEOUT: '300', ...(options.display && { CALAMARES_DISPLAY: options.display }), ...options.env };
         child = spawn('bash', [RUN_SH, seedFile, modules, ...(options.jobs ?? ['nixos-offline'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
         handle.process = child;
         let stdout = '';

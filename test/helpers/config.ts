@@ -20,6 +20,8 @@ export interface ConfigSpec {
   raw?: string;
   // Part of a flake: the stand-in has no <nixos-config>, so the module names its folder.
   inFlake?: boolean;
+  // More lines for configuration.nix, e.g. 'time.timeZone = "UTC";'.
+  extra?: string;
 }
 
 export function configurationNix(spec: ConfigSpec = {}): string {
@@ -41,6 +43,7 @@ export function configurationNix(spec: ConfigSpec = {}): string {
   ${spec.noise ? `test.noise = { lines = ${spec.noise.lines}; nonce = "${spec.noise.nonce}"; };` : ''}
   test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};
   ${spec.bootLoader ?? '# GRUB for either firmware (BIOS: the device; UEFI: efiSupport).\n  boot.loader.grub.device = "/dev/vda";\n  boot.loader.grub.efiSupport = true;'}
+  ${spec.extra ?? ''}
   system.stateVersion = "24.11";
 }
 `;

@@ -88,6 +88,16 @@ export async function readLine(frame: Frame, box: Box, scratch: string): Promise
   return stdout.trim();
 }
 
+// The text in BOX, as lines (Tesseract's page mode: several lines of text).
+export async function readText(frame: Frame, box: Box, scratch: string): Promise<string[]> {
+  const ppmPath = `${scratch}.ppm`;
+  const pngPath = `${scratch}.png`;
+  await writeFile(ppmPath, ppm(frame, box));
+  await run('convert', [ppmPath, '-colorspace', 'Gray', '-resize', '200%', pngPath]);
+  const { stdout } = await run('tesseract', [pngPath, '-', '--psm', '6', '-l', 'eng'], { encoding: 'utf8' });
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
 function pixel(frame: Frame, x: number, y: number): [number, number, number] {
   const i = (y * frame.width + x) * 3;
   return [frame.rgb[i]!, frame.rgb[i + 1]!, frame.rgb[i + 2]!];

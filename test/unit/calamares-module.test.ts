@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { PHASE_WEIGHTS } from '../../src/job/run-install.js';
 import { ATTENDED_PHASES } from '../../src/protocol/messages.js';
-import { moduleSteps, stepInstances } from '../helpers/calamares.js';
+import { checkInstance, moduleSteps, stepInstances } from '../helpers/calamares.js';
 import { REPO } from '../helpers/env.js';
 
 it('the Python unit tests of calamares/modules/nixos-offline pass', () => {
@@ -44,6 +44,15 @@ it("the module's phases, their shares and settings.conf's step weights are the d
     expect(readFileSync(join(REPO, 'calamares/config/modules', config), 'utf8')).toMatch(new RegExp(`^step: ${id}$`, 'm'));
   }
   const settings = readFileSync(join(REPO, 'calamares/config/settings.conf'), 'utf8');
-  const exec = /^- exec:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
-  expect([...exec.matchAll(/^ {2}- (nixos-offline\S*)$/gm)].map((m) => m[1])).toEqual(instances.map((i) => `nixos-offline@${i.id}`));
+  // The install's exec block is the one with Calamares' partition job; the check has one of its own before it, after the summary.
+  const blocks = [...settings.matchAll(/^- (show|exec):\n((?: {2}.*\n)+)/gm)].map((m) => ({ kind: m[1], items: [...m[2]!.matchAll(/^ {2}- (\S+)$/gm)].map((i) => i[1]) }));
+  const install = blocks.findIndex((b) => b.kind === 'exec' && b.items.includes('partition'));
+  expect(blocks[install]!.items.filter((i) => i!.startsWith('nixos-offline'))).toEqual(instances.map((i) => `nixos-offline@${i.id}`));
+  expect(blocks.slice(install - 3, install)).toEqual([
+    { kind: 'show', items: expect.arrayContaining(['users', 'packagechooser', 'partition', 'summary']) },
+    { kind: 'exec', items: [`nixos-offline@${checkInstance().id}`] },
+    { kind: 'show', items: ['notesqml@choices'] },
+  ]);
+  expect(blocks[install - 3]!.items.at(-1)).toBe('summary');
+  expect(readFileSync(join(REPO, 'calamares/config/modules', checkInstance().config), 'utf8')).toMatch(/^step: check$/m);
 });

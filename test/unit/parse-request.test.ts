@@ -14,6 +14,20 @@ describe('parseRequest', () => {
     }
   });
 
+  it("takes a validate request's choices as an install's, and no target or partitions", () => {
+    const choices = { hostname: 'field-01', timezone: 'Europe/Berlin', firmwareType: 'bios' };
+    expect(parseRequest('validate', { v, id: 'k', user: 'alice', desktop: '', choices })).toEqual({ ok: true, value: { type: 'validate', request: { v, id: 'k', user: 'alice', desktop: '', choices } } });
+    const field = (data: object) => {
+      const result = parseRequest('validate', { v, id: 'k', ...data });
+      return result.ok ? null : result.error.field;
+    };
+    expect(field({ choices: { rootPassword: 'x' } })).toBe('choices.rootPassword');
+    expect(field({ choices: { hostname: 7 } })).toBe('choices.hostname');
+    expect(field({ choices: 'de' })).toBe('choices');
+    expect(field({ root: '/mnt' })).toBe('root');
+    expect(field({ partitions: [] })).toBe('partitions');
+  });
+
   it('accepts the three requests with their fields', () => {
     expect(parseRequest('status', { v, id: 'a', watch: true })).toEqual({ ok: true, value: { type: 'status', request: { v, id: 'a', watch: true } } });
     expect(parseRequest('install', { v, id: 'b', root: '/mnt', user: 'alice', desktop: 'gnome' })).toEqual({

@@ -9,6 +9,12 @@
 # pretty_status_message(), so each step is a job of its own, with its own name
 # and its own weight on the bar. The first step starts the install; the later
 # ones take over its connection and follow it until their phases are over.
+#
+# The `check` step runs earlier, in an exec block of its own before Calamares'
+# partition job: it asks the daemon to `validate` the choices made on the pages,
+# refuses a configuration that would be refused later (before the disk is
+# wiped), and leaves one line per choice in globalstorage for the page that
+# shows them (calamares/qml/nixos-offline-choices.qml) before the install.
 import base64
 import json
 import os
@@ -22,7 +28,7 @@ PROTOCOL_VERSION = 1
 FRAME_END = "\f"
 # The daemon's own frame limit (src/protocol/messages.ts).
 MAX_FRAME_BYTES = 64 * 1024
-DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout": 15, "idleTimeout": 120}
+DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout": 15, "idleTimeout": 120, "checkTimeout": 900}
 # Calamares' localeConf categories the daemon applies (src/protocol/messages.ts CHOICE_KEYS).
 LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
@@ -41,6 +47,21 @@ STEPS = {
 }
 # Without `step:` the module is one job for the whole install.
 WHOLE_INSTALL = ("Installing NixOS (offline)", PHASES)
+# The step that checks the choices before anything is partitioned; not part of the install.
+CHECK_STEP = "check"
+CHECK_TITLE = "Checking the configuration against your choices"
+# Globalstorage keys the check step sets for the choices page: its lines, and the folder checked.
+CHOICE_LINES_KEY = "nixosOfflineChoiceLines"
+CHECKED_SOURCE_KEY = "nixosOfflineSource"
+# What each setting is called on Calamares' pages (the daemon's ChoiceSetting names).
+SETTING_LABELS = {
+    "hostName": "Computer name",
+    "timeZone": "Time zone",
+    "defaultLocale": "Language",
+    "consoleKeyMap": "Console keyboard",
+    "xkbLayout": "Keyboard layout",
+    "xkbVariant": "Keyboard variant",
+}
 # Globalstorage key where a step leaves the install's connection for the next one.
 HANDOVER_KEY = "nixosOfflineConnection"
 
@@ -77,19 +98,22 @@ def _settings():
 
 def _step():
     name = _settings().get("step")
+    if name == CHECK_STEP:
+        return None
     if name is not None and name not in STEPS:
         raise InstallerError(
             "The installer's Calamares settings are wrong",
-            'Unknown step "{}" in the nixos-offline module configuration; use one of: {}.'.format(name, ", ".join(STEPS)),
+            'Unknown step "{}" in the nixos-offline module configuration; use one of: {}.'.format(name, ", ".join((CHECK_STEP,) + tuple(STEPS))),
         )
     return Step(name)
 
 
 def _initial_status():
     try:
-        return _step().title
+        step = _step()
     except InstallerError:
         return WHOLE_INSTALL[0]
+    return CHECK_TITLE if step is None else step.title
 
 
 _status = _initial_status()
@@ -164,6 +188,73 @@ def install_request(gs):
     return request
 
 
+def validate_request(gs):
+    """The `validate` request for what was chosen on Calamares' pages so far (no target yet)."""
+    request = {"v": PROTOCOL_VERSION, "id": "calamares-check"}
+    if _value(gs, "username"):
+        request["user"] = _value(gs, "username")
+    desktop = _value(gs, "packagechooser_packagechooser")
+    if desktop is not None:
+        request["desktop"] = desktop
+    request["choices"] = _choices(gs)
+    return request
+
+
+def choice_lines(validation):
+    """One line per choice for the choices page: what was chosen, and whether it applies."""
+    lines = []
+    passed = {c.get("name") for c in validation.get("checks") or [] if c.get("ok") and not c.get("skipped")}
+    if validation.get("user") and "user" in passed:
+        lines.append("User: {} (declared in the configuration)".format(validation["user"]))
+    if validation.get("desktop") is not None and "desktop" in passed:
+        lines.append("Desktop: {} (the configured one)".format(validation["desktop"] or "none"))
+    for choice in validation.get("choices") or []:
+        label = SETTING_LABELS.get(choice.get("setting"), choice.get("option", "?"))
+        if choice.get("applied"):
+            lines.append("{}: {} (applies)".format(label, choice.get("chosen")))
+        else:
+            result = choice.get("result")
+            wins = "sets {}".format(result) if result is not None else "sets it otherwise"
+            lines.append("{}: {} (does not apply: the configuration {}, and it wins)".format(label, choice.get("chosen"), wins))
+    return lines
+
+
+def _validation_error(validation):
+    # As the daemon words a refused install (validationError): the first problem's title, every description.
+    problems = [c["error"] for c in validation.get("checks") or [] if not c.get("ok") and c.get("error")]
+    if not problems:
+        return ("The configuration was refused", "The installer service refused the configuration without saying why. {}".format(SERVICE_HINT))
+    if len(problems) == 1:
+        return (problems[0].get("title", ""), problems[0].get("description", ""))
+    title = "{} (and {} more problem{})".format(problems[0].get("title", ""), len(problems) - 1, "s" if len(problems) > 2 else "")
+    return (title, "\n\n".join("{}:\n{}".format(p.get("title", ""), p.get("description", "")) for p in problems))
+
+
+def check(connection, timeout):
+    """Sends `validate` with the choices; puts the choice lines in globalstorage. Returns None or (title, description)."""
+    gs = libcalamares.globalstorage
+    connection.purpose = "check"
+    connection.send("validate", validate_request(gs))
+    libcalamares.job.setprogress(0.1)
+    while True:
+        type_, data = connection.receive(timeout)
+        if type_ == "reply" and data.get("request") == "validate":
+            break
+    if not data.get("ok"):
+        error = data.get("error") or {}
+        return (error.get("title", "The installer could not check the configuration"), error.get("description", ""))
+    validation = data.get("validation") or {}
+    lines = choice_lines(validation)
+    for line in lines:
+        libcalamares.utils.debug("nixos-offline: choice: {}".format(line))
+    gs.insert(CHOICE_LINES_KEY, lines)
+    gs.insert(CHECKED_SOURCE_KEY, str(validation.get("source") or ""))
+    libcalamares.job.setprogress(1.0)
+    if not validation.get("ok"):
+        return _validation_error(validation)
+    return None
+
+
 class DaemonConnection:
     def __init__(self, path, sock):
         self.path = path
@@ -171,6 +262,8 @@ class DaemonConnection:
         self.buffer = b""
         self.install_id = None
         self.last_frame = b""
+        # What the connection is for, in messages: "the install", or "the check" (the check step).
+        self.purpose = "install"
 
     @classmethod
     def connect(cls, path, connect_timeout):
@@ -247,7 +340,7 @@ class DaemonConnection:
                 chunk = b""
                 libcalamares.utils.warning("nixos-offline: socket error: {}".format(e))
             if not chunk:
-                raise InstallerError("The offline installer service stopped during the install", "The connection to the installer service closed before the install finished. {} and its log: journalctl -u nixos-offline-installer".format(SERVICE_HINT))
+                raise InstallerError("The offline installer service stopped during the {}".format(self.purpose), "The connection to the installer service closed before the {} finished. {} and its log: journalctl -u nixos-offline-installer".format(self.purpose, SERVICE_HINT))
             self.buffer += chunk
             if len(self.buffer) > 2 * MAX_FRAME_BYTES and FRAME_END.encode() not in self.buffer:
                 raise InstallerError("The offline installer sent a malformed message", "A message from the installer service was too long. {}".format(SERVICE_HINT))
@@ -337,6 +430,9 @@ def run():
         settings = _settings()
         step = _step()
         path = str(settings["socket"])
+        if step is None:
+            connection = DaemonConnection.connect(path, float(settings["connectTimeout"]))
+            return check(connection, float(settings["checkTimeout"]))
         if step.starts_install:
             request = install_request(libcalamares.globalstorage)
             connection = DaemonConnection.connect(path, float(settings["connectTimeout"]))
