@@ -54,7 +54,7 @@ let
   grub = loader.grub or { };
   # nixpkgs: GRUB is on unless another loader turns it off (systemd-boot does, with mkDefault false).
   grubEnabled = grub.enable or (!systemdBoot);
-  # Values the installer's choices set with mkDefault; whatever the configuration sets wins.
+  # Values the installer's choices set as defaults; whatever the configuration sets wins.
   setting = dotted: let v = get dotted null; in if isString v then v else null;
 
   # disko (nix-community/disko, module.nix and lib/default.nix): a configuration
@@ -79,9 +79,10 @@ let
   } // (if withDrvPath then { drvPaths = [ diskoFormat.drv.drvPath diskoMount.drv.drvPath ]; } else { });
   # The option's best definition priority (nixpkgs lib.modules: an option value's
   # highestPrio; mkDefault is 1000, a plain definition 100, none 9999). Below
-  # 1000 the configuration sets the option itself, and a choice the installer
-  # makes with mkDefault cannot apply. Without `options` (an evaluation that has
-  # none) nothing counts as set.
+  # 999 (src/prepare/installer-choices.ts CHOICE_PRIORITY) the configuration sets
+  # the option itself, and a choice the installer makes cannot apply; its own
+  # mkDefault leaves the choice to the installer. Without `options` (an
+  # evaluation that has none) nothing counts as set.
   options = system.options or { };
   priority = dotted:
     let found = foldl' (acc: name: if isAttrs acc && acc ? ${name} then acc.${name} else null) options (filter isString (split "\\." dotted));
@@ -94,7 +95,7 @@ let
     xkbLayout = [ "services.xserver.xkb.layout" "services.xserver.layout" ];
     xkbVariant = [ "services.xserver.xkb.variant" "services.xserver.xkbVariant" ];
   };
-  isFixed = name: length (filter (o: priority o < 1000) optionsOf.${name}) > 0;
+  isFixed = name: length (filter (o: priority o < 999) optionsOf.${name}) > 0;
 in
 {
   version = 1;

@@ -20,7 +20,8 @@
   # Host name, time zone, language and keyboard are left to the installer:
   # what the person chooses in Calamares (or the answer file says) becomes
   # installer-choices.nix on the target, as defaults. Set one here only to
-  # force it on every machine: then it wins, and the installer says so.
+  # force it on every machine: then it wins, and the installer says so
+  # (with lib.mkDefault here, the installer's choice still wins).
   # networking.hostName = "nixos";
   # time.timeZone = "UTC";
   # i18n.defaultLocale = "en_US.UTF-8";

@@ -75,7 +75,7 @@ describe('the nixos-offline job in Calamares', () => {
     // The choices made on Calamares' pages, as defaults beside it.
     expect(hardware).toMatch(/imports = \[ \.\/installer-choices\.nix/);
     const choices = await readFile(join(root, 'etc/nixos/installer-choices.nix'), 'utf8');
-    for (const line of ['time.timeZone = lib.mkDefault "Europe/Berlin";', 'i18n.defaultLocale = lib.mkDefault "de_DE.UTF-8";', 'i18n.extraLocaleSettings.LC_TIME = lib.mkDefault "en_GB.UTF-8";', 'console.keyMap = lib.mkDefault "de-latin1-nodeadkeys";', 'services.xserver.xkb.layout = lib.mkDefault "de";', 'networking.hostName = lib.mkDefault "field-01";']) {
+    for (const line of ['time.timeZone = lib.mkOverride 999 "Europe/Berlin";', 'i18n.defaultLocale = lib.mkOverride 999 "de_DE.UTF-8";', 'i18n.extraLocaleSettings.LC_TIME = lib.mkOverride 999 "en_GB.UTF-8";', 'console.keyMap = lib.mkOverride 999 "de-latin1-nodeadkeys";', 'services.xserver.xkb.layout = lib.mkOverride 999 "de";', 'networking.hostName = lib.mkOverride 999 "field-01";']) {
       expect(choices).toContain(line);
     }
     const installLog = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');

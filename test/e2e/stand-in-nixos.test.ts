@@ -37,6 +37,12 @@ describe('the stand-in NixOS module merge', () => {
     expect(value).toEqual({ time: { timeZone: 'UTC' }, networking: { hostName: 'chosen' }, xs: [1, 2], z: { a: 1, b: 3 }, o: '900', j: 'yes', i: null });
   });
 
+  it('refuses different strings at the same priority, as nixpkgs reports a conflict, and takes equal ones', async () => {
+    const conflicting = evaluate('{ lib, ... }: { imports = [ { time.timeZone = lib.mkDefault "UTC"; } ]; time.timeZone = lib.mkDefault "Europe/Berlin"; }', 'c.time');
+    await expect(conflicting).rejects.toThrow(/conflicting definition values at priority 1000: "UTC", "Europe\/Berlin"/);
+    expect(await evaluate('{ lib, ... }: { imports = [ { time.timeZone = "UTC"; } ]; time.timeZone = "UTC"; }', 'c.time')).toEqual({ timeZone: 'UTC' });
+  });
+
   it('lets a value read another option lazily, as generated hardware configurations do', async () => {
     const value = await evaluate(
       `{ config, lib, modulesPath, ... }: {

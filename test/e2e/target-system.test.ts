@@ -73,14 +73,14 @@ describe("the installer's choices", () => {
     expect(result.ok).toBe(true);
 
     const module = await readFile(join(root, 'etc/nixos/installer-choices.nix'), 'utf8');
-    expect(module).toContain('networking.hostName = lib.mkDefault "workshop-07";');
-    expect(module).toContain('time.timeZone = lib.mkDefault "Europe/Berlin";');
-    expect(module).toContain('i18n.defaultLocale = lib.mkDefault "de_DE.UTF-8";');
-    expect(module).toContain('i18n.extraLocaleSettings.LC_TIME = lib.mkDefault "en_GB.UTF-8";');
-    expect(module).toContain('console.keyMap = lib.mkDefault "de-latin1-nodeadkeys";');
-    expect(module).toContain('services.xserver.xkb.layout = lib.mkDefault "de";');
-    expect(module).toContain('services.xserver.xkb.variant = lib.mkDefault "nodeadkeys";');
-    expect(module).toContain('boot.loader.grub.device = lib.mkDefault "/dev/sda";');
+    expect(module).toContain('networking.hostName = lib.mkOverride 999 "workshop-07";');
+    expect(module).toContain('time.timeZone = lib.mkOverride 999 "Europe/Berlin";');
+    expect(module).toContain('i18n.defaultLocale = lib.mkOverride 999 "de_DE.UTF-8";');
+    expect(module).toContain('i18n.extraLocaleSettings.LC_TIME = lib.mkOverride 999 "en_GB.UTF-8";');
+    expect(module).toContain('console.keyMap = lib.mkOverride 999 "de-latin1-nodeadkeys";');
+    expect(module).toContain('services.xserver.xkb.layout = lib.mkOverride 999 "de";');
+    expect(module).toContain('services.xserver.xkb.variant = lib.mkOverride 999 "nodeadkeys";');
+    expect(module).toContain('boot.loader.grub.device = lib.mkOverride 999 "/dev/sda";');
     expect(await readFile(join(root, 'etc/nixos/hardware-configuration.nix'), 'utf8')).toMatch(/imports = \[ \.\/installer-choices\.nix/);
     // The person's own files are untouched.
     expect(await readFile(join(root, 'etc/nixos/configuration.nix'), 'utf8')).toBe(await readFile(join(source, 'configuration.nix'), 'utf8'));
@@ -96,6 +96,18 @@ describe("the installer's choices", () => {
     expect(byOption['networking.hostName']).toMatchObject({ chosen: 'workshop-07', result: 'ignored', applied: false });
     expect(byOption['console.keyMap']).toMatchObject({ applied: true });
     expect(byOption['services.xserver.xkb.layout']).toMatchObject({ applied: true });
+  });
+
+  it("leave a configuration's own lib.mkDefault to the installer: the choice applies, with no conflict of two defaults", async () => {
+    const source = await config({ extra: 'time.timeZone = lib.mkDefault "UTC";\n  console.keyMap = lib.mkDefault "us";' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const { result } = await install({ user: 'alice', desktop: 'gnome', choices: CALAMARES_CHOICES });
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+    expect(installedValue('time.timeZone')).toBe('Europe/Berlin');
+    expect(installedValue('console.keyMap')).toBe('de-latin1-nodeadkeys');
+    const byOption = Object.fromEntries(result.choices!.map((c) => [c.option, c]));
+    expect(byOption['time.timeZone']).toMatchObject({ chosen: 'Europe/Berlin', result: 'Europe/Berlin', applied: true });
   });
 
   it('a BIOS machine with a systemd-boot configuration is refused before /etc/nixos exists, saying what to set', async () => {
