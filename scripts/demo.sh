@@ -20,6 +20,9 @@ mkdir -m 755 "$work/root"
 export PATH="$repo/test/stand-ins:$PATH"
 # Debian's Nix as root without a daemon: no build users, no sandbox.
 export NIX_CONFIG=$'build-users-group =\nsandbox = false'
+# The configuration is evaluated as an unprivileged user through nix-daemon, as on the ISO.
+ON_EXIT='if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true; fi'
+source scripts/eval-user-nix-daemon.sh
 
 unshare --net -- node dist/cli/main.js daemon \
   --socket "$work/ipc.sock" \
@@ -27,9 +30,9 @@ unshare --net -- node dist/cli/main.js daemon \
   --nixos-expr "$repo/test/fixtures/nixos" \
   --log-dir "$work/logs" \
   --channel-profile "$work/no-channel" \
+  --eval-user "$eval_user" --eval-home "$work/eval-home" \
   > "$work/daemon.log" 2>&1 &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$work/ipc.sock" ] && break; sleep 0.1; done
 
 node dist/cli/main.js status --socket "$work/ipc.sock"
