@@ -172,32 +172,30 @@ def _choices(gs):
     return {k: str(v).strip() for k, v in choices.items() if v}
 
 
+def _with_choices(gs, request):
+    """REQUEST with the user, the desktop and the choices made on Calamares' pages (install and check send the same)."""
+    if _value(gs, "username"):
+        request["user"] = _value(gs, "username")
+    desktop = _value(gs, "packagechooser_packagechooser")
+    if desktop is not None:
+        request["desktop"] = desktop
+    request["choices"] = _choices(gs)
+    return request
+
+
 def install_request(gs):
     """The `install` request for what was chosen in Calamares."""
     root = _value(gs, "rootMountPoint")
     if not root:
         raise InstallerError("No target to install to", "Calamares did not mount a target (rootMountPoint is not set). Go back to the partition page.")
-    request = {"v": PROTOCOL_VERSION, "id": "calamares-1", "root": root, "cancelOnDisconnect": True}
-    if _value(gs, "username"):
-        request["user"] = _value(gs, "username")
-    desktop = _value(gs, "packagechooser_packagechooser")
-    if desktop is not None:
-        request["desktop"] = desktop
+    request = _with_choices(gs, {"v": PROTOCOL_VERSION, "id": "calamares-1", "root": root, "cancelOnDisconnect": True})
     request["partitions"] = _partitions(gs)
-    request["choices"] = _choices(gs)
     return request
 
 
 def validate_request(gs):
     """The `validate` request for what was chosen on Calamares' pages so far (no target yet)."""
-    request = {"v": PROTOCOL_VERSION, "id": "calamares-check"}
-    if _value(gs, "username"):
-        request["user"] = _value(gs, "username")
-    desktop = _value(gs, "packagechooser_packagechooser")
-    if desktop is not None:
-        request["desktop"] = desktop
-    request["choices"] = _choices(gs)
-    return request
+    return _with_choices(gs, {"v": PROTOCOL_VERSION, "id": "calamares-check"})
 
 
 def choice_lines(validation):
