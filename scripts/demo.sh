@@ -18,8 +18,8 @@ work=$(mktemp -d /tmp/noi-demo-XXXXXX)
 chmod 755 "$work"
 mkdir -m 755 "$work/root"
 export PATH="$repo/test/stand-ins:$PATH"
-# Debian's Nix as root without a daemon: no build users, no sandbox.
-export NIX_CONFIG=$'build-users-group =\nsandbox = false'
+# Debian's Nix as root without a daemon: no build users, no sandbox, no substituter (offline).
+export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters ='
 # The configuration is evaluated as an unprivileged user through nix-daemon, as on the ISO.
 ON_EXIT='if [ -n "${daemon:-}" ]; then kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true; fi'
 source scripts/eval-user-nix-daemon.sh

@@ -20,6 +20,9 @@ rm -f "$report"
 source scripts/eval-user-nix-daemon.sh
 export NOI_TEST_EVAL_USER="$eval_user"
 
+# The tests' own Nix commands, as test/helpers/env.ts's NIX_CONFIG: offline, like everything the tests run.
+export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters ='
+
 status=0
 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
 exit "$status"

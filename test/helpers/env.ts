@@ -13,7 +13,10 @@ export const STAND_INS = join(REPO, 'test/stand-ins');
 export const NIXOS_EXPR = join(REPO, 'test/fixtures/nixos');
 export const FIXTURE_CFG = join(REPO, 'test/fixtures/nix-cfg');
 
-export const NIX_CONFIG = ['build-users-group =', 'sandbox = false'].join('\n');
+// Debian's Nix as root without a daemon (no build users, no sandbox), and offline:
+// with a substituter, a fresh store asks it about every path first (a minute of
+// retries per build where no network answers).
+export const NIX_CONFIG = ['build-users-group =', 'sandbox = false', 'substituters ='].join('\n');
 
 // The unprivileged user the test daemons evaluate as, through the nix-daemon
 // scripts/run-suite.sh starts (NIX_DAEMON_SOCKET_PATH); unset outside it.
