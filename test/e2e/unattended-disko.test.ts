@@ -57,8 +57,10 @@ size=1MiB, type=${GPT_TYPES['bios-boot']}, name="disk-main-boot"
 size=64MiB, type=${GPT_TYPES.swap}, name="disk-main-swap"
 type=${GPT_TYPES.root}, name="disk-main-root"
 TABLE
-# disko: partprobe, udevadm trigger --subsystem-match=block, udevadm settle (no udev here: partx).
+# disko: partprobe, udevadm trigger --subsystem-match=block, udevadm settle (no udev here: partx,
+# then waiting for devtmpfs to make the nodes, as settle would).
 partx --update "${device}"
+for _ in $(seq 50); do [ -e "${device}p3" ] && break; sleep 0.1; done
 # swap.nix
 if ! blkid "${device}p2" -o export | grep -q '^TYPE='; then
   mkswap "${device}p2"

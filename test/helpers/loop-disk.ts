@@ -5,7 +5,7 @@
 // so a failed test never leaves a loop device behind.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cleanUp, type RunningDaemon } from './daemon.js';
@@ -106,7 +106,18 @@ export function blkid(node: string): Record<string, string> {
 export function writeOldSystem(device: string): void {
   run('sfdisk', ['--quiet', device], 'label: gpt\ntype=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="old"\n');
   run('partx', ['--update', device]);
+  waitForNode(`${device}p1`);
   run('mkfs.ext4', ['-F', '-q', '-L', 'old-data', `${device}p1`]);
+}
+
+// The kernel's devtmpfs makes a new partition's node in its own thread, after
+// partx has returned (seen once in CI): wait up to 5 s, as the installer does.
+function waitForNode(node: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; !existsSync(node); waited += 50) {
+    if (waited >= 5000) throw new Error(`${node} did not appear within 5 s of partx --update`);
+    Atomics.wait(pause, 0, 0, 50);
+  }
 }
 
 export async function sha256(path: string): Promise<string> {
