@@ -61,19 +61,25 @@ export async function instantiate(ctx: CommandContext, expr: string, args: reado
   return drvPath;
 }
 
-// `nix-store --realise DRV` in the live store: the out path, reporting Nix's
-// own build counts as they change. Run as root: it evaluates nothing, it runs
-// the builders of a .drv already written (in nix-daemon's sandbox on the ISO).
-export async function realise(ctx: CommandContext, drvPath: string, onProgress: (progress: BuildProgress) => void, failure: NixFailureHandler): Promise<string> {
+// `nix-store --realise DRV...` in the live store, offline: builds what is not
+// there yet and returns the out paths, reporting Nix's own build counts as they
+// change. Run as root: it evaluates nothing, it runs the builders of .drv files
+// already written (in nix-daemon's sandbox on the ISO).
+export async function realisePaths(ctx: CommandContext, drvPaths: readonly string[], failure: NixFailureHandler, onProgress?: (progress: BuildProgress) => void): Promise<string[]> {
   const { result } = await runNix(ctx, {
     file: 'nix-store',
     source: 'nix-store --realise',
-    args: ['--realise', drvPath, ...OFFLINE_NIX_OPTIONS],
+    args: ['--realise', ...drvPaths, ...OFFLINE_NIX_OPTIONS],
     captureStdout: true,
-    onEvent: onBuildEvents(onProgress),
+    ...(onProgress && { onEvent: onBuildEvents(onProgress) }),
     failure,
   });
-  const out = result.stdout.filter((line) => line.startsWith('/') && !line.endsWith('.drv')).at(-1);
+  return result.stdout.filter((line) => line.startsWith('/') && !line.endsWith('.drv'));
+}
+
+// The system's .drv realised: its out path.
+export async function realise(ctx: CommandContext, drvPath: string, onProgress: (progress: BuildProgress) => void, failure: NixFailureHandler): Promise<string> {
+  const out = (await realisePaths(ctx, [drvPath], failure, onProgress)).at(-1);
   if (!out) throw new InstallError('build-failed', 'The system build printed no result', `nix-store --realise ${drvPath} succeeded but printed no store path.`);
   return out;
 }
@@ -90,17 +96,6 @@ export async function buildAttribute(
   const drvPath = await instantiate(ctx, expr, args, failure);
   ctx.log('build', `evaluated to ${drvPath}`);
   return realise(ctx, drvPath, onProgress, failure);
-}
-
-// `nix-store --realise DRV...` in the live store, offline: builds what is not there yet.
-export async function realisePaths(ctx: CommandContext, drvPaths: readonly string[], failure: NixFailureHandler): Promise<string[]> {
-  const { result } = await runNix(ctx, {
-    file: 'nix-store',
-    args: ['--realise', ...drvPaths, ...OFFLINE_NIX_OPTIONS],
-    captureStdout: true,
-    failure,
-  });
-  return result.stdout.filter((line) => line.startsWith('/'));
 }
 
 export interface DryRun {

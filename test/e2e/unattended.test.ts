@@ -67,6 +67,15 @@ async function installWith(file: string, configDirs: string[], env?: Record<stri
   return runCli(['install', '--socket', daemon.socket, '--answers', file, '--json']);
 }
 
+// systemctl would power off the test machine: a recorder stands in for it, on the daemon's PATH only.
+async function systemctlRecorder(): Promise<{ bin: string; record: string }> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const record = join(dir, 'systemctl.args');
+  await writeFile(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> '${record}'\n`, { mode: 0o755 });
+  return { bin, record };
+}
+
 const phasesOf = (r: CliRun) => r.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
 const logOf = (r: CliRun) => r.events.filter((e) => e.type === 'log').flatMap((e) => e.data.lines as string[]);
 // The private mount point the daemon used, from its log.
@@ -308,11 +317,7 @@ describe('cancel and what comes after', () => {
   });
 
   it('"then": "poweroff" powers off after a success, through systemctl', async () => {
-    // systemctl would power off the test machine: a recorder stands in for it, on the daemon's PATH only.
-    const bin = join(dir, 'bin');
-    await mkdir(bin);
-    const record = join(dir, 'systemctl.args');
-    await writeFile(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> '${record}'\n`, { mode: 0o755 });
+    const { bin, record } = await systemctlRecorder();
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', then: 'poweroff' });
     const r = await installWith(file, [source], { PATH: `${bin}:${STAND_INS}:${process.env.PATH}` });
@@ -325,10 +330,7 @@ describe('cancel and what comes after', () => {
   });
 
   it('a cancel during the countdown keeps the machine on', async () => {
-    const bin = join(dir, 'bin');
-    await mkdir(bin);
-    const record = join(dir, 'systemctl.args');
-    await writeFile(join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> '${record}'\n`, { mode: 0o755 });
+    const { bin, record } = await systemctlRecorder();
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', then: 'reboot' });
     const r = await installWith(file, [source], { PATH: `${bin}:${STAND_INS}:${process.env.PATH}` });
