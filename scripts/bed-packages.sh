@@ -11,6 +11,9 @@ bed_packages() {
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).
   printf '%s\n' fdisk dosfstools e2fsprogs cryptsetup-bin
+  # The ISO's store as the ISO has it (a squashfs under an overlay), and a
+  # medium that returns read errors (a FUSE file system of the test's own).
+  printf '%s\n' squashfs-tools fuse3 python3-pyfuse3
   # QML modules that --no-install-recommends leaves out: the default branding's
   # slideshow (QtQuick, QtQuick.Window) and the packagechooserq page
   # (QtQuick.Controls, QtQuick.Layouts). Calamares 3.2 is Qt 5, 3.3 and 3.4 Qt 6.
