@@ -3,12 +3,15 @@
 // inputs go along (EXTRA), so the installed system can evaluate its flake offline.
 import { join } from 'node:path';
 import { closureInfo, copyToTarget } from '../nix/commands.js';
+import { mediumDamage, type MediumDamage } from '../nix/errors.js';
+import type { StorePathInfo } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { checkFreeSpace } from '../validate/free-space.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';
+import { mediumDamagedError } from './medium-damaged.js';
 
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
@@ -47,19 +50,27 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
     change(path);
     ctx.progress(progress.fraction(), progress.counts());
   };
+  const started: string[] = [];
+  let damage: MediumDamage | null = null;
   try {
     await copyToTarget(
       ctx,
       ctx.root,
       roots,
-      { started: moved((p) => progress.start(p)), finished: moved((p) => progress.finish(p)) },
-      (outcome, tail) =>
-        new InstallError(
+      { started: moved((p) => (started.push(p), progress.start(p))), finished: moved((p) => progress.finish(p)) },
+      (outcome, tail) => {
+        // Read from the live store wrong or not at all: the medium, whatever the target's free space.
+        damage = mediumDamage(outcome.messages);
+        return new InstallError(
           'copy-failed',
           'The system could not be copied to the target',
           `nix copy to ${ctx.root} exited with ${outcome.result.exitCode}:\n${tail}\nCheck free space on the target (df -h ${ctx.root}); the system needs ${Math.ceil(progress.bytesTotal / 1e6)} MB.`,
-        ),
+        );
+      },
     );
+  } catch (error) {
+    if (damage) throw await damagedMedium(ctx, damage, toCopy, started, present);
+    throw error;
   } finally {
     sampling = false;
     wake();
@@ -67,4 +78,17 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   }
   progress.finishAll();
   ctx.progress(1, progress.counts());
+}
+
+// Nix stops a path's activity also when the path fails, so what reached the
+// target is asked of the target store: the paths now valid there. A path
+// started and not valid is where the read failed, when Nix did not name it.
+async function damagedMedium(ctx: JobContext, damage: MediumDamage, toCopy: readonly StorePathInfo[], started: readonly string[], before: ReadonlySet<string>) {
+  const valid = await validInTarget(ctx, toCopy.map((p) => p.path));
+  const written = toCopy.filter((p) => valid.has(p.path) && !before.has(p.path));
+  return mediumDamagedError(damage, {
+    root: ctx.root,
+    counts: { pathsDone: written.length, pathsTotal: toCopy.length, bytesDone: written.reduce((sum, p) => sum + p.narSize, 0), bytesTotal: toCopy.reduce((sum, p) => sum + p.narSize, 0) },
+    inFlight: [...new Set(started)].filter((p) => !valid.has(p)),
+  });
 }

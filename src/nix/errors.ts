@@ -115,3 +115,38 @@ export function describeNixFailure(errors: readonly ErrorEvent[], messages: read
     description: `Nix said:\n${report.summary}${inSource}\nFix the configuration in ${place.source} and try again.`,
   };
 }
+
+// What Nix says when the live store (the ISO's squashfs under /nix/store)
+// does not read back as registered: the bytes differ from the registered NAR
+// hash or size (a stick that returns wrong data silently), or the kernel
+// fails the read (EIO: unreadable sectors, a squashfs block that does not
+// decompress). Nix 2.8, 2.26 and 2.34: "hash mismatch importing path '<path>';"
+// with "specified:" and "got:" lines; a failed read is "reading from file:
+// Input/output error", naming no file, or names the file in quotes.
+export interface MediumDamage {
+  // The store path Nix named, when it named one.
+  storePath: string | null;
+  // The file inside it, when Nix named one.
+  file: string | null;
+  // Nix's own words (a few lines).
+  said: string;
+}
+
+const MISMATCH = /(?:hash|size) mismatch (?:importing|in) (?:path |input )?'(\/nix\/store\/[^'/]+)/;
+const READ_FAILED = /Input\/output error/;
+const QUOTED_STORE_FILE = /'(\/nix\/store\/[^'/]+)(\/[^']*)?'/;
+
+export function mediumDamage(messages: readonly string[]): MediumDamage | null {
+  for (let i = 0; i < messages.length; i++) {
+    const line = messages[i]!;
+    const mismatch = MISMATCH.exec(line);
+    // A write that fails is the target's disk, not the medium.
+    const readFailed = !mismatch && READ_FAILED.test(line) && !/\bwrit/i.test(line);
+    if (!mismatch && !readFailed) continue;
+    const said = [line.trim(), ...messages.slice(i + 1, i + 3).filter((l) => /^\s+(specified|got):/.test(l)).map((l) => l.trim())].join('\n');
+    if (mismatch) return { storePath: mismatch[1]!, file: null, said };
+    const named = QUOTED_STORE_FILE.exec(line);
+    return { storePath: named?.[1] ?? null, file: named?.[2] ? `${named[1]}${named[2]}` : null, said };
+  }
+  return null;
+}

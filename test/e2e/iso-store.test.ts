@@ -16,13 +16,15 @@ import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { NIX_CONFIG, bindMount, scratch } from '../helpers/env.js';
 import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
+import { failingReads, overwrite, type FailingMedium } from '../helpers/bad-medium.js';
 import { attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 
 const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` };
 const nix = (args: string[]) => execFileSync('nix', args, { env: nixEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const validInThisStore = (path: string) => {
+const validInThisStore = (path: string) => validInStore(null, path);
+const validInStore = (root: string | null, path: string) => {
   try {
-    execFileSync('nix-store', ['--check-validity', path], { env: nixEnv, stdio: 'ignore' });
+    execFileSync('nix-store', [...(root ? ['--store', root] : []), '--check-validity', path], { env: nixEnv, stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -34,6 +36,7 @@ let root: string;
 let source: string;
 let iso: IsoStore;
 let daemon: RunningDaemon | null = null;
+let medium: FailingMedium | null = null;
 
 beforeEach(async () => {
   dir = await scratch('iso-store');
@@ -48,7 +51,10 @@ beforeEach(async () => {
 afterEach(async () => {
   const running = daemon;
   daemon = null;
-  await endDiskTest(dir, running);
+  await running?.stop();
+  await medium?.stop();
+  medium = null;
+  await endDiskTest(dir, null);
 });
 
 const payloadsOf = (iso: IsoStore) => iso.paths.filter((p) => /-(payload|random)-/.test(p) && !p.endsWith('.drv'));
@@ -114,5 +120,44 @@ describe('the ISO store', () => {
     const target = nix(['path-info', '--store', root, '--recursive', profile]).trim().split('\n');
     for (const payload of payloadsOf(iso)) expect(target).toContain(payload);
     expect(await readFile(join(root, 'etc/nixos/configuration.nix'), 'utf8')).toContain('networking.hostName = "iso"');
+  });
+});
+
+const MiB = 1024 ** 2;
+
+describe('a damaged medium', () => {
+  // The incompressible payload: squashfs stores its blocks as they are, so damage there is damage to its bytes.
+  const damagedPath = () => [...iso.offsets.keys()].find((p) => p.includes('-random-firmware-'))!;
+
+  async function installFails(image: string) {
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: image });
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const { error } = resultOf(run);
+    expect(error).toMatchObject({ code: 'medium-damaged', title: "The installer's medium is damaged" });
+    // Where, what the target got, and what to do; nothing about the target's free space.
+    expect(error.description).toContain(damagedPath());
+    expect(error.description).toMatch(/Written to the target .*: \d+ of \d+ store paths/);
+    expect(error.description).toContain('write the ISO to the stick again');
+    expect(error.description).toContain("the ISO's checksum");
+    expect(error.description).not.toMatch(/free space|df -h/);
+    // It stopped at the copy: nothing installed, the damaged path not valid on the target.
+    expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase).at(-1)).toBe('copy');
+    expect(existsSync(join(root, 'nix/var/nix/profiles/system'))).toBe(false);
+    expect(validInStore(root, damagedPath())).toBe(false);
+    return error;
+  }
+
+  it('an image with 1 MiB overwritten (wrong data, no read error) stops the install, naming the path', async () => {
+    await overwrite(iso.image, iso.offsets.get(damagedPath())!, MiB);
+    const error = await installFails(iso.image);
+    expect(error.description).toMatch(/hash mismatch/);
+  });
+
+  it('a read error (EIO) stops the install, naming the path', async () => {
+    const start = iso.offsets.get(damagedPath())! + 4096;
+    medium = await failingReads(iso.image, dir, start, start + 4096);
+    const error = await installFails(medium.image);
+    expect(error.description).toMatch(/Input\/output error/);
   });
 });

@@ -4,6 +4,7 @@
 // so an install can only succeed by reading the squashfs. startDaemon({
 // isoStore }) runs the daemon on it (scripts/iso-store.sh).
 import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NIXOS_EXPR, REPO, testEnv } from './env.js';
 
@@ -12,7 +13,12 @@ export interface IsoStore {
   // The system the ISO carries (built from the configuration as given) and every path in the image.
   toplevel: string;
   paths: string[];
+  // Where each store path that is one file of 64 KiB or more starts in the image (squashfs stores a
+  // block of incompressible data as it is), for a test that damages it.
+  offsets: Map<string, number>;
 }
+
+const PROBE_BYTES = 4096;
 
 const nixStore = (args: string[]) => execFileSync('nix-store', args, { env: testEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
@@ -22,8 +28,16 @@ export function buildIsoStore(dir: string, configFolder: string, compression: 'z
   const paths = nixStore(['--query', '--requisites', '--include-outputs', drv]).split('\n');
   const image = join(dir, `nix-store-${compression}.squashfs`);
   execFileSync('bash', [join(REPO, 'scripts/iso-store-image.sh'), image, compression, drv], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const bytes = readFileSync(image);
+  const offsets = new Map<string, number>();
+  for (const path of paths) {
+    const info = statSync(path);
+    if (!info.isFile() || info.size < 64 * 1024) continue;
+    const at = bytes.indexOf(readFileSync(path).subarray(0, PROBE_BYTES));
+    if (at >= 0) offsets.set(path, at);
+  }
   // Gone from this bed's store: what an install then reads, it read from the image. The configuration's
   // payload names are the test's own (a nonce), so no other test's paths go with them.
   execFileSync('nix-store', ['--delete', ...paths], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return { image, toplevel, paths };
+  return { image, toplevel, paths, offsets };
 }
