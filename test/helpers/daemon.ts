@@ -26,6 +26,8 @@ export interface DaemonSetup {
   nixosExpr?: string;
   // false: no --eval-user, root evaluates (a developer's daemon started by hand).
   evalUser?: boolean;
+  // Another build of the CLI (e.g. a clone's dist/cli/main.js).
+  cli?: string;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -52,7 +54,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   };
   const extra = setup.extraArgs ?? [];
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
-  const args = [CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
+  const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
   const child = offline
     ? spawn('unshare', ['--net', '--', process.execPath, ...args], { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] })
