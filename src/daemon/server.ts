@@ -28,6 +28,8 @@ import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 import { PeerLimit } from './peer-limit.js';
 import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
+import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
+import { FACTS_NIX } from '../validate/config-facts.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -51,6 +53,8 @@ export class Daemon {
   private readonly peerLimit: PeerLimit;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
+  // The eval user's readable copy of the Nix files it evaluates, removed at stop.
+  private evalReadable: string | null = null;
   // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
   private cancelWith: Socket | null = null;
 
@@ -96,8 +100,10 @@ export class Daemon {
   private async useEvalUser(): Promise<void> {
     const user = this.options.evalUser;
     if (user) await prepareEvalHome(user);
+    // What it evaluates besides the configuration, where it can read it (src/nix/eval-readable.ts).
+    if (user) this.evalReadable = await makeEvalReadable(dirname(user.home), user, [dirname(FACTS_NIX), this.options.nixosExpr]);
     setEvalUser(user);
-    if (user) this.logger.info({ evalUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, `configurations are evaluated as ${user.name} (uid ${user.uid}) through nix-daemon`);
+    if (user) this.logger.info({ evalUser: user.name, uid: user.uid, gid: user.gid, home: user.home, evalReadable: this.evalReadable }, `configurations are evaluated as ${user.name} (uid ${user.uid}) through nix-daemon`);
     else this.logger.warn('no eval user (--eval-user): configurations are evaluated as root, limited by restrict-eval only; give an unprivileged user so that they cannot read root-only files');
   }
 
@@ -130,6 +136,8 @@ export class Daemon {
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
+    await removeEvalReadable(this.evalReadable);
+    this.evalReadable = null;
   }
 
   private connected(ipc: IPCModule, socket: Socket): void {

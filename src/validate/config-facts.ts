@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateJson } from '../nix/commands.js';
 import { isDerivationPath, isStorePath } from '../nix/store-path.js';
+import { evalReadable } from '../nix/eval-readable.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-commands.js';
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
@@ -122,10 +123,11 @@ export async function evaluateFlakeFacts(ctx: CommandContext, ref: string, confi
 
 // EVALUATE_IN is the folder Nix reads (the prepared copy); errors name SOURCE, the folder the person edits.
 export async function evaluateFacts(ctx: CommandContext, source: string, settings: JobSettings, evaluateIn: string = source): Promise<ConfigFacts> {
+  const [factsNix, nixosExpr] = [evalReadable(FACTS_NIX), evalReadable(settings.nixosExpr)];
   const facts = await evaluateJson<EvaluatedFacts>(
     ctx,
-    FACTS_NIX,
-    ['--argstr', 'nixos', settings.nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix')), ...restrictedEvalArgs([evaluateIn, dirname(FACTS_NIX), settings.nixosExpr])],
+    factsNix,
+    ['--argstr', 'nixos', nixosExpr, ...nixPathArgs(settings.nixpkgs, join(evaluateIn, 'configuration.nix')), ...restrictedEvalArgs([evaluateIn, dirname(factsNix), nixosExpr])],
     (outcome) => {
       const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { source, staged: evaluateIn, evaluating: true });
       return new InstallError(problem.code, problem.title, problem.description);
