@@ -2,8 +2,7 @@
 // lines, a progress bar redrawn in place on a terminal, and failures once,
 // with what to do and where the full log is.
 import type { AppliedChoice, ErrorInfo, MachineHardware, LogEvent, PassedOverSource, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
-import { choiceLine } from '../prepare/installer-choices.js';
-import { profileLine } from '../prepare/hardware-profiles.js';
+import { choiceLine, profileLine } from '../protocol/titles.js';
 import { PLAIN, type Style } from './terminal.js';
 
 const BAR_WIDTH = 30;

@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { IPCModule, type IPCClient } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isEventType, rootSocketPath, type EventMap, type EventType, type ReplyEvent, type RequestMap, type RequestType } from '../protocol/messages.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestMap } from '../protocol/messages.js';
+import { isEventType, type EventType, type RequestType } from '../protocol/vocabularies.js';
+import { rootSocketPath } from '../protocol/socket-path.js';
 
 const SERVICE = 'nixos-offline-installer';
 

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import type { InstallRequest, InstallStatus, ResultEvent } from '../protocol/messages.js';
-import { resultEvent, runInstall, type InstallSink } from '../job/run-install.js';
+import type { InstallSink } from '../job/install-sink.js';
+import { resultEvent, runInstall } from '../job/run-install.js';
 import { runPowerAction } from '../install/power-action.js';
 import { chooseSource, passedOver } from '../resolve/config-sources.js';
 import { errorMessage, type StopReason } from '../step/install-error.js';

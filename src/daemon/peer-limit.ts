@@ -8,11 +8,11 @@
 // of connections waits for the lookup running and then shares one more.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { MAX_CONNECTIONS_PER_USER } from '../protocol/messages.js';
+import { MAX_CONNECTIONS_PER_USER } from '../protocol/limits.js';
 import { lookUpPeers, socketInode, type PeerCredentials, type PeerLookup } from './peer-credentials.js';
 
 // A session needs Calamares' one connection, a CLI or two and a few status
-// watchers; why 8 of the socket's 32: protocol/messages.ts.
+// watchers; why 8 of the socket's 32: protocol/limits.ts.
 export const PER_USER_CONNECTIONS = MAX_CONNECTIONS_PER_USER;
 
 export type LookUp = (inodes: readonly number[]) => Promise<PeerLookup>;

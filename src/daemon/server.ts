@@ -6,17 +6,10 @@ import { endLeftovers, recordChildrenIn } from '../process/child-record.js';
 import { KILL_GRACE_MS } from '../process/run-child.js';
 import { IPCModule } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import {
-  PROTOCOL_VERSION,
-  rootSocketPath,
-  type EventMap,
-  type EventType,
-  type ReplyEvent,
-  type RequestError,
-  type StatusInfo,
-  type ValidationResult,
-} from '../protocol/messages.js';
-import { parseRequest, type ParsedRequest } from '../protocol/parse-request.js';
+import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestError, type StatusInfo, type ValidationResult } from '../protocol/messages.js';
+import { rootSocketPath } from '../protocol/socket-path.js';
+import type { EventType } from '../protocol/vocabularies.js';
+import { parseRequest, type ParsedRequest } from './parse-request.js';
 import type { Logger } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import { SourceWatcher } from '../resolve/watch-sources.js';

@@ -4,7 +4,8 @@
 // has passed.
 import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { describeAnswers, type Answers, type Layout } from '../answers/answer-file.js';
+import { describeAnswers } from '../answers/answer-file.js';
+import type { Answers, Layout } from '../step/answers.js';
 import { readAnswers } from '../answers/read-answers.js';
 import { buildSystem } from '../build/build-system.js';
 import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
@@ -20,11 +21,12 @@ import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
-import type { ConfigFacts, DiskoFacts, InstallChoices } from '../protocol/messages.js';
+import type { ConfigFacts, DiskoFacts } from '../protocol/config-facts.js';
+import type { InstallChoices } from '../protocol/messages.js';
 import { InstallError } from '../step/install-error.js';
 import type { JobContext, JobSettings } from '../step/context.js';
 import { manifestFacts } from '../validate/config-facts.js';
-import type { Firmware } from '../validate/boot-loader.js';
+import type { Firmware } from '../prepare/firmware.js';
 
 export interface UnattendedPlan {
   answers: Answers;

@@ -4,7 +4,7 @@
 // fetched or written: the inputs come from the store, as locked.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FLAKE_CONFIG_NAME } from '../protocol/messages.js';
+import { FLAKE_CONFIG_NAME } from './flake-config-name.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastMessages, nixVersion, realise, type NixFailureHandler, type NixVersion } from './commands.js';

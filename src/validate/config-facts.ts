@@ -14,7 +14,8 @@ import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-co
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { CHOICE_SETTINGS, type ChoiceSetting, type ConfigFacts, type DiskoFacts, type FlakeInput } from '../protocol/messages.js';
+import { CHOICE_SETTINGS, type ChoiceSetting } from '../protocol/vocabularies.js';
+import type { ConfigFacts, DiskoFacts, FlakeInput } from '../protocol/config-facts.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
 const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));

@@ -7,7 +7,7 @@ import { reportNixError } from '../../src/nix/errors.js';
 import { isGroupMember, passOverReason, untrustedReason } from '../../src/resolve/trusted-source.js';
 import { clip } from '../../src/step/clip.js';
 import { mountPoints } from '../../src/validate/check-target-root.js';
-import { formatBytes, neededBytes } from '../../src/validate/free-space.js';
+import { formatBytes, neededBytes } from '../../src/step/free-space.js';
 import { scratch } from '../helpers/env.js';
 
 let dir: string;
