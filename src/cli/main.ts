@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { OptionError } from '../daemon/options.js';
 import { SocketInUse } from '../daemon/socket-guard.js';
+import { leaveQuietlyWhenOutputCloses } from './closed-output.js';
 import { buildProgram, type Runners } from './program.js';
 import { styleFor } from './terminal.js';
 import { EXIT, UsageError } from './usage.js';
@@ -39,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Not the daemon: its output is its journal, and losing that is no reader's choice.
+if (process.argv[2] !== 'daemon') leaveQuietlyWhenOutputCloses();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -28,7 +28,9 @@ export interface NixRunOutcome {
 
 export interface NixCommand {
   file: 'nix' | 'nix-build' | 'nix-instantiate' | 'nix-store';
+  // Options only; OPERANDS (paths, flake references) follow `--`.
   args: readonly string[];
+  operands?: readonly string[];
   source?: string;
   captureStdout?: boolean;
   logStdout?: boolean;
@@ -51,7 +53,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
     ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
     file: command.file,
     source,
-    args: [...command.args, ...LOG_FORMAT_OPTIONS],
+    args: [...command.args, ...LOG_FORMAT_OPTIONS, ...(command.operands ? ['--', ...command.operands] : [])],
     captureStdout: command.captureStdout ?? false,
     logStdout: command.logStdout ?? true,
     logStderr: false,
