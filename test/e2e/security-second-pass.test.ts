@@ -135,3 +135,23 @@ describe('finding 4: a folder a stranger makes where the installer looks blocks 
     expect(await readdir(root)).toEqual([]);
   }, 120_000);
 });
+
+describe('finding 5: evaluating a configuration never builds', () => {
+  it('refuses import from derivation: the builder that reads a root-only file never runs, its output is in no reply and no store path', async () => {
+    const secret = join(dir, 'secret.txt');
+    const nonce = `ifd-${Date.now()}-${process.pid}`;
+    await writeFile(secret, `secret-${nonce}\n`, { mode: 0o600 });
+    // hostName read from a derivation's output: evaluation would have to build it first.
+    const reader = `derivation { name = "${nonce}"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "cat ${secret} > $out || echo unread > $out" ]; }`;
+    const source = await writeConfig(join(dir, 'cfg'), { extra: `networking.hostName = builtins.readFile (${reader});`, hostName: 'x' });
+    await writeFile(join(source, 'configuration.nix'), (await readFile(join(source, 'configuration.nix'), 'utf8')).replace('networking.hostName = "x";', ''));
+    await daemonWith([source]);
+    const run = await cli(['validate', '--socket', daemon!.socket, '--json']);
+    const check = run.events[0]!.data.validation.checks.find((c: any) => c.name === 'evaluates');
+    expect(check, run.stdout).toMatchObject({ ok: false });
+    expect(check.error.description).toMatch(/allow-import-from-derivation/);
+    expect(run.stdout + daemon!.output()).not.toContain(`secret-${nonce}`);
+    // The builder never ran: no output of that name in the store.
+    expect((await readdir('/nix/store')).filter((name) => name.endsWith(`-${nonce}`))).toEqual([]);
+  }, 120_000);
+});
