@@ -37,8 +37,8 @@ afterEach(async () => {
   daemon = null;
 });
 
-async function daemonFor(configDirs: string[], setup: { socket?: string; extraArgs?: string[] } = {}): Promise<RunningDaemon> {
-  daemon = await startDaemon({ dir, configDirs, ...(setup.socket && { socket: setup.socket }), extraArgs: ['--socket-group', String(SOCKET_GID), ...(setup.extraArgs ?? [])] });
+async function daemonFor(configDirs: string[], setup: { socket?: string; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<RunningDaemon> {
+  daemon = await startDaemon({ dir, configDirs, ...(setup.socket && { socket: setup.socket }), ...(setup.env && { env: setup.env }), extraArgs: ['--socket-group', String(SOCKET_GID), ...(setup.extraArgs ?? [])] });
   return daemon;
 }
 
@@ -409,7 +409,10 @@ describe('finding 8: bounded memory and files', () => {
     );
     // The folder appears after start-up, so the peak before it is the daemon's own.
     const source = join(dir, 'cfg');
-    await daemonFor([source]);
+    // The bound is on what the daemon keeps, so the young generation (garbage awaiting a scavenge) is pinned at
+    // Node 22's 16 MB semi-spaces: Node 24's V8 grows them to 32 MB, and the peak with it (measured on 24.22.3:
+    // 50-65 MB of growth by default, 32 MB pinned, as 22.23.3 gave unpinned), though nothing more is kept.
+    await daemonFor([source], { env: { NODE_OPTIONS: '--max-semi-space-size=16' } });
     await expect.poll(async () => replyOf(await runCli(['status', '--socket', daemon!.socket, '--json'])).status.validation.state, { timeout: 60_000 }).toBe('done');
     const before = peakKb(daemon!.process.pid!);
     await writeConfig(source, { raw: noisy });
