@@ -61,7 +61,7 @@ describe('help', () => {
 });
 
 describe('the command on PATH', () => {
-  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 22, and leaves a stranger`s file alone', async () => {
+  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 24, and leaves a stranger`s file alone', async () => {
     const bin = join(dir, 'bin');
     execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), bin], { stdio: 'pipe' });
     // No node on this PATH at all: the command brings its own.
