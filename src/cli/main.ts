@@ -35,6 +35,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(red(`error: ${error.message}\n`));
       return EXIT.usage;
     }
+    // The daemon went away or turned the connection down (a full socket): documented as exit 3, no stack.
+    if ((error as Error)?.name === 'DaemonUnavailable') {
+      process.stderr.write(red(`error: ${(error as Error).message}\n`));
+      return EXIT.unavailable;
+    }
     process.stderr.write(red(`error: ${(error as Error)?.stack ?? String(error)}\n`));
     return EXIT.failed;
   }

@@ -2,7 +2,7 @@
 // real daemon (in a network namespace, real Nix), by real local users made
 // with useradd (a member of the socket group, and a stranger in no group of
 // ours), with real setuid-root programs and real mounts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ let daemon: RunningDaemon | null = null;
 const SOCKET_GROUP = 'noi-sec2-socket';
 const MEMBER_NAME = 'noi-sec2-member';
 const STRANGER_NAME = 'noi-sec2-stranger';
+const MEMBER2_NAME = 'noi-sec2-member2';
+const MEMBER3_NAME = 'noi-sec2-member3';
 let socketGid: number;
 let member: number;
 let stranger: number;
@@ -30,7 +32,7 @@ function ensureAccounts(): void {
   } catch {
     execFileSync('groupadd', ['--system', SOCKET_GROUP]);
   }
-  for (const [name, groups] of [[MEMBER_NAME, [SOCKET_GROUP]], [STRANGER_NAME, []]] as const) {
+  for (const [name, groups] of [[MEMBER_NAME, [SOCKET_GROUP]], [MEMBER2_NAME, [SOCKET_GROUP]], [MEMBER3_NAME, [SOCKET_GROUP]], [STRANGER_NAME, []]] as const) {
     try {
       execFileSync('id', ['-u', name], { stdio: 'ignore' });
     } catch {
@@ -154,4 +156,102 @@ describe('finding 5: evaluating a configuration never builds', () => {
     // The builder never ran: no output of that name in the store.
     expect((await readdir('/nix/store')).filter((name) => name.endsWith(`-${nonce}`))).toEqual([]);
   }, 120_000);
+});
+
+// Holds COUNT connections to SOCKET as NAME, each asking status with watch (so no idle timeout);
+// then, with EXEC, execs that program over them (a setuid-root one waiting on stdin).
+const HOLDER = `
+import json, os, socket, sys
+path, count, program = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+held = []
+for i in range(count):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.sendall((json.dumps({"type": "status", "data": {"v": 1, "id": "w%d" % i, "watch": True}}) + "\\f").encode())
+    except OSError:
+        continue
+    os.set_inheritable(s.fileno(), True)
+    held.append(s)
+print("held", len(held), flush=True)
+if program:
+    os.execv(program[0], program)
+sys.stdin.read()
+`;
+
+function hold(name: string, socket: string, count: number, exec: string[] = []) {
+  const child = spawn('setpriv', [`--reuid=${name}`, `--regid=${name}`, '--init-groups', '--', '/usr/bin/python3', '-c', HOLDER, socket, String(count), ...exec], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return { child, output: () => out, stop: () => child.kill('SIGKILL') };
+}
+
+const limitLog = () =>
+  daemon!
+    .output()
+    .split('\n')
+    .filter((line) => line.includes("closed a connection over its user's limit"))
+    .map((line) => JSON.parse(line));
+
+describe('finding 2: the per-user limit counts who connected, once, at connect time', () => {
+  it('a member who fills the socket and then execs a setuid-root program (passwd) keeps 8; another member and root get in', async () => {
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const attacker = hold(MEMBER_NAME, daemon!.socket, 32, ['/usr/bin/passwd']);
+    try {
+      // passwd (setuid root) now holds every connection, waiting on stdin.
+      await expect.poll(() => execFileSync('ps', ['-o', 'euid=', '-p', String(attacker.child.pid)], { encoding: 'utf8' }).trim(), { timeout: 10_000 }).toBe('0');
+      await expect.poll(() => limitLog().length, { timeout: 10_000 }).toBe(24);
+      expect(new Set(limitLog().map((l) => l.uid))).toEqual(new Set([member]));
+      await new Promise((r) => setTimeout(r, 500));
+      const other = await cli(['status', '--socket', daemon!.socket, '--json'], MEMBER2_NAME);
+      expect(other.code, other.stderr).toBe(0);
+      const root = await runCli(['status', '--socket', daemon!.socket, '--json']);
+      expect(root.code, root.stderr).toBe(0);
+    } finally {
+      attacker.stop();
+    }
+  }, 120_000);
+
+  it("counts root's connections on the group's socket like anyone's (root has its own)", async () => {
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const rootHolder = spawn('/usr/bin/python3', ['-c', HOLDER, daemon!.socket, '9'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await expect.poll(() => limitLog(), { timeout: 10_000 }).toEqual([expect.objectContaining({ uid: 0, count: 9, limit: 8 })]);
+    } finally {
+      rootHolder.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('takes at most 16 watchers on the group socket; the next is refused with a clear error, requests still answered', async () => {
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const holders = [hold(MEMBER_NAME, daemon!.socket, 8), hold(MEMBER2_NAME, daemon!.socket, 8)];
+    try {
+      await expect.poll(() => holders.map((h) => h.output()), { timeout: 10_000 }).toEqual(['held 8\n', 'held 8\n']);
+      await new Promise((r) => setTimeout(r, 1000));
+      const watch = await cli(['status', '--watch', '--socket', daemon!.socket, '--json'], MEMBER3_NAME);
+      expect(watch.code).toBe(4);
+      expect(watch.events.find((e) => e.type === 'reply')!.data.error).toMatchObject({ code: 'too-many-watchers', title: 'Too many clients are watching the installer' });
+      const plain = await cli(['status', '--socket', daemon!.socket, '--json'], MEMBER3_NAME);
+      expect(plain.code).toBe(0);
+    } finally {
+      for (const h of holders) h.stop();
+    }
+  }, 60_000);
+});
+
+describe('finding 7: a full socket', () => {
+  it('the CLI exits 3 with a clear message and no stack trace', async () => {
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const holder = hold(MEMBER_NAME, daemon!.socket, 8);
+    try {
+      await expect.poll(holder.output, { timeout: 10_000 }).toBe('held 8\n');
+      await new Promise((r) => setTimeout(r, 500));
+      const run = await cli(['status', '--socket', daemon!.socket]);
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).toContain('the daemon closed the connection before it answered');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.stop();
+    }
+  }, 60_000);
 });
