@@ -14,6 +14,7 @@ import { closureBytes } from '../disk/closure-size.js';
 import type { DiskSession } from '../disk/disk-session.js';
 import { checkDiskoMounted, checkRootMountPoint, eraseForDisko, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, runDiskoScript, type DiskoPlan } from '../disk/disko.js';
 import { formatPartitions, type Formatted } from '../disk/format.js';
+import { checkGrubDisks } from '../disk/grub-disk.js';
 import { planPartitions } from '../disk/layout.js';
 import { mountTarget } from '../disk/mount.js';
 import { partitionDisk, tryCommand } from '../disk/partition.js';
@@ -97,6 +98,7 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
     else refuseMissingLayout(answers, source);
     if (evaluated) plan.disko = await buildDisko(ctx, evaluated, plan, source);
   }
+  if (facts?.bootLoader?.grub) await checkGrubDisks(facts.bootLoader.grubDevices, plan.disk, answers, source);
   const checked = await checkDisk(ctx, plan.disk, answers, livePaths(settings, source, answers));
   if (plan.disko) {
     await checkRootMountPoint(plan.disko.facts, source);
