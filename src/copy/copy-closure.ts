@@ -7,7 +7,7 @@ import { mediumDamage, type MediumDamage } from '../nix/errors.js';
 import type { StorePathInfo } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { checkFreeSpace } from '../validate/free-space.js';
+import { checkFreeSpace } from '../step/free-space.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';
