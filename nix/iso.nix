@@ -24,6 +24,7 @@ in
     ./module.nix
     ./hardware-profiles.nix
     ./iso-unattended.nix
+    ./iso-check-medium.nix
   ];
 
   options.offlineInstaller.buildDependencies = lib.mkOption {

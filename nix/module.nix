@@ -15,8 +15,8 @@ let
   '';
 in
 {
-  # Unattended installs started at boot from the kernel command line.
-  imports = [ ./unattended.nix ];
+  # Unattended installs started at boot from the kernel command line, and the medium check.
+  imports = [ ./unattended.nix ./check-medium.nix ];
 
   options.services.nixos-offline-installer = {
     enable = mkEnableOption "the offline NixOS installer daemon, which installs a configuration from this system's own Nix store";

@@ -15,7 +15,11 @@ image=$(realpath -e -- "${1:?usage: iso-store.sh IMAGE -- COMMAND...}")
 [ "${2:-}" = -- ] || { echo "usage: iso-store.sh IMAGE -- COMMAND..." >&2; exit 2; }
 shift 2
 if [ "${ISO_STORE_INSIDE:-}" != "$image" ]; then
-  ISO_STORE_INSIDE=$image exec unshare --mount --propagation private -- bash "$0" "$image" -- "$@"
+  # In a test bed's chroot, / is no mount point (unshare cannot make it private: EINVAL), and
+  # bed-chroot.sh's own namespace already made every mount private; elsewhere, private here.
+  propagation=private
+  mountpoint -q / || propagation=unchanged
+  ISO_STORE_INSIDE=$image exec unshare --mount --propagation "$propagation" -- bash "$0" "$image" -- "$@"
 fi
 unset ISO_STORE_INSIDE
 

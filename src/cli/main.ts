@@ -19,6 +19,7 @@ const runners: Runners = {
   install: async (flags) => (await clientCommands()).runInstallCommand(flags),
   cancel: async (flags) => (await clientCommands()).runCancel(flags),
   calamaresSettings: async (flags) => (await import('./commands/calamares-settings.js')).runCalamaresSettings(flags),
+  checkMedium: async (flags) => (await import('./commands/check-medium.js')).runCheckMedium(flags),
 };
 
 async function main(argv: string[]): Promise<number> {

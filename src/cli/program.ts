@@ -54,6 +54,7 @@ export interface Runners {
   install(flags: InstallFlags): Promise<number>;
   cancel(flags: ClientFlags): Promise<number>;
   calamaresSettings(flags: CalamaresSettingsFlags): Promise<number>;
+  checkMedium(flags: { json: boolean; paths: string[] }): Promise<number>;
 }
 
 const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; max: number }[] = [
@@ -195,6 +196,19 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
   finish(calamares, { socket: MAX_PATH_BYTES, settings: MAX_PATH_BYTES, out: MAX_PATH_BYTES }, '\nWithout an answer from the daemon, settings.conf is written with every page (exit status 3).');
   calamares.action(async (o: { socket?: string; json?: boolean; settings: string; out: string }) => {
     setExitCode(await run.calamaresSettings({ socket: socketOf(o.socket), json: o.json === true, settings: resolve(o.settings), out: resolve(o.out) }));
+  });
+
+  const medium = program
+    .command('check-medium')
+    .summary("verify every store path the live system carries against its registered hash (as root, no daemon)")
+    .description("Verifies every store path the live system carries (on the ISO: the squashfs's, every system it can install) against the NAR hash registered for it, with progress and the time left, and names each damaged path.\nWith store paths given, only their closures.")
+    .argument('[paths...]', 'store paths whose closures to check (default: every valid path)')
+    .option('--json', 'one JSON object per line instead of text, for scripts');
+  finish(medium, {});
+  medium.action(async (paths: string[], o: { json?: boolean }) => {
+    const odd = paths.find((p) => !/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/.test(p));
+    if (odd !== undefined) medium.error(`error: ${JSON.stringify(odd)} is not a store path (/nix/store/<hash>-<name>)`, { exitCode: 2, code: 'noi.notStorePath' });
+    setExitCode(await run.checkMedium({ json: o.json === true, paths }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

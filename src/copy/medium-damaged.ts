@@ -31,7 +31,7 @@ export function mediumDamagedError(damage: MediumDamage, state: CopyState): Inst
       `The USB stick or DVD the installer runs from did not read back what was written to it: ${which} in the live system's store.`,
       `Nix said:\n${damage.said.split('\n').map((l) => `  ${l}`).join('\n')}`,
       `The install stopped there. Written to the target ${state.root} by then: ${pathsDone} of ${pathsTotal} store paths (${mb(bytesDone)} of ${mb(bytesTotal)}) in ${state.root}/nix/store, and the configuration in ${state.root}/etc/nixos; no system profile and no boot loader were installed, so the target does not boot yet. Installing again over it is safe.`,
-      "What to do: write the ISO to the stick again (or to another stick) and compare the stick with the ISO's checksum before booting it (sha256sum of the ISO against its published .sha256).",
+      "What to do: write the ISO to the stick again (or to another stick) and compare the stick with the ISO's checksum before booting it (sha256sum of the ISO against its published .sha256). To list every damaged path on this medium, run \"sudo nixos-offline-installer check-medium\".",
     ].join('\n'),
   );
 }

@@ -4,7 +4,7 @@
 // mount namespace of the daemon's own (scripts/iso-store.sh). The closure is
 // deleted from this bed's store after the image is made, so whatever the
 // install copies, it read from the squashfs.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { failure, moduleCopy, runCalamares } from '../helpers/calamares.js';
 import { resultOf, runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { NIX_CONFIG, bindMount, scratch } from '../helpers/env.js';
+import { CLI, NIX_CONFIG, REPO, bindMount, scratch, testEnv } from '../helpers/env.js';
 import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
 import { failingReads, overwrite, type FailingMedium } from '../helpers/bad-medium.js';
 import { attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
@@ -141,6 +141,7 @@ describe('a damaged medium', () => {
     expect(error.description).toMatch(/Written to the target .*: \d+ of \d+ store paths/);
     expect(error.description).toContain('write the ISO to the stick again');
     expect(error.description).toContain("the ISO's checksum");
+    expect(error.description).toContain('nixos-offline-installer check-medium');
     expect(error.description).not.toMatch(/free space|df -h/);
     // It stopped at the copy: nothing installed, the damaged path not valid on the target.
     expect(run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase).at(-1)).toBe('copy');
@@ -160,5 +161,55 @@ describe('a damaged medium', () => {
     medium = await failingReads(iso.image, dir, start, start + 4096);
     const error = await installFails(medium.image);
     expect(error.description).toMatch(/Input\/output error/);
+  });
+});
+
+// check-medium as the boot menu entry runs it: root, no daemon, on the ISO's store.
+function checkMedium(image: string, args: string[] = []): { code: number; events: any[]; stdout: string } {
+  const run = spawnSync('bash', [join(REPO, 'scripts/iso-store.sh'), image, '--', process.execPath, CLI, 'check-medium', '--json', ...args], { env: testEnv(), encoding: 'utf8' });
+  const events = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  return { code: run.status ?? -1, events, stdout: run.stdout + run.stderr };
+}
+
+describe('check-medium', () => {
+  const damagedPath = () => [...iso.offsets.keys()].find((p) => p.includes('-random-firmware-'))!;
+
+  it('passes a good medium, with progress to the last byte and the time left', () => {
+    const run = checkMedium(iso.image);
+    expect(run.code, run.stdout).toBe(0);
+    const result = run.events.find((e) => e.type === 'result')!.data;
+    // Every path of the image, and whatever else the store holds (the registration's paths are all of it here).
+    expect(result).toMatchObject({ ok: true, damaged: [] });
+    expect(result.paths).toBeGreaterThanOrEqual(iso.paths.length);
+    const progress = run.events.filter((e) => e.type === 'progress').map((e) => e.data);
+    expect(progress.at(-1)).toMatchObject({ pathsDone: result.paths, bytesDone: result.bytes, secondsLeft: 0 });
+    expect(progress[0].secondsLeft).toBeNull();
+  });
+
+  it('names the path 1 MiB of overwritten data is in, and exits 1', async () => {
+    await overwrite(iso.image, iso.offsets.get(damagedPath())!, MiB);
+    const run = checkMedium(iso.image);
+    expect(run.code, run.stdout).toBe(1);
+    const result = run.events.find((e) => e.type === 'result')!.data;
+    expect(result.ok).toBe(false);
+    expect(result.damaged.map((d: any) => d.path)).toEqual([damagedPath()]);
+    expect(result.damaged[0].said).toContain(damagedPath());
+  });
+
+  it('names the path a read error is in, and checks the rest', async () => {
+    const start = iso.offsets.get(damagedPath())! + 4096;
+    medium = await failingReads(iso.image, dir, start, start + 4096);
+    const run = checkMedium(medium.image);
+    expect(run.code, run.stdout).toBe(1);
+    const result = run.events.find((e) => e.type === 'result')!.data;
+    expect(result.damaged.map((d: any) => d.path)).toEqual([damagedPath()]);
+    expect(result.damaged[0].said).toMatch(/Input\/output error/);
+    expect(result.paths).toBeGreaterThanOrEqual(iso.paths.length);
+  });
+
+  it('refuses an argument that is not a store path', () => {
+    const run = checkMedium(iso.image, ['/etc/passwd']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('"/etc/passwd" is not a store path');
   });
 });

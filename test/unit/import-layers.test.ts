@@ -24,8 +24,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['answers', 'resolve', 'disk', 'stage', 'prepare', 'validate', 'build', 'copy', 'install', 'report'],
   // The install pipeline.
   ['job'],
-  // Who runs installs, and who talks to the daemon.
-  ['daemon', 'client', 'calamares'],
+  // Who runs installs, and who talks to the daemon; the medium check runs beside them (root, no daemon).
+  ['daemon', 'client', 'calamares', 'medium'],
   ['cli'],
 ];
 
