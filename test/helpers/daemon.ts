@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, EVAL_USER, NIXOS_EXPR, testEnv, unmountBelow } from './env.js';
+import { CLI, EVAL_USER, NIXOS_EXPR, REPO, testEnv, unmountBelow } from './env.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -26,6 +26,9 @@ export interface DaemonSetup {
   nixosExpr?: string;
   // false: no --eval-user, root evaluates (a developer's daemon started by hand).
   evalUser?: boolean;
+  // A squashfs from helpers/iso-store.ts: the daemon (and its eval user's nix-daemon) run with /nix laid out
+  // as on the ISO, in a mount namespace of their own (scripts/iso-store.sh).
+  isoStore?: string;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -54,9 +57,9 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
   const args = [CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
-  const child = offline
-    ? spawn('unshare', ['--net', '--', process.execPath, ...args], { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
+  const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
+  const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

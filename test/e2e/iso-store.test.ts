@@ -1,0 +1,118 @@
+// Installs from a store laid out as the ISO's: a real squashfs of the
+// system's build closure at /nix/.ro-store, /nix/store an overlay of it with
+// writes in tmpfs, the database loaded from the image's registration, in a
+// mount namespace of the daemon's own (scripts/iso-store.sh). The closure is
+// deleted from this bed's store after the image is made, so whatever the
+// install copies, it read from the squashfs.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failure, moduleCopy, runCalamares } from '../helpers/calamares.js';
+import { resultOf, runCli } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { NIX_CONFIG, bindMount, scratch } from '../helpers/env.js';
+import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
+import { attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+
+const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` };
+const nix = (args: string[]) => execFileSync('nix', args, { env: nixEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const validInThisStore = (path: string) => {
+  try {
+    execFileSync('nix-store', ['--check-validity', path], { env: nixEnv, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+let dir: string;
+let root: string;
+let source: string;
+let iso: IsoStore;
+let daemon: RunningDaemon | null = null;
+
+beforeEach(async () => {
+  dir = await scratch('iso-store');
+  root = join(dir, 'root');
+  await mkdir(root, { mode: 0o755 });
+  bindMount(root);
+  // Payload names of this test's own, so deleting the closure from this bed's store touches no other test's paths.
+  const nonce = randomBytes(4).toString('hex');
+  source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'iso', payloads: { [`kernel-${nonce}`]: 3_000_000, [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: 2_000_000 } });
+  iso = buildIsoStore(dir, source);
+});
+afterEach(async () => {
+  const running = daemon;
+  daemon = null;
+  await endDiskTest(dir, running);
+});
+
+const payloadsOf = (iso: IsoStore) => iso.paths.filter((p) => /-(payload|random)-/.test(p) && !p.endsWith('.drv'));
+
+describe('the ISO store', () => {
+  it('an install copies from the squashfs and leaves this bed’s store as it was', async () => {
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: iso.image });
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const toplevel: string = resultOf(run).toplevel;
+
+    // The target has the whole closure, valid by Nix's own check, the ISO's payloads among it.
+    const target = nix(['path-info', '--store', root, '--recursive', toplevel]).trim().split('\n');
+    for (const payload of payloadsOf(iso)) expect(target).toContain(payload);
+    nix(['store', 'verify', '--store', root, '--no-trust', '--recursive', toplevel]);
+    expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toBe(toplevel);
+    // Nothing of it reached this bed's store: neither the image's paths nor the system built from them.
+    for (const path of [toplevel, ...iso.paths]) expect(validInThisStore(path), path).toBe(false);
+  });
+
+  it('a check evaluates and dry-runs the realisation against the ISO store', async () => {
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: iso.image });
+    const run = await runCli(['validate', '--socket', daemon.socket, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const validation = run.events[0]!.data.validation;
+    expect(validation.checks.find((c: any) => c.name === 'offline')).toEqual({ name: 'offline', ok: true });
+    expect(validation).toMatchObject({ ok: true, source });
+    expect(validation.checks.every((c: any) => c.ok)).toBe(true);
+  });
+
+  it('an unattended install onto a blank disk', async () => {
+    const disk = await attachDisk(dir, 'target', 2 * 1024 ** 3);
+    const answers = join(source, 'install.json');
+    await writeFile(answers, JSON.stringify({ disk: disk.device, layout: { type: 'bios-ext4' }, user: 'alice', desktop: 'gnome', then: 'stay' }));
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: iso.image });
+    const run = await runCli(['install', '--socket', daemon.socket, '--answers', answers, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const toplevel: string = resultOf(run).toplevel;
+    const rootNode = partitionTable(disk.device).partitions.at(-1)!.node;
+    await withReadOnly(rootNode, dir, 'check', async (mounted) => {
+      const system = await readlink(join(mounted, 'nix/var/nix/profiles/system-1-link'));
+      expect(system).toBe(toplevel);
+      // Mounted read-only, Nix cannot open this store: its database and the payloads are there.
+      expect(existsSync(join(mounted, 'nix/var/nix/db/db.sqlite'))).toBe(true);
+      for (const payload of payloadsOf(iso)) expect(existsSync(join(mounted, payload)), payload).toBe(true);
+    });
+  });
+
+  it('a Calamares run', async () => {
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: iso.image });
+    const modules = await moduleCopy(dir, { socket: daemon.socket });
+    const { log } = await runCalamares(dir, modules, {
+      rootMountPoint: root,
+      username: 'alice',
+      hostname: 'iso-01',
+      packagechooser_packagechooser: 'gnome',
+      firmwareType: 'efi',
+      bootLoader: { installPath: '/dev/vda' },
+    });
+    expect(failure(log), log).toBeNull();
+    expect(log).toContain('[PYTHON JOB]: "[nix copy] copying path');
+    const profile = await readlink(join(root, 'nix/var/nix/profiles/system-1-link'));
+    const target = nix(['path-info', '--store', root, '--recursive', profile]).trim().split('\n');
+    for (const payload of payloadsOf(iso)) expect(target).toContain(payload);
+    expect(await readFile(join(root, 'etc/nixos/configuration.nix'), 'utf8')).toContain('networking.hostName = "iso"');
+  });
+});
