@@ -3,13 +3,10 @@
 // docs/answers.schema.json describes the same file for editors and people;
 // test/unit/answers.test.ts keeps the two in step.
 import { isAbsolute, resolve } from 'node:path';
-import { THEN_ACTIONS, type ThenAction } from '../protocol/messages.js';
+import { THEN_ACTIONS, type ThenAction } from '../protocol/vocabularies.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { validChoice } from '../prepare/installer-choices.js';
-import { InstallError } from '../step/install-error.js';
-
-export const LAYOUT_TYPES = ['efi-ext4', 'bios-ext4'] as const;
-export type LayoutType = (typeof LAYOUT_TYPES)[number];
+import { AnswerError, LAYOUT_TYPES, type Answers, type Encryption, type Layout, type LayoutType } from '../step/answers.js';
 
 export const ANSWER_FIELDS = ['$schema', 'disk', 'layout', 'wipe', 'user', 'desktop', 'passwordHash', 'then', 'hostname', 'timezone', 'locale', 'keyboardLayout', 'keyboardVariant', 'consoleKeymap'] as const;
 // What Calamares' pages would have asked: answer-file field -> the installer choice it is (installer-choices.nix).
@@ -45,47 +42,6 @@ const CRYPT_FORMATS: { name: string; pattern: RegExp }[] = [
   { name: 'sha-256', pattern: new RegExp(`^\\$5\\$(rounds=[0-9]{1,9}\\$)?${B64}{1,16}\\$${B64}{43}$`) },
 ];
 const WEAK_CRYPT = /^(\$1\$|\$md5|\$sha1\$|_|[./0-9A-Za-z]{13}$)/;
-
-export interface Encryption {
-  // Absolute path of the file holding the LUKS passphrase.
-  passphraseFile: string;
-  // Its length less a trailing newline: what cryptsetup reads of it (--keyfile-size). Set once the file is read.
-  passphraseBytes: number;
-}
-
-export interface Layout {
-  type: LayoutType;
-  // 0: no swap partition.
-  swapBytes: number;
-  encrypt: Encryption | null;
-}
-
-export interface Answers {
-  // The answer file these came from.
-  file: string;
-  disk: string;
-  // null: none given; the configuration's disko layout is used (refused if it has none).
-  layout: Layout | null;
-  wipe: boolean;
-  user?: string;
-  desktop?: string;
-  passwordHash?: string;
-  then: ThenAction;
-  // Host name, time zone, language and keyboard, as Calamares' pages would give them.
-  choices: InstallChoices;
-}
-
-// A problem with one field of the answer file.
-export class AnswerError extends InstallError {
-  constructor(
-    readonly field: string,
-    title: string,
-    description: string,
-  ) {
-    super('answers-invalid', title, description);
-    this.name = 'AnswerError';
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -4,7 +4,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../step/install-error.js';
-import { AnswerError, checkAnswers, type Answers } from './answer-file.js';
+import { AnswerError, type Answers } from '../step/answers.js';
+import { checkAnswers } from './answer-file.js';
 
 export const ANSWER_FILE_NAME = 'install.json';
 const MAX_ANSWER_BYTES = 64 * 1024;

@@ -7,6 +7,7 @@
 // keeps files only root may read. Root then realises the .drv.
 import { join } from 'node:path';
 import { buildAttribute, type NixFailureHandler } from '../nix/commands.js';
+import { evalReadable } from '../nix/eval-readable.js';
 import { describeNixFailure } from '../nix/errors.js';
 import { buildFlakeAttribute, configurationAttr, flakeStoreCopy, folderFlakeRef } from '../nix/flake-commands.js';
 import type { BuildProgress } from '../nix/log-format.js';
@@ -45,7 +46,8 @@ async function buildFlake(ctx: JobContext, folder: string, source: string, confi
 // FOLDER is the prepared copy (what was checked and staged); errors name SOURCE.
 export async function buildSystem(ctx: JobContext, folder: string, source: string, flakeConfiguration?: string): Promise<string> {
   if (flakeConfiguration !== undefined) return buildFlake(ctx, folder, source, flakeConfiguration);
-  const { nixosExpr, nixpkgs } = ctx.settings;
+  const { nixpkgs } = ctx.settings;
+  const nixosExpr = evalReadable(ctx.settings.nixosExpr);
   const toplevel = await buildAttribute(
     ctx,
     nixosExpr,

@@ -3,7 +3,7 @@
 // this code (the launcher's runtime settings, for a /tmp/nix-cfg) and the ISO
 // build (nix/calamares-hidden-pages.nix, for the shipped nix-cfg).
 import { readFileSync } from 'node:fs';
-import type { ChoiceSetting } from '../protocol/messages.js';
+import type { ChoiceSetting } from '../protocol/vocabularies.js';
 
 const table = JSON.parse(readFileSync(new URL('../../nix/calamares-pages.json', import.meta.url), 'utf8')) as Record<string, ChoiceSetting[]>;
 

@@ -4,7 +4,7 @@
 // commands themselves are loaded on use (start-up time).
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
+import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { VERSION } from '../version.js';
 import { styleFor } from './terminal.js';
 import { EXIT_STATUS_TEXT } from './usage.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { closureInfo, copyToTarget } from '../nix/commands.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { checkFreeSpace } from '../validate/free-space.js';
+import { checkFreeSpace } from '../step/free-space.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';

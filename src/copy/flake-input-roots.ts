@@ -5,7 +5,7 @@
 // them (delete that folder once the flake's inputs have been updated).
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FlakeInput } from '../protocol/messages.js';
+import type { FlakeInput } from '../protocol/config-facts.js';
 import type { JobContext } from '../step/context.js';
 
 export const ROOTS_DIR = 'nix/var/nix/gcroots/nixos-offline-installer';

@@ -4,7 +4,8 @@
 // can say before any install whether the ISO covers it.
 import type { Logger } from '../log/logger.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
-import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
+import { manifestProfiles, matchProfile } from '../prepare/hardware-profiles.js';
+import { profileLine } from '../protocol/titles.js';
 import type { MachineHardware } from '../protocol/messages.js';
 import type { CommandContext, JobSettings } from '../step/context.js';
 

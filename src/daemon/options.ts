@@ -2,7 +2,7 @@
 // module sets the environment; tests and people use flags).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_SOCKET_PATH } from '../protocol/messages.js';
+import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import type { JobSettings } from '../step/context.js';

@@ -6,17 +6,10 @@ import { endLeftovers, recordChildrenIn } from '../process/child-record.js';
 import { KILL_GRACE_MS } from '../process/run-child.js';
 import { IPCModule } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import {
-  PROTOCOL_VERSION,
-  rootSocketPath,
-  type EventMap,
-  type EventType,
-  type ReplyEvent,
-  type RequestError,
-  type StatusInfo,
-  type ValidationResult,
-} from '../protocol/messages.js';
-import { parseRequest, type ParsedRequest } from '../protocol/parse-request.js';
+import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestError, type StatusInfo, type ValidationResult } from '../protocol/messages.js';
+import { rootSocketPath } from '../protocol/socket-path.js';
+import type { EventType } from '../protocol/vocabularies.js';
+import { parseRequest, type ParsedRequest } from './parse-request.js';
 import type { Logger } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import { SourceWatcher } from '../resolve/watch-sources.js';
@@ -27,7 +20,10 @@ import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 import { PeerLimit } from './peer-limit.js';
+import { MAX_WATCHERS } from '../protocol/limits.js';
 import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
+import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
+import { FACTS_NIX } from '../validate/config-facts.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -51,6 +47,8 @@ export class Daemon {
   private readonly peerLimit: PeerLimit;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
+  // The eval user's readable copy of the Nix files it evaluates, removed at stop.
+  private evalReadable: string | null = null;
   // The connection whose closing cancels the running install (Calamares quitting), if it asked for that.
   private cancelWith: Socket | null = null;
 
@@ -66,7 +64,7 @@ export class Daemon {
     }, options.socketGid);
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
-    this.peerLimit = new PeerLimit(options.socketPath, logger);
+    this.peerLimit = new PeerLimit(logger);
   }
 
   async start(): Promise<void> {
@@ -96,8 +94,10 @@ export class Daemon {
   private async useEvalUser(): Promise<void> {
     const user = this.options.evalUser;
     if (user) await prepareEvalHome(user);
+    // What it evaluates besides the configuration, where it can read it (src/nix/eval-readable.ts).
+    if (user) this.evalReadable = await makeEvalReadable(dirname(user.home), user, [dirname(FACTS_NIX), this.options.nixosExpr]);
     setEvalUser(user);
-    if (user) this.logger.info({ evalUser: user.name, uid: user.uid, gid: user.gid, home: user.home }, `configurations are evaluated as ${user.name} (uid ${user.uid}) through nix-daemon`);
+    if (user) this.logger.info({ evalUser: user.name, uid: user.uid, gid: user.gid, home: user.home, evalReadable: this.evalReadable }, `configurations are evaluated as ${user.name} (uid ${user.uid}) through nix-daemon`);
     else this.logger.warn('no eval user (--eval-user): configurations are evaluated as root, limited by restrict-eval only; give an unprivileged user so that they cannot read root-only files');
   }
 
@@ -126,17 +126,18 @@ export class Daemon {
     await this.runner.stop();
     await this.watcher.close();
     await this.drainClients();
-    await this.peerLimit.settled();
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
+    await removeEvalReadable(this.evalReadable);
+    this.evalReadable = null;
   }
 
   private connected(ipc: IPCModule, socket: Socket): void {
     // node-ipc also tells its own server start as a connect.
     if (typeof socket?.destroy !== 'function' || !('remoteAddress' in socket)) return;
     this.serverOf.set(socket, ipc);
-    if (ipc === this.ipc) this.peerLimit.added(socket);
+    if (ipc === this.ipc && !this.peerLimit.added(socket)) return;
     const timer = setTimeout(() => {
       this.idle.delete(socket);
       this.logger.warn('closed a connection that sent no request');
@@ -179,6 +180,12 @@ export class Daemon {
     for (const socket of this.subscribers) this.send(socket, type, data);
   }
 
+  private groupWatchers(): number {
+    let count = 0;
+    for (const socket of this.subscribers) if (this.serverOf.get(socket) === this.ipc) count++;
+    return count;
+  }
+
   private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
@@ -215,6 +222,17 @@ export class Daemon {
     const { id } = parsed.request;
     switch (parsed.type) {
       case 'status':
+        if (parsed.request.watch && !this.subscribers.has(socket) && this.serverOf.get(socket) === this.ipc && this.groupWatchers() >= MAX_WATCHERS) {
+          this.logger.warn({ watchers: MAX_WATCHERS }, 'refused a watcher: the socket has as many as it takes');
+          this.reply(socket, id, 'status', {
+            error: {
+              code: 'too-many-watchers',
+              title: 'Too many clients are watching the installer',
+              description: `The installer's socket takes ${MAX_WATCHERS} watching clients (status --watch, Calamares) at once, and has that many. Close a watching client (another nixos-offline-installer status --watch), or ask without --watch.`,
+            },
+          });
+          return;
+        }
         if (parsed.request.watch) this.subscribers.add(socket);
         this.reply(socket, id, 'status', { status: this.statusInfo() });
         return;

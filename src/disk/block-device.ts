@@ -3,7 +3,7 @@
 // /sys, by the device's numbers, so /dev/disk/by-id links and /dev names agree.
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { AnswerError } from '../answers/answer-file.js';
+import { AnswerError } from '../step/answers.js';
 import { errorMessage } from '../step/install-error.js';
 import { formatBytes } from './sizes.js';
 

@@ -3,7 +3,7 @@
 // it (the live medium least of all); what is on it may be erased; the kernel
 // can mount and encrypt what the layout makes; and it is large enough.
 import { access } from 'node:fs/promises';
-import { AnswerError, type Answers, type Layout } from '../answers/answer-file.js';
+import { AnswerError, type Answers, type Layout } from '../step/answers.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { runStepCommand } from '../step/run-step-command.js';

@@ -6,8 +6,8 @@
 // which cannot happen offline. Checked before the disk is touched, as the
 // layouts' disks are; afterwards the mounts are read back, never assumed.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { AnswerError, type Answers } from '../answers/answer-file.js';
-import type { DiskoFacts } from '../protocol/messages.js';
+import { AnswerError, type Answers } from '../step/answers.js';
+import type { DiskoFacts } from '../protocol/config-facts.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';

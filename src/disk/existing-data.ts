@@ -1,7 +1,7 @@
 // What is on a disk already, by wipefs's own probe (partition tables and file
 // system, RAID or LUKS signatures): a disk with any of it is only touched when
 // the answer file says "wipe": true.
-import { AnswerError } from '../answers/answer-file.js';
+import { AnswerError } from '../step/answers.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';

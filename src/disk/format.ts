@@ -1,7 +1,7 @@
 // Makes the file systems: vfat on the EFI system partition, ext4 on the root
 // and swap on the swap partition, each inside LUKS2 when the layout encrypts.
 // Labels as in the NixOS manual (boot, nixos, swap).
-import type { Layout } from '../answers/answer-file.js';
+import type { Layout } from '../step/answers.js';
 import type { PartitionInfo } from '../protocol/messages.js';
 import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';

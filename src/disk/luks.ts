@@ -2,7 +2,7 @@
 // the answer file's passphrase file, read up to its length less a trailing
 // newline (--keyfile-size), so it is exactly what is typed at boot. It never
 // passes through argv, stdin or the log.
-import type { Encryption } from '../answers/answer-file.js';
+import type { Encryption } from '../step/answers.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';

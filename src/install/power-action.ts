@@ -1,6 +1,6 @@
 // What an unattended install's answer file says to do after a success: reboot
 // or power off through systemd (so every service stops cleanly), or stay.
-import type { ThenAction } from '../protocol/messages.js';
+import type { ThenAction } from '../protocol/vocabularies.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';

@@ -2,8 +2,9 @@
 // row, gathered for at most BATCH_MS. A build printing 50 000 lines then
 // costs a few hundred events, not 50 000 (each one a frame, a write and a parse
 // in every client). Phase and progress events flush first, so order is kept.
-import { LOG_BATCH_CHARS, PROTOCOL_VERSION } from '../protocol/messages.js';
-import type { InstallSink } from './run-install.js';
+import { LOG_BATCH_CHARS } from '../protocol/limits.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { InstallSink } from './install-sink.js';
 
 // Short enough to read as live; long enough that a fast reader seeing one line per turn still sends few events.
 const BATCH_MS = 20;

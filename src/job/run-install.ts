@@ -20,40 +20,27 @@ import { runNixosInstall } from '../install/run-nixos-install.js';
 import { THEN_DELAY_SECONDS } from '../install/power-action.js';
 import { setPassword } from '../install/set-password.js';
 import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
-import {
-  ATTENDED_PHASES,
-  DISK_PHASES,
-  HEARTBEAT_MS,
-  LOG_TAIL_LINES,
-  MAX_LOG_LINE_CHARS,
-  PHASES,
-  PHASE_TITLES,
-  PROTOCOL_VERSION,
-  type AppliedChoice,
-  type ErrorInfo,
-  type InstallRequest,
-  type LogEvent,
-  type Phase,
-  type PhaseEvent,
-  type ProgressEvent,
-  type ResultEvent,
-} from '../protocol/messages.js';
+import { ATTENDED_PHASES, DISK_PHASES, PHASES, type Phase } from '../protocol/vocabularies.js';
+import { HEARTBEAT_MS, LOG_TAIL_LINES, MAX_LOG_LINE_CHARS } from '../protocol/limits.js';
+import { PHASE_TITLES } from '../protocol/titles.js';
+import { PROTOCOL_VERSION, type AppliedChoice, type ErrorInfo, type InstallRequest, type ProgressEvent, type ResultEvent } from '../protocol/messages.js';
 import { TARGET_LOG_DIR, writeTargetLog } from '../report/write-target-log.js';
 import { resolveSource, type SourceChoice } from '../resolve/config-sources.js';
 import { prepareConfig, probeMountedFileSystems, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
-import { manifestProfiles, matchProfile, profileLine } from '../prepare/hardware-profiles.js';
-import { choiceLine } from '../prepare/installer-choices.js';
+import { manifestProfiles, matchProfile } from '../prepare/hardware-profiles.js';
+import { choiceLine, profileLine } from '../protocol/titles.js';
 import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
-import { checkFreeSpace } from '../validate/free-space.js';
+import { checkFreeSpace } from '../step/free-space.js';
 import { TARGET_NIX_DB } from '../copy/closure.js';
 import { manifestFacts } from '../validate/config-facts.js';
 import { validateConfig, validationError, type ValidationCache } from '../validate/validate-config.js';
 import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
 import { InstallCancelled, InstallError, errorMessage, stopReason } from '../step/install-error.js';
 import { batchLogEvents } from './batch-log-events.js';
+import type { InstallSink } from './install-sink.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { clip } from '../step/clip.js';
 import { checkDiskFits, layoutFirmware, prepareDisk, prepareDiskoDisk, readPlan, unattendedChoices, type UnattendedPlan } from './unattended.js';
@@ -75,12 +62,6 @@ const MAX_DESCRIPTION_CHARS = 8000;
 // A failure this soon before the daemon's own stop is the stop: with KillMode=control-group
 // systemd signals the commands together with the daemon, and either may be seen first.
 const STOP_GRACE_MS = 200;
-
-export interface InstallSink {
-  phase(event: PhaseEvent): void;
-  progress(event: ProgressEvent): void;
-  log(event: LogEvent): void;
-}
 
 export interface InstallParams {
   installId: string;

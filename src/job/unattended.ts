@@ -4,7 +4,8 @@
 // has passed.
 import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { describeAnswers, type Answers, type Layout } from '../answers/answer-file.js';
+import { describeAnswers } from '../answers/answer-file.js';
+import type { Answers, Layout } from '../step/answers.js';
 import { readAnswers } from '../answers/read-answers.js';
 import { buildSystem } from '../build/build-system.js';
 import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
@@ -13,6 +14,7 @@ import { closureBytes } from '../disk/closure-size.js';
 import type { DiskSession } from '../disk/disk-session.js';
 import { checkDiskoMounted, checkRootMountPoint, eraseForDisko, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, runDiskoScript, type DiskoPlan } from '../disk/disko.js';
 import { formatPartitions, type Formatted } from '../disk/format.js';
+import { checkGrubDisks } from '../disk/grub-disk.js';
 import { planPartitions } from '../disk/layout.js';
 import { mountTarget } from '../disk/mount.js';
 import { partitionDisk, tryCommand } from '../disk/partition.js';
@@ -20,11 +22,12 @@ import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
-import type { ConfigFacts, DiskoFacts, InstallChoices } from '../protocol/messages.js';
+import type { ConfigFacts, DiskoFacts } from '../protocol/config-facts.js';
+import type { InstallChoices } from '../protocol/messages.js';
 import { InstallError } from '../step/install-error.js';
 import type { JobContext, JobSettings } from '../step/context.js';
 import { manifestFacts } from '../validate/config-facts.js';
-import type { Firmware } from '../validate/boot-loader.js';
+import type { Firmware } from '../prepare/firmware.js';
 
 export interface UnattendedPlan {
   answers: Answers;
@@ -95,6 +98,7 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
     else refuseMissingLayout(answers, source);
     if (evaluated) plan.disko = await buildDisko(ctx, evaluated, plan, source);
   }
+  if (facts?.bootLoader?.grub) await checkGrubDisks(facts.bootLoader.grubDevices, plan.disk, answers, source);
   const checked = await checkDisk(ctx, plan.disk, answers, livePaths(settings, source, answers));
   if (plan.disko) {
     await checkRootMountPoint(plan.disko.facts, source);

@@ -3,7 +3,7 @@
 // group-readable, so that user can read it and still nobody but root can
 // change it. Others cannot enter it at all; a file that was not world-readable
 // in the source stays so (0640), and staging it on the target makes it 0600
-// again (src/stage/copy-snapshot.ts reads the other-read bit).
+// again (src/snapshot/copy-snapshot.ts reads the other-read bit).
 import { chmod, chown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 

@@ -2,7 +2,8 @@
 // what the live system booted with (the daemon runs on the target machine).
 import { existsSync } from 'node:fs';
 import type { InstallChoices } from '../protocol/messages.js';
-import type { Firmware } from '../validate/boot-loader.js';
+
+export type Firmware = 'efi' | 'bios';
 
 export function targetFirmware(choices: InstallChoices = {}, efiVars = '/sys/firmware/efi'): Firmware {
   if (choices.firmwareType === 'efi' || choices.firmwareType === 'bios') return choices.firmwareType;

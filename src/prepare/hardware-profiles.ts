@@ -39,9 +39,3 @@ export async function manifestProfiles(manifest: string | null): Promise<Record<
   if (!profiles || typeof profiles !== 'object') return {};
   return Object.fromEntries(Object.entries(profiles).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
-
-export function profileLine(match: ProfileMatch, count: number): string {
-  if (count === 0) return 'the ISO lists no hardware profiles';
-  if (match.matches) return `this machine matches the ISO's hardware profile "${match.matches}"`;
-  return `this machine matches none of the ISO's ${count} hardware profiles; closest: "${match.closest}", which lacks: ${match.missing.join('; ')}`;
-}

@@ -2,7 +2,9 @@
 // NixOS module of defaults: installer-choices.nix, imported from the generated
 // hardware-configuration.nix, so the person's own files stay untouched and any
 // value their configuration sets itself wins (CHOICE_PRIORITY).
-import type { AppliedChoice, ChoiceSetting, ConfigFacts, InstallChoices } from '../protocol/messages.js';
+import type { AppliedChoice, InstallChoices } from '../protocol/messages.js';
+import type { ConfigFacts } from '../protocol/config-facts.js';
+import type { ChoiceSetting } from '../protocol/vocabularies.js';
 
 export const CHOICES_FILE = 'installer-choices.nix';
 
@@ -92,8 +94,4 @@ export function appliedChoices(module: ChoicesModule, facts: ConfigFacts): Appli
     const result = facts.settings![setting] ?? null;
     return { setting, option, chosen: value, result, applied: result === value };
   });
-}
-
-export function choiceLine(choice: AppliedChoice): string {
-  return choice.applied ? `${choice.option}: ${choice.chosen} (applied)` : `${choice.option}: ${choice.chosen} (the configuration sets ${choice.result === null ? 'it otherwise' : JSON.stringify(choice.result)}; it wins)`;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { evalUser } from '../nix/eval-user.js';
-import { copyWithRetries } from '../stage/stage-config.js';
+import { copyWithRetries } from '../snapshot/copy-with-retries.js';
 import type { CommandContext } from '../step/context.js';
 import { shareWithEvalGroup } from './eval-group-access.js';
 

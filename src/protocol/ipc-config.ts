@@ -2,7 +2,7 @@
 // (frame size limit, no reserved or prototype event names, incomplete-frame
 // timeout, bounded pending writes) with limits fitted to this protocol.
 import type { IPCModule } from 'node-ipc';
-import { MAX_CONNECTIONS, MAX_MESSAGE_BYTES, MAX_PENDING_BYTES, MESSAGE_TIMEOUT_MS } from './messages.js';
+import { MAX_CONNECTIONS, MAX_MESSAGE_BYTES, MAX_PENDING_BYTES, MESSAGE_TIMEOUT_MS } from './limits.js';
 
 export function configureIpc(ipc: IPCModule, id: string): void {
   Object.assign(ipc.config, {

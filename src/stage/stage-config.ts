@@ -7,64 +7,16 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
-import type { CommandContext, JobContext } from '../step/context.js';
-import { InstallCancelled, InstallError } from '../step/install-error.js';
+import type { JobContext } from '../step/context.js';
 import { freeBackupName } from '../step/backup-name.js';
-import { copySnapshot, SourceChanged } from './copy-snapshot.js';
-import { scanSource, type SourceScan } from './scan-source.js';
-
-const COPY_ATTEMPTS = 3;
+import { copyWithRetries } from '../snapshot/copy-with-retries.js';
+import type { SourceScan } from '../snapshot/scan-source.js';
 
 export interface StagedConfig {
   etcNixos: string;
   backup: string | null;
   files: number;
   bytes: number;
-}
-
-// One attempt: scan, copy into a fresh STAGING (0700 until complete), scan again. Null when the folder changed meanwhile.
-async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan | null> {
-  const before = await scanSource(source);
-  await etc.remove(staging);
-  await etc.mkdir(staging, 0o700);
-  const to = await etc.dir(staging);
-  try {
-    const from = await Beneath.open(source, { rootOwned: false }).catch(() => {
-      throw new SourceChanged(`${source} is no longer a folder`);
-    });
-    try {
-      await copySnapshot(from, to, before);
-    } finally {
-      await from.close();
-    }
-    if (ctx.signal.aborted) throw new InstallCancelled();
-    const after = await scanSource(source);
-    if (after.fingerprint !== before.fingerprint) return null;
-    await to.chown(0, 0);
-    await to.chmod(0o755);
-    return after;
-  } catch (error) {
-    if (error instanceof SourceChanged) return null;
-    throw error;
-  } finally {
-    await to.close();
-  }
-}
-
-// Copies SOURCE into INTO/NAME (which must not exist), retried while the source
-// changes under it; returns the scan of what was copied. Used for the private
-// prepared copy too (src/prepare/), so what is checked is what is staged.
-export async function copyWithRetries(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan> {
-  for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
-    const snapshot = await copyOnce(ctx, source, etc, staging);
-    if (snapshot) return snapshot;
-    if (attempt < COPY_ATTEMPTS) ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
-  }
-  throw new InstallError(
-    'config-changing',
-    `${source} keeps changing`,
-    `The configuration folder changed during each of ${COPY_ATTEMPTS} copies, so no consistent snapshot could be taken. Finish editing ${source}, then start the install again.`,
-  );
 }
 
 // Moves an existing etc/nixos out of the way: an empty folder is removed, anything else kept as a backup.

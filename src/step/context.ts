@@ -1,6 +1,6 @@
 // What every install step gets: where to log, how to report phase and
 // progress, the cancel signal, and the daemon's settings.
-import type { Phase } from '../protocol/messages.js';
+import type { Phase } from '../protocol/vocabularies.js';
 
 export interface JobSettings {
   configDirs: readonly string[];

@@ -2,9 +2,9 @@
 // here, before the target is touched, instead of in nixos-install's boot
 // loader step at the very end. The facts come from the system with the
 // installer's choices applied (a BIOS install gets GRUB's device from them).
-import type { ConfigFacts, ErrorInfo } from '../protocol/messages.js';
-
-export type Firmware = 'efi' | 'bios';
+import type { Firmware } from '../prepare/firmware.js';
+import type { ConfigFacts } from '../protocol/config-facts.js';
+import type { ErrorInfo } from '../protocol/messages.js';
 
 export function checkBootLoader(firmware: Firmware, facts: ConfigFacts, source: string): ErrorInfo | null {
   const loader = facts.bootLoader;

@@ -5,7 +5,7 @@
 import type { NixFailureHandler } from '../nix/commands.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { evaluateFlakeJson } from '../nix/flake-commands.js';
-import { FLAKE_CONFIG_NAME } from '../protocol/messages.js';
+import { FLAKE_CONFIG_NAME } from '../nix/flake-config-name.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describeNixFailure } from '../nix/errors.js';
 import { declaredFlakeInputs, invalidInLiveStore } from '../nix/flake-commands.js';
 import { FlakeLockError, flakeReference, isInsideFlake, isLocked, lockedInputs, parseFlakeLock, rootInputs, sourceStorePath, type FlakeLock, type LockedInput } from '../nix/flake-lock.js';
-import type { FlakeInput } from '../protocol/messages.js';
+import type { FlakeInput } from '../protocol/config-facts.js';
 import type { CommandContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 

@@ -4,15 +4,18 @@
 // Each failed check says what was found, what was expected and what to do.
 import type { CommandContext, JobSettings } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
-import { PROTOCOL_VERSION, type CheckName, type ConfigFacts, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
+import type { ConfigFacts } from '../protocol/config-facts.js';
+import type { CheckName } from '../protocol/vocabularies.js';
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
-import { checkBootLoader, checkPassword, type Firmware } from './boot-loader.js';
+import { checkBootLoader, checkPassword } from './boot-loader.js';
+import type { Firmware } from '../prepare/firmware.js';
 import { hardwareCause } from './hardware-downloads.js';
 import { appliedChoices } from '../prepare/installer-choices.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
-import { scanSource } from '../stage/scan-source.js';
+import { scanSource } from '../snapshot/scan-source.js';
 import { isFlakeFolder } from '../nix/flake-commands.js';
 import { flakeFacts, prepareFlake, type PreparedFlake } from './flake-facts.js';
 import { WrittenCopy } from '../prepare/private-copy.js';

@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { PHASE_TITLES } from '../../src/protocol/messages.js';
+import { PHASE_TITLES } from '../../src/protocol/titles.js';
 import { checkJob, failure, moduleCopy, moduleSteps, startCalamares, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';

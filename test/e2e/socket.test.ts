@@ -10,7 +10,8 @@ import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, nixCopyPattern, scratch, testEnv } from '../helpers/env.js';
-import { PROTOCOL_VERSION, rootSocketPath } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { rootSocketPath } from '../../src/protocol/socket-path.js';
 
 let dir: string;
 let daemon: RunningDaemon | null = null;

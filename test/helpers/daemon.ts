@@ -26,6 +26,8 @@ export interface DaemonSetup {
   nixosExpr?: string;
   // false: no --eval-user, root evaluates (a developer's daemon started by hand).
   evalUser?: boolean;
+  // Another build of the CLI (e.g. a clone's dist/cli/main.js).
+  cli?: string;
   // A squashfs from helpers/iso-store.ts: the daemon (and its eval user's nix-daemon) run with /nix laid out
   // as on the ISO, in a mount namespace of their own (scripts/iso-store.sh).
   isoStore?: string;
@@ -55,7 +57,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   };
   const extra = setup.extraArgs ?? [];
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
-  const args = [CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
+  const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
   const command = offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;

@@ -3,9 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ANSWER_FIELDS, AnswerError, ENCRYPT_FIELDS, LAYOUT_FIELDS, LAYOUT_TYPES, REQUIRED_FIELDS, checkAnswers, cryptFormat, describeAnswers, parseSize } from '../../src/answers/answer-file.js';
+import { ANSWER_FIELDS, ENCRYPT_FIELDS, LAYOUT_FIELDS, REQUIRED_FIELDS, checkAnswers, cryptFormat, describeAnswers, parseSize } from '../../src/answers/answer-file.js';
+import { AnswerError, LAYOUT_TYPES } from '../../src/step/answers.js';
 import { readAnswers } from '../../src/answers/read-answers.js';
-import { THEN_ACTIONS } from '../../src/protocol/messages.js';
+import { THEN_ACTIONS } from '../../src/protocol/vocabularies.js';
 
 const FILE = '/iso/nix-cfg/install.json';
 const schema = JSON.parse(readFileSync(new URL('../../docs/answers.schema.json', import.meta.url), 'utf8'));

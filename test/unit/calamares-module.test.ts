@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { PHASE_WEIGHTS } from '../../src/job/run-install.js';
-import { ATTENDED_PHASES } from '../../src/protocol/messages.js';
+import { ATTENDED_PHASES } from '../../src/protocol/vocabularies.js';
 import { checkInstance, moduleSteps, stepInstances } from '../helpers/calamares.js';
 import { REPO } from '../helpers/env.js';
 

@@ -11,7 +11,7 @@ import { powerCommand } from '../../src/install/power-action.js';
 import { withPassword } from '../../src/install/set-password.js';
 import { overallFraction } from '../../src/job/run-install.js';
 import { thenText } from '../../src/cli/render.js';
-import { PHASES } from '../../src/protocol/messages.js';
+import { PHASES } from '../../src/protocol/vocabularies.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchLogEvents } from '../../src/job/batch-log-events.js';
-import type { InstallSink } from '../../src/job/run-install.js';
+import type { InstallSink } from '../../src/job/install-sink.js';
 import { BatchedWriter } from '../../src/log/batched-writer.js';
-import { LOG_BATCH_CHARS, MAX_LOG_LINE_CHARS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { LOG_BATCH_CHARS, MAX_LOG_LINE_CHARS, MAX_MESSAGE_BYTES } from '../../src/protocol/limits.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
 function recordingSink() {
   const events: { type: string; data: any }[] = [];

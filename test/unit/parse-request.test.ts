@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../src/protocol/parse-request.js';
+import { parseRequest } from '../../src/daemon/parse-request.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
 const v = PROTOCOL_VERSION;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stageConfig } from '../../src/stage/stage-config.js';
-import { scanSource } from '../../src/stage/scan-source.js';
+import { scanSource } from '../../src/snapshot/scan-source.js';
 import { InstallError } from '../../src/step/install-error.js';
 import type { JobContext } from '../../src/step/context.js';
 import { scratch } from '../helpers/env.js';

@@ -26,10 +26,10 @@ import libcalamares
 
 PROTOCOL_VERSION = 1
 FRAME_END = "\f"
-# The daemon's own frame limit (src/protocol/messages.ts).
+# The daemon's own frame limit (src/protocol/limits.ts).
 MAX_FRAME_BYTES = 64 * 1024
 DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout": 15, "idleTimeout": 120, "checkTimeout": 900}
-# Calamares' localeConf categories the daemon applies (src/protocol/messages.ts CHOICE_KEYS).
+# Calamares' localeConf categories the daemon applies (src/protocol/vocabularies.ts CHOICE_KEYS).
 LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
 

@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
 import { hiddenPages, settingsWithout } from '../../calamares/hidden-pages.js';
-import type { ChoiceSetting } from '../../protocol/messages.js';
+import type { ChoiceSetting } from '../../protocol/vocabularies.js';
 import type { CalamaresSettingsFlags } from '../program.js';
 import { EXIT } from '../usage.js';
 

@@ -2,17 +2,9 @@
 // it. Nothing from the socket is evaluated; unknown fields are refused so a
 // client learns at once that it speaks another version.
 import { posix } from 'node:path';
-import {
-  CHOICE_KEYS,
-  FLAKE_CONFIG_NAME,
-  PROTOCOL_VERSION,
-  isRequestType,
-  type InstallChoices,
-  type PartitionInfo,
-  type RequestError,
-  type RequestMap,
-  type RequestType,
-} from './messages.js';
+import { CHOICE_KEYS, isRequestType, type RequestType } from '../protocol/vocabularies.js';
+import { FLAKE_CONFIG_NAME } from '../nix/flake-config-name.js';
+import { PROTOCOL_VERSION, type InstallChoices, type PartitionInfo, type RequestError, type RequestMap } from '../protocol/messages.js';
 
 export type ParsedRequest = { [K in RequestType]: { type: K; request: RequestMap[K] } }[RequestType];
 

@@ -1,7 +1,7 @@
 // Is there room on the target for the system? Refused up front rather than
 // after filling the disk (or, unmounted, the live system's memory) for minutes.
 import { statfs } from 'node:fs/promises';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from './install-error.js';
 
 // Room needed beyond the closure's NAR size: what nixos-install writes besides
 // it (profile links, boot files, the Nix database grows with every path), and
