@@ -501,7 +501,7 @@ describe("one user's watching connections cannot take every slot of the group's 
   });
 });
 
-describe('the socket folder: root'\''s, handed to the socket group, never a link', () => {
+describe("the socket folder: root's, handed to the socket group, never a link", () => {
   it('gives an existing root:root 0750 folder (systemd RuntimeDirectory=) to the socket group, so its members reach the socket', async () => {
     const run = join(dir, 'run');
     await mkdir(run, { mode: 0o750 });
