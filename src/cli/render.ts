@@ -55,7 +55,7 @@ function passedOverLines(passedOver: readonly PassedOverSource[] | undefined): s
 
 export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -95,6 +95,13 @@ export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   }
   if (status.hardware) lines.push(hardwareLine(status.hardware));
   return lines.join('\n');
+}
+
+// Where the install log is. An unattended install ("then" is set) has unmounted its
+// target, whose path is then one on the installed disk: the live copy is the one to read now.
+function resultLogLines(event: ResultEvent): string[] {
+  if (event.then && event.logPath && event.targetLogPath) return [`  log:    ${event.logPath}`, `          (on the installed disk: ${event.targetLogPath})`];
+  return [`  log:    ${event.targetLogPath ?? event.logPath}`];
 }
 
 // The first lines of a failure's reason, for status (validate and install print it whole),

@@ -243,3 +243,15 @@ describe('a failed check, as validate and status tell it', () => {
     expect(status.stdout).toContain(`    That is ${broken}/configuration.nix, line 4, column 10.`);
   });
 });
+
+describe('the installer`s user', () => {
+  it('root is refused as root, not with advice to make it a normal user', async () => {
+    const source = await writeConfig(join(dir, 'cfg'));
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const user = check((await validate(['--user', 'root'])).validation, 'user');
+    expect(user.ok).toBe(false);
+    expect(user.error.title).toBe("root cannot be the installer's user");
+    expect(user.error.description).toContain('alice');
+    expect(user.error.description).not.toContain('users.users.root.isNormalUser = true');
+  });
+});
