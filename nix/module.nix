@@ -111,8 +111,7 @@ in
       wants = [ "nix-daemon.socket" ];
       after = [ "nix-daemon.socket" ];
       # What the install steps run: Nix, nixos-install (with nixos-enter) and
-      # nixos-generate-config; and ss (iproute2, in its sbin), which tells
-      # whose each connection is for the per-user connection limit.
+      # nixos-generate-config.
       path = [
         config.nix.package
         nixosInstall
@@ -120,7 +119,6 @@ in
         config.system.build.nixos-generate-config
         pkgs.util-linux
         pkgs.coreutils
-        pkgs.iproute2
       ];
       environment = {
         NIX_REMOTE = "daemon";

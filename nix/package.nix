@@ -9,7 +9,7 @@
   lib,
   buildNpmPackage,
   importNpmLock,
-  nodejs_22,
+  nodejs_24,
   makeWrapper,
   npmRegistry,
 }:
@@ -34,8 +34,8 @@ let
   registry = lib.removeSuffix "/" npmRegistry;
   manifest = lib.importJSON ../package.json;
   lock = lib.importJSON ../package-lock.json;
-  # npm only warns about engines; a Node older than package.json asks for would
-  # fail at run time (chokidar 6 needs 22.22), so the build refuses it.
+  # npm only warns about engines; the tests run on the Node 24 of tools/node24, so
+  # the build refuses an older one (22 ends in April 2027, inside 26.11's life).
   nodeRange = manifest.engines.node;
   nodeMinimum =
     if lib.hasPrefix ">=" nodeRange then lib.removePrefix ">=" nodeRange
@@ -53,13 +53,13 @@ let
       lock.packages;
   };
 in
-assert lib.assertMsg (lib.versionAtLeast nodejs_22.version nodeMinimum)
-  "nodejs_22 of this nixpkgs is ${nodejs_22.version}, but package.json needs Node ${nodeRange}: update the flake's nixpkgs input (nix flake update) to a release whose nodejs_22 is new enough.";
+assert lib.assertMsg (lib.versionAtLeast nodejs_24.version nodeMinimum)
+  "nodejs_24 of this nixpkgs is ${nodejs_24.version}, but package.json needs Node ${nodeRange}: update the flake's nixpkgs input (nix flake update) to a release whose nodejs_24 is new enough.";
 buildNpmPackage {
   pname = "nixos-offline-installer";
   inherit (manifest) version;
   inherit src;
-  nodejs = nodejs_22;
+  nodejs = nodejs_24;
 
   npmDeps = importNpmLock {
     npmRoot = src;
@@ -82,7 +82,7 @@ buildNpmPackage {
     cp ${src}/package.json $app/package.json
     # Read at run time next to dist/ (../../nix from dist/validate).
     cp nix/config-facts.nix nix/desktops.json nix/calamares-pages.json $app/nix/
-    makeWrapper ${lib.getExe nodejs_22} $out/bin/nixos-offline-installer \
+    makeWrapper ${lib.getExe nodejs_24} $out/bin/nixos-offline-installer \
       --add-flags $app/dist/cli/main.js
     cp -r calamares $out/share/nixos-offline-installer/
     cp -r docs $out/share/nixos-offline-installer/

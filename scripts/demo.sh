@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 config=$(realpath "${1:-test/fixtures/nix-cfg}")
 bash scripts/setup.sh
-source scripts/node22.sh
+source scripts/node24.sh
 
 work=$(mktemp -d /tmp/noi-demo-XXXXXX)
 chmod 755 "$work"

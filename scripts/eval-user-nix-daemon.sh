@@ -2,17 +2,24 @@
 # unprivileged eval user through nix-daemon, as on the ISO (README,
 # "Security"). Makes that user (EVAL_USER), and starts a nix-daemon of this
 # run's own on a private socket (other runs on this machine start theirs),
-# with no network and no substituters, building as root without a sandbox like
-# Debian's Nix as root. Nix finds it through NIX_DAEMON_SOCKET_PATH; the EXIT
-# trap stops it and removes its folder, also after Ctrl-C or kill.
+# with no network and no substituters, building as build users (nixbld*) as
+# the ISO's does (no sandbox: the beds' chroots cannot give one). Nix finds it
+# through NIX_DAEMON_SOCKET_PATH; the EXIT trap stops it and removes its
+# folder, also after Ctrl-C or kill.
 eval_user=${EVAL_USER:-noi-test-eval}
 if ! id -u "$eval_user" >/dev/null 2>&1; then
   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$eval_user" 2>/dev/null || id -u "$eval_user" >/dev/null
 fi
+# Build users, as the ISO's nix-daemon has (nixbld group, nixbld1..4): what it
+# builds for a client runs as one of them, never as root.
+getent group nixbld >/dev/null || groupadd --system nixbld 2>/dev/null || getent group nixbld >/dev/null
+for i in 1 2 3 4; do
+  id -u "nixbld$i" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid nixbld --groups nixbld "nixbld$i" 2>/dev/null || id -u "nixbld$i" >/dev/null
+done
 nix_daemon_dir=$(mktemp -d /tmp/noi-nix-daemon-XXXXXX)
 chmod 755 "$nix_daemon_dir"
 export NIX_DAEMON_SOCKET_PATH="$nix_daemon_dir/socket"
-NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters =' unshare --net -- nix-daemon >"$nix_daemon_dir/log" 2>&1 &
+NIX_CONFIG=$'build-users-group = nixbld\nsandbox = false\nsubstituters =' unshare --net -- nix-daemon >"$nix_daemon_dir/log" 2>&1 &
 nix_daemon_pid=$!
 # The caller's own cleanup (ON_EXIT, shell code) runs first.
 trap 'eval "${ON_EXIT:-:}"; kill "$nix_daemon_pid" 2>/dev/null; wait "$nix_daemon_pid" 2>/dev/null; rm -rf "$nix_daemon_dir"' EXIT

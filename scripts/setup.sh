@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine (run as
-# root): Debian's Nix (nix-bin) and Calamares, the tools the tests call, the pinned Node 22,
+# root): Debian's Nix (nix-bin) and Calamares, the tools the tests call, the pinned Node 24,
 # and the project's dependencies exactly as package-lock.json pins them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-source scripts/node22.sh
+source scripts/node24.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # --ignore-scripts: no dependency runs code at install time (see README, "Supply chain").
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error

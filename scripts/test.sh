@@ -27,7 +27,7 @@ done
 for name in "${beds[@]}"; do bed_check_name "$name"; done
 
 bash scripts/setup.sh
-source scripts/node22.sh
+source scripts/node24.sh
 trap 'exit 130' INT
 mkdir -p .tmp
 

@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { OptionError } from '../daemon/options.js';
 import { SocketInUse } from '../daemon/socket-guard.js';
+import { leaveQuietlyWhenOutputCloses } from './closed-output.js';
 import { buildProgram, type Runners } from './program.js';
 import { styleFor } from './terminal.js';
 import { EXIT, UsageError } from './usage.js';
@@ -34,11 +35,18 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(red(`error: ${error.message}\n`));
       return EXIT.usage;
     }
+    // The daemon went away or turned the connection down (a full socket): documented as exit 3, no stack.
+    if ((error as Error)?.name === 'DaemonUnavailable') {
+      process.stderr.write(red(`error: ${(error as Error).message}\n`));
+      return EXIT.unavailable;
+    }
     process.stderr.write(red(`error: ${(error as Error)?.stack ?? String(error)}\n`));
     return EXIT.failed;
   }
 }
 
+// Not the daemon: its output is its journal, and losing that is no reader's choice.
+if (process.argv[2] !== 'daemon') leaveQuietlyWhenOutputCloses();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

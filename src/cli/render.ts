@@ -1,7 +1,7 @@
 // How the CLI shows events to a person: the configuration folder first, phase
 // lines, a progress bar redrawn in place on a terminal, and failures once,
 // with what to do and where the full log is.
-import type { AppliedChoice, ErrorInfo, MachineHardware, LogEvent, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+import type { AppliedChoice, ErrorInfo, MachineHardware, LogEvent, PassedOverSource, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
 import { choiceLine, profileLine } from '../protocol/titles.js';
 import { PLAIN, type Style } from './terminal.js';
 
@@ -48,9 +48,14 @@ function choiceLines(choices: AppliedChoice[] | undefined): string[] {
   return ['  choices:', ...choices.map((c) => `    ${choiceLine(c)}`)];
 }
 
+// Configuration folders looked past: a stranger's /tmp/nix-cfg is never read, but the person should know it is there.
+function passedOverLines(passedOver: readonly PassedOverSource[] | undefined): string[] {
+  return (passedOver ?? []).map((p) => `  passed over ${p.dir}: it ${p.reason}`);
+}
+
 export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices)];
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -58,6 +63,7 @@ export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   const error = event.error!;
   const lines = [style.red(style.bold(`${event.state === 'cancelled' ? 'Cancelled' : 'Install failed'}: ${error.title}`)), '', error.description];
   if (error.field) lines.push('', `(answer file field: ${error.field})`);
+  if (event.passedOver?.length) lines.push('', ...passedOverLines(event.passedOver));
   if (event.logPath) lines.push('', `Full log: ${event.logPath}${event.targetLogPath ? ` (also ${event.targetLogPath})` : ''}`);
   return lines.join('\n');
 }
@@ -72,7 +78,7 @@ export function thenText(then: NonNullable<ResultEvent['then']>): string {
 export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   const { source, install } = status;
   const lines = [sourceLine(source.active, source.problem)];
-  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.refused ? `not used: it ${c.refused}` : c.hasConfiguration ? 'configuration' : c.exists ? 'no configuration.nix or flake.nix at its top' : 'missing'}`);
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.refused ? `not used: it ${c.refused}` : c.passedOver ? `passed over: it ${c.passedOver}` : c.hasConfiguration ? 'configuration' : c.exists ? 'no configuration.nix or flake.nix at its top' : 'missing'}`);
   if (source.watchLimited) lines.push(`  (${source.watchLimited})`);
   if (source.problem) lines.push(...source.problem.description.split('\n').map((l) => `  ${style.red(l)}`));
   lines.push(`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`);
@@ -98,7 +104,7 @@ export function validationSummary(result: ValidationResult, style: Style = PLAIN
 }
 
 export function validationText(result: ValidationResult, style: Style = PLAIN): string {
-  const lines = [sourceLine(result.source, result.checks.find((c) => c.name === 'source')?.error)];
+  const lines = [sourceLine(result.source, result.checks.find((c) => c.name === 'source')?.error), ...passedOverLines(result.passedOver)];
   lines.push(`  checked with ${choicesText(result).replace('choices: ', '')}${result.facts ? `; facts from ${result.facts.origin === 'manifest' ? 'the ISO manifest' : 'evaluating it'}` : ''}`);
   for (const check of result.checks) {
     const mark = check.ok ? (check.skipped ? '-' : style.green('✓')) : style.red('✗');

@@ -4,14 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { IPCModule, type IPCClient } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_USER, MAX_MESSAGE_BYTES } from '../protocol/limits.js';
 import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestMap } from '../protocol/messages.js';
 import { isEventType, type EventType, type RequestType } from '../protocol/vocabularies.js';
 import { rootSocketPath } from '../protocol/socket-path.js';
 
 const SERVICE = 'nixos-offline-installer';
 
-export class DaemonUnavailable extends Error {}
+export class DaemonUnavailable extends Error {
+  override name = 'DaemonUnavailable';
+}
 export class RequestTooLarge extends Error {}
 
 type Fields<T extends RequestType> = Omit<RequestMap[T], 'v' | 'id'>;
@@ -107,7 +109,7 @@ export class DaemonClient {
     const bytes = Buffer.byteLength(JSON.stringify({ type, data: { v: PROTOCOL_VERSION, id, ...fields } }));
     if (bytes >= MAX_MESSAGE_BYTES) return Promise.reject(new RequestTooLarge(`the ${type} request would be ${bytes} bytes; the protocol allows ${MAX_MESSAGE_BYTES}`));
     return new Promise((resolve, reject) => {
-      const lost = () => reject(new DaemonUnavailable('the daemon closed the connection before it answered'));
+      const lost = () => reject(new DaemonUnavailable(`the daemon closed the connection before it answered: it takes ${MAX_CONNECTIONS} connections at once, ${MAX_CONNECTIONS_PER_USER} per user, so other clients may hold them all (close some, e.g. a status --watch), or it stopped (systemctl status nixos-offline-installer)`));
       this.closedListeners.push(lost);
       this.pending.set(id, (reply) => {
         this.closedListeners = this.closedListeners.filter((l) => l !== lost);

@@ -7,7 +7,7 @@ import type { InstallSink } from '../job/install-sink.js';
 import { resultEvent } from '../job/install-result.js';
 import { runInstall } from '../job/run-install.js';
 import { runPowerAction } from '../install/power-action.js';
-import { chooseSource } from '../resolve/config-sources.js';
+import { chooseSource, passedOver } from '../resolve/config-sources.js';
 import { errorMessage, type StopReason } from '../step/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
@@ -75,6 +75,7 @@ export class InstallRunner {
     // Started on the next tick, so the caller's reply reaches the client before the first event.
     this.running = Promise.resolve()
       .then(() => runInstall({ installId, request, source, settings: this.options, signal: controller.signal, sink, ...(this.cache && { validationCache: this.cache }) }))
+      .then((result) => (passedOver(source).length > 0 ? { ...result, passedOver: passedOver(source) } : result))
       .then((result) => {
         // Refused by the request's own checks: no install log was made, so the journal says why.
         if (result.logPath === null) this.logger.warn({ installId, error: result.error }, 'install refused');
@@ -86,7 +87,7 @@ export class InstallRunner {
         // A fault of the job itself: the client still gets a result, never silence.
         this.logger.error({ err: error, installId }, 'install crashed');
         const description = `${errorMessage(error)}\nThe daemon's journal has the details (journalctl -u nixos-offline-installer); please report it.`;
-        const result = resultEvent(installId, { state: 'failed', error: { code: 'internal-error', title: 'The installer hit an unexpected error', description }, durationMs: Date.now() - started });
+        const result = { ...resultEvent(installId, { state: 'failed', error: { code: 'internal-error', title: 'The installer hit an unexpected error', description }, durationMs: Date.now() - started }), ...(passedOver(source).length > 0 && { passedOver: passedOver(source) }) };
         this.state = { ...this.state, state: 'failed', finishedAt: new Date().toISOString(), result };
         events.result(result);
       })

@@ -16,7 +16,7 @@ import type { CommandContext, JobSettings } from '../step/context.js';
 import type { InstallChoices, ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import { prepareConfig, PREVIEW_DISK, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
-import type { SourceChoice } from '../resolve/config-sources.js';
+import { passedOver, type SourceChoice } from '../resolve/config-sources.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
 import { RecentLines } from '../step/recent-lines.js';
 import { clip } from '../step/clip.js';
@@ -129,8 +129,10 @@ export class LiveValidation {
       const { hostname } = choices.choices;
       return validateConfig(ctx, { ...input, prepared, firmware: targetFirmware(choices.choices), ...(hostname !== undefined && { hostname }) }, this.settings, this.cache);
     };
+    const lookedPast = passedOver(source);
     void check()
       .finally(() => (prepared as PreparedConfig | null)?.remove())
+      .then((result) => (lookedPast.length > 0 ? { ...result, passedOver: lookedPast } : result))
       .then(
         (result) => {
           if (controller.signal.aborted) return;

@@ -20,6 +20,7 @@ import { ValidationCache } from '../validate/validate-config.js';
 import type { DaemonOptions } from './options.js';
 import { checkNoLiveDaemon, listenRestricted, prepareSocketDir } from './socket-guard.js';
 import { PeerLimit } from './peer-limit.js';
+import { MAX_WATCHERS } from '../protocol/limits.js';
 import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
 import { FACTS_NIX } from '../validate/config-facts.js';
@@ -63,7 +64,7 @@ export class Daemon {
     }, options.socketGid);
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
-    this.peerLimit = new PeerLimit(options.socketPath, logger);
+    this.peerLimit = new PeerLimit(logger);
   }
 
   async start(): Promise<void> {
@@ -125,7 +126,6 @@ export class Daemon {
     await this.runner.stop();
     await this.watcher.close();
     await this.drainClients();
-    await this.peerLimit.settled();
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
@@ -137,7 +137,7 @@ export class Daemon {
     // node-ipc also tells its own server start as a connect.
     if (typeof socket?.destroy !== 'function' || !('remoteAddress' in socket)) return;
     this.serverOf.set(socket, ipc);
-    if (ipc === this.ipc) this.peerLimit.added(socket);
+    if (ipc === this.ipc && !this.peerLimit.added(socket)) return;
     const timer = setTimeout(() => {
       this.idle.delete(socket);
       this.logger.warn('closed a connection that sent no request');
@@ -180,6 +180,12 @@ export class Daemon {
     for (const socket of this.subscribers) this.send(socket, type, data);
   }
 
+  private groupWatchers(): number {
+    let count = 0;
+    for (const socket of this.subscribers) if (this.serverOf.get(socket) === this.ipc) count++;
+    return count;
+  }
+
   private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
@@ -216,6 +222,17 @@ export class Daemon {
     const { id } = parsed.request;
     switch (parsed.type) {
       case 'status':
+        if (parsed.request.watch && !this.subscribers.has(socket) && this.serverOf.get(socket) === this.ipc && this.groupWatchers() >= MAX_WATCHERS) {
+          this.logger.warn({ watchers: MAX_WATCHERS }, 'refused a watcher: the socket has as many as it takes');
+          this.reply(socket, id, 'status', {
+            error: {
+              code: 'too-many-watchers',
+              title: 'Too many clients are watching the installer',
+              description: `The installer's socket takes ${MAX_WATCHERS} watching clients (status --watch, Calamares) at once, and has that many. Close a watching client (another nixos-offline-installer status --watch), or ask without --watch.`,
+            },
+          });
+          return;
+        }
         if (parsed.request.watch) this.subscribers.add(socket);
         this.reply(socket, id, 'status', { status: this.statusInfo() });
         return;

@@ -7,6 +7,7 @@ import type { JobContext } from '../step/context.js';
 import { InstallError } from '../step/install-error.js';
 import { lastLines, runStepCommand } from '../step/run-step-command.js';
 import { OFFLINE_NIX_OPTIONS } from '../nix/options.js';
+import { checkedStorePaths } from '../nix/store-path.js';
 
 // nixos-install's own phase lines, as fractions of this step.
 const PHASE_LINES: [RegExp, number][] = [
@@ -17,7 +18,7 @@ const PHASE_LINES: [RegExp, number][] = [
 ];
 
 export function nixosInstallArgs(ctx: JobContext, toplevel: string, copyChannel: boolean): string[] {
-  return ['--root', ctx.root, '--system', toplevel, '--no-root-passwd', ...(copyChannel ? [] : ['--no-channel-copy']), ...OFFLINE_NIX_OPTIONS];
+  return ['--root', ctx.root, '--system', checkedStorePaths([toplevel], 'The system to install')[0]!, '--no-root-passwd', ...(copyChannel ? [] : ['--no-channel-copy']), ...OFFLINE_NIX_OPTIONS];
 }
 
 export async function runNixosInstall(ctx: JobContext, toplevel: string): Promise<void> {

@@ -11,6 +11,7 @@ import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
 import { checkDisk, checkDiskSize, type CheckedDisk } from '../disk/check-disk.js';
 import { closureBytes } from '../disk/closure-size.js';
 import { checkRootMountPoint, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, type DiskoPlan } from '../disk/disko.js';
+import { checkGrubDisks } from '../disk/grub-disk.js';
 import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
@@ -91,6 +92,7 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
     else refuseMissingLayout(answers, source);
     if (evaluated) plan.disko = await buildDisko(ctx, evaluated, plan, source);
   }
+  if (facts?.bootLoader?.grub) await checkGrubDisks(facts.bootLoader.grubDevices, plan.disk, answers, source);
   const checked = await checkDisk(ctx, plan.disk, answers, livePaths(settings, source, answers));
   if (plan.disko) {
     await checkRootMountPoint(plan.disko.facts, source);

@@ -6,6 +6,7 @@ import { InstallError } from '../step/install-error.js';
 import { ACTIVITY, PLANNED_BUILDS, RESULT, type BuildProgress, type NixActivities, type NixLogEvent } from './log-format.js';
 import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS, targetStore } from './options.js';
 import { runNix, type NixRunOutcome } from './run-nix.js';
+import { checkedStorePaths, isDerivationPath, isStorePath } from './store-path.js';
 
 export { storeName } from './log-format.js';
 
@@ -26,7 +27,8 @@ function unreadable(what: string, outcome: NixRunOutcome): InstallError {
 export async function evaluateJson<T>(ctx: CommandContext, file: string, args: readonly string[], failure: NixFailureHandler): Promise<T> {
   const { result } = await runNix(ctx, {
     file: 'nix-instantiate',
-    args: ['--eval', '--strict', '--json', '--read-write-mode', '--show-trace', file, ...args, ...OFFLINE_NIX_OPTIONS],
+    args: ['--eval', '--strict', '--json', '--read-write-mode', '--show-trace', ...args, ...OFFLINE_NIX_OPTIONS],
+    operands: [file],
     captureStdout: true,
     logStdout: false,
     evaluates: true,
@@ -50,13 +52,14 @@ export function onBuildEvents(onProgress: (progress: BuildProgress) => void) {
 export async function instantiate(ctx: CommandContext, expr: string, args: readonly string[], failure: NixFailureHandler): Promise<string> {
   const { result } = await runNix(ctx, {
     file: 'nix-instantiate',
-    args: [expr, ...args, '--show-trace', ...OFFLINE_NIX_OPTIONS],
+    args: [...args, '--show-trace', ...OFFLINE_NIX_OPTIONS],
+    operands: [expr],
     captureStdout: true,
     logStdout: false,
     evaluates: true,
     failure,
   });
-  const drvPath = result.stdout.filter((line) => line.startsWith('/') && line.endsWith('.drv')).at(-1);
+  const drvPath = result.stdout.filter(isDerivationPath).at(-1);
   if (!drvPath) throw new InstallError('build-failed', 'The system evaluation printed no derivation', `nix-instantiate ${expr} succeeded but printed no .drv path. Check the NixOS expression given with --nixos-expr.`);
   return drvPath;
 }
@@ -69,12 +72,13 @@ export async function realisePaths(ctx: CommandContext, drvPaths: readonly strin
   const { result } = await runNix(ctx, {
     file: 'nix-store',
     source: 'nix-store --realise',
-    args: ['--realise', ...drvPaths, ...OFFLINE_NIX_OPTIONS],
+    args: ['--realise', ...OFFLINE_NIX_OPTIONS],
+    operands: checkedStorePaths(drvPaths, 'A derivation to build', true),
     captureStdout: true,
     ...(onProgress && { onEvent: onBuildEvents(onProgress) }),
     failure,
   });
-  return result.stdout.filter((line) => line.startsWith('/') && !line.endsWith('.drv'));
+  return result.stdout.filter((line) => isStorePath(line) && !line.endsWith('.drv'));
 }
 
 // The system's .drv realised: its out path.
@@ -136,7 +140,8 @@ export async function dryRun(ctx: CommandContext, drvPath: string): Promise<DryR
   await runNix(ctx, {
     file: 'nix-store',
     source: 'nix-store --dry-run',
-    args: ['--realise', '--dry-run', drvPath, ...OFFLINE_NIX_OPTIONS],
+    args: ['--realise', '--dry-run', ...OFFLINE_NIX_OPTIONS],
+    operands: checkedStorePaths([drvPath], "The system's derivation (system.build.toplevel.drvPath)", true),
     logStdout: false,
     onEvent: (event) => {
       if (event.action !== 'msg' || plan.length >= MAX_PLAN_LINES) return;
@@ -183,7 +188,8 @@ export async function showDerivations(ctx: CommandContext, drvPaths: readonly st
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: `nix ${subcommand.join(' ')}`,
-    args: [...subcommand, ...NIX_COMMAND_OPTIONS, ...drvPaths],
+    args: [...subcommand, ...NIX_COMMAND_OPTIONS],
+    operands: checkedStorePaths(drvPaths, 'A derivation to inspect', true),
     captureStdout: true,
     logStdout: false,
     failure: (o) => new InstallError('dry-run-failed', 'The offline check could not run', `nix ${subcommand.join(' ')} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
@@ -214,7 +220,8 @@ export async function closureInfo(ctx: CommandContext, path: string | readonly s
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: 'nix path-info',
-    args: ['path-info', '--recursive', '--json', ...NIX_COMMAND_OPTIONS, ...[path].flat()],
+    args: ['path-info', '--recursive', '--json', ...NIX_COMMAND_OPTIONS],
+    operands: checkedStorePaths([path].flat(), 'The system to install'),
     captureStdout: true,
     logStdout: false,
     failure: (o) => new InstallError('closure-query-failed', 'The built system could not be inspected', `nix path-info exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
@@ -226,7 +233,8 @@ export async function closureInfo(ctx: CommandContext, path: string | readonly s
 export async function invalidInTarget(ctx: CommandContext, root: string, paths: readonly string[]): Promise<Set<string>> {
   const { result } = await runNix(ctx, {
     file: 'nix-store',
-    args: ['--store', targetStore(root), '--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS, ...paths],
+    args: ['--store', targetStore(root), '--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS],
+    operands: checkedStorePaths(paths, 'A path to copy'),
     captureStdout: true,
     logStdout: false,
     failure: (o) => new InstallError('target-store-unreadable', "The target's Nix store could not be read", `nix-store --store ${root} exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
@@ -247,7 +255,8 @@ export async function copyToTarget(
   await runNix(ctx, {
     file: 'nix',
     source: 'nix copy',
-    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS, ...[path].flat()],
+    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS],
+    operands: checkedStorePaths([path].flat(), 'A path to copy'),
     onEvent: (event) => {
       if (event.action === 'start' && event.type === ACTIVITY.copyPath && typeof event.fields[0] === 'string') {
         copying.set(event.id, event.fields[0]);

@@ -11,6 +11,7 @@ import { lastMessages, nixVersion, realise, type NixFailureHandler, type NixVers
 import type { BuildProgress } from './log-format.js';
 import { FLAKE_OPTIONS, OFFLINE_NIX_OPTIONS } from './options.js';
 import { runNix } from './run-nix.js';
+import { checkedStorePaths, isDerivationPath } from './store-path.js';
 
 export function isFlakeFolder(dir: string): boolean {
   return existsSync(join(dir, 'flake.nix'));
@@ -82,7 +83,8 @@ export async function evaluateFlakeJson<T>(ctx: CommandContext, ref: string, att
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: 'nix eval',
-    args: ['eval', '--json', '--show-trace', ...FLAKE_OPTIONS, `${ref}#${attr}`, '--apply', apply],
+    args: ['eval', '--json', '--show-trace', ...FLAKE_OPTIONS, '--apply', apply],
+    operands: [`${ref}#${attr}`],
     captureStdout: true,
     logStdout: false,
     evaluates: true,
@@ -98,14 +100,15 @@ export async function buildFlakeAttribute(ctx: CommandContext, ref: string, attr
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: 'nix eval',
-    args: ['eval', '--raw', '--show-trace', ...FLAKE_OPTIONS, `${ref}#${attr}.drvPath`],
+    args: ['eval', '--raw', '--show-trace', ...FLAKE_OPTIONS],
+    operands: [`${ref}#${attr}.drvPath`],
     captureStdout: true,
     logStdout: false,
     evaluates: true,
     failure,
   });
   const drvPath = result.stdout.join('').trim();
-  if (!/^\/\S+\.drv$/.test(drvPath)) throw new InstallError('build-failed', 'The system evaluation printed no derivation', `nix eval ${ref}#${attr}.drvPath printed no .drv path:\n  ${result.stdout.join('\n  ').slice(0, 2000)}`);
+  if (!isDerivationPath(drvPath)) throw new InstallError('build-failed', 'The system evaluation printed no derivation', `nix eval ${ref}#${attr}.drvPath printed no .drv path:\n  ${result.stdout.join('\n  ').slice(0, 2000)}`);
   ctx.log('build', `evaluated to ${drvPath}`);
   return realise(ctx, drvPath, onProgress, failure);
 }
@@ -115,7 +118,8 @@ export async function invalidInLiveStore(ctx: CommandContext, paths: readonly st
   if (paths.length === 0) return new Set();
   const { result } = await runNix(ctx, {
     file: 'nix-store',
-    args: ['--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS, ...paths],
+    args: ['--check-validity', '--print-invalid', ...OFFLINE_NIX_OPTIONS],
+    operands: checkedStorePaths(paths, 'A flake input'),
     captureStdout: true,
     logStdout: false,
     failure: (o) => new InstallError('nix-failed', "The live system's Nix store could not be read", `nix-store --check-validity exited with ${o.result.exitCode}:\n${lastMessages(o)}`),
@@ -129,7 +133,8 @@ export async function flakeStoreCopy(ctx: CommandContext, ref: string, failure: 
   const { result } = await runNix(ctx, {
     file: 'nix',
     source: 'nix flake metadata',
-    args: ['flake', 'metadata', '--json', ...FLAKE_OPTIONS, ref],
+    args: ['flake', 'metadata', '--json', ...FLAKE_OPTIONS],
+    operands: [ref],
     captureStdout: true,
     logStdout: false,
     // It reads the folder and evaluates flake.nix's inputs.

@@ -47,3 +47,8 @@ export function restrictedEvalArgs(allowed: readonly (string | null)[]): string[
 export function targetStore(root: string): string {
   return `local?root=${encodeURIComponent(root)}`;
 }
+
+// Every command that evaluates a configuration: no import from derivation, so
+// evaluating never builds (a dropped configuration's builder would otherwise
+// run at every live check, and its output could reach a reply).
+export const NO_IMPORT_FROM_DERIVATION: readonly string[] = ['--option', 'allow-import-from-derivation', 'false'];

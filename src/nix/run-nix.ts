@@ -7,7 +7,7 @@ import type { InstallError } from '../step/install-error.js';
 import { runStepCommand } from '../step/run-step-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
-import { LOG_FORMAT_OPTIONS } from './options.js';
+import { LOG_FORMAT_OPTIONS, NO_IMPORT_FROM_DERIVATION } from './options.js';
 import { evalUser, evalUserEnv } from './eval-user.js';
 import { isUntrustedClientNotice } from './errors.js';
 import { clip } from '../step/clip.js';
@@ -28,13 +28,15 @@ export interface NixRunOutcome {
 
 export interface NixCommand {
   file: 'nix' | 'nix-build' | 'nix-instantiate' | 'nix-store';
+  // Options only; OPERANDS (paths, flake references) follow `--`.
   args: readonly string[];
+  operands?: readonly string[];
   source?: string;
   captureStdout?: boolean;
   logStdout?: boolean;
   onEvent?: (event: NixLogEvent, activities: NixActivities) => void;
   failure: (outcome: NixRunOutcome) => InstallError;
-  // It evaluates the configuration's code: run as the eval user through nix-daemon (eval-user.ts).
+  // It evaluates the configuration's code: run as the eval user through nix-daemon (eval-user.ts), with no import from derivation.
   evaluates?: boolean;
 }
 
@@ -51,7 +53,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
     ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
     file: command.file,
     source,
-    args: [...command.args, ...LOG_FORMAT_OPTIONS],
+    args: [...command.args, ...(command.evaluates ? NO_IMPORT_FROM_DERIVATION : []), ...LOG_FORMAT_OPTIONS, ...(command.operands ? ['--', ...command.operands] : [])],
     captureStdout: command.captureStdout ?? false,
     logStdout: command.logStdout ?? true,
     logStderr: false,

@@ -23,6 +23,10 @@ export const MAX_CONNECTIONS = 32;
 // (the daemon's peer limit): 8 of 32 leave room for three more users, or a
 // user and root, even when one holds all of its own.
 export const MAX_CONNECTIONS_PER_USER = 8;
+// Watching connections (status --watch, Calamares) on the socket group's
+// socket: the idle timeout spares them, so at most half the socket's, and the
+// other half always answers a request (two users at their limit cannot fill it).
+export const MAX_WATCHERS = 16;
 // While an install runs, its last progress event is sent again at least this
 // often, so a client can tell a quiet step (evaluating NixOS) from a dead daemon.
 export const HEARTBEAT_MS = 5_000;

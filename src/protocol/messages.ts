@@ -116,6 +116,8 @@ export interface ValidationResult {
   choices?: AppliedChoice[];
   // This machine against the ISO's hardware profiles (a validate reply, once the daemon probed it).
   hardware?: MachineHardware;
+  // Configuration folders looked past (a stranger's /tmp/nix-cfg).
+  passedOver?: PassedOverSource[];
   checkedAt: string;
   durationMs: number;
 }
@@ -145,8 +147,16 @@ export interface ConfigSourceStatus {
   dir: string;
   exists: boolean;
   hasConfiguration: boolean;
-  // Why the folder is not used although it exists (a link, or someone else's folder).
+  // Why the folder is not used although it exists (a link, a folder others may change): installs stop.
   refused?: string;
+  // Why the folder was looked past for the next one (empty, or a user's outside the socket group).
+  passedOver?: string;
+}
+
+// A configuration folder looked past because a user outside the socket group made it.
+export interface PassedOverSource {
+  dir: string;
+  reason: string;
 }
 
 export interface ProgressEvent {
@@ -234,6 +244,8 @@ export interface ResultEvent {
   durationMs: number;
   // Unattended installs only: what the machine does next, after a success (the answer file's "then").
   then?: ThenInfo;
+  // Configuration folders looked past (a stranger's /tmp/nix-cfg).
+  passedOver?: PassedOverSource[];
 }
 
 export interface ThenInfo {

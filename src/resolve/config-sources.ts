@@ -1,16 +1,17 @@
 // Which configuration folder an install uses: the first of the configured
 // folders (default /tmp/nix-cfg, then /iso/nix-cfg) that exists and is not
-// empty. That folder is someone's deliberate choice (a technician copying
-// /tmp/nix-cfg), so it is never passed over for the next one: if it has no
+// empty and is root's or a socket-group member's (trusted-source.ts). That
+// folder is someone's deliberate choice (a technician copying /tmp/nix-cfg),
+// so it is never passed over for the next one: if it has no
 // configuration.nix or flake.nix at its top it is refused, naming a nested
 // folder that has one (`cp -r mycfg /tmp/nix-cfg/` puts it at /tmp/nix-cfg/mycfg).
 // A folder counts only when root or the live user can have put it there
 // (trusted-source.ts): root evaluates and installs what it holds.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigSourceStatus, ErrorInfo } from '../protocol/messages.js';
+import type { ConfigSourceStatus, ErrorInfo, PassedOverSource } from '../protocol/messages.js';
 import { InstallError } from '../step/install-error.js';
-import { untrustedReason } from './trusted-source.js';
+import { passOverReason, untrustedReason } from './trusted-source.js';
 
 export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;
 
@@ -78,6 +79,12 @@ export function chooseSource(dirs: readonly string[], socketGid = 0): SourceChoi
   let problem: ErrorInfo | null = null;
   let decided = false;
   for (const [index, dir] of dirs.entries()) {
+    // Nobody's choice (empty, or a stranger's): looked past, and said so in status and every result.
+    const passedOver = passOverReason(dir, socketGid);
+    if (passedOver !== null) {
+      candidates.push({ dir, exists: true, hasConfiguration: false, passedOver });
+      continue;
+    }
     const info = statSync(dir, { throwIfNoEntry: false });
     const isDir = info?.isDirectory() ?? false;
     // Every candidate says whether it could be trusted, for status; only the first one in use decides.
@@ -107,14 +114,12 @@ export function chooseSource(dirs: readonly string[], socketGid = 0): SourceChoi
       problem = { code: 'config-incomplete', title: `${dir} cannot be read`, description: `The installer cannot list ${dir}. Check its permissions, then start again.` };
       continue;
     }
-    // An empty folder is nobody's choice yet (e.g. made ready for a copy).
-    if (names.length === 0) continue;
     decided = true;
     if (hasConfiguration) active = dir;
     else problem = notAtTop(dir, names, next);
   }
   if (!decided) {
-    const found = candidates.map((c) => `  ${c.dir}: ${c.exists ? 'is empty' : 'does not exist'}`).join('\n');
+    const found = candidates.map((c) => `  ${c.dir}: ${c.passedOver ?? (c.exists ? 'is empty' : 'does not exist')}`).join('\n');
     problem = {
       code: 'config-missing',
       title: 'No NixOS configuration found',
@@ -125,6 +130,11 @@ export function chooseSource(dirs: readonly string[], socketGid = 0): SourceChoi
     };
   }
   return { active, candidates, problem };
+}
+
+// The folders looked past, for every result.
+export function passedOver(choice: Pick<SourceChoice, 'candidates'>): PassedOverSource[] {
+  return choice.candidates.filter((c) => c.passedOver !== undefined && c.passedOver !== 'is empty').map((c) => ({ dir: c.dir, reason: c.passedOver! }));
 }
 
 // The folder to install from, or the error that says why there is none.

@@ -1,12 +1,12 @@
 // Who may have put a configuration folder where the installer looks for one.
 // /tmp is everyone's: any local user could create /tmp/nix-cfg first and have
-// root evaluate and install it. A folder counts only when it is a real folder
+// root evaluate and install it. Such a folder is passed over; a folder counts only when it is a real folder
 // (not a link), not writable by others, and owned by root or by a member of
 // the socket group (the live user, who may install anyway). Membership is
 // proven by the kernel when the folder's group is the socket group (an owner
 // can only give a file a group they are in), or read from /etc/passwd and
 // /etc/group.
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
 function mode(info: Stats): string {
@@ -30,7 +30,30 @@ export function isGroupMember(uid: number, gid: number, files = { passwd: '/etc/
   return (group?.[3] ?? '').split(',').includes(account[0]!);
 }
 
-// Why DIR must not be used, or null. SOCKET_GID is the group allowed to use the daemon.
+// Why DIR is nobody's deliberate choice, so the next folder is looked at: it
+// is empty (a real folder, e.g. made ready for a copy), or it (or the link in
+// its place) belongs to a user who is neither root nor in the socket group:
+// any local user can make /tmp/nix-cfg first, and refusing it would block
+// every install (the live user cannot remove it from sticky /tmp).
+export function passOverReason(dir: string, socketGid: number): string | null {
+  const info = lstatSync(dir, { throwIfNoEntry: false });
+  if (!info) return null;
+  if (info.uid !== 0 && info.gid !== socketGid && !isGroupMember(info.uid, socketGid)) {
+    return `belongs to uid ${info.uid}, who is neither root nor in the installer's socket group (gid ${socketGid}), so anyone could have put it there; it is never read`;
+  }
+  if (info.isDirectory() && isEmpty(dir)) return 'is empty';
+  return null;
+}
+
+function isEmpty(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+// Why DIR, root's or a group member's and not passed over, must not be used, or null. SOCKET_GID is the group allowed to use the daemon.
 export function untrustedReason(dir: string, socketGid: number): string | null {
   const info = lstatSync(dir, { throwIfNoEntry: false });
   if (!info) return null;

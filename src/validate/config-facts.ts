@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateJson } from '../nix/commands.js';
+import { isDerivationPath, isStorePath } from '../nix/store-path.js';
 import { evalReadable } from '../nix/eval-readable.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-commands.js';
@@ -47,10 +48,8 @@ function manifestFlake(value: unknown): ManifestFlake | null | undefined {
   return { configuration: data.configuration, hostNames, inputs };
 }
 
-const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+._?=-]+(\/[A-Za-z0-9+._?=-]+)*$/;
 const DEVICE_PATH = /^\/[A-Za-z0-9/+._:@,=-]{1,4095}$/;
 
-const isStorePath = (path: unknown): path is string => typeof path === 'string' && STORE_PATH.test(path) && !path.split('/').some((part) => part === '..' || part === '.');
 
 // A disko entry (manifest or evaluation) as the daemon may run it: store paths
 // for the scripts, absolute paths for the mount point and devices; undefined
@@ -64,7 +63,7 @@ export function diskoFacts(value: unknown): DiskoFacts | null | undefined {
   if (!disks || typeof disks !== 'object' || Array.isArray(disks)) return null;
   const entries = Object.entries(disks as Record<string, unknown>);
   if (entries.length === 0 || entries.some(([name, device]) => name.length > 200 || typeof device !== 'string' || !DEVICE_PATH.test(device))) return null;
-  if (drvPaths !== undefined && (!isStringList(drvPaths) || !drvPaths.every((p) => isStorePath(p) && p.endsWith('.drv')))) return null;
+  if (drvPaths !== undefined && (!isStringList(drvPaths) || !drvPaths.every(isDerivationPath))) return null;
   return { formatScript, mountScript, rootMountPoint, disks: Object.fromEntries(entries) as Record<string, string>, ...(drvPaths !== undefined && { drvPaths }) };
 }
 

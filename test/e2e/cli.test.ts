@@ -1,14 +1,14 @@
 // The CLI as a person types it: help, usage errors, exit codes, what a
 // terminal shows and what a pipe gets. The real CLI, and the real daemon in a
 // network namespace with no interfaces where a daemon is needed.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { REPO, scratchWithRoot } from '../helpers/env.js';
+import { CLI, REPO, scratchWithRoot, testEnv } from '../helpers/env.js';
 import { VERSION } from '../../src/version.js';
 import { COLOUR_CODES, CONTROL_CODES, runOnTerminal, screenText } from '../helpers/terminal.js';
 
@@ -61,7 +61,7 @@ describe('help', () => {
 });
 
 describe('the command on PATH', () => {
-  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 22, and leaves a stranger`s file alone', async () => {
+  it('setup puts a nixos-offline-installer that runs this checkout with the pinned Node 24, and leaves a stranger`s file alone', async () => {
     const bin = join(dir, 'bin');
     execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), bin], { stdio: 'pipe' });
     // No node on this PATH at all: the command brings its own.
@@ -116,6 +116,43 @@ describe('usage errors exit 2 before anything is sent', () => {
     expect(root.stderr.length).toBeLessThan(2000);
     await usageError(['validate', '--socket', daemon.socket, '--user', 'u'.repeat(70_000)], /--user is 70000 bytes long/);
     expect((await runCli(['status', '--socket', daemon.socket, '--json'])).code).toBe(0);
+  });
+});
+
+// `COMMAND | head -N` in bash with pipefail: the CLI's own exit status and what it printed to stderr.
+function piped(args: string[], lines: number): Promise<{ code: number; stderr: string; shown: string }> {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', `${quoted} 2>"$ERR" | head -n ${lines}; echo "status \${PIPESTATUS[0]}" >&2`], { env: testEnv({ ERR: join(dir, 'piped-stderr') }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let shown = '';
+    let status = '';
+    child.stdout.on('data', (d) => (shown += d));
+    child.stderr.on('data', (d) => (status += d));
+    child.once('close', async () => resolve({ code: Number(/status (\d+)/.exec(status)?.[1] ?? -1), stderr: await readFile(join(dir, 'piped-stderr'), 'utf8'), shown }));
+  });
+}
+
+describe('a reader that stops early (| head)', () => {
+  it('--help | head -1 and install -h | head: the CLI ends quietly with exit 0', async () => {
+    for (let i = 0; i < 3; i++) {
+      for (const [args, lines] of [[['--help'], 1], [['install', '-h'], 10], [['help', 'daemon'], 2]] as const) {
+        const run = await piped([...args], lines);
+        expect(run.stderr, args.join(' ')).toBe('');
+        expect(run.code, args.join(' ')).toBe(0);
+        expect(run.shown.split('\n').length).toBe(lines + 1);
+      }
+    }
+  });
+
+  it('status --watch | head during an install: ends quietly with exit 0, and the install goes on', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'watched' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const install = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    await install.waitFor((e) => e.type === 'phase');
+    const watch = await piped(['status', '--watch', '--socket', daemon.socket], 3);
+    expect(watch.stderr).toBe('');
+    expect(watch.code).toBe(0);
+    expect(resultOf(await install.done).ok).toBe(true);
   });
 });
 

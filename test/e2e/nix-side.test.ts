@@ -155,9 +155,9 @@ describe('the package layout', () => {
     // package.json from the source, not the build folder's (which npm's config hook may rewrite).
     expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
     expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);
-    // The Node check reads engines.node as ">=X.Y" and compares it with nodejs_22's version.
+    // The Node check reads engines.node as ">=X.Y" and compares it with nodejs_24's version.
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).engines.node).toMatch(/^>=\d+(\.\d+)*$/);
-    expect(packageNix).toContain('lib.versionAtLeast nodejs_22.version nodeMinimum');
+    expect(packageNix).toContain('lib.versionAtLeast nodejs_24.version nodeMinimum');
   });
 
   it('the Calamares override finds the files and the text it replaces', () => {

@@ -37,8 +37,8 @@ afterEach(async () => {
   daemon = null;
 });
 
-async function daemonFor(configDirs: string[], setup: { socket?: string; extraArgs?: string[] } = {}): Promise<RunningDaemon> {
-  daemon = await startDaemon({ dir, configDirs, ...(setup.socket && { socket: setup.socket }), extraArgs: ['--socket-group', String(SOCKET_GID), ...(setup.extraArgs ?? [])] });
+async function daemonFor(configDirs: string[], setup: { socket?: string; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<RunningDaemon> {
+  daemon = await startDaemon({ dir, configDirs, ...(setup.socket && { socket: setup.socket }), ...(setup.env && { env: setup.env }), extraArgs: ['--socket-group', String(SOCKET_GID), ...(setup.extraArgs ?? [])] });
   return daemon;
 }
 
@@ -274,22 +274,18 @@ describe("finding 4: the staged configuration is root's", () => {
 });
 
 describe('finding 6: whose configuration root evaluates, and what evaluation may read', () => {
-  it("ignores a folder another local user put where the installer looks, and never evaluates it", async () => {
-    const stranger = await writeConfig(join(dir, 'tmp-nix-cfg'), { hostName: 'stranger' });
+  it("passes over a folder another local user put where the installer looks, and never evaluates it", async () => {
+    const stranger = await writeConfig(join(dir, 'tmp-nix-cfg'), { hostName: 'stranger', raw: `{ ... }: throw "${SECRET}"\n` });
     execFileSync('chown', ['-R', `${STRANGER}:${STRANGER}`, stranger]);
     const iso = await writeConfig(join(dir, 'iso-cfg'));
-    const root = await mountedRoot();
     await daemonFor([stranger, iso]);
     const status = replyOf(await runCli(['status', '--socket', daemon!.socket, '--json'], { as: USER })).status;
-    expect(status.source.active).toBeNull();
+    expect(status.source.active).toBe(iso);
     expect(status.source.candidates[0]).toMatchObject({ dir: stranger, hasConfiguration: false });
-    expect(status.source.candidates[0].refused).toContain(`belongs to uid ${STRANGER}`);
-    const validation = replyOf(await runCli(['validate', '--socket', daemon!.socket, '--json'], { as: USER })).validation;
-    expect(validation.checks.map((c: any) => c.name)).toEqual(['source']);
-    expect(validation.checks[0].error.code).toBe('config-untrusted');
-    const { error } = resultOf(await install(root));
-    expect(error).toMatchObject({ code: 'config-untrusted', title: `${stranger} is not used: it belongs to uid ${STRANGER}, who is neither root nor in the installer's socket group (gid ${SOCKET_GID}), so anyone could have put it there` });
-    expect(await readdir(root)).toEqual([]);
+    expect(status.source.candidates[0].passedOver).toContain(`belongs to uid ${STRANGER}`);
+    const validate = await runCli(['validate', '--socket', daemon!.socket, '--json'], { as: USER });
+    expect(replyOf(validate).validation).toMatchObject({ ok: true, source: iso, passedOver: [{ dir: stranger }] });
+    expect(validate.stdout + daemon!.output()).not.toContain(SECRET);
   });
 
   it('ignores a folder every user may write to, and a link in its place', async () => {
@@ -413,7 +409,10 @@ describe('finding 8: bounded memory and files', () => {
     );
     // The folder appears after start-up, so the peak before it is the daemon's own.
     const source = join(dir, 'cfg');
-    await daemonFor([source]);
+    // The bound is on what the daemon keeps, so the young generation (garbage awaiting a scavenge) is pinned at
+    // Node 22's 16 MB semi-spaces: Node 24's V8 grows them to 32 MB, and the peak with it (measured on 24.22.3:
+    // 50-65 MB of growth by default, 32 MB pinned, as 22.23.3 gave unpinned), though nothing more is kept.
+    await daemonFor([source], { env: { NODE_OPTIONS: '--max-semi-space-size=16' } });
     await expect.poll(async () => replyOf(await runCli(['status', '--socket', daemon!.socket, '--json'])).status.validation.state, { timeout: 60_000 }).toBe('done');
     const before = peakKb(daemon!.process.pid!);
     await writeConfig(source, { raw: noisy });
@@ -478,16 +477,17 @@ describe("finding 9: one user's watching connections cannot take every slot of t
       // The journal is written in batches.
       await expect.poll(limitLog, { timeout: 5_000 }).toEqual([expect.objectContaining({ uid: USER.uid, count: N + 1, limit: N })]);
 
-      // Another member of the group, and root (as Calamares on the group's socket), while the user holds N.
+      // Another member of the group, and root on the group's socket (limited like anyone there: root has its own), while the user holds N;
+      // 16 watchers in all, as many as the socket takes.
       const other = startWatchers(daemon!.socket, 1, netns, OTHER);
-      const root = startWatchers(daemon!.socket, N + 1, netns);
+      const root = startWatchers(daemon!.socket, N - 1, netns);
       started.push(other, root);
       await opened(other);
       await opened(root);
-      // The lookups these connections cause have run (over N on the socket) and closed nothing more.
+      // Judged as they were accepted: nothing more was closed.
       await new Promise((r) => setTimeout(r, 1500));
       expect(other.replies(0)).toBe(1);
-      for (let i = 0; i <= N; i++) expect(root.replies(i), `root's connection ${i}`).toBe(1);
+      for (let i = 0; i < N - 1; i++) expect(root.replies(i), `root's connection ${i}`).toBe(1);
       expect([...other.closed(), ...root.closed()]).toEqual([]);
 
       // The user's first N answer a second request.

@@ -50,8 +50,8 @@ export interface Watchers {
   stop(): void;
 }
 
-// In the network namespace of process NETNS (the daemon's): the daemon can only
-// tell who its clients are when they are in its own (peer-credentials.ts).
+// In the network namespace of process NETNS (the daemon's), as a client on the
+// same machine would be (SO_PEERCRED tells the daemon who it is either way).
 export function startWatchers(socket: string, count: number, netns: number, as?: AsUser): Watchers {
   const command = [process.execPath, '-e', SCRIPT, socket, String(count)];
   const argv = ['nsenter', `--net=/proc/${netns}/ns/net`, '--', ...(as ? asUser(as, command) : command)];

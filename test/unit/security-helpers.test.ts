@@ -1,10 +1,10 @@
 // The small pieces the daemon's confinement rests on, one by one.
-import { chmod, chown, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CappedLog, pruneInstallLogs } from '../../src/log/capped-log.js';
 import { reportNixError } from '../../src/nix/errors.js';
-import { isGroupMember, untrustedReason } from '../../src/resolve/trusted-source.js';
+import { isGroupMember, passOverReason, untrustedReason } from '../../src/resolve/trusted-source.js';
 import { clip } from '../../src/step/clip.js';
 import { mountPoints } from '../../src/validate/check-target-root.js';
 import { formatBytes, neededBytes } from '../../src/step/free-space.js';
@@ -79,6 +79,21 @@ describe('trusted configuration folders', () => {
     await symlink(folder, join(dir, 'link'));
     expect(untrustedReason(join(dir, 'link'), 100)).toContain('is a symbolic link');
     expect(untrustedReason(join(dir, 'missing'), 100)).toBeNull();
+  });
+
+  it("are passed over when empty or a stranger's (the link's own owner counts), not when a member's", async () => {
+    const folder = join(dir, 'cfg');
+    await mkdir(folder, { mode: 0o777 });
+    expect(passOverReason(folder, 100)).toBe('is empty');
+    await writeFile(join(folder, 'configuration.nix'), '{}');
+    expect(passOverReason(folder, 100)).toBeNull();
+    await chown(folder, 4242, 4242);
+    expect(passOverReason(folder, 100)).toContain('belongs to uid 4242');
+    await chown(folder, 4242, 100);
+    expect(passOverReason(folder, 100)).toBeNull();
+    await symlink(folder, join(dir, 'link'));
+    await lchown(join(dir, 'link'), 4242, 4242);
+    expect(passOverReason(join(dir, 'link'), 100)).toContain('belongs to uid 4242');
   });
 
   it('reads membership from the account files', async () => {
