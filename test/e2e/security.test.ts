@@ -385,10 +385,9 @@ describe('the watcher stays small whatever is dropped in the folder', () => {
     // A live check comes at least every 2 s of changes (a debounce that restarts on each write would never fire).
     const first = watcher.events.length;
     await watcher.waitFor((e) => e.type === 'validation' && watcher.events.indexOf(e) >= first, 20_000);
-    const started = Date.now();
+    // Answered while the folder still churns (the writer stops only after): checks never hold up requests.
     const status = await runCli(['status', '--socket', daemon!.socket, '--json']);
     expect(status.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(3000);
     const validate = await runCli(['validate', '--socket', daemon!.socket, '--json']);
     expect(replyOf(validate).ok).toBe(true);
     writing = false;
@@ -441,10 +440,10 @@ describe('idle connections cannot lock anyone out', () => {
     holder.stdout!.on('data', (d) => (out += d));
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      const started = Date.now();
       const root = await runCli(['status', '--socket', daemon!.socket, '--json']);
       expect(root.code).toBe(0);
-      expect(Date.now() - started).toBeLessThan(3000);
+      // Root was answered while the user still held connections (the idle ones close after 10 s), not after they were freed.
+      expect(out).not.toContain('closed 40');
       // All 40 are closed: those over the user's limit and the socket's at once, the rest after 10 s without a request.
       await expect.poll(() => out, { timeout: 20_000 }).toContain('closed 40');
       const user = await runCli(['status', '--socket', daemon!.socket, '--json'], { as: USER });
