@@ -32,7 +32,7 @@ import { manifestProfiles, matchProfile } from '../prepare/hardware-profiles.js'
 import { choiceLine, profileLine } from '../protocol/titles.js';
 import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
-import { checkTargetRoot } from '../validate/check-target-root.js';
+import { checkTargetFolders, checkTargetRoot } from '../validate/check-target-root.js';
 import { checkFreeSpace } from '../step/free-space.js';
 import { TARGET_NIX_DB } from '../copy/closure.js';
 import { manifestFacts } from '../validate/config-facts.js';
@@ -336,6 +336,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     if (flakeConfiguration !== undefined) await keepFlakeInputs(ctx, flakeInputs);
 
     ctx.phase('install');
+    // What nixos-install enters, checked again as it is about to (the copy made the store's folders).
+    await checkTargetFolders(root);
     await runNixosInstall(ctx, toplevel);
     if (plan?.answers.user && plan.answers.passwordHash) await setPassword(ctx, plan.answers.user, plan.answers.passwordHash);
     ctx.progress(1);
