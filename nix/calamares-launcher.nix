@@ -3,7 +3,7 @@
 # the pages the configuration in use decides before Calamares starts
 # (nix/calamares-launcher.sh). Everything else of Calamares (its desktop file,
 # which the ISO's autostart item copies) is linked as calamares-nixos links it.
-{ runCommand, calamares, calamares-nixos-extensions, nixos-offline-installer }:
+{ runCommand, coreutils, calamares, calamares-nixos-extensions, nixos-offline-installer }:
 runCommand "calamares-nixos-offline"
   {
     inherit (calamares) pname version meta;
@@ -16,6 +16,7 @@ runCommand "calamares-nixos-offline"
     substitute ${./calamares-launcher.sh} $out/bin/calamares \
       --replace-fail @extensions@ ${calamares-nixos-extensions} \
       --replace-fail @installer@ ${nixos-offline-installer}/bin/nixos-offline-installer \
-      --replace-fail @calamares@ ${calamares}/bin/calamares
+      --replace-fail @calamares@ ${calamares}/bin/calamares \
+      --replace-fail @coreutils@ ${coreutils}
     chmod +x $out/bin/calamares
   ''

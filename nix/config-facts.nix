@@ -107,7 +107,8 @@ in
     systemdBoot = systemdBoot;
     grub = grubEnabled == true;
     grubEfi = (grub.efiSupport or false) == true;
-    grubDevices = filter (d: isString d && d != "") ((grub.devices or [ ]) ++ [ (grub.device or "") ] ++ map (m: toString (m.devices or [ ])) (grub.mirroredBoots or [ ]));
+    # Every disk GRUB's boot code goes onto (nixpkgs grub.nix: device, devices, and each of mirroredBoots' devices).
+    grubDevices = filter (d: isString d && d != "") ((grub.devices or [ ]) ++ [ (grub.device or "") ] ++ builtins.concatLists (map (m: m.devices or [ ]) (grub.mirroredBoots or [ ])));
   };
   settings = {
     hostName = setting "networking.hostName";

@@ -42,7 +42,8 @@ beforeEach(async () => {
   bindMount(root);
   // Payload names of this test's own, so deleting the closure from this bed's store touches no other test's paths.
   const nonce = randomBytes(4).toString('hex');
-  source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'iso', payloads: { [`kernel-${nonce}`]: 3_000_000, [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: 2_000_000 } });
+  // GRUB's disk a default (lib.mkDefault), so the answer file's bios-ext4 layout names its own disk.
+  source = await writeConfig(join(dir, 'nix-cfg'), { bootLoader: 'boot.loader.grub.device = lib.mkDefault "/dev/vda";\n  boot.loader.grub.efiSupport = true;', hostName: 'iso', payloads: { [`kernel-${nonce}`]: 3_000_000, [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: 2_000_000 } });
   iso = buildIsoStore(dir, source);
 });
 afterEach(async () => {

@@ -89,7 +89,8 @@ fi
 async function diskoConfig(device: string, root: string, folder = join(dir, 'nix-cfg'), extra = ''): Promise<string> {
   await copyFixture(FIXTURE_CFG, folder);
   const configuration = join(folder, 'configuration.nix');
-  await writeFile(configuration, (await readFile(configuration, 'utf8')).replace('./modules/users.nix ]', './modules/users.nix ./disko.nix ]'));
+  // GRUB goes onto disko's disk, as disko's module sets boot.loader.grub.devices to the disks with a BIOS boot partition.
+  await writeFile(configuration, (await readFile(configuration, 'utf8')).replace('./modules/users.nix ]', './modules/users.nix ./disko.nix ]').replace('boot.loader.grub.device = "/dev/vda";', `boot.loader.grub.device = "${device}";`));
   await writeFile(join(folder, 'disko-format.sh'), formatScript(device));
   await writeFile(join(folder, 'disko-mount.sh'), mountScript(device, root));
   await writeFile(

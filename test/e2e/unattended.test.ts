@@ -8,7 +8,7 @@
 // refusal that replaces them is tested instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { luksFormatArgs, luksOpenArgs } from '../../src/disk/luks.js';
@@ -55,8 +55,12 @@ afterEach(async () => {
   await endDiskTest(dir, running);
 });
 
-async function configWithAnswers(answers: unknown, folder = join(dir, 'nix-cfg')): Promise<{ source: string; file: string }> {
+// GRUB: the fixture's own boot.loader.grub.device ("/dev/vda", for attended installs) is left out
+// unless GRUB says otherwise: the answer file's layout decides where GRUB goes.
+async function configWithAnswers(answers: unknown, folder = join(dir, 'nix-cfg'), grub = ''): Promise<{ source: string; file: string }> {
   await copyFixture(FIXTURE_CFG, folder);
+  const configuration = join(folder, 'configuration.nix');
+  await writeFile(configuration, (await readFile(configuration, 'utf8')).replace('boot.loader.grub.device = "/dev/vda";', grub));
   const file = join(folder, 'install.json');
   await writeFile(file, typeof answers === 'string' ? answers : `${JSON.stringify(answers, null, 2)}\n`);
   return { source: folder, file };
@@ -89,6 +93,18 @@ function expectReleased(disk: LoopDisk, r: CliRun): void {
 }
 
 describe('an unattended install onto a blank disk', () => {
+  it('as text: the log named is the live copy, and where it is on the installed (now unmounted) disk', async () => {
+    const disk = await attachDisk(dir, 'text', 3 * GiB);
+    const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', user: 'alice', then: 'stay' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const r = await runCli(['install', '--socket', daemon.socket, '--answers', file]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const live = /^ {2}log: {4}(\S+)$/m.exec(r.stdout)?.[1];
+    expect(live?.startsWith(`${daemon.logDir}/install-`), r.stdout).toBe(true);
+    expect(existsSync(live!)).toBe(true);
+    expect(r.stdout).toContain('          (on the installed disk: /var/log/nixos-offline-installer/install.log)');
+  });
+
   it('bios-ext4 with swap: partitions, formats, installs, sets the password, unmounts everything', async () => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: { type: 'bios-ext4', swap: '64MiB' }, user: 'alice', desktop: 'gnome', passwordHash: HASH, then: 'stay', hostname: 'bench-12', timezone: 'Europe/Berlin' });
@@ -201,6 +217,47 @@ describe('an unattended install onto a blank disk', () => {
 });
 
 describe('refusals: nothing touches the disk', () => {
+  it('a partition in "disk" is refused, naming its disk', async () => {
+    const disk = await attachDisk(dir, 'parted', 3 * GiB);
+    writeOldSystem(disk.device);
+    const { source, file } = await configWithAnswers({ disk: `${disk.device}p1`, layout: 'bios-ext4', user: 'alice' });
+    const r = await installWith(file, [source]);
+    expect(r.code).toBe(1);
+    const { error } = resultOf(r);
+    expect(error).toMatchObject({ code: 'answers-invalid', field: 'disk', title: `${disk.device}p1 is a partition, not a disk` });
+    expect(error.description).toContain(`Name ${disk.device} (or its /dev/disk/by-id link) instead.`);
+  });
+
+  it('a configuration whose GRUB disk is not the answer file`s disk is refused, naming both and the fix', async () => {
+    const disk = await attachDisk(dir, 'grub', 3 * GiB);
+    const hash = await sha256(disk.image);
+    for (const grub of ['boot.loader.grub.device = "/dev/vda";', 'boot.loader.grub.mirroredBoots = [ { path = "/boot"; devices = [ "/dev/vda" ]; } ];']) {
+      const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', user: 'alice' }, join(dir, 'nix-cfg'), grub);
+      const r = await installWith(file, [source]);
+      expect(r.code, grub).toBe(1);
+      const { error, targetLogPath } = resultOf(r);
+      expect(error, grub).toMatchObject({ code: 'answers-invalid', field: 'disk', title: `GRUB would be installed on /dev/vda, not on ${disk.device}` });
+      expect(error.description).toContain(`names the disk ${disk.device}`);
+      expect(error.description).toContain(`the configuration in ${source}`);
+      expect(error.description).toContain('leave the option to the layout');
+      expect(error.description).toContain(`boot.loader.grub.device = "${disk.device}";`);
+      expect(targetLogPath).toBeNull();
+      expect(phasesOf(r)).toEqual(['hardware', 'validate']);
+      expect(mountPointOf(r)).toBeUndefined();
+    }
+    expect(await sha256(disk.image)).toBe(hash);
+  });
+
+  it('a GRUB disk named through a link to the answer file`s disk (as /dev/disk/by-id/...) is that disk: installed', async () => {
+    const disk = await attachDisk(dir, 'grub-link', 3 * GiB);
+    const link = join(dir, 'by-id-grub-link');
+    await symlink(disk.device, link);
+    const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', user: 'alice', then: 'stay' }, join(dir, 'nix-cfg'), `boot.loader.grub.device = "${link}";`);
+    const r = await installWith(file, [source]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(resultOf(r).ok).toBe(true);
+  });
+
   it('a disk with partitions and "wipe": false is refused, its bytes unchanged', async () => {
     const disk = await attachDisk(dir, 'old', 3 * GiB);
     writeOldSystem(disk.device);
@@ -301,7 +358,7 @@ describe('refusals: nothing touches the disk', () => {
 describe('cancel and what comes after', () => {
   it('a cancel mid-copy leaves nothing mounted and no swap on', async () => {
     const disk = await attachDisk(dir, 'target', 4 * GiB);
-    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'big', payloads: { big: 1_000_000_000, small: 1000 } });
+    const source = await writeConfig(join(dir, 'cfg'), { bootLoader: 'boot.loader.grub.efiSupport = true;', hostName: 'big', payloads: { big: 1_000_000_000, small: 1000 } });
     const file = join(source, 'install.json');
     await writeFile(file, JSON.stringify({ disk: disk.device, layout: { type: 'bios-ext4', swap: '64MiB' }, user: 'alice' }));
     daemon = await startDaemon({ dir, configDirs: [source] });
