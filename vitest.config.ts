@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],
+    // Names the running test in NOI_RUNNING_TESTS_DIR for scripts/run-suite.sh's deadline.
+    setupFiles: ['test/helpers/record-running-test.ts'],
   },
 });

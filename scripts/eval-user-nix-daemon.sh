@@ -16,10 +16,16 @@ getent group nixbld >/dev/null || groupadd --system nixbld 2>/dev/null || getent
 for i in 1 2 3 4; do
   id -u "nixbld$i" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin --gid nixbld --groups nixbld "nixbld$i" 2>/dev/null || id -u "nixbld$i" >/dev/null
 done
+# A fresh machine or bed has no /nix until a local store operation makes one;
+# without it, root's Nix (store "auto") would take the socket below for its store.
+NIX_CONFIG=$'build-users-group =\nstore = local' nix-store --check-validity
+[ -w /nix/var/nix/db ] || { echo "the local Nix store was not created: /nix/var/nix/db is missing or not writable" >&2; exit 1; }
 nix_daemon_dir=$(mktemp -d /tmp/noi-nix-daemon-XXXXXX)
 chmod 755 "$nix_daemon_dir"
 export NIX_DAEMON_SOCKET_PATH="$nix_daemon_dir/socket"
-NIX_CONFIG=$'build-users-group = nixbld\nsandbox = false\nsubstituters =' unshare --net -- nix-daemon >"$nix_daemon_dir/log" 2>&1 &
+# The store is named: "auto" finding no state folder but this socket would make
+# the daemon a client of itself (a fresh bed stalled on that, forking without end).
+NIX_CONFIG=$'build-users-group = nixbld\nsandbox = false\nsubstituters =\nstore = local' unshare --net -- nix-daemon >"$nix_daemon_dir/log" 2>&1 &
 nix_daemon_pid=$!
 # The caller's own cleanup (ON_EXIT, shell code) runs first.
 trap 'eval "${ON_EXIT:-:}"; kill "$nix_daemon_pid" 2>/dev/null; wait "$nix_daemon_pid" 2>/dev/null; rm -rf "$nix_daemon_dir"' EXIT

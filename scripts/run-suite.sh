@@ -23,6 +23,31 @@ export NOI_TEST_EVAL_USER="$eval_user"
 # The tests' own Nix commands, as test/helpers/env.ts's NIX_CONFIG: offline, like everything the tests run.
 export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters ='
 
+# A stalled suite fails within its deadline, naming the tests it was running,
+# instead of running into CI's limit (90 minutes for all beds). Each test
+# worker keeps what it runs in a file under $running (test/helpers/record-running-test.ts).
+deadline=${NOI_SUITE_DEADLINE:-40m}
+running="$PWD/.tmp/running-$name"
+stalled=".tmp/bed-$name.stalled"
+rm -rf "$running" "$stalled"
+mkdir -p "$running"
+export NOI_RUNNING_TESTS_DIR="$running"
+
+# timeout gives vitest and its workers a process group of their own and ends all
+# of it; run in the background so Ctrl-C here reaches it (the EXIT trap passes it on).
+timeout --kill-after=30 "$deadline" node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$report" "$@" &
+suite_pid=$!
+ON_EXIT='kill -TERM "$suite_pid" 2>/dev/null; wait "$suite_pid" 2>/dev/null'
 status=0
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+wait "$suite_pid" || status=$?
+ON_EXIT=
+# timeout's own statuses: 124 after the deadline's TERM, 137 when KILL was needed.
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  {
+    echo "test bed $name: stopped at the suite's deadline ($deadline, NOI_SUITE_DEADLINE); running then:"
+    if compgen -G "$running/*" >/dev/null; then sed 's/^/  /' "$running"/*; else echo "  no test (vitest itself, between files)"; fi
+  } >"$stalled"
+  cat "$stalled" >&2
+fi
+rm -rf "$running"
 exit "$status"

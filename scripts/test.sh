@@ -8,7 +8,9 @@
 #
 #   bash scripts/test.sh [--bed NAME]... [vitest args]
 #
-# Ends with one line per bed: Nix and Calamares versions, passed/failed/skipped.
+# Ends with one line per bed: Nix and Calamares versions, passed/failed/skipped,
+# its time (a bed stopped at its deadline, NOI_SUITE_DEADLINE, names the tests
+# it was running), the skipped tests and why, and the time of all beds.
 # Exits non-zero when a test failed on any bed or a bed could not be built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ declare -A outcome seconds
 status=0
 for name in "${beds[@]}"; do
   echo "=== test bed $name ===" >&2
-  rm -f ".tmp/vitest-$name.json" ".tmp/bed-$name.versions"
+  rm -f ".tmp/vitest-$name.json" ".tmp/bed-$name.versions" ".tmp/bed-$name.stalled"
   started=$(date +%s)
   if ! bed_is_chroot "$name"; then
     bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
@@ -49,6 +51,8 @@ for name in "${beds[@]}"; do
   seconds[$name]=$(($(date +%s) - started))
 done
 
+minutes() { printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); }
+total=0
 echo
 for name in "${beds[@]}"; do
   versions=".tmp/bed-$name.versions"
@@ -56,15 +60,19 @@ for name in "${beds[@]}"; do
   calamares=$(sed -n 's/^calamares=//p' "$versions" 2>/dev/null || true)
   if [ "${outcome[$name]}" != ran ]; then
     result="${outcome[$name]}"
+  elif [ -f ".tmp/bed-$name.stalled" ]; then
+    result=$(sed '1s/^test bed [^:]*: //' ".tmp/bed-$name.stalled")
   elif [ -f ".tmp/vitest-$name.json" ]; then
     result=$(node scripts/test-summary.mjs --skipped ".tmp/vitest-$name.json" || echo "unreadable report .tmp/vitest-$name.json")
   else
     result="no report (vitest did not finish)"
   fi
   # The first line is the counts; any further lines (skipped tests and why) follow the bed's line.
-  printf '%-8s Nix %-6s Calamares %-6s %s (%d s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "${seconds[$name]}"
+  printf '%-8s Nix %-6s Calamares %-6s %s (%s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "$(minutes "${seconds[$name]}")"
   [ "$result" = "${result%%$'\n'*}" ] || printf '%s\n' "${result#*$'\n'}"
+  total=$((total + seconds[$name]))
 done
+echo "all beds: $(minutes "$total")"
 # All beds together, alone on the last line; a bed without a report counts as a failure.
 reports=()
 for name in "${beds[@]}"; do reports+=(".tmp/vitest-$name.json"); done

@@ -55,7 +55,7 @@ function passedOverLines(passedOver: readonly PassedOverSource[] | undefined): s
 
 export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, `  log:    ${event.targetLogPath ?? event.logPath}`, ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -84,12 +84,36 @@ export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   lines.push(`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`);
   lines.push(`install: ${install.state}${install.installId ? ` (${install.installId} from ${install.source ?? 'no usable configuration'} into ${install.root})` : ''}`);
   if (install.state === 'running' && install.progress) lines.push(`  ${install.phase}: ${progressBar(install.progress)}`);
-  if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`);
+  if (install.result && !install.result.ok) lines.push(`  ${install.result.error?.title}`, ...reasonLines(install.result.error?.description, `the whole reason: ${install.result.logPath ?? 'the install log'}`));
   const { validation } = status;
   if (validation.state === 'running') lines.push('check: running');
-  else if (validation.result) lines.push(`check: ${validationSummary(validation.result, style)}`);
+  else if (validation.result) {
+    lines.push(`check: ${validationSummary(validation.result, style)}`);
+    for (const check of validation.result.checks.filter((c) => !c.ok && c.error)) {
+      lines.push(`  ${check.name}: ${check.error!.title}`, ...reasonLines(check.error!.description, 'validate shows the whole reason'));
+    }
+  }
   if (status.hardware) lines.push(hardwareLine(status.hardware));
   return lines.join('\n');
+}
+
+// Where the install log is. An unattended install ("then" is set) has unmounted its
+// target, whose path is then one on the installed disk: the live copy is the one to read now.
+function resultLogLines(event: ResultEvent): string[] {
+  if (event.then && event.logPath && event.targetLogPath) return [`  log:    ${event.logPath}`, `          (on the installed disk: ${event.targetLogPath})`];
+  return [`  log:    ${event.targetLogPath ?? event.logPath}`];
+}
+
+// The first lines of a failure's reason, for status (validate and install print it whole),
+// and the line naming the file and line of the error wherever it is in the reason.
+const REASON_LINES = 4;
+export function reasonLines(description: string | undefined, whole: string): string[] {
+  const all = (description ?? '').split('\n').filter((l) => l.trim() !== '');
+  const shown = all.slice(0, REASON_LINES);
+  const place = all.find((l) => /^That is .*, line \d+/.test(l));
+  if (place && !shown.includes(place)) shown.push(place);
+  if (all.length > shown.length) shown.push(`(${whole})`);
+  return shown.map((l) => `    ${l}`);
 }
 
 // Whether the ISO was built for this machine's hardware (nix/hardware-profiles.nix).

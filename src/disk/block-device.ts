@@ -2,7 +2,7 @@
 // is a whole disk (not a partition), writable, and how large it is. Read from
 // /sys, by the device's numbers, so /dev/disk/by-id links and /dev names agree.
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { AnswerError } from '../step/answers.js';
 import { errorMessage } from '../step/install-error.js';
 import { formatBytes } from './sizes.js';
@@ -74,7 +74,8 @@ export async function inspectDisk(path: string): Promise<DiskInfo> {
   if (!name) throw new AnswerError('disk', `${path} is not a disk the kernel knows`, `The kernel lists no block device for ${path}. ${fix}`);
   const sys = `/sys/class/block/${name}`;
   if ((await readSys(join(sys, 'partition'))) !== null) {
-    const parent = basename(await realpath(join(sys, '..')));
+    // The disk's folder holds the partition's: resolved first, as a lexical `..` would leave /sys/class/block.
+    const parent = basename(dirname(await realpath(sys)));
     throw new AnswerError('disk', `${path} is a partition, not a disk`, `"disk" names the partition /dev/${name}; the installer partitions a whole disk. Name /dev/${parent} (or its /dev/disk/by-id link) instead. ${fix}`);
   }
   if ((await readSys(join(sys, 'ro'))) === '1') throw new AnswerError('disk', `The disk ${path} is read-only`, `The kernel reports /dev/${name} as read-only (a write-protected card, a CD or the installer medium). ${fix}`);

@@ -1,8 +1,7 @@
-// The unattended install's own steps, called by run-install.ts: the answer
-// file and its disk before anything else; the disk's checks and size with the
-// rest of the validation; then partition, format and mount, once everything
-// has passed.
-import { realpath, stat } from 'node:fs/promises';
+// What an unattended install adds to the stages (unattended-stages.ts): the
+// answer file and its disk before anything else; the disk's checks and size
+// with the rest of the validation.
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describeAnswers } from '../answers/answer-file.js';
 import type { Answers, Layout } from '../step/answers.js';
@@ -11,13 +10,8 @@ import { buildSystem } from '../build/build-system.js';
 import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
 import { checkDisk, checkDiskSize, type CheckedDisk } from '../disk/check-disk.js';
 import { closureBytes } from '../disk/closure-size.js';
-import type { DiskSession } from '../disk/disk-session.js';
-import { checkDiskoMounted, checkRootMountPoint, eraseForDisko, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, runDiskoScript, type DiskoPlan } from '../disk/disko.js';
-import { formatPartitions, type Formatted } from '../disk/format.js';
+import { checkRootMountPoint, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, type DiskoPlan } from '../disk/disko.js';
 import { checkGrubDisks } from '../disk/grub-disk.js';
-import { planPartitions } from '../disk/layout.js';
-import { mountTarget } from '../disk/mount.js';
-import { partitionDisk, tryCommand } from '../disk/partition.js';
 import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
@@ -145,38 +139,4 @@ async function checkScripts(disko: DiskoPlan): Promise<void> {
       );
     }
   }
-}
-
-// disko's own scripts, from here on the disk is changed: the old signatures
-// erased (partition), the format script (partitions and file systems, format),
-// the mount script and what it mounted read back (mount).
-export async function prepareDiskoDisk(ctx: JobContext, disko: DiskoPlan, checked: CheckedDisk, session: DiskSession): Promise<Formatted> {
-  // The folder just made (or found empty) is where the kernel will list the mounts.
-  if ((await realpath(session.mountPoint)) !== session.mountPoint) throw new InstallError('target-unsafe', `disko's rootMountPoint ${session.mountPoint} is reached through a symbolic link`, `Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.`);
-  ctx.phase('partition');
-  if (checked.signatures.length > 0) await eraseForDisko(ctx, checked.disk);
-  ctx.progress(1);
-  ctx.phase('format');
-  await runDiskoScript(ctx, disko.facts.formatScript, 'format', checked.disk);
-  // disko names partitions by /dev/disk/by-partlabel (udev's links); its script settles udev after each one, and so does this, before mounting.
-  await tryCommand(ctx, 'udevadm', ['settle', '--timeout=30']);
-  ctx.progress(1);
-  ctx.phase('mount');
-  await runDiskoScript(ctx, disko.facts.mountScript, 'mount', checked.disk);
-  await checkDiskoMounted(ctx, session, checked.disk);
-  ctx.progress(1);
-  return { root: session.mountPoint, esp: null, swap: null, partitions: [] };
-}
-
-// Partition, format and mount: from here on the disk is changed.
-export async function prepareDisk(ctx: JobContext, answers: Answers, checked: CheckedDisk, session: DiskSession): Promise<Formatted> {
-  if (answers.layout === null) throw new InstallError('internal-error', 'No layout to partition with', 'This is a bug in the installer; please report it with the log.');
-  const partitions = planPartitions(answers.layout);
-  ctx.phase('partition');
-  const nodes = await partitionDisk(ctx, checked.disk, partitions, checked.signatures.length > 0);
-  ctx.phase('format');
-  const formatted = await formatPartitions(ctx, nodes, answers.layout, session.mappers);
-  ctx.phase('mount');
-  await mountTarget(ctx, session, formatted);
-  return formatted;
 }

@@ -81,7 +81,7 @@ export function reportNixError(errors: readonly ErrorEvent[], place: ConfigPlace
   const others = frames.filter((f) => !inFolder(f.position)).slice(0, OTHER_FRAMES);
   for (const frame of [...own, ...others]) lines.push(`  … ${frame.message.trim()}`, where(frame.position!, place));
   const hidden = frames.length - own.length - others.length;
-  if (hidden > 0) lines.push(`  … and ${hidden} more frames (the full trace is in the install log)`);
+  if (hidden > 0) lines.push(`  … and ${hidden} more frames (not shown; an install keeps the full trace in its log)`);
   const positions = [error.position, ...frames.map((f) => f.position)].filter((p): p is NixPosition => p !== null);
   return { summary: lines.join('\n'), inConfig: positions.find(inFolder) ?? null };
 }

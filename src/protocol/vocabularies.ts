@@ -14,14 +14,11 @@ export function isEventType(type: string): type is EventType {
   return (EVENT_TYPES as readonly string[]).includes(type);
 }
 
-// The stages an install goes through, in order. An unattended install (one with
-// an answer file) also partitions, formats and mounts the disk, once every check
-// has passed; others skip those.
+// The phases an install goes through, in the order of an unattended install
+// (src/job/unattended-stages.ts); an install into a mounted target has all but
+// partition, format and mount (src/job/attended-stages.ts).
 export const PHASES = ['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'build', 'copy', 'install', 'report'] as const;
-export const DISK_PHASES: readonly Phase[] = ['partition', 'format', 'mount'];
 export type Phase = (typeof PHASES)[number];
-// The phases of an install into a mounted target (Calamares', the CLI's with --root).
-export const ATTENDED_PHASES: readonly Phase[] = PHASES.filter((p) => !DISK_PHASES.includes(p));
 
 export const CHOICE_KEYS = [
   'hostname',

@@ -64,6 +64,13 @@ function list(items: readonly string[]): string {
 }
 
 export function checkUser(user: string, facts: ConfigFacts, source: string): ErrorInfo | null {
+  if (user === 'root') {
+    return {
+      code: 'user-not-declared',
+      title: 'root cannot be the installer\'s user',
+      description: `The installer's user is the person's own login, a normal user; root always exists and is no normal user (users.users.root.isNormalUser cannot be set). Choose another name${facts.users.length > 0 ? `, e.g. one the configuration in ${source} declares: ${facts.users.join(', ')}` : ''}.`,
+    };
+  }
   if (facts.users.includes(user)) return null;
   const declared = facts.users.length > 0 ? `It declares these normal users: ${facts.users.join(', ')}.` : 'It declares no normal user at all.';
   return {

@@ -176,11 +176,9 @@ describe('the nixos-offline job in Calamares', () => {
     await new Promise<void>((resolve) => silent.listen(socket, resolve));
     try {
       const modules = await moduleCopy(dir, { socket, idleTimeout: 2 });
-      const started = Date.now();
       const { log } = await runCalamares(dir, modules, seed());
       expect(failure(log)?.title).toBe('The offline installer stopped responding');
       expect(failure(log)?.details).toContain('No word from the installer service for 2 seconds');
-      expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       silent.close();
     }

@@ -107,7 +107,7 @@ function readdirSyncSafe(path: string): string[] {
   }
 }
 
-describe('finding 6: configurations are evaluated as the eval user, not root', () => {
+describe('configurations are evaluated as the eval user, not root', () => {
   it('a root-only file in a folder restrict-eval allows is refused with a permission error; its content is in no reply, log or store path', async () => {
     const { expr, secret } = await exprWithSecret();
     const source = await writeConfig(join(dir, 'cfg'), { raw: readsSecret(secret) });

@@ -68,7 +68,7 @@ afterEach(async () => {
   daemon = null;
 });
 
-describe('finding 3: a value the configuration computes never becomes an option on root\'s command line', () => {
+describe('a value the configuration computes never becomes an option on root\'s command line', () => {
   it('refuses a system whose drvPath is "--version" before running anything with it', async () => {
     const tarball = await standInNixpkgsTarball(dir);
     const source = await writeFlakeConfig(join(dir, 'nix-cfg'), tarball, { configurations: { evil: {} } });
@@ -93,7 +93,7 @@ describe('finding 3: a value the configuration computes never becomes an option 
   }, 180_000);
 });
 
-describe('finding 4: a folder a stranger makes where the installer looks blocks nothing', () => {
+describe('a folder a stranger makes where the installer looks blocks nothing', () => {
   // A sticky, world-writable folder, as /tmp is; the ISO's folder after it.
   async function tmpAndIso(): Promise<{ tmp: string; cfg: string; iso: string }> {
     const tmp = join(dir, 'tmp');
@@ -138,7 +138,7 @@ describe('finding 4: a folder a stranger makes where the installer looks blocks 
   }, 120_000);
 });
 
-describe('finding 5: evaluating a configuration never builds', () => {
+describe('evaluating a configuration never builds', () => {
   it('refuses import from derivation: the builder that reads a root-only file never runs, its output is in no reply and no store path', async () => {
     const secret = join(dir, 'secret.txt');
     const nonce = `ifd-${Date.now()}-${process.pid}`;
@@ -193,7 +193,7 @@ const limitLog = () =>
     .filter((line) => line.includes("closed a connection over its user's limit"))
     .map((line) => JSON.parse(line));
 
-describe('finding 2: the per-user limit counts who connected, once, at connect time', () => {
+describe('the per-user limit counts who connected, once, at connect time', () => {
   it('a member who fills the socket and then execs a setuid-root program (passwd) keeps 8; another member and root get in', async () => {
     await daemonWith([await writeConfig(join(dir, 'cfg'))]);
     const attacker = hold(MEMBER_NAME, daemon!.socket, 32, ['/usr/bin/passwd']);
@@ -239,7 +239,7 @@ describe('finding 2: the per-user limit counts who connected, once, at connect t
   }, 60_000);
 });
 
-describe('finding 7: a full socket', () => {
+describe('a client finding every connection slot taken', () => {
   it('the CLI exits 3 with a clear message and no stack trace', async () => {
     await daemonWith([await writeConfig(join(dir, 'cfg'))]);
     const holder = hold(MEMBER_NAME, daemon!.socket, 8);

@@ -93,6 +93,18 @@ function expectReleased(disk: LoopDisk, r: CliRun): void {
 }
 
 describe('an unattended install onto a blank disk', () => {
+  it('as text: the log named is the live copy, and where it is on the installed (now unmounted) disk', async () => {
+    const disk = await attachDisk(dir, 'text', 3 * GiB);
+    const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', user: 'alice', then: 'stay' });
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const r = await runCli(['install', '--socket', daemon.socket, '--answers', file]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const live = /^ {2}log: {4}(\S+)$/m.exec(r.stdout)?.[1];
+    expect(live?.startsWith(`${daemon.logDir}/install-`), r.stdout).toBe(true);
+    expect(existsSync(live!)).toBe(true);
+    expect(r.stdout).toContain('          (on the installed disk: /var/log/nixos-offline-installer/install.log)');
+  });
+
   it('bios-ext4 with swap: partitions, formats, installs, sets the password, unmounts everything', async () => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: { type: 'bios-ext4', swap: '64MiB' }, user: 'alice', desktop: 'gnome', passwordHash: HASH, then: 'stay', hostname: 'bench-12', timezone: 'Europe/Berlin' });
@@ -205,6 +217,17 @@ describe('an unattended install onto a blank disk', () => {
 });
 
 describe('refusals: nothing touches the disk', () => {
+  it('a partition in "disk" is refused, naming its disk', async () => {
+    const disk = await attachDisk(dir, 'parted', 3 * GiB);
+    writeOldSystem(disk.device);
+    const { source, file } = await configWithAnswers({ disk: `${disk.device}p1`, layout: 'bios-ext4', user: 'alice' });
+    const r = await installWith(file, [source]);
+    expect(r.code).toBe(1);
+    const { error } = resultOf(r);
+    expect(error).toMatchObject({ code: 'answers-invalid', field: 'disk', title: `${disk.device}p1 is a partition, not a disk` });
+    expect(error.description).toContain(`Name ${disk.device} (or its /dev/disk/by-id link) instead.`);
+  });
+
   it('a configuration whose GRUB disk is not the answer file`s disk is refused, naming both and the fix', async () => {
     const disk = await attachDisk(dir, 'grub', 3 * GiB);
     const hash = await sha256(disk.image);

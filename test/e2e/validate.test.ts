@@ -223,3 +223,35 @@ describe('whose user and desktop the live check uses', () => {
     watcher.signal('SIGINT');
   });
 });
+
+describe('a failed check, as validate and status tell it', () => {
+  it('validate does not send to an install log it never wrote; status shows the reason`s first lines with the file and line', async () => {
+    const deep = await writeConfig(join(dir, 'deep'), { raw: '{ ... }:\n{\n  networking.hostName = builtins.readFile ./missing-name;\n}\n' });
+    daemon = await startDaemon({ dir, configDirs: [deep] });
+    const failed = check((await validate()).validation, 'evaluates');
+    expect(failed.ok).toBe(false);
+    expect(failed.error.description).toMatch(/more frames/);
+    expect(failed.error.description).not.toContain('the full trace is in the install log');
+    await daemon.stop();
+
+    const broken = await writeConfig(join(dir, 'broken'), { raw: '{ config, ... }:\n{\n  networking.hostName = "x"\n  broken = ;\n}\n' });
+    daemon = await startDaemon({ dir, configDirs: [broken] });
+    await validate();
+    const status = await runCli(['status', '--socket', daemon.socket]);
+    expect(status.stdout).toMatch(/^check: FAILED: The configuration does not evaluate/m);
+    expect(status.stdout).toMatch(/^ {4}error: syntax error, unexpected '='/m);
+    expect(status.stdout).toContain(`    That is ${broken}/configuration.nix, line 4, column 10.`);
+  });
+});
+
+describe('the installer`s user', () => {
+  it('root is refused as root, not with advice to make it a normal user', async () => {
+    const source = await writeConfig(join(dir, 'cfg'));
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    const user = check((await validate(['--user', 'root'])).validation, 'user');
+    expect(user.ok).toBe(false);
+    expect(user.error.title).toBe("root cannot be the installer's user");
+    expect(user.error.description).toContain('alice');
+    expect(user.error.description).not.toContain('users.users.root.isNormalUser = true');
+  });
+});

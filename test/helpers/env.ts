@@ -22,6 +22,11 @@ export const NIX_CONFIG = ['build-users-group =', 'sandbox = false', 'substitute
 // scripts/run-suite.sh starts (NIX_DAEMON_SOCKET_PATH); unset outside it.
 export const EVAL_USER = process.env.NOI_TEST_EVAL_USER ?? null;
 
+// The one deadline the README promises ("Security"): cancel or shutdown ends a
+// child's process group with SIGTERM, then SIGKILL after 3 s. The only timing
+// the tests assert, generous for a loaded machine; speed figures live in bench/.
+export const README_STOP_DEADLINE_MS = 20_000;
+
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,

@@ -4,8 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { PHASE_WEIGHTS } from '../../src/job/run-install.js';
-import { ATTENDED_PHASES } from '../../src/protocol/vocabularies.js';
+import { ATTENDED } from '../../src/job/attended-stages.js';
 import { checkInstance, moduleSteps, stepInstances } from '../helpers/calamares.js';
 import { REPO } from '../helpers/env.js';
 
@@ -29,11 +28,12 @@ it("the module's phases, their shares and settings.conf's step weights are the d
   expect(run.status, run.stderr).toBe(0);
   const module = JSON.parse(run.stdout) as { phases: string[]; shares: Record<string, number> };
   // Calamares installs into the target it mounted: no unattended disk phases.
-  expect(module.phases).toEqual([...ATTENDED_PHASES]);
-  expect(module.shares).toEqual(Object.fromEntries(ATTENDED_PHASES.map((p) => [p, PHASE_WEIGHTS[p]])));
+  const attended = ATTENDED.stages.map((s) => s.phase);
+  expect(module.phases).toEqual(attended);
+  expect(module.shares).toEqual(Object.fromEntries(ATTENDED.stages.map((s) => [s.phase, s.weight])));
   const steps = moduleSteps();
   // Every phase in exactly one step, in order.
-  expect(Object.values(steps).flatMap((s) => s.phases)).toEqual([...ATTENDED_PHASES]);
+  expect(Object.values(steps).flatMap((s) => s.phases)).toEqual(attended);
 
   // settings.conf: one instance per step, in the sequence in order, weighted by its phases' share.
   const instances = stepInstances();

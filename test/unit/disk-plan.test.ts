@@ -9,7 +9,9 @@ import { luksCloseArgs, luksFormatArgs, luksOpenArgs } from '../../src/disk/luks
 import { parseSfdiskJson } from '../../src/disk/partition.js';
 import { powerCommand } from '../../src/install/power-action.js';
 import { withPassword } from '../../src/install/set-password.js';
-import { overallFraction } from '../../src/job/run-install.js';
+import { ATTENDED } from '../../src/job/attended-stages.js';
+import { overallFraction } from '../../src/job/stage.js';
+import { UNATTENDED } from '../../src/job/unattended-stages.js';
 import { thenText } from '../../src/cli/render.js';
 import { PHASES } from '../../src/protocol/vocabularies.js';
 
@@ -113,13 +115,20 @@ describe('password in /etc/shadow', () => {
 
 describe('the progress bar', () => {
   it('an install with a mounted target fills it without the disk phases; an unattended one with them', () => {
-    expect(overallFraction('report', 1)).toBeCloseTo(1);
-    expect(overallFraction('hardware', 0)).toBe(0);
+    expect(overallFraction('report', 1, ATTENDED.stages)).toBeCloseTo(1);
+    expect(overallFraction('hardware', 0, ATTENDED.stages)).toBe(0);
     // Exactly the bar Calamares' module maps (its shares are these weights).
-    expect(overallFraction('stage', 0)).toBeCloseTo(0.05);
-    expect(overallFraction('copy', 0.5)).toBeCloseTo(0.17 + 0.39);
-    expect(overallFraction('report', 1, PHASES)).toBe(1);
-    expect(overallFraction('partition', 0, PHASES)).toBeCloseTo(0.05 / 1.04);
-    expect(overallFraction('stage', 0, PHASES)).toBeCloseTo(0.09 / 1.04);
+    expect(overallFraction('stage', 0, ATTENDED.stages)).toBeCloseTo(0.05);
+    expect(overallFraction('copy', 0.5, ATTENDED.stages)).toBeCloseTo(0.17 + 0.39);
+    expect(overallFraction('report', 1, UNATTENDED.stages)).toBe(1);
+    expect(overallFraction('partition', 0, UNATTENDED.stages)).toBeCloseTo(0.05 / 1.04);
+    expect(overallFraction('stage', 0, UNATTENDED.stages)).toBeCloseTo(0.09 / 1.04);
+  });
+
+  it('has an unattended install go through every phase, an attended one through all but the disk phases, each once', () => {
+    expect(UNATTENDED.stages.map((s) => s.phase)).toEqual([...PHASES]);
+    expect(ATTENDED.stages.map((s) => s.phase)).toEqual(PHASES.filter((p) => !['partition', 'format', 'mount'].includes(p)));
+    // The same stages where the two kinds do the same.
+    for (const phase of ['build', 'copy', 'report'] as const) expect(ATTENDED.stages.find((s) => s.phase === phase)).toBe(UNATTENDED.stages.find((s) => s.phase === phase));
   });
 });

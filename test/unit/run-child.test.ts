@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runChild } from '../../src/process/run-child.js';
 import { execFileSync } from 'node:child_process';
+import { README_STOP_DEADLINE_MS } from '../helpers/env.js';
 
 describe('runChild', () => {
   it('hands on every line of both streams and keeps stdout when asked', async () => {
@@ -44,16 +45,17 @@ describe('runChild', () => {
   it('ends the whole process group on cancel, also children that ignore SIGTERM', async () => {
     const controller = new AbortController();
     const marker = `noi-test-${process.pid}-${Date.now()}`;
-    const started = Date.now();
+    let abortedAt = 0;
     const running = runChild({
       file: 'sh',
       args: ['-c', `bash -c 'trap "" TERM; exec -a ${marker} sleep 60' & echo started; wait`],
       signal: controller.signal,
-      onLine: (line) => line === 'started' && setTimeout(() => controller.abort(), 100),
+      onLine: (line) => line === 'started' && setTimeout(() => ((abortedAt = Date.now()), controller.abort()), 100),
     });
     const result = await running;
     expect(result.cancelled).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5000);
+    // README's stop deadline: SIGTERM, then SIGKILL after 3 s (this child ignores SIGTERM).
+    expect(Date.now() - abortedAt).toBeLessThan(README_STOP_DEADLINE_MS);
     await new Promise((r) => setTimeout(r, 200));
     expect(() => execFileSync('pgrep', ['-f', marker])).toThrow();
   });
