@@ -2,7 +2,7 @@
   description = "An installer ISO that puts your NixOS configuration (nix-cfg/) on machines with no network";
 
   # The current NixOS stable release (see docs/nixos-options.md for what is used from it).
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.11";
 
   outputs = { self, nixpkgs }:
     let
@@ -73,11 +73,22 @@
       # nix build .#iso.offline-installer-x86_64-linux
       iso = lib.mapAttrs (_: installer: installer.config.system.build.isoImage) self.nixosConfigurations;
 
+      # `nix flake check` evaluates, for each system, the ISO and everything it puts
+      # in its store (each hardware profile's variant included), not only its system.
       # Boots a test ISO with no network, installs through the daemon's CLI and
       # boots the installed system (needs KVM): nix build .#checks.x86_64-linux.offline-install
-      checks.x86_64-linux.offline-install = import ./nix/tests/offline-install.nix {
-        inherit nixpkgs mkIso;
-        system = "x86_64-linux";
-      };
+      checks = lib.recursiveUpdate
+        (forEachSystem (system: {
+          "offline-installer-${system}-evaluates" = import ./nix/iso-evaluates.nix {
+            pkgs = nixpkgs.legacyPackages.${system};
+            installer = self.nixosConfigurations."offline-installer-${system}";
+          };
+        }))
+        {
+          x86_64-linux.offline-install = import ./nix/tests/offline-install.nix {
+            inherit nixpkgs mkIso;
+            system = "x86_64-linux";
+          };
+        };
     };
 }

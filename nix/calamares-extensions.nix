@@ -8,7 +8,7 @@
 # hiddenPages: Calamares pages left out of the sequence, because the
 # configuration decides all they ask (nix/calamares-pages.json, from
 # config-facts.nix's fixedSettings; see iso.nix).
-{ calamares-nixos-extensions, nixos-offline-installer, desktop ? "gnome", hiddenPages ? [ ] }:
+{ calamares-nixos-extensions, nixos-offline-installer, glibcLocales, desktop ? "gnome", hiddenPages ? [ ] }:
 calamares-nixos-extensions.overrideAttrs (old: {
   postInstall = (old.postInstall or "") + ''
     ours=${nixos-offline-installer}/share/nixos-offline-installer/calamares
@@ -33,8 +33,13 @@ calamares-nixos-extensions.overrideAttrs (old: {
       grep -qx "  - $page" $conf/settings.conf || { echo "settings.conf has no page $page to leave out" >&2; exit 1; }
       sed -i "/^  - $page\$/d" $conf/settings.conf
     done
-    # Offer the configured desktop first: only its packages are on the ISO.
+    # Offer the configured desktop first: only its packages are on the ISO. The
+    # pictures are the package's own (config/images), not in the system profile.
     substituteInPlace $conf/modules/packagechooser.conf \
-      --replace-fail 'default: gnome' 'default: "${desktop}"'
+      --replace-fail 'default: gnome' 'default: "${desktop}"' \
+      --replace-fail '/run/current-system/sw/share/calamares/images/' "$conf/images/"
+    # The language list, as upstream's locale.conf has it.
+    substituteInPlace $conf/modules/locale.conf \
+      --replace-fail '@glibcLocales@' ${glibcLocales}
   '';
 })

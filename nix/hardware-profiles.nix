@@ -5,7 +5,7 @@
 # that nixos-generate-config asks for on a real machine are on the ISO, and
 # the install needs no download. The manifest lists the profiles (name and
 # text) so the daemon can say which one a machine matches.
-{ config, lib, target, nixCfg, nixCfgFlake ? null, ... }:
+{ config, lib, pkgs, target, nixCfg, nixCfgFlake ? null, ... }:
 let
   inherit (lib) mkOption types mapAttrs attrValues optionals;
   cfg = config.offlineInstaller;
@@ -17,14 +17,8 @@ let
     then lib.mapAttrs' (file: _: lib.nameValuePair (lib.removeSuffix ".nix" file) "${userDir}/${file}")
       (lib.filterAttrs (file: kind: kind == "regular" && lib.hasSuffix ".nix" file) (builtins.readDir userDir))
     else { };
-  builtin = {
-    intel = ./hardware-profiles/intel.nix;
-    amd = ./hardware-profiles/amd.nix;
-    qemu-kvm = ./hardware-profiles/qemu-kvm.nix;
-    virtualbox = ./hardware-profiles/virtualbox.nix;
-    vmware = ./hardware-profiles/vmware.nix;
-    hyperv = ./hardware-profiles/hyperv.nix;
-  };
+  # Only those for the ISO's platform (hardware-profiles.json): an x86 one does not evaluate for aarch64.
+  builtin = import ./hardware-profiles-for.nix pkgs.stdenv.hostPlatform.system;
   # The template as the target imported it: lib.modules' disabledModules matches the exact path, and a
   # flake nix-cfg is evaluated from its own store copy (nix/flake-config.nix), not from "${nixCfg}".
   templates = [ "${nixCfg}/hardware-configuration.nix" ] ++ lib.optional (nixCfgFlake != null) "${nixCfgFlake.source}/hardware-configuration.nix";
@@ -43,7 +37,7 @@ in
   options.offlineInstaller.hardwareProfiles = mkOption {
     type = types.attrsOf types.path;
     default = builtin // userProfiles;
-    defaultText = lib.literalMD "Intel and AMD PCs, QEMU/KVM, VirtualBox, VMware and Hyper-V guests, plus every `nix-cfg/hardware-profiles/*.nix`";
+    defaultText = lib.literalMD "on x86_64: Intel and AMD PCs, QEMU/KVM, VirtualBox, VMware and Hyper-V guests (`nix/hardware-profiles.json`); on aarch64: none; plus every `nix-cfg/hardware-profiles/*.nix`";
     description = ''
       Hardware configurations (as nixos-generate-config writes them) that the
       ISO covers: the target system is built with each, and what each needs is

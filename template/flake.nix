@@ -1,9 +1,11 @@
 {
   description = "My NixOS configuration (nix-cfg/) and the offline installer ISO that installs it";
 
-  # CHANGE: where this installer's flake lives (the one you ran `nix flake init -t` with).
+  # CHANGE: where this installer's flake lives (the one you ran `nix flake init -t` with),
+  # e.g. "github:OWNER/nixos-offline-installer"; then delete installer-not-chosen/.
+  # Until then the first `nix build` stops with a message saying so.
   # `nix flake update` brings its fixes and the NixOS release it pins.
-  inputs.nixos-offline-installer.url = "github:CHANGE-OWNER/nixos-offline-installer";
+  inputs.nixos-offline-installer.url = "path:./installer-not-chosen";
 
   outputs = { self, nixos-offline-installer }:
     let

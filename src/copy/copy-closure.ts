@@ -12,6 +12,7 @@ import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';
 import { mediumDamagedError } from './medium-damaged.js';
+import { makeTargetStoreFolders } from './target-store-folders.js';
 
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
@@ -24,6 +25,8 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   const progress = new CopyProgress(toCopy);
   ctx.log('copy', `closure: ${closure.length} paths; ${toCopy.length} to copy (${progress.bytesTotal} bytes), ${present.size} already on the target`);
   await checkFreeSpace(ctx.root, progress.bytesTotal, `${toCopy.length} store paths to copy, by nix path-info`);
+  // Nix enters only store folders root made (nothing is written before the space is known to suffice).
+  await makeTargetStoreFolders(ctx.root);
   ctx.progress(0, progress.counts());
 
   // Samples until the copy ends; the wait between samples is cut short then, so it adds no delay.

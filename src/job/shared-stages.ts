@@ -14,6 +14,7 @@ import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { stageConfig } from '../stage/stage-config.js';
 import type { Firmware } from '../prepare/firmware.js';
 import { InstallCancelled } from '../step/install-error.js';
+import { checkTargetFolders } from '../validate/check-target-root.js';
 import { validateConfig, validationError } from '../validate/validate-config.js';
 import { defineStage, type InstallRun, type Stage } from './stage.js';
 
@@ -108,6 +109,8 @@ export const copyStage = defineStage('copy', async (install) => {
 // Profile, boot loader, activation; THEN what the install kind adds on the installed system.
 export function installStage(then?: (install: InstallRun) => Promise<void>): Stage {
   return defineStage('install', async (install) => {
+    // What nixos-install enters, checked again as it is about to (the copy made the store's folders).
+    await checkTargetFolders(install.ctx.root);
     await runNixosInstall(install.ctx, install.toplevel!);
     if (then) await then(install);
     install.ctx.progress(1);

@@ -42,5 +42,5 @@
   environment.systemPackages = with pkgs; [ vim git ];
 
   # Set once, when the machine is first installed; see the NixOS manual.
-  system.stateVersion = "26.05";
+  system.stateVersion = "26.11";
 }

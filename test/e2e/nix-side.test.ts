@@ -1,7 +1,7 @@
 // The Nix side, as far as it can run without nixpkgs (Nix 2.8 here): every
 // .nix file parses; what needs no nixpkgs is evaluated for real; the files the
 // Nix package and the Calamares override expect are where they expect them.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/e
 import { runCli } from '../helpers/cli.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { cp, mkdir, writeFile, rm } from 'node:fs/promises';
+import { flakeNixEnv } from '../helpers/flake.js';
 
 const env = { ...process.env, NIX_CONFIG };
 
@@ -35,8 +36,8 @@ describe('Nix files', () => {
     expect(files).toEqual(expect.arrayContaining([
       'flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix',
       'nix/calamares-extensions.nix', 'nix/calamares-hidden-pages.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
-      'nix/target-expression-entry.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
-      'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
+      'nix/target-expression-entry.nix', 'nix/hardware-profiles-for.nix', 'nix/iso-evaluates.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
+      'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/installer-not-chosen/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
     ]));
     for (const file of files) execFileSync('nix-instantiate', ['--parse', join(REPO, file)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   });
@@ -95,7 +96,7 @@ describe('the flake and its template, without nixpkgs', () => {
   const outputs = '((import ./flake.nix).outputs { self = { }; nixpkgs = { }; })';
 
   it('pins the current NixOS stable release', () => {
-    expect(evalJson('(import ./flake.nix).inputs.nixpkgs.url')).toBe('github:NixOS/nixpkgs/nixos-26.05');
+    expect(evalJson('(import ./flake.nix).inputs.nixpkgs.url')).toBe('github:NixOS/nixpkgs/nixos-26.11');
   });
 
   it('offers a template: a repository with nix-cfg/ and a flake calling lib.mkIso', () => {
@@ -114,6 +115,48 @@ describe('the flake and its template, without nixpkgs', () => {
       'aarch64-linux': { iso: { system: 'aarch64-linux', nixCfg: join(REPO, 'template/nix-cfg') } },
     });
     expect(evalJson('builtins.attrNames (import ./template/flake.nix).inputs')).toEqual(['nixos-offline-installer']);
+  });
+
+  it('the template as `nix flake init -t` writes it: the first `nix build` stops saying what to edit in flake.nix, with no download', async () => {
+    const dir = await scratch('template');
+    try {
+      const work = join(dir, 'my-installer');
+      await cp(join(REPO, 'template'), work, { recursive: true });
+      // As a plain folder and as the git repository the template's README makes of it.
+      for (const git of [false, true]) {
+        if (git) execFileSync('sh', ['-c', 'git init -q && git add -A'], { cwd: work });
+        await rm(join(work, 'flake.lock'), { force: true });
+        const run = spawnSync('nix', ['build', '--no-link', '.#iso'], { cwd: work, env: flakeNixEnv(join(dir, 'cache')), encoding: 'utf8' });
+        expect(run.status, run.stderr).not.toBe(0);
+        expect(run.stderr).toContain('flake.nix names no installer yet: set inputs.nixos-offline-installer.url');
+        expect(run.stderr).not.toMatch(/unable to download|Could not resolve|HTTP error/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('each ISO carries only the built-in hardware profiles of its platform (nix/hardware-profiles.json), and flake check evaluates what each ISO carries', () => {
+    const table = JSON.parse(readFileSync(join(REPO, 'nix/hardware-profiles.json'), 'utf8')) as Record<string, string[]>;
+    // One row per profile file, no more, no fewer.
+    expect(Object.keys(table).sort()).toEqual(readdirSync(join(REPO, 'nix/hardware-profiles')).map((f) => f.replace(/\.nix$/, '')).sort());
+    const chosen = (system: string) => evalJson(`builtins.mapAttrs (_: toString) (import ./nix/hardware-profiles-for.nix "${system}")`) as Record<string, string>;
+    const x86 = chosen('x86_64-linux');
+    expect(Object.keys(x86).sort()).toEqual(['amd', 'hyperv', 'intel', 'qemu-kvm', 'virtualbox', 'vmware']);
+    for (const [name, path] of Object.entries(x86)) expect(path).toBe(join(REPO, `nix/hardware-profiles/${name}.nix`));
+    // What makes a profile x86-only (microcode, x86 kernel modules, guest additions) keeps it off the aarch64 ISO.
+    const aarch64 = chosen('aarch64-linux');
+    for (const name of Object.keys(table)) {
+      const text = readFileSync(join(REPO, `nix/hardware-profiles/${name}.nix`), 'utf8');
+      if (/updateMicrocode|"kvm-intel"|"kvm-amd"|"ata_piix"|virtualbox\.guest|hypervGuest|"ahci"/.test(text)) expect(aarch64, name).not.toHaveProperty(name);
+    }
+    expect(readFileSync(join(REPO, 'nix/hardware-profiles.nix'), 'utf8')).toContain('builtin = import ./hardware-profiles-for.nix pkgs.stdenv.hostPlatform.system;');
+    // The check forces the image and every storeContents entry to evaluate, for every system the flake builds ISOs for.
+    const flake = readFileSync(join(REPO, 'flake.nix'), 'utf8');
+    expect(flake).toMatch(/forEachSystem \(system: \{\n\s+"offline-installer-\$\{system\}-evaluates" = import \.\/nix\/iso-evaluates\.nix/);
+    const stub = '{ config = { isoImage.storeContents = [ { drvPath = "/nix/store/a.drv"; } "/nix/store/b.drv" ./flake.nix ]; system.build.isoImage.drvPath = "/nix/store/iso.drv"; }; }';
+    const listed = evalJson(`(import ./nix/iso-evaluates.nix { pkgs.writeText = name: text: { inherit name text; }; installer = ${stub}; }).text`);
+    expect(listed).toBe(`/nix/store/iso.drv\n/nix/store/a.drv\n/nix/store/b.drv\n${join(REPO, 'flake.nix')}\n`);
   });
 
   it("fetches npm dependencies from npm's default registry unless nix/npm-registry.txt names another", async () => {
@@ -169,7 +212,7 @@ describe('the package layout', () => {
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
     // Each substitution names its file and the text it replaces; each text must be in ours.
     const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./-]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
-    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/notesqml-choices.conf', 'modules/packagechooser.conf']);
+    expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/notesqml-choices.conf', 'modules/packagechooser.conf', 'modules/locale.conf']);
     for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });
 
@@ -190,7 +233,7 @@ describe('the package layout', () => {
         const stub = `{ overrideAttrs = f: f { postInstall = ""; }; }`;
         // One layout with the pages a configuration that sets time zone, language and keyboards leaves out.
         const hidden = layout === 'etc/calamares' ? '[ "keyboard" "locale" ]' : '[ ]';
-        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; desktop = "plasma6"; hiddenPages = ${hidden}; }).postInstall`);
+        const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; glibcLocales = "/nix/store/00000000000000000000000000000000-glibc-locales"; desktop = "plasma6"; hiddenPages = ${hidden}; }).postInstall`);
         const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
         execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
         const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
@@ -200,8 +243,20 @@ describe('the package layout', () => {
         expect(readFileSync(join(out, layout, 'settings-all-pages.conf'), 'utf8')).toBe(settings.replace(/^(  - users)$/m, layout === 'etc/calamares' ? '  - locale\n  - keyboard\n$1' : '$1'));
         const shown = /^- show:\n((?: {2}.*\n)+)/m.exec(settings)![1]!;
         const pages = [...shown.matchAll(/^ {2}- (\S+)$/gm)].map((m) => m[1]);
-        expect(pages).toEqual(layout === 'etc/calamares' ? ['welcome', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary'] : ['welcome', 'locale', 'keyboard', 'users', 'packagechooser', 'packagechooserq@unfree', 'partition', 'summary']);
-        expect(readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8')).toContain('default: "plasma6"');
+        expect(pages).toEqual(layout === 'etc/calamares' ? ['welcome', 'users', 'packagechooser', 'partition', 'summary'] : ['welcome', 'locale', 'keyboard', 'users', 'packagechooser', 'partition', 'summary']);
+        const chooser = readFileSync(join(out, layout, 'modules/packagechooser.conf'), 'utf8');
+        expect(chooser).toContain('default: "plasma6"');
+        // The desktops' pictures are the package's own (config/images, installed next to settings.conf), not the system profile's.
+        const screenshots = [...chooser.matchAll(/^\s+screenshot: "([^"]+)"$/gm)].map((m) => m[1]!);
+        expect(screenshots.length).toBeGreaterThanOrEqual(10);
+        for (const shot of screenshots) expect(shot).toMatch(new RegExp(`^${join(out, layout, 'images')}/[\\w-]+\\.png$`));
+        // NixOS has no /usr/share/i18n/SUPPORTED: the language list is glibcLocales', as upstream's locale.conf has it.
+        expect(readFileSync(join(out, layout, 'modules/locale.conf'), 'utf8')).toMatch(/^localeGenPath: \/nix\/store\/0{32}-glibc-locales\/share\/i18n\/SUPPORTED$/m);
+        // Calamares runs as root: its session log is in root's home.
+        expect(readFileSync(join(out, layout, 'modules/umount.conf'), 'utf8')).toMatch(/^srcLog: +"\/root\/\.cache\/calamares\/session\.log"$/m);
+        // No unfree page: the configuration decides nixpkgs.config.allowUnfree, so the choice would change nothing.
+        expect(settings).not.toMatch(/unfree/);
+        expect(existsSync(join(out, layout, 'modules/unfree.conf'))).toBe(false);
         expect(existsSync(join(out, layout, 'modules/nixos-offline.conf'))).toBe(true);
         // The choices page names a QML file the package has.
         const qml = /^qmlFilename: (\S+)$/m.exec(readFileSync(join(out, layout, 'modules/notesqml-choices.conf'), 'utf8'))![1]!;

@@ -255,3 +255,52 @@ describe('a client finding every connection slot taken', () => {
     }
   }, 60_000);
 });
+
+describe('finding 1: a target that others can write, or that is the live system', () => {
+  it("refuses a tmpfs mounted 1777 as the target, though a stranger could make its nix first; nothing is written", async () => {
+    const target = join(dir, 'shared');
+    await mkdir(target);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=64m', 'noi-sec2', target]);
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const run = await cli(['install', '--socket', daemon!.socket, '--root', target, '--json']);
+    expect(run.code).toBe(1);
+    expect(resultOf(run).error).toMatchObject({ code: 'target-unsafe', title: `${target} is writable by others (mode 1777)` });
+    expect(await readdir(target)).toEqual([]);
+  }, 60_000);
+
+  it.each([['/proc'], ['/sys'], ['/dev'], ['/dev/pts'], ['/sys/fs/cgroup']])('refuses %s: a file system of the live system', async (target) => {
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const run = await cli(['install', '--socket', daemon!.socket, '--root', target, '--json']);
+    expect(run.code).toBe(1);
+    expect(resultOf(run).error.code).toBe('target-live-file-system');
+    expect(resultOf(run).error.title).toMatch(new RegExp(`^Target root ${target} is on \\S+`));
+  }, 60_000);
+
+  it("never lets Nix enter a store folder a stranger made below the target: each is checked as the install makes or enters it", async () => {
+    // A target only root may write, on which a stranger's folder was left deeper than the first check looks.
+    await mkdir(join(root, 'nix/var/nix'), { recursive: true, mode: 0o755 });
+    await mkdir(join(root, 'nix/var/nix/gcroots'), { mode: 0o777 });
+    execFileSync('chown', [`${STRANGER_NAME}:${STRANGER_NAME}`, join(root, 'nix/var/nix/gcroots')]);
+    await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+    const run = await cli(['install', '--socket', daemon!.socket, '--root', root, '--json']);
+    expect(run.code, run.stdout).toBe(1);
+    expect(resultOf(run).error).toMatchObject({ code: 'target-unsafe', title: `${join(root, 'nix/var/nix/gcroots')} is owned by uid ${stranger}, not root` });
+    expect(await readdir(join(root, 'nix/var/nix/gcroots'))).toEqual([]);
+    expect(await readdir(join(root, 'nix/store')).catch(() => [])).toEqual([]);
+  }, 180_000);
+
+  it('refuses a root-only tmpfs under /run, the live system\'s memory', async () => {
+    const target = `/run/noi-sec2-${process.pid}-${Date.now()}`;
+    await mkdir(target, { mode: 0o755 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755,size=64m', 'noi-sec2', target]);
+    try {
+      await daemonWith([await writeConfig(join(dir, 'cfg'))]);
+      const run = await cli(['install', '--socket', daemon!.socket, '--root', target, '--json']);
+      expect(resultOf(run).error).toMatchObject({ code: 'target-live-file-system', title: `Target root ${target} is on tmpfs under /run, the live system's memory` });
+      expect(await readdir(target)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', target]);
+      await rm(target, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -14,7 +14,7 @@ const lock = {
   root: 'root',
   nodes: {
     root: { inputs: { nixpkgs: 'nixpkgs', home: 'home', local: 'local' } },
-    nixpkgs: { locked: { type: 'github', owner: 'NixOS', repo: 'nixpkgs', rev: 'abc123', narHash: narHash(1) }, original: { type: 'github', owner: 'NixOS', repo: 'nixpkgs', ref: 'nixos-26.05' } },
+    nixpkgs: { locked: { type: 'github', owner: 'NixOS', repo: 'nixpkgs', rev: 'abc123', narHash: narHash(1) }, original: { type: 'github', owner: 'NixOS', repo: 'nixpkgs', ref: 'nixos-26.11' } },
     home: { inputs: { nixpkgs: ['nixpkgs'], utils: 'utils' }, locked: { type: 'tarball', url: 'https://example.org/home.tar.gz', narHash: narHash(2) } },
     utils: { locked: { type: 'indirect', id: 'flake-utils' } },
     local: { locked: { type: 'path', path: './modules' } },
@@ -45,7 +45,7 @@ describe('flake.lock', () => {
 
   it('says each reference as a person writes it', () => {
     expect(flakeReference(lock.nodes.nixpkgs.locked)).toBe('github:NixOS/nixpkgs/abc123');
-    expect(flakeReference(lock.nodes.nixpkgs.original)).toBe('github:NixOS/nixpkgs/nixos-26.05');
+    expect(flakeReference(lock.nodes.nixpkgs.original)).toBe('github:NixOS/nixpkgs/nixos-26.11');
     expect(flakeReference(lock.nodes.home.locked)).toBe('https://example.org/home.tar.gz');
     expect(flakeReference(lock.nodes.utils.locked)).toBe('flake-utils (a flake registry name)');
     expect(flakeReference({ type: 'git', url: 'https://example.org/x.git', ref: 'main', rev: 'def' })).toBe('git+https://example.org/x.git?ref=main&rev=def');

@@ -15,5 +15,5 @@
   boot.loader.grub.device = "/dev/vda";
   networking.hostName = "offline-test";
   users.users.tech = { isNormalUser = true; extraGroups = [ "wheel" ]; initialPassword = "tech"; };
-  system.stateVersion = "26.05";
+  system.stateVersion = "26.11";
 }
