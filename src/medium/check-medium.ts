@@ -4,7 +4,8 @@
 // registered for it, as the copy would find it. Batches of paths go to one
 // `nix-store --verify-path` each; a batch that fails is checked path by
 // path, so each damaged path is named with Nix's own words.
-import { allStorePaths, closureInfo, verifyPaths, type StorePathInfo } from '../nix/commands.js';
+import { closureInfo, type StorePathInfo } from '../nix/commands.js';
+import { allStorePaths, verifyPaths } from '../nix/verify-store.js';
 import type { CommandContext } from '../step/context.js';
 
 const BATCH_BYTES = 256 * 1024 * 1024;
