@@ -1,12 +1,15 @@
 // Watches the configuration folders (one may appear after the daemon starts,
 // e.g. a technician copying /tmp/nix-cfg) and reports when the active source or
-// its files change. Bounded whatever is dropped there: links are not followed
+// its files change. Their parents are watched for the configured names only.
+// Bounded whatever is dropped there: links are not followed
 // (a link to /usr/share cost 4 000 watches), the depth is limited, at most
 // MAX_WATCHED entries are watched (status says when more are left out), and a
 // burst of writes is one notice, at least every MAX_WAIT_MS while it lasts.
-import { dirname } from 'node:path';
+import { lstatSync, watch as fsWatch, type FSWatcher as FsWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { chooseSource, type SourceChoice } from './config-sources.js';
+import { passOverReason } from './trusted-source.js';
 
 export const WATCH_DEBOUNCE_MS = 200;
 // A folder that never stops changing is still checked this often.
@@ -27,6 +30,9 @@ export class SourceWatcher {
   private snapshot: SourceSnapshot;
   private readonly seen = new Set<string>();
   private limited = false;
+  private readonly parentWatches: FsWatcher[] = [];
+  // Folders whose contents chokidar follows now.
+  private readonly watched = new Set<string>();
 
   constructor(
     private readonly dirs: readonly string[],
@@ -43,14 +49,30 @@ export class SourceWatcher {
   }
 
   async start(): Promise<void> {
-    // Watch each folder's parent one level deep too, so a folder that appears
-    // or disappears is seen without watching all of /tmp recursively.
-    const parents = [...new Set(this.dirs.map((dir) => dirname(dir)))];
-    this.watcher = watch([...this.dirs, ...parents], {
+    // Each folder's parent (/tmp) is watched with a plain inotify watch for the
+    // configured names only: anyone can rename entries there tens of thousands
+    // of times a second, and chokidar keeps state for every entry it sees
+    // (such a storm grew the daemon from 76 MB to 1 GB). An event for another
+    // name costs one string comparison and keeps nothing.
+    for (const parent of new Set(this.dirs.map((dir) => dirname(dir)))) {
+      const names = new Set(this.dirs.filter((dir) => dirname(dir) === parent).map((dir) => basename(dir)));
+      try {
+        const parentWatch = fsWatch(parent, { persistent: false }, (_event, name) => {
+          if (name !== null && names.has(String(name))) this.parentChanged(join(parent, String(name)));
+        });
+        parentWatch.on('error', () => undefined);
+        this.parentWatches.push(parentWatch);
+      } catch {
+        // A parent that does not exist (or cannot be read): its folders are still read at every status and request.
+      }
+    }
+    const initial = this.dirs.filter((dir) => this.watchable(dir));
+    for (const dir of initial) this.watched.add(dir);
+    this.watcher = watch(initial, {
       ignoreInitial: true,
       followSymlinks: false,
       depth: WATCH_DEPTH,
-      ignored: (path) => !this.relevant(path) || !this.admit(path),
+      ignored: (path) => !this.admit(path),
       awaitWriteFinish: false,
     });
     this.watcher.on('all', (event, path) => {
@@ -59,16 +81,35 @@ export class SourceWatcher {
     });
     // A folder chokidar may not read (another user's) is not a reason to stop.
     this.watcher.on('error', () => undefined);
-    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    if (initial.length > 0) await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  // Whose contents are watched: a real folder that is not a stranger's (a stranger's is never read, so its churn is not ours to follow).
+  private watchable(dir: string): boolean {
+    const info = lstatSync(dir, { throwIfNoEntry: false });
+    if (!info?.isDirectory()) return false;
+    const passedOver = passOverReason(dir, this.socketGid);
+    return passedOver === null || passedOver === 'is empty';
+  }
+
+  // A configured name in a parent changed: follow the folder now there (or stop following the one gone).
+  private parentChanged(dir: string): void {
+    const watchable = this.watchable(dir);
+    if (watchable && !this.watched.has(dir)) {
+      this.watched.add(dir);
+      this.watcher?.add(dir);
+    } else if (!watchable && this.watched.has(dir)) {
+      this.watched.delete(dir);
+      void this.watcher?.unwatch(dir);
+      for (const path of this.seen) if (path.startsWith(`${dir}/`)) this.seen.delete(path);
+    }
+    this.schedule(dir);
   }
 
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    for (const parentWatch of this.parentWatches) parentWatch.close();
     await this.watcher?.close();
-  }
-
-  private relevant(path: string): boolean {
-    return this.dirs.some((dir) => path === dir || path.startsWith(`${dir}/`) || dir.startsWith(`${path}/`) || path === dirname(dir));
   }
 
   // Entries inside the folders count against MAX_WATCHED; once it is reached, new ones are left out.
