@@ -256,7 +256,7 @@ describe('a client finding every connection slot taken', () => {
   }, 60_000);
 });
 
-describe('finding 1: a target that others can write, or that is the live system', () => {
+describe('a target that others can write, or that is the live system', () => {
   it("refuses a tmpfs mounted 1777 as the target, though a stranger could make its nix first; nothing is written", async () => {
     const target = join(dir, 'shared');
     await mkdir(target);
@@ -305,7 +305,7 @@ describe('finding 1: a target that others can write, or that is the live system'
   }, 60_000);
 });
 
-describe('finding 6: a rename storm in the watched parent', () => {
+describe('a rename storm in the watched parent', () => {
   // Exchanges two folders of its own in PARENT (renameat2 RENAME_EXCHANGE) as fast as it can, for SECONDS.
   const STORM = `
 import ctypes, os, sys, time
@@ -354,7 +354,7 @@ print(count, flush=True)
     expect(exchanges).toBeGreaterThan(150_000);
     // Bound: 60 MB over the idle daemon. Keeping nothing per event, a storm costs only garbage the
     // collector takes back (young generation, a few MB, plus its own slack); the unbounded watcher grew
-    // by hundreds of MB within seconds. Figures of a run: bench/results/rename-storm.json.
+    // by hundreds of MB within seconds. The run's figures are the JSON line below.
     console.log(JSON.stringify({ benchmark: 'rename-storm', exchanges, seconds: 15, rssBeforeMb: before, rssPeakMb: peak }));
     expect(peak - before).toBeLessThan(60);
     // The watcher still sees the configured name appear: the folder made during the quiet after is picked up live.
