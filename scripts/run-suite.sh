@@ -26,7 +26,9 @@ export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters ='
 # A stalled suite fails within its deadline, naming the tests it was running,
 # instead of running into CI's limit (90 minutes for all beds). Each test
 # worker keeps what it runs in a file under $running (test/helpers/record-running-test.ts).
-deadline=${NOI_SUITE_DEADLINE:-40m}
+# 25 minutes is about twice the slowest bed's run (sid, ~13 min): with two
+# beds stalled and the beds built afresh, CI still ends inside its limit.
+deadline=${NOI_SUITE_DEADLINE:-25m}
 running="$PWD/.tmp/running-$name"
 stalled=".tmp/bed-$name.stalled"
 rm -rf "$running" "$stalled"
