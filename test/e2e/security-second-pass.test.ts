@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logLinesOf, resultOf, runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, logEntries, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { scratchWithRoot } from '../helpers/env.js';
 import { flakeNixEnv, lockFlake, standInNixpkgsTarball, writeFlakeConfig } from '../helpers/flake.js';
 
@@ -186,12 +186,7 @@ function hold(name: string, socket: string, count: number, exec: string[] = []) 
   return { child, output: () => out, stop: () => child.kill('SIGKILL') };
 }
 
-const limitLog = () =>
-  daemon!
-    .output()
-    .split('\n')
-    .filter((line) => line.includes("closed a connection over its user's limit"))
-    .map((line) => JSON.parse(line));
+const limitLog = (): any[] => logEntries(daemon!, "closed a connection over its user's limit");
 
 describe('the per-user limit counts who connected, once, at connect time', () => {
   it('a member who fills the socket and then execs a setuid-root program (passwd) keeps 8; another member and root get in', async () => {

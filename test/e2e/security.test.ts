@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asUser, resultOf, runCli, startCli, type AsUser, type CliRun } from '../helpers/cli.js';
 import { configurationNix, writeConfig } from '../helpers/config.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, logEntries, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { bindMount, CLI, REPO, scratch } from '../helpers/env.js';
 import { readTree } from '../helpers/tree.js';
 import { startWatchers, type Watchers } from '../helpers/watchers.js';
@@ -457,12 +457,7 @@ describe('idle connections cannot lock anyone out', () => {
 describe("one user's watching connections cannot take every slot of the group's socket", () => {
   const N = PER_USER_CONNECTIONS;
   const opened = (w: Watchers) => expect.poll(() => w.events.some((e) => e.event === 'opened'), { timeout: 20_000 }).toBe(true);
-  const limitLog = () =>
-    daemon!
-      .output()
-      .split('\n')
-      .filter((line) => line.includes("closed a connection over its user's limit"))
-      .map((line) => JSON.parse(line));
+  const limitLog = (): any[] => logEntries(daemon!, "closed a connection over its user's limit");
 
   it(`closes a user's connection number ${N + 1}; another user and root still get in, and the first ${N} keep working`, async () => {
     await daemonFor([await writeConfig(join(dir, 'cfg'))]);

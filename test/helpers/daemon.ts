@@ -88,6 +88,15 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
 }
 
 // After each end-to-end test: its daemon stopped (if it started one), its mounts undone, its scratch folder gone.
+// The daemon's log entries (pino JSON lines) whose line includes TEXT.
+export function logEntries(daemon: RunningDaemon, text: string): Record<string, unknown>[] {
+  return daemon
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(text))
+    .map((line) => JSON.parse(line));
+}
+
 export async function cleanUp(dir: string, daemon: RunningDaemon | null): Promise<void> {
   await daemon?.stop();
   unmountBelow(dir);
