@@ -11,7 +11,7 @@ import type { ValidationResult } from '../protocol/messages.js';
 import { choiceLine, profileLine } from '../protocol/titles.js';
 import { writeTargetLog } from '../report/write-target-log.js';
 import { protectStagedSecrets } from '../stage/protect-secrets.js';
-import { stageConfig } from '../stage/stage-config.js';
+import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import type { Firmware } from '../prepare/firmware.js';
 import { InstallCancelled } from '../step/install-error.js';
 import { checkTargetFolders } from '../validate/check-target-root.js';
@@ -88,6 +88,7 @@ export function stageConfigStage(secrets?: (install: InstallRun) => string[]): S
     install.targetTouched = true;
     const staged = await stageConfig(ctx, install.prepared!.folder, source);
     if (secrets) await protectStagedSecrets(ctx, source, staged.etcNixos, secrets(install));
+    await markStagedConfig(ctx);
     ctx.progress(1);
   });
 }

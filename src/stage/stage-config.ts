@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import type { JobContext } from '../step/context.js';
 import { freeBackupName } from '../step/backup-name.js';
+import { isOwnStaging, markOwnStaging } from './own-staging.js';
 import { copyWithRetries } from '../snapshot/copy-with-retries.js';
 import type { SourceScan } from '../snapshot/scan-source.js';
 
@@ -28,6 +29,11 @@ async function keepExisting(ctx: JobContext, etc: Beneath): Promise<string | nul
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+  }
+  if (await isOwnStaging(etc)) {
+    await etc.remove('nixos');
+    ctx.log('stage', `replacing ${join(ctx.root, 'etc/nixos')}: an earlier install staged it, unchanged since (no backup of it)`);
+    return null;
   }
   const name = await freeBackupName('nixos', new Date(), async (candidate) => (await etc.lstat(candidate)) !== null);
   await etc.rename('nixos', etc, name);
@@ -59,4 +65,9 @@ export async function stageConfig(ctx: JobContext, source: string, shownAs: stri
       return { etcNixos, backup, files, bytes: snapshot.bytes };
     }),
   );
+}
+
+// Once the staged folder is final (modes of secrets set): recorded as the installer's own.
+export async function markStagedConfig(ctx: JobContext): Promise<void> {
+  await withDir(Beneath.open(ctx.root, { rootOwned: true }), (root) => withDir(root.dir('etc'), (etc) => markOwnStaging(etc)));
 }

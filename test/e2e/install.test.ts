@@ -113,6 +113,22 @@ describe('a successful install', () => {
     expect(log).not.toContain("you don't have Internet access");
   });
 
+  it('backs up a /etc/nixos the installer did not stage once, however often it installs again; one edited since is kept too', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'backups' });
+    await mkdir(join(root, 'etc/nixos'), { recursive: true });
+    await writeFile(join(root, 'etc/nixos/configuration.nix'), '# the person`s own\n');
+    const backups = async () => (await readdir(join(root, 'etc'))).filter((n) => n.startsWith('nixos.backup-')).sort();
+    for (let i = 0; i < 3; i++) expect((await install([source])).code).toBe(0);
+    const kept = await backups();
+    expect(kept).toHaveLength(1);
+    expect(await readFile(join(root, 'etc', kept[0]!, 'configuration.nix'), 'utf8')).toBe('# the person`s own\n');
+    // Edited after the installer staged it: the person's again, so kept.
+    await new Promise((r) => setTimeout(r, 1100));
+    await writeFile(join(root, 'etc/nixos/configuration.nix'), '# edited on the target\n', { flag: 'a' });
+    expect((await install([source])).code).toBe(0);
+    expect(await backups()).toHaveLength(2);
+  });
+
   it('installs again over a finished install, reusing what the target already has and keeping its log', async () => {
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'again' });
     const first = await install([source]);
@@ -121,8 +137,8 @@ describe('a successful install', () => {
     expect(second.code).toBe(0);
     const logs = logLinesOf(second.events).map((l) => l.line);
     expect(logs.some((l: string) => /already on the target/.test(l) && !/, 0 already/.test(l))).toBe(true);
-    // The first install's /etc/nixos was kept as a backup, and its log beside the new one.
-    expect((await readdir(join(root, 'etc'))).filter((n) => n.startsWith('nixos.backup-'))).toHaveLength(1);
+    // The first install's /etc/nixos, staged by the installer and unchanged, was replaced (no backup); its log was kept beside the new one.
+    expect((await readdir(join(root, 'etc'))).filter((n) => n.startsWith('nixos.backup-'))).toHaveLength(0);
     const logDir = join(root, 'var/log/nixos-offline-installer');
     const kept = (await readdir(logDir)).filter((n) => /^install\.log\.backup-\d{8}-\d{6}$/.test(n));
     expect(kept).toHaveLength(1);
