@@ -16,6 +16,19 @@ rm -f "$report"
   echo "calamares=$(dpkg-query -W -f '${Version}' calamares 2>/dev/null | sed 's/-[^-]*$//')"
 } >".tmp/bed-$name.versions"
 
+# Tests run the CLI from this checkout as other users (the socket group's
+# members, strangers): a checkout in a folder only root may enter (a
+# `mktemp -d` clone, /root/x) gets search permission (o+x, no listing or
+# reading) on the folders above it that lack it, and says so.
+folder=$PWD
+while [ "$folder" != / ]; do
+  folder=$(dirname "$folder")
+  if [ "$(stat -c %U "$folder")" = root ] && ! [ $(( $(stat -c '%#a' "$folder") & 1 )) -eq 1 ]; then
+    echo "test bed $name: $folder gets o+x (search only), so the tests' other users can reach this checkout" >&2
+    chmod o+x "$folder"
+  fi
+done
+
 # The daemons the tests start evaluate configurations as the eval user through a nix-daemon of this run's.
 source scripts/eval-user-nix-daemon.sh
 export NOI_TEST_EVAL_USER="$eval_user"
