@@ -8,7 +8,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { stageConfig } from '../src/stage/stage-config.js';
-import type { JobContext } from '../src/step/context.js';
+import type { JobContext } from '../src/common/context.js';
 import { scratch } from '../test/helpers/env.js';
 import { QUICK, median, record, timed } from './lib.js';
 

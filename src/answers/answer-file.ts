@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { THEN_ACTIONS, type ThenAction } from '../protocol/vocabularies.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { validChoice } from '../prepare/installer-choices.js';
-import { AnswerError, LAYOUT_TYPES, type Answers, type Encryption, type Layout, type LayoutType } from '../step/answers.js';
+import { AnswerError, LAYOUT_TYPES, type Answers, type Encryption, type Layout, type LayoutType } from '../common/answers.js';
 
 export const ANSWER_FIELDS = ['$schema', 'disk', 'layout', 'wipe', 'user', 'desktop', 'passwordHash', 'then', 'hostname', 'timezone', 'locale', 'keyboardLayout', 'keyboardVariant', 'consoleKeymap'] as const;
 // What Calamares' pages would have asked: answer-file field -> the installer choice it is (installer-choices.nix).

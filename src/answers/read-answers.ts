@@ -3,8 +3,8 @@
 // evaluated: the file is JSON, read as data.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage } from '../step/install-error.js';
-import { AnswerError, type Answers } from '../step/answers.js';
+import { errorMessage } from '../common/install-error.js';
+import { AnswerError, type Answers } from '../common/answers.js';
 import { checkAnswers } from './answer-file.js';
 
 export const ANSWER_FILE_NAME = 'install.json';

@@ -1,4 +1,4 @@
-// Step 3: build the system in the live store, where the ISO's sources and build
+// Stage `build`: build the system in the live store, where the ISO's sources and build
 // inputs are, with no substituters: <nixos-expr> -A system, or for a flake
 // `path:<folder>#nixosConfigurations.NAME...toplevel` offline, its inputs
 // taken from the store as flake.lock locks them. The eval user evaluates
@@ -12,8 +12,8 @@ import { describeNixFailure } from '../nix/errors.js';
 import { buildFlakeAttribute, configurationAttr, flakeStoreCopy, folderFlakeRef } from '../nix/flake-commands.js';
 import type { BuildProgress } from '../nix/log-format.js';
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 
 // "building 2 of 5: linux-6.12", from Nix's own counts; a running build counts half.
 export function buildDetail(progress: BuildProgress): { fraction: number; detail: string | null } {

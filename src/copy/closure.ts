@@ -1,9 +1,9 @@
-// What the copy step has to move: the system's closure with each path's NAR
+// What the copy stage has to move: the system's closure with each path's NAR
 // size, less what is already valid in the target store.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidInTarget } from '../nix/commands.js';
-import type { JobContext } from '../step/context.js';
+import type { JobContext } from '../common/context.js';
 import { makeTargetStoreFolders } from './target-store-folders.js';
 
 // The target store's database: a target without it holds no valid path yet.

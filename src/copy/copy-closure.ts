@@ -1,13 +1,13 @@
-// Step 4: copy the system's closure into the target store explicitly, from the
+// Stage `copy`: copy the system's closure into the target store explicitly, from the
 // live store, with progress weighted by each path's bytes. A flake's locked
 // inputs go along (EXTRA), so the installed system can evaluate its flake offline.
 import { join } from 'node:path';
 import { closureInfo, copyToTarget } from '../nix/commands.js';
 import { mediumDamage, type MediumDamage } from '../nix/errors.js';
 import type { StorePathInfo } from '../nix/commands.js';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { checkFreeSpace } from '../step/free-space.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { checkFreeSpace } from '../common/free-space.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
 import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';

@@ -3,7 +3,7 @@
 // not how far a local copy is, so the bytes of the paths in flight come from
 // sampling how much of each is already on the target. Counting finished paths
 // alone trails the truth by tens of points while one large path is copied.
-import type { CopyCounts } from '../step/context.js';
+import type { CopyCounts } from '../common/context.js';
 import type { StorePathInfo } from '../nix/commands.js';
 
 export class CopyProgress {

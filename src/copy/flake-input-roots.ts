@@ -6,7 +6,7 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FlakeInput } from '../protocol/config-facts.js';
-import type { JobContext } from '../step/context.js';
+import type { JobContext } from '../common/context.js';
 
 export const ROOTS_DIR = 'nix/var/nix/gcroots/nixos-offline-installer';
 

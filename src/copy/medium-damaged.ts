@@ -3,8 +3,8 @@
 // by then, and what to do. Never advice about free space: the target is not
 // what failed.
 import type { MediumDamage } from '../nix/errors.js';
-import type { CopyCounts } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CopyCounts } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 
 export const MEDIUM_DAMAGED_TITLE = "The installer's medium is damaged";
 

@@ -4,7 +4,7 @@
 // as it is made. Nix then finds them and enters what root made, never a
 // folder someone else created or swapped in between a check and its use.
 import { Beneath, UnsafePathError, withDir } from '../fs/beneath.js';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 
 const STORE_FOLDERS = ['nix/store', 'nix/var/nix/db', 'nix/var/nix/profiles', 'nix/var/nix/gcroots', 'nix/var/nix/temproots', 'nix/var/log/nix'];
 

@@ -8,7 +8,7 @@ import { resultEvent } from '../job/install-result.js';
 import { runInstall } from '../job/run-install.js';
 import { runPowerAction } from '../install/power-action.js';
 import { chooseSource, passedOver } from '../resolve/config-sources.js';
-import { errorMessage, type StopReason } from '../step/install-error.js';
+import { errorMessage, type StopReason } from '../common/install-error.js';
 import type { DaemonOptions } from './options.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 

@@ -12,15 +12,15 @@
 // changing would otherwise starve every caller. It queues one live check after
 // it, and waiting validate requests go first.
 import type { Logger } from '../log/logger.js';
-import type { CommandContext, JobSettings } from '../step/context.js';
+import type { CommandContext, JobSettings } from '../common/context.js';
 import type { InstallChoices, ValidationResult, ValidationStatus } from '../protocol/messages.js';
 import { prepareConfig, PREVIEW_DISK, type PreparedConfig } from '../prepare/prepare-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { passedOver, type SourceChoice } from '../resolve/config-sources.js';
 import { validateConfig, type ValidationCache } from '../validate/validate-config.js';
-import { RecentLines } from '../step/recent-lines.js';
-import { clip } from '../step/clip.js';
-import { InstallError } from '../step/install-error.js';
+import { RecentLines } from '../common/recent-lines.js';
+import { clip } from '../common/clip.js';
+import { InstallError } from '../common/install-error.js';
 
 const RECENT_LINES = 50;
 // Lines kept for error descriptions are cut: a 1 MiB trace line must not stay in memory 50 times over.

@@ -7,7 +7,7 @@ import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { manifestProfiles, matchProfile } from '../prepare/hardware-profiles.js';
 import { profileLine } from '../protocol/titles.js';
 import type { MachineHardware } from '../protocol/messages.js';
-import type { CommandContext, JobSettings } from '../step/context.js';
+import type { CommandContext, JobSettings } from '../common/context.js';
 
 export class MachineProbe {
   private result: MachineHardware | null = null;

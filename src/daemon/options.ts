@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
-import type { JobSettings } from '../step/context.js';
+import type { JobSettings } from '../common/context.js';
 import type { EvalUser } from '../nix/eval-user.js';
 
 export interface DaemonOptions extends JobSettings {

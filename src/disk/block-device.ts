@@ -3,8 +3,8 @@
 // /sys, by the device's numbers, so /dev/disk/by-id links and /dev names agree.
 import { readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { AnswerError } from '../step/answers.js';
-import { errorMessage } from '../step/install-error.js';
+import { AnswerError } from '../common/answers.js';
+import { errorMessage } from '../common/install-error.js';
 import { formatBytes } from './sizes.js';
 
 export interface DiskInfo {

@@ -3,10 +3,10 @@
 // it (the live medium least of all); what is on it may be erased; the kernel
 // can mount and encrypt what the layout makes; and it is large enough.
 import { access } from 'node:fs/promises';
-import { AnswerError, type Answers, type Layout } from '../step/answers.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { runStepCommand } from '../step/run-step-command.js';
+import { AnswerError, type Answers, type Layout } from '../common/answers.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { runStageCommand } from '../common/run-stage-command.js';
 import type { DiskInfo } from './block-device.js';
 import { checkDiskFree } from './disk-in-use.js';
 import { checkWipe, diskSignatures, type Signature } from './existing-data.js';
@@ -36,7 +36,7 @@ export async function checkDisk(ctx: CommandContext, disk: DiskInfo, answers: An
   if (layout.encrypt) {
     const unsupported = await luksUnsupported(ctx);
     if (unsupported) throw new AnswerError('layout.encrypt', 'Encryption cannot run on this machine', `The answer file asks for LUKS2 encryption, but ${unsupported}. Boot the installer's own kernel (it has dm-crypt), or remove "layout.encrypt". The disk was not touched.`);
-    await runStepCommand(ctx, { file: 'cryptsetup', args: ['--version'], failure: (r) => new InstallError('command-missing', 'cryptsetup does not run', `cryptsetup --version exited with ${r.exitCode}. The disk was not touched.`) });
+    await runStageCommand(ctx, { file: 'cryptsetup', args: ['--version'], failure: (r) => new InstallError('command-missing', 'cryptsetup does not run', `cryptsetup --version exited with ${r.exitCode}. The disk was not touched.`) });
   }
   if (layout.type === 'efi-ext4' && !(await access('/sys/firmware/efi').then(() => true, () => false))) {
     ctx.log('validate', 'layout efi-ext4, but this machine booted without UEFI (no /sys/firmware/efi): the installed system boots only where UEFI boots it', 'warn');

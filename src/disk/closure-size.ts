@@ -1,7 +1,7 @@
 // The size of the system the disk must hold: the closure of the built
-// toplevel, by the NAR sizes Nix records (nix path-info), as the copy step counts them.
+// toplevel, by the NAR sizes Nix records (nix path-info), as the copy stage counts them.
 import { closureInfo } from '../nix/commands.js';
-import type { CommandContext } from '../step/context.js';
+import type { CommandContext } from '../common/context.js';
 
 export async function closureBytes(ctx: CommandContext, toplevel: string): Promise<number> {
   const paths = await closureInfo(ctx, toplevel);

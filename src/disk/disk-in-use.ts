@@ -4,7 +4,7 @@
 // system or active swap, or one another device is built on (LVM, RAID, LUKS).
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { AnswerError } from '../step/answers.js';
+import { AnswerError } from '../common/answers.js';
 import { blockName, majorMinor, partitionNames, type DiskInfo } from './block-device.js';
 
 async function readSys(path: string): Promise<string | null> {

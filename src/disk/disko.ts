@@ -6,11 +6,11 @@
 // which cannot happen offline. Checked before the disk is touched, as the
 // layouts' disks are; afterwards the mounts are read back, never assumed.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { AnswerError, type Answers } from '../step/answers.js';
+import { AnswerError, type Answers } from '../common/answers.js';
 import type { DiskoFacts } from '../protocol/config-facts.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import { majorMinor, partitionNames, type DiskInfo } from './block-device.js';
 import { disksOfPath, mounts } from './disk-in-use.js';
 import type { DiskSession } from './disk-session.js';
@@ -102,13 +102,13 @@ export async function checkRootMountPoint(facts: DiskoFacts, source: string): Pr
 // the format script, which skips a partition that already holds one, makes new ones.
 export async function eraseForDisko(ctx: CommandContext, disk: DiskInfo): Promise<void> {
   // The kernel's view of the old table (a loop device shows none until asked).
-  await runStepCommand(ctx, { file: 'partx', args: ['--update', disk.device], failure: () => new InstallError('partition-reread', '', '') }).catch((error: unknown) => {
+  await runStageCommand(ctx, { file: 'partx', args: ['--update', disk.device], failure: () => new InstallError('partition-reread', '', '') }).catch((error: unknown) => {
     if (!(error instanceof InstallError) || error.code !== 'partition-reread') throw error;
   });
   const nodes = [...(await partitionNames(disk.name)).map((name) => `/dev/${name}`), disk.device];
   for (const node of nodes) {
     ctx.log('partition', `erasing the signatures on ${node} ("wipe": true), as disko's destroy step does`);
-    await runStepCommand(ctx, {
+    await runStageCommand(ctx, {
       file: 'wipefs',
       args: ['--all', node],
       failure: (r) => new InstallError('partition-failed', `${disk.path} could not be erased`, `wipefs --all ${node} exited with ${r.exitCode}:\n${lastLines(ctx, 'wipefs')}\nIs something on the disk in use? Check lsblk ${disk.device}.`),
@@ -119,7 +119,7 @@ export async function eraseForDisko(ctx: CommandContext, disk: DiskInfo): Promis
 // Runs one of disko's scripts as it is (no arguments; it sets its own PATH), every line it prints logged under "disko".
 export async function runDiskoScript(ctx: CommandContext, script: string, what: string, disk: DiskInfo): Promise<void> {
   ctx.log('disko', `running the configuration's disko ${what} script ${script}`);
-  await runStepCommand(ctx, {
+  await runStageCommand(ctx, {
     file: script,
     args: [],
     source: 'disko',

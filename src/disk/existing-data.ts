@@ -1,10 +1,10 @@
 // What is on a disk already, by wipefs's own probe (partition tables and file
 // system, RAID or LUKS signatures): a disk with any of it is only touched when
 // the answer file says "wipe": true.
-import { AnswerError } from '../step/answers.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import { AnswerError } from '../common/answers.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import type { DiskInfo } from './block-device.js';
 
 export interface Signature {
@@ -20,7 +20,7 @@ export function parseWipefsJson(text: string): Signature[] {
 
 // `wipefs --no-act` only reads.
 export async function diskSignatures(ctx: CommandContext, disk: DiskInfo): Promise<Signature[]> {
-  const result = await runStepCommand(ctx, {
+  const result = await runStageCommand(ctx, {
     file: 'wipefs',
     args: ['--no-act', '--json', disk.device],
     captureStdout: true,

@@ -1,11 +1,11 @@
 // Makes the file systems: vfat on the EFI system partition, ext4 on the root
 // and swap on the swap partition, each inside LUKS2 when the layout encrypts.
 // Labels as in the NixOS manual (boot, nixos, swap).
-import type { Layout } from '../step/answers.js';
+import type { Layout } from '../common/answers.js';
 import type { PartitionInfo } from '../protocol/messages.js';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import { ROOT_MAPPER, SWAP_MAPPER, encryptAndOpen } from './luks.js';
 import type { PartitionNodes } from './partition.js';
 import { LABELS } from './planned-file-systems.js';
@@ -20,7 +20,7 @@ export interface Formatted {
 }
 
 async function mkfs(ctx: JobContext, file: string, args: string[], device: string): Promise<void> {
-  await runStepCommand(ctx, {
+  await runStageCommand(ctx, {
     file,
     args: [...args, device],
     failure: (r) => new InstallError('format-failed', `Creating a file system on ${device} failed`, `${file} ${[...args, device].join(' ')} exited with ${r.exitCode}:\n${lastLines(ctx, file)}\nCheck the disk (dmesg shows write errors), then start the install again.`),

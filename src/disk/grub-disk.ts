@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import type { DiskInfo } from './block-device.js';
 import { majorMinor } from './block-device.js';
-import { AnswerError, type Answers } from '../step/answers.js';
+import { AnswerError, type Answers } from '../common/answers.js';
 
 async function deviceNumbers(path: string): Promise<string | null> {
   const info = await stat(path).catch(() => null);

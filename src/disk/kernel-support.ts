@@ -2,14 +2,14 @@
 // layout's file systems, and map LUKS devices. A module not loaded yet counts
 // when modprobe can find it (mount and cryptsetup load it on demand).
 import { access, readFile } from 'node:fs/promises';
-import type { CommandContext } from '../step/context.js';
-import { runStepCommand } from '../step/run-step-command.js';
-import { InstallCancelled, InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { runStageCommand } from '../common/run-stage-command.js';
+import { InstallCancelled, InstallError } from '../common/install-error.js';
 
 async function loadable(ctx: CommandContext, module: string): Promise<boolean> {
   if (await access(`/sys/module/${module}`).then(() => true, () => false)) return true;
   try {
-    await runStepCommand(ctx, { file: 'modprobe', args: ['--dry-run', '--quiet', module], failure: () => new InstallError('module-missing', module, '') });
+    await runStageCommand(ctx, { file: 'modprobe', args: ['--dry-run', '--quiet', module], failure: () => new InstallError('module-missing', module, '') });
     return true;
   } catch (error) {
     if (error instanceof InstallCancelled) throw error;

@@ -3,7 +3,7 @@
 // /boot, as the NixOS manual does it), bios-ext4 a BIOS boot partition where
 // GRUB puts its core image on a GPT disk. Type GUIDs, not sfdisk's aliases,
 // so every util-linux version reads the script the same.
-import type { Layout } from '../step/answers.js';
+import type { Layout } from '../common/answers.js';
 import { PARTITION_NAMES } from './planned-file-systems.js';
 import { GiB, MiB, formatBytes } from './sizes.js';
 

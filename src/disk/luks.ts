@@ -2,10 +2,10 @@
 // the answer file's passphrase file, read up to its length less a trailing
 // newline (--keyfile-size), so it is exactly what is typed at boot. It never
 // passes through argv, stdin or the log.
-import type { Encryption } from '../step/answers.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { Encryption } from '../common/answers.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 
 export const ROOT_MAPPER = 'cryptroot';
 export const SWAP_MAPPER = 'cryptswap';
@@ -34,9 +34,9 @@ function failed(ctx: CommandContext, what: string, device: string) {
 // Formats DEVICE as LUKS2, opens it as /dev/mapper/NAME and returns the mapper path and the LUKS UUID.
 export async function encryptAndOpen(ctx: CommandContext, device: string, encryption: Encryption, name: string, opened: string[]): Promise<{ mapper: string; uuid: string }> {
   ctx.log('format', `cryptsetup luksFormat --type luks2 ${device} (passphrase from ${encryption.passphraseFile})`);
-  await runStepCommand(ctx, { file: 'cryptsetup', args: luksFormatArgs(device, encryption), failure: failed(ctx, 'luksFormat', device) });
-  const uuid = (await runStepCommand(ctx, { file: 'cryptsetup', args: ['luksUUID', device], captureStdout: true, failure: failed(ctx, 'luksUUID', device) })).stdout.join('').trim();
-  await runStepCommand(ctx, { file: 'cryptsetup', args: luksOpenArgs(device, encryption, name), failure: failed(ctx, 'open', device) });
+  await runStageCommand(ctx, { file: 'cryptsetup', args: luksFormatArgs(device, encryption), failure: failed(ctx, 'luksFormat', device) });
+  const uuid = (await runStageCommand(ctx, { file: 'cryptsetup', args: ['luksUUID', device], captureStdout: true, failure: failed(ctx, 'luksUUID', device) })).stdout.join('').trim();
+  await runStageCommand(ctx, { file: 'cryptsetup', args: luksOpenArgs(device, encryption, name), failure: failed(ctx, 'open', device) });
   opened.push(name);
   ctx.log('format', `opened ${device} as /dev/mapper/${name} (LUKS UUID ${uuid})`);
   return { mapper: `/dev/mapper/${name}`, uuid };

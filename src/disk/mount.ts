@@ -4,14 +4,14 @@
 // in the session for the teardown.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import type { DiskSession } from './disk-session.js';
 import type { Formatted } from './format.js';
 
 async function mount(ctx: JobContext, session: DiskSession, args: string[], device: string, where: string): Promise<void> {
-  await runStepCommand(ctx, {
+  await runStageCommand(ctx, {
     file: 'mount',
     args: [...args, device, where],
     failure: (r) => new InstallError('mount-failed', `Mounting ${device} failed`, `mount ${[...args, device, where].join(' ')} exited with ${r.exitCode}:\n${lastLines(ctx, 'mount')}\nThe kernel may lack the file system's driver (dmesg says); start the install again after checking.`),
@@ -31,7 +31,7 @@ export async function mountTarget(ctx: JobContext, session: DiskSession, formatt
   }
   ctx.progress(0.8);
   if (formatted.swap) {
-    await runStepCommand(ctx, {
+    await runStageCommand(ctx, {
       file: 'swapon',
       args: [formatted.swap],
       failure: (r) => new InstallError('mount-failed', `Turning on swap on ${formatted.swap} failed`, `swapon ${formatted.swap} exited with ${r.exitCode}:\n${lastLines(ctx, 'swapon')}`),

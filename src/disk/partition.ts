@@ -4,9 +4,9 @@
 // max_part=0) or that is busy, so partx adds them, and udev settles where there
 // is one. The table is read back from the disk, never assumed.
 import { stat } from 'node:fs/promises';
-import type { CommandContext, JobContext } from '../step/context.js';
-import { InstallCancelled, InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { CommandContext, JobContext } from '../common/context.js';
+import { InstallCancelled, InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import type { DiskInfo } from './block-device.js';
 import { sfdiskScript, type PartitionRole, type PlannedPartition } from './layout.js';
 
@@ -27,7 +27,7 @@ export function parseSfdiskJson(text: string): { label: string | null; partition
 }
 
 export async function readPartitionTable(ctx: CommandContext, disk: DiskInfo) {
-  const result = await runStepCommand(ctx, {
+  const result = await runStageCommand(ctx, {
     file: 'sfdisk',
     args: ['--json', disk.device],
     captureStdout: true,
@@ -55,7 +55,7 @@ async function waitForNodes(ctx: CommandContext, nodes: readonly string[], timeo
 // Optional helpers: partx and udevadm that fail, or are not there, are logged and the nodes checked anyway.
 export async function tryCommand(ctx: CommandContext, file: string, args: string[]): Promise<void> {
   try {
-    await runStepCommand(ctx, { file, args, failure: (r) => new InstallError('partition-reread', `${file} exited with ${r.exitCode}`, '') });
+    await runStageCommand(ctx, { file, args, failure: (r) => new InstallError('partition-reread', `${file} exited with ${r.exitCode}`, '') });
   } catch (error) {
     if (error instanceof InstallCancelled) throw error;
     ctx.log('partition', `${file} ${args.join(' ')}: ${(error as InstallError).title} (continuing)`);
@@ -82,7 +82,7 @@ export async function rereadPartitions(ctx: CommandContext, disk: DiskInfo, node
 export async function partitionDisk(ctx: JobContext, disk: DiskInfo, plan: readonly PlannedPartition[], erase: boolean): Promise<PartitionNodes> {
   if (erase) {
     ctx.log('partition', `erasing the signatures on ${disk.device} ("wipe": true)`);
-    await runStepCommand(ctx, {
+    await runStageCommand(ctx, {
       file: 'wipefs',
       args: ['--all', disk.device],
       failure: (r) => new InstallError('partition-failed', `${disk.path} could not be erased`, `wipefs --all ${disk.device} exited with ${r.exitCode}:\n${lastLines(ctx, 'wipefs')}\nIs something on the disk in use? Check lsblk ${disk.device}.`),
@@ -91,7 +91,7 @@ export async function partitionDisk(ctx: JobContext, disk: DiskInfo, plan: reado
   ctx.progress(0.3);
   const script = sfdiskScript(plan);
   for (const line of script.trimEnd().split('\n')) ctx.log('partition', `sfdisk ${disk.device} < ${line}`);
-  await runStepCommand(ctx, {
+  await runStageCommand(ctx, {
     file: 'sfdisk',
     args: ['--wipe', 'always', '--wipe-partitions', 'always', disk.device],
     input: script,

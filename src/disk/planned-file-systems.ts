@@ -2,7 +2,7 @@
 // label: what the configuration is checked with before the disk is
 // partitioned (a NixOS system must have a root file system). Once they exist,
 // nixos-generate-config's own declarations replace these.
-import type { Layout } from '../step/answers.js';
+import type { Layout } from '../common/answers.js';
 import { ROOT_MAPPER, SWAP_MAPPER } from './luks.js';
 
 // The labels format.ts gives them (the NixOS manual's), and sfdisk's partition names.

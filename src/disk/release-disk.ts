@@ -1,12 +1,12 @@
 // Undoes what the session did, newest first, however the install ended: swap
-// off, file systems unmounted (retried while processes of a cancelled step
+// off, file systems unmounted (retried while processes of a cancelled stage
 // still hold them; lazily as a last resort, which at least leaves nothing
 // mounted), LUKS devices closed, the mount point removed. Runs with its own
 // cancel signal: a cancelled install still cleans up.
 import { rmdir } from 'node:fs/promises';
-import type { CommandContext } from '../step/context.js';
-import { InstallError, errorMessage } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError, errorMessage } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import type { DiskSession } from './disk-session.js';
 import { adoptDiskoUses } from './disko.js';
 import { luksCloseArgs } from './luks.js';
@@ -16,7 +16,7 @@ const RETRY_MS = 500;
 
 async function run(ctx: CommandContext, file: string, args: string[]): Promise<string | null> {
   try {
-    await runStepCommand(ctx, { file, args, failure: (r) => new InstallError('release-failed', `${file} ${args.join(' ')} exited with ${r.exitCode}`, lastLines(ctx, file)) });
+    await runStageCommand(ctx, { file, args, failure: (r) => new InstallError('release-failed', `${file} ${args.join(' ')} exited with ${r.exitCode}`, lastLines(ctx, file)) });
     return null;
   } catch (error) {
     return error instanceof InstallError ? `${error.title}: ${error.description}` : errorMessage(error);

@@ -1,15 +1,15 @@
-// Step 5: nixos-install with the system already built and copied: it sets the
+// Stage `install`: nixos-install with the system already built and copied: it sets the
 // system profile, installs the boot loader in a chroot and activates. The
 // channel is copied when the live system has one, so the installed system can
 // rebuild offline.
 import { existsSync } from 'node:fs';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import { OFFLINE_NIX_OPTIONS } from '../nix/options.js';
 import { checkedStorePaths } from '../nix/store-path.js';
 
-// nixos-install's own phase lines, as fractions of this step.
+// nixos-install's own phase lines, as fractions of this stage.
 const PHASE_LINES: [RegExp, number][] = [
   [/^copying channel/, 0.2],
   [/^installing the boot loader/, 0.5],
@@ -24,7 +24,7 @@ export function nixosInstallArgs(ctx: JobContext, toplevel: string, copyChannel:
 export async function runNixosInstall(ctx: JobContext, toplevel: string): Promise<void> {
   const copyChannel = existsSync(ctx.settings.channelProfile);
   let bootLoader = false;
-  await runStepCommand(ctx, {
+  await runStageCommand(ctx, {
     file: 'nixos-install',
     args: nixosInstallArgs(ctx, toplevel, copyChannel),
     onLine: (line) => {

@@ -5,8 +5,8 @@
 // password for that user itself, which then wins).
 import { chmod, chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { JobContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 
 export function withPassword(shadow: string, user: string, hash: string): string | null {
   let found = false;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TARGET_NIX_DB } from '../copy/closure.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
-import { checkFreeSpace } from '../step/free-space.js';
+import { checkFreeSpace } from '../common/free-space.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { manifestFacts } from '../validate/config-facts.js';
 import { PARTIAL_TARGET_AGAIN, buildStage, copyStage, hardwareStage, installStage, reportStage, stageConfigStage, validateStage } from './shared-stages.js';

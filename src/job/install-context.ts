@@ -7,9 +7,9 @@ import { HEARTBEAT_MS, LOG_TAIL_LINES, MAX_LOG_LINE_CHARS } from '../protocol/li
 import { PROTOCOL_VERSION, type ProgressEvent } from '../protocol/messages.js';
 import { PHASE_TITLES } from '../protocol/titles.js';
 import type { Phase } from '../protocol/vocabularies.js';
-import { clip } from '../step/clip.js';
-import type { CopyCounts, JobContext, JobSettings } from '../step/context.js';
-import { RecentLines } from '../step/recent-lines.js';
+import { clip } from '../common/clip.js';
+import type { CopyCounts, JobContext, JobSettings } from '../common/context.js';
+import { RecentLines } from '../common/recent-lines.js';
 import type { BatchingSink } from './batch-log-events.js';
 import { overallFraction, type Stage } from './stage.js';
 
@@ -56,7 +56,7 @@ export function installContext(
   const endPhase = (outcome: string) => {
     if (!phaseTimer) return;
     const durationMs = Date.now() - phaseTimer.started;
-    logger.info({ step: phaseTimer.phase, outcome, durationMs, outputLines: phaseTimer.outputLines }, `step ${phaseTimer.phase} ${outcome} after ${(durationMs / 1000).toFixed(1)} s; its commands printed ${phaseTimer.outputLines} lines (in the install log)`);
+    logger.info({ phaseEnded: phaseTimer.phase, outcome, durationMs, outputLines: phaseTimer.outputLines }, `phase ${phaseTimer.phase} ${outcome} after ${(durationMs / 1000).toFixed(1)} s; its commands printed ${phaseTimer.outputLines} lines (in the install log)`);
     phaseTimer = null;
   };
   const relayLine = (source: string, line: string) => {

@@ -4,7 +4,7 @@ import { UnsafePathError } from '../fs/beneath.js';
 import { PROTOCOL_VERSION, type AppliedChoice, type ErrorInfo, type ResultEvent } from '../protocol/messages.js';
 import { PHASE_TITLES } from '../protocol/titles.js';
 import type { Phase } from '../protocol/vocabularies.js';
-import { InstallError, errorMessage, type StopReason } from '../step/install-error.js';
+import { InstallError, errorMessage, type StopReason } from '../common/install-error.js';
 import { truncate } from './install-context.js';
 
 const MAX_DESCRIPTION_CHARS = 8000;

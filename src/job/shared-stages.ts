@@ -13,7 +13,7 @@ import { writeTargetLog } from '../report/write-target-log.js';
 import { protectStagedSecrets } from '../stage/protect-secrets.js';
 import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import type { Firmware } from '../prepare/firmware.js';
-import { InstallCancelled } from '../step/install-error.js';
+import { InstallCancelled } from '../common/install-error.js';
 import { checkTargetFolders } from '../validate/check-target-root.js';
 import { validateConfig, validationError } from '../validate/validate-config.js';
 import { defineStage, type InstallRun, type Stage } from './stage.js';

@@ -12,8 +12,8 @@ import type { PreparedConfig } from '../prepare/prepare-config.js';
 import type { AppliedChoice, InstallRequest, ResultEvent, ValidationResult } from '../protocol/messages.js';
 import { PHASE_TITLES } from '../protocol/titles.js';
 import type { Phase } from '../protocol/vocabularies.js';
-import type { JobContext, JobSettings } from '../step/context.js';
-import type { InstallError } from '../step/install-error.js';
+import type { JobContext, JobSettings } from '../common/context.js';
+import type { InstallError } from '../common/install-error.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 import type { UnattendedPlan } from './unattended.js';
 

@@ -14,7 +14,7 @@ import { releaseDisk } from '../disk/release-disk.js';
 import { setPassword } from '../install/set-password.js';
 import { prepareConfig, probeMountedFileSystems } from '../prepare/prepare-config.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 import { checkTargetRoot } from '../validate/check-target-root.js';
 import { PARTIAL_TARGET_AGAIN, buildStage, copyStage, hardwareStage, installStage, reportStage, stageConfigStage, validateStage } from './shared-stages.js';
 import { defineStage, type InstallRun, type Pipeline } from './stage.js';

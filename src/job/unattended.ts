@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { describeAnswers } from '../answers/answer-file.js';
-import type { Answers, Layout } from '../step/answers.js';
+import type { Answers, Layout } from '../common/answers.js';
 import { readAnswers } from '../answers/read-answers.js';
 import { buildSystem } from '../build/build-system.js';
 import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
@@ -18,8 +18,8 @@ import { formatBytes } from '../disk/sizes.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
 import type { ConfigFacts, DiskoFacts } from '../protocol/config-facts.js';
 import type { InstallChoices } from '../protocol/messages.js';
-import { InstallError } from '../step/install-error.js';
-import type { JobContext, JobSettings } from '../step/context.js';
+import { InstallError } from '../common/install-error.js';
+import type { JobContext, JobSettings } from '../common/context.js';
 import { manifestFacts } from '../validate/config-facts.js';
 import type { Firmware } from '../prepare/firmware.js';
 

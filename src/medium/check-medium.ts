@@ -6,7 +6,7 @@
 // path, so each damaged path is named with Nix's own words.
 import { closureInfo, type StorePathInfo } from '../nix/commands.js';
 import { allStorePaths, verifyPaths } from '../nix/verify-store.js';
-import type { CommandContext } from '../step/context.js';
+import type { CommandContext } from '../common/context.js';
 
 const BATCH_BYTES = 256 * 1024 * 1024;
 const BATCH_PATHS = 200;

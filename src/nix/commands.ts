@@ -1,8 +1,8 @@
 // Every Nix command the installer runs, with its options and the parsing of
 // its structured output. What differs between Nix versions (2.8 on Debian 12,
 // 2.26, 2.34; 2.28+ on NixOS ISOs) is handled here and nowhere else.
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import { ACTIVITY, PLANNED_BUILDS, RESULT, type BuildProgress, type NixActivities, type NixLogEvent } from './log-format.js';
 import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS, targetStore } from './options.js';
 import { runNix, type NixRunOutcome } from './run-nix.js';

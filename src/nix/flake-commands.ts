@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLAKE_CONFIG_NAME } from './flake-config-name.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import { lastMessages, nixVersion, realise, type NixFailureHandler, type NixVersion } from './commands.js';
 import type { BuildProgress } from './log-format.js';
 import { FLAKE_OPTIONS, OFFLINE_NIX_OPTIONS } from './options.js';

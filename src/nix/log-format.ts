@@ -4,7 +4,7 @@
 // results; errors carry their message, position and trace as fields, so
 // nothing here depends on how a Nix version renders them as text.
 
-import { clip } from '../step/clip.js';
+import { clip } from '../common/clip.js';
 
 // Activity types (Nix's ActivityType enum, unchanged since 2.0).
 export const ACTIVITY = {

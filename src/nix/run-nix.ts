@@ -2,15 +2,15 @@
 // the line a person would have seen (in the install log, under the command's
 // name), errors are kept whole for the failure description, and the caller
 // sees each event (progress, builds, copies) as it happens.
-import type { CommandContext } from '../step/context.js';
-import type { InstallError } from '../step/install-error.js';
-import { runStepCommand } from '../step/run-step-command.js';
+import type { CommandContext } from '../common/context.js';
+import type { InstallError } from '../common/install-error.js';
+import { runStageCommand } from '../common/run-stage-command.js';
 import type { ChildResult } from '../process/run-child.js';
 import { NixActivities, parseNixLogLine, type NixLogEvent } from './log-format.js';
 import { LOG_FORMAT_OPTIONS, NO_IMPORT_FROM_DERIVATION } from './options.js';
 import { evalUser, evalUserEnv } from './eval-user.js';
 import { isUntrustedClientNotice } from './errors.js';
-import { clip } from '../step/clip.js';
+import { clip } from '../common/clip.js';
 
 // Messages kept for the failure description: the end of a long build's output is what matters.
 const KEPT_MESSAGES = 400;
@@ -49,7 +49,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
   };
   let outcome: NixRunOutcome | null = null;
   const user = command.evaluates ? evalUser() : null;
-  const result = await runStepCommand(ctx, {
+  const result = await runStageCommand(ctx, {
     ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
     file: command.file,
     source,

@@ -2,7 +2,7 @@
 // command line as root: a plain path in /nix/store (a derivation where one is
 // expected). Nix's legacy commands read "--version" after `--` as an option,
 // so `--` alone does not keep such a value an operand.
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 
 const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+._?=-]+(\/[A-Za-z0-9+._?=-]+)*$/;
 

@@ -1,7 +1,7 @@
 // The medium check's Nix commands: every path the live store holds, and
 // each path's contents hashed against the hash registered for it.
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import { lastMessages, parsePathInfo, type StorePathInfo } from './commands.js';
 import { NIX_COMMAND_OPTIONS, OFFLINE_NIX_OPTIONS } from './options.js';
 import { runNix } from './run-nix.js';

@@ -3,9 +3,9 @@
 // what the probe cannot see (encrypted swap chosen in Calamares) and the import
 // of the installer's choices. It is checked with everything else before the
 // target is touched, and written to <root>/etc/nixos only then.
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
-import { lastLines, runStepCommand } from '../step/run-step-command.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
+import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import type { PartitionInfo } from '../protocol/messages.js';
 import { luksSwapDevices, luksSwapNix } from './luks-swap.js';
 
@@ -13,7 +13,7 @@ import { luksSwapDevices, luksSwapNix } from './luks-swap.js';
 // noFilesystems: the machine's hardware alone, before its disk holds any file system (an unattended install's checks).
 export async function showHardwareConfig(ctx: CommandContext, root: string | null, noFilesystems = false): Promise<string> {
   const where = [...(noFilesystems ? ['--no-filesystems'] : []), ...(root === null ? [] : ['--root', root])];
-  const result = await runStepCommand(ctx, {
+  const result = await runStageCommand(ctx, {
     file: 'nixos-generate-config',
     args: ['--show-hardware-config', ...where],
     captureStdout: true,

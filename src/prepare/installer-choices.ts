@@ -8,7 +8,7 @@ import type { ChoiceSetting } from '../protocol/vocabularies.js';
 
 export const CHOICES_FILE = 'installer-choices.nix';
 
-// One step stronger than lib.mkDefault (1000), weaker than a plain setting (100):
+// One notch stronger than lib.mkDefault (1000), weaker than a plain setting (100):
 // a configuration's own lib.mkDefault leaves the choice to the installer, where
 // two mkDefaults of these string options would stop the evaluation with a conflict.
 // nix/config-facts.nix counts a setting below it as the configuration's own.

@@ -2,13 +2,13 @@
 // written to the target: a snapshot of the source folder in a private scratch
 // folder, with the target's generated hardware-configuration.nix in place of
 // the template and the installer's choices beside it. The checks run on this
-// folder, and the stage step copies this folder (not the source again) to
+// folder, and the stage phase copies this folder (not the source again) to
 // <root>/etc/nixos, so what was checked is what is installed.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
-import type { CommandContext, JobContext } from '../step/context.js';
+import type { CommandContext, JobContext } from '../common/context.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
 import { privateCopy } from './private-copy.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { evalUser } from '../nix/eval-user.js';
 import { copyWithRetries } from '../snapshot/copy-with-retries.js';
-import type { CommandContext } from '../step/context.js';
+import type { CommandContext } from '../common/context.js';
 import { shareWithEvalGroup } from './eval-group-access.js';
 
 export interface PrivateCopy {

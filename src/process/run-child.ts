@@ -1,4 +1,4 @@
-// Runs one external command for an install step: argv array (never a shell
+// Runs one external command for an install stage: argv array (never a shell
 // string), its own process group so a cancel ends the whole tree, every output
 // line handed on as it arrives.
 import type { Readable } from 'node:stream';

@@ -28,5 +28,5 @@ export const MAX_CONNECTIONS_PER_USER = 8;
 // other half always answers a request (two users at their limit cannot fill it).
 export const MAX_WATCHERS = 16;
 // While an install runs, its last progress event is sent again at least this
-// often, so a client can tell a quiet step (evaluating NixOS) from a dead daemon.
+// often, so a client can tell a quiet phase (evaluating NixOS) from a dead daemon.
 export const HEARTBEAT_MS = 5_000;

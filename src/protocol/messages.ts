@@ -222,7 +222,7 @@ export interface PhaseEvent {
 export interface LogEvent {
   v: number;
   installId: string;
-  // Which program or step wrote the lines: "daemon", "nix-build", "nix copy", ...
+  // Which program or stage wrote the lines: "daemon", "nix-build", "nix copy", ...
   source: string;
   // In the order written; at least one.
   lines: string[];

@@ -1,4 +1,4 @@
-// Step 6: the full install log goes to the installed system's /var/log, so what
+// Stage `report`: the full install log goes to the installed system's /var/log, so what
 // happened during the install can be read after the first boot. The log of an
 // earlier install there is kept beside it, as /etc/nixos is. By now the
 // target's own activation has run and may have made links there (an
@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
-import { freeBackupName } from '../step/backup-name.js';
+import { freeBackupName } from '../common/backup-name.js';
 
 const LOG_FOLDER = 'nixos-offline-installer';
 export const TARGET_LOG_DIR = `var/log/${LOG_FOLDER}`;

@@ -10,7 +10,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigSourceStatus, ErrorInfo, PassedOverSource } from '../protocol/messages.js';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 import { passOverReason, untrustedReason } from './trusted-source.js';
 
 export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;

@@ -1,8 +1,8 @@
 // A consistent copy of a configuration folder that someone may be editing: it
 // counts only if the folder did not change while it was copied.
 import { Beneath } from '../fs/beneath.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallCancelled, InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallCancelled, InstallError } from '../common/install-error.js';
 import { copySnapshot, SourceChanged } from './copy-snapshot.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 

@@ -1,9 +1,9 @@
 // Walks a configuration folder without following links, refusing what cannot be
 // copied faithfully to the target, and fingerprints every entry so the stage
-// step can tell whether the folder changed while it was being copied.
+// stage can tell whether the folder changed while it was being copied.
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 
 export interface SourceEntry {
   path: string; // relative to the folder, '/'-separated

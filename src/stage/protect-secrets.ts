@@ -3,7 +3,7 @@
 // root may read them, as /etc/shadow.
 import { chmod, lstat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import type { JobContext } from '../step/context.js';
+import type { JobContext } from '../common/context.js';
 
 export async function protectStagedSecrets(ctx: JobContext, source: string, etcNixos: string, files: readonly string[]): Promise<void> {
   for (const file of files) {

@@ -1,4 +1,4 @@
-// Step 1: copy the configuration folder to <root>/etc/nixos. The copy goes to a
+// Stage `stage`: copy the configuration folder to <root>/etc/nixos. The copy goes to a
 // staging folder on the target first and counts only if the source did not
 // change while it was copied (a technician may be editing /tmp/nix-cfg), so the
 // target never gets a mix of two versions. An existing /etc/nixos is kept as a
@@ -7,8 +7,8 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
-import type { JobContext } from '../step/context.js';
-import { freeBackupName } from '../step/backup-name.js';
+import type { JobContext } from '../common/context.js';
+import { freeBackupName } from '../common/backup-name.js';
 import { isOwnStaging, markOwnStaging } from './own-staging.js';
 import { copyWithRetries } from '../snapshot/copy-with-retries.js';
 import type { SourceScan } from '../snapshot/scan-source.js';

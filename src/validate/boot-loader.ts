@@ -1,6 +1,6 @@
 // Does the configuration's boot loader fit the machine's firmware? Found out
 // here, before the target is touched, instead of in nixos-install's boot
-// loader step at the very end. The facts come from the system with the
+// loader stage at the very end. The facts come from the system with the
 // installer's choices applied (a BIOS install gets GRUB's device from them).
 import type { Firmware } from '../prepare/firmware.js';
 import type { ConfigFacts } from '../protocol/config-facts.js';

@@ -2,7 +2,7 @@
 // nobody but root can redirect, checked before anything is written to it
 // (nixos-install refuses some of the same things, but only after the long copy).
 // The path must already be its own real path: no link anywhere on it, so what
-// is checked is what every later step acts on; every folder on it is root's and
+// is checked is what every later stage acts on; every folder on it is root's and
 // not writable by others (sticky ones such as /tmp excepted above the target:
 // Calamares mounts the target under /tmp/calamares-root-*), so nobody can swap
 // it afterwards; the target itself is writable by root alone, and not a file
@@ -10,7 +10,7 @@
 import { readFile, realpath, stat, statfs, lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { notRootsOnly } from '../fs/beneath.js';
-import { InstallError } from '../step/install-error.js';
+import { InstallError } from '../common/install-error.js';
 
 // Folders in the target that Nix, nixos-install or the installer write into:
 // where they exist they must be real folders only root can change, or a

@@ -12,8 +12,8 @@ import { evalReadable } from '../nix/eval-readable.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-commands.js';
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
-import type { CommandContext, JobSettings } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext, JobSettings } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import { CHOICE_SETTINGS, type ChoiceSetting } from '../protocol/vocabularies.js';
 import type { ConfigFacts, DiskoFacts, FlakeInput } from '../protocol/config-facts.js';
 

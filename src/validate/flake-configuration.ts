@@ -6,8 +6,8 @@ import type { NixFailureHandler } from '../nix/commands.js';
 import { describeNixFailure, type ConfigPlace } from '../nix/errors.js';
 import { evaluateFlakeJson } from '../nix/flake-commands.js';
 import { FLAKE_CONFIG_NAME } from '../nix/flake-config-name.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 
 export interface FlakeChoice {
   requested?: string;

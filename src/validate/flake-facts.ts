@@ -8,7 +8,7 @@
 import type { ConfigPlace } from '../nix/errors.js';
 import { folderFlakeRef, flakeStoreCopy } from '../nix/flake-commands.js';
 import type { ConfigFacts, FlakeFacts } from '../protocol/config-facts.js';
-import type { CommandContext, JobSettings } from '../step/context.js';
+import type { CommandContext, JobSettings } from '../common/context.js';
 import { evaluateFlakeFacts, manifestFacts, type ManifestFlake } from './config-facts.js';
 import { chooseConfiguration, evalFailure, flakeConfigurations, flakeHostNames, type FlakeChoice } from './flake-configuration.js';
 import { checkFlakeInputs } from './flake-inputs.js';

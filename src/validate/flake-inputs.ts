@@ -9,8 +9,8 @@ import { describeNixFailure } from '../nix/errors.js';
 import { declaredFlakeInputs, invalidInLiveStore } from '../nix/flake-commands.js';
 import { FlakeLockError, flakeReference, isInsideFlake, isLocked, lockedInputs, parseFlakeLock, rootInputs, sourceStorePath, type FlakeLock, type LockedInput } from '../nix/flake-lock.js';
 import type { FlakeInput } from '../protocol/config-facts.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 
 const REBUILD_HINT = 'On the machine that builds the ISO: run `nix flake lock` in nix-cfg/, commit flake.lock and rebuild the ISO, whose store then carries every locked input.';
 

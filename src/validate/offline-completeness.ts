@@ -3,8 +3,8 @@
 // fixed-output derivation among those (one with an output hash: a download)
 // means the configuration needs something that is not on the ISO.
 import { dryRun, nixVersion, showDerivations, storeName } from '../nix/commands.js';
-import type { CommandContext } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import type { Download } from '../protocol/messages.js';
 
 export interface Completeness {

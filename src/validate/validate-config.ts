@@ -2,8 +2,8 @@
 // anything touches the target: it evaluates, the Calamares user is declared,
 // the chosen desktop is the configured one, and nothing has to be downloaded.
 // Each failed check says what was found, what was expected and what to do.
-import type { CommandContext, JobSettings } from '../step/context.js';
-import { InstallError } from '../step/install-error.js';
+import type { CommandContext, JobSettings } from '../common/context.js';
+import { InstallError } from '../common/install-error.js';
 import { PROTOCOL_VERSION, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
 import type { ConfigFacts } from '../protocol/config-facts.js';
 import type { CheckName } from '../protocol/vocabularies.js';

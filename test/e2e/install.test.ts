@@ -147,7 +147,7 @@ describe('a successful install', () => {
     expect(await installIds('install.log')).toEqual(new Set([resultOf(second).installId]));
   });
 
-  it('the journal gets the daemon`s own lines and a summary per step; the commands` output goes to the install log only', async () => {
+  it('the journal gets the daemon`s own lines and a summary per phase; the commands` output goes to the install log only', async () => {
     const lines = 3000;
     const source = await writeConfig(join(dir, 'cfg'), { hostName: 'quiet-journal', noise: { lines, nonce: randomBytes(6).toString('hex') } });
     const startedAt = Date.now();
@@ -163,18 +163,18 @@ describe('a successful install', () => {
     expect(journal.length).toBeLessThan(80);
     const phases = ['hardware', 'validate', 'stage', 'build', 'copy', 'install', 'report'];
     expect(journal.filter((l) => l.phase).map((l) => l.phase)).toEqual(phases);
-    const steps = journal.filter((l) => l.step);
-    expect(steps.map((l) => l.step)).toEqual(phases);
+    const steps = journal.filter((l) => l.phaseEnded);
+    expect(steps.map((l) => l.phaseEnded)).toEqual(phases);
     expect(steps.every((l) => l.outcome === 'done' && Number.isInteger(l.durationMs))).toBe(true);
     // Milliseconds of this install: together no more than the install took as the test saw it.
     expect(steps.reduce((sum, l) => sum + l.durationMs, 0)).toBeLessThanOrEqual(endedAt - startedAt);
-    expect(steps.find((l) => l.step === 'build').outputLines).toBeGreaterThanOrEqual(lines);
+    expect(steps.find((l) => l.phaseEnded === 'build').outputLines).toBeGreaterThanOrEqual(lines);
     expect(journal.some((l) => l.msg === `install ${result.installId} succeeded`)).toBe(true);
     // The install log has every line, the commands' and the daemon's.
     const log = (await readFile(result.logPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((l) => /^build output line \d+ of 3000$/.test(l.msg))).toHaveLength(lines);
     expect(log.some((l) => l.source === 'nix copy')).toBe(true);
-    expect(log.filter((l) => l.step).map((l) => l.step)).toEqual(phases);
+    expect(log.filter((l) => l.phaseEnded).map((l) => l.phaseEnded)).toEqual(phases);
   });
 });
 

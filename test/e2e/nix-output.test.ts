@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildAttribute, closureInfo, copyToTarget, evaluateJson } from '../../src/nix/commands.js';
 import { describeNixFailure } from '../../src/nix/errors.js';
 import type { BuildProgress } from '../../src/nix/log-format.js';
-import type { CommandContext } from '../../src/step/context.js';
-import { InstallError } from '../../src/step/install-error.js';
+import type { CommandContext } from '../../src/common/context.js';
+import { InstallError } from '../../src/common/install-error.js';
 import { writeConfig } from '../helpers/config.js';
 import { NIXOS_EXPR, NIX_CONFIG, REPO, scratch } from '../helpers/env.js';
 

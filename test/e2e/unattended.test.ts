@@ -15,7 +15,7 @@ import { luksFormatArgs, luksOpenArgs } from '../../src/disk/luks.js';
 import { formatPartitions } from '../../src/disk/format.js';
 import { planPartitions, GPT_TYPES } from '../../src/disk/layout.js';
 import { partitionDisk } from '../../src/disk/partition.js';
-import type { JobContext } from '../../src/step/context.js';
+import type { JobContext } from '../../src/common/context.js';
 import { runCli, resultOf, startCli, type CliRun } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ANSWER_FIELDS, ENCRYPT_FIELDS, LAYOUT_FIELDS, REQUIRED_FIELDS, checkAnswers, cryptFormat, describeAnswers, parseSize } from '../../src/answers/answer-file.js';
-import { AnswerError, LAYOUT_TYPES } from '../../src/step/answers.js';
+import { AnswerError, LAYOUT_TYPES } from '../../src/common/answers.js';
 import { readAnswers } from '../../src/answers/read-answers.js';
 import { THEN_ACTIONS } from '../../src/protocol/vocabularies.js';
 

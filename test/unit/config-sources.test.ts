@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chooseSource, resolveSource } from '../../src/resolve/config-sources.js';
-import { InstallError } from '../../src/step/install-error.js';
+import { InstallError } from '../../src/common/install-error.js';
 import { scratch } from '../helpers/env.js';
 
 let dir: string;

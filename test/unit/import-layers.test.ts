@@ -17,7 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // The socket protocol: wire types, limits, vocabularies, the titles people read.
   ['protocol'],
   // What every stage shares: the job's context, its errors, child commands.
-  ['step'],
+  ['common'],
   // The one module that runs Nix; copying a configuration folder consistently.
   ['nix', 'snapshot'],
   // The stages of an install, each its own folder.

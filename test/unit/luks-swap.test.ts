@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { luksSwapDevices } from '../../src/prepare/luks-swap.js';
 import { completeHardwareConfig } from '../../src/prepare/hardware-config.js';
-import type { JobContext } from '../../src/step/context.js';
+import type { JobContext } from '../../src/common/context.js';
 
 describe('encrypted swap from Calamares partitions', () => {
   it('picks claimed LUKS swap partitions and skips values that could break out of a Nix string', () => {

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CappedLog, pruneInstallLogs } from '../../src/log/capped-log.js';
 import { reportNixError } from '../../src/nix/errors.js';
 import { isGroupMember, passOverReason, untrustedReason } from '../../src/resolve/trusted-source.js';
-import { clip } from '../../src/step/clip.js';
+import { clip } from '../../src/common/clip.js';
 import { mountPoints } from '../../src/validate/check-target-root.js';
-import { formatBytes, neededBytes } from '../../src/step/free-space.js';
+import { formatBytes, neededBytes } from '../../src/common/free-space.js';
 import { scratch } from '../helpers/env.js';
 
 let dir: string;

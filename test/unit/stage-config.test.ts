@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stageConfig } from '../../src/stage/stage-config.js';
 import { scanSource } from '../../src/snapshot/scan-source.js';
-import { InstallError } from '../../src/step/install-error.js';
-import type { JobContext } from '../../src/step/context.js';
+import { InstallError } from '../../src/common/install-error.js';
+import type { JobContext } from '../../src/common/context.js';
 import { scratch } from '../helpers/env.js';
 import { readTree } from '../helpers/tree.js';
 

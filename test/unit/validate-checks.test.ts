@@ -5,7 +5,7 @@ import { checkDesktop, checkDownloads, checkUser, validationError } from '../../
 import { DESKTOP_OPTIONS } from '../../src/validate/desktops.js';
 import { parsePlan, parseShownDerivations, storeName } from '../../src/nix/commands.js';
 import { manifestFacts } from '../../src/validate/config-facts.js';
-import { InstallError } from '../../src/step/install-error.js';
+import { InstallError } from '../../src/common/install-error.js';
 import type { ConfigFacts } from '../../src/protocol/config-facts.js';
 import type { ValidationResult } from '../../src/protocol/messages.js';
 import { scratch } from '../helpers/env.js';

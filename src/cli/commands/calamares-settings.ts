@@ -1,4 +1,4 @@
-// calamares-settings: the launcher's step before Calamares starts. It asks the
+// calamares-settings: what the launcher runs before Calamares starts. It asks the
 // daemon which choices the configuration in use decides itself and writes a
 // settings.conf without the pages that ask only those, into a folder Calamares
 // reads first (XDG_CONFIG_DIRS with --xdg-config: <out>/calamares/settings.conf;
@@ -27,7 +27,7 @@ async function fixedSettings(socket: string): Promise<{ fixed: ChoiceSetting[]; 
     const reply = await client.request('validate', {});
     if (!reply.ok) return { problem: `${reply.error.title}: ${reply.error.description}` };
     const facts = reply.validation?.facts ?? null;
-    // No facts (the configuration does not evaluate): every page stays; the check step shows the error.
+    // No facts (the configuration does not evaluate): every page stays; the check job shows the error.
     if (!facts) return { problem: 'the configuration in use could not be evaluated, so every page is kept' };
     return { fixed: facts.fixedSettings ?? [], source: reply.validation!.source };
   } finally {

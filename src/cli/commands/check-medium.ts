@@ -1,7 +1,7 @@
 // `nixos-offline-installer check-medium [--json] [PATH...]`: run as root on
 // the live system, with no daemon (the boot menu's "Check the medium, then
 // install" runs it before anything else). Exit 1 when a path is damaged.
-import type { CommandContext } from '../../step/context.js';
+import type { CommandContext } from '../../common/context.js';
 import { checkMedium, type MediumProgress } from '../../medium/check-medium.js';
 import { EXIT } from '../usage.js';
 

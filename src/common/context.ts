@@ -1,4 +1,4 @@
-// What every install step gets: where to log, how to report phase and
+// What every install stage gets: where to log, how to report phase and
 // progress, the cancel signal, and the daemon's settings.
 import type { Phase } from '../protocol/vocabularies.js';
 

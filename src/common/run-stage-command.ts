@@ -1,11 +1,11 @@
-// The shared way an install step runs an external command: its output goes to
+// The shared way an install stage runs an external command: its output goes to
 // the install log under the command's name; a missing command, a cancel or a
 // failure each become the right error.
 import { runChild, type ChildResult, type OutputStream } from '../process/run-child.js';
 import type { CommandContext } from './context.js';
 import { InstallCancelled, InstallError } from './install-error.js';
 
-export interface StepCommand {
+export interface StageCommand {
   file: string;
   args: readonly string[];
   // The label its lines carry in the log (defaults to the command name).
@@ -24,7 +24,7 @@ export interface StepCommand {
   failure: (result: ChildResult) => InstallError;
 }
 
-export async function runStepCommand(ctx: CommandContext, command: StepCommand): Promise<ChildResult> {
+export async function runStageCommand(ctx: CommandContext, command: StageCommand): Promise<ChildResult> {
   const source = command.source ?? command.file;
   const result = await runChild({
     file: command.file,
