@@ -53,6 +53,30 @@ if [ -z "$reason" ]; then
   exit 0
 fi
 
+# Packages only added to the list: installed into the existing bed (a minute)
+# instead of a new one (10 minutes or more); the stamp keeps its age, so the
+# weekly rebuild still comes. Anything else, or a failure, builds a new bed.
+top_up() {
+  local had added=() p log="$beds_dir/$name.top-up.log"
+  had=" $(sed -n 's/^packages: //p' "$stamp") "
+  for p in $(sed -n 's/^packages: //p' "$stamp"); do
+    [[ " ${packages[*]} " == *" $p "* ]] || return 1
+  done
+  for p in "${packages[@]}"; do [[ "$had" == *" $p "* ]] || added+=("$p"); done
+  [ "${#added[@]}" -gt 0 ] || return 1
+  echo "test bed $name: installing ${added[*]} into the existing bed (log: $log)" >&2
+  up() { bash "$scripts/bed-chroot.sh" "$bed" --env DEBIAN_FRONTEND=noninteractive -- "$@" >>"$log" 2>&1; }
+  : >"$log"
+  up apt-get -o Acquire::Check-Valid-Until=false update && up apt-get install -y --no-install-recommends "${added[@]}" || return 1
+  up apt-get clean || true
+  cp -p "$stamp" "$stamp.new" && sed -i "s/^packages: .*/$wanted/" "$stamp.new"
+  touch -r "$stamp" "$stamp.new" && mv "$stamp.new" "$stamp"
+}
+if [ "$reason" = "package list changed" ] && top_up; then
+  echo "$bed"
+  exit 0
+fi
+
 command -v debootstrap >/dev/null 2>&1 || {
   echo "installing debootstrap" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||

@@ -14,6 +14,9 @@ bed_packages() {
   # The ISO's store as the ISO has it (a squashfs under an overlay), and a
   # medium that returns read errors (a FUSE file system of the test's own).
   printf '%s\n' squashfs-tools fuse3 python3-pyfuse3
+  # Fleet installs: the seed's network boot server (DHCP, TFTP; dnsmasq-base is
+  # the binary without Debian's service) and what a PXE ROM would do (busybox udhcpc).
+  printf '%s\n' dnsmasq-base busybox
   # QML modules that --no-install-recommends leaves out: the default branding's
   # slideshow (QtQuick, QtQuick.Window) and the packagechooserq page
   # (QtQuick.Controls, QtQuick.Layouts). Calamares 3.2 is Qt 5, 3.3 and 3.4 Qt 6.
