@@ -33,15 +33,37 @@ source scripts/node24.sh
 trap 'exit 130' INT
 mkdir -p .tmp
 
+# The chroot beds are built (or checked) one after the other in the
+# background while the suite runs on this machine: debootstrap and apt wait on
+# the network and the disk, so on a fresh machine this saves most of a bed's
+# build time. A bed's run waits for its build's status file.
+for name in "${beds[@]}"; do rm -f ".tmp/bed-$name.build-status" ".tmp/bed-$name.build-messages"; done
+(
+  for name in "${beds[@]}"; do
+    bed_is_chroot "$name" || continue
+    build_status=0
+    bash scripts/bed-build.sh "$name" >/dev/null 2>".tmp/bed-$name.build-messages" || build_status=$?
+    echo "$build_status" >".tmp/bed-$name.build-status"
+  done
+) &
+builds_pid=$!
+trap 'kill "$builds_pid" 2>/dev/null; exit 130' INT
+trap 'kill "$builds_pid" 2>/dev/null || true' EXIT
+
 declare -A outcome seconds
 status=0
+all_started=$(date +%s)
 for name in "${beds[@]}"; do
   echo "=== test bed $name ===" >&2
   rm -f ".tmp/vitest-$name.json" ".tmp/bed-$name.versions" ".tmp/bed-$name.stalled"
   started=$(date +%s)
+  if bed_is_chroot "$name"; then
+    while [ ! -f ".tmp/bed-$name.build-status" ] && kill -0 "$builds_pid" 2>/dev/null; do sleep 2; done
+    cat ".tmp/bed-$name.build-messages" >&2 2>/dev/null || true
+  fi
   if ! bed_is_chroot "$name"; then
     bash scripts/run-suite.sh "$name" "${args[@]}" && outcome[$name]=ran || { outcome[$name]=ran; status=1; }
-  elif ! bash scripts/bed-build.sh "$name" 2>&1 >/dev/null | tee ".tmp/bed-$name.build-messages" >&2; then
+  elif [ "$(cat ".tmp/bed-$name.build-status" 2>/dev/null)" != 0 ]; then
     # bed-build.sh's last word names the step that failed; its log has the rest.
     outcome[$name]="could not be built: $(tail -n 1 ".tmp/bed-$name.build-messages" | sed 's/^test bed [a-z]*: //; s/ (last lines of .*//')"
     status=1
@@ -52,7 +74,6 @@ for name in "${beds[@]}"; do
 done
 
 minutes() { printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); }
-total=0
 echo
 for name in "${beds[@]}"; do
   versions=".tmp/bed-$name.versions"
@@ -70,9 +91,9 @@ for name in "${beds[@]}"; do
   # The first line is the counts; any further lines (skipped tests and why) follow the bed's line.
   printf '%-8s Nix %-6s Calamares %-6s %s (%s)\n' "$name" "${nix:-?}" "${calamares:-?}" "${result%%$'\n'*}" "$(minutes "${seconds[$name]}")"
   [ "$result" = "${result%%$'\n'*}" ] || printf '%s\n' "${result#*$'\n'}"
-  total=$((total + seconds[$name]))
 done
-echo "all beds: $(minutes "$total")"
+# Wall time: the beds' builds overlap the runs, so it is less than the sum above.
+echo "all beds: $(minutes $(($(date +%s) - all_started)))"
 # All beds together, alone on the last line; a bed without a report counts as a failure.
 reports=()
 for name in "${beds[@]}"; do reports+=(".tmp/vitest-$name.json"); done
