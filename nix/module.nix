@@ -111,11 +111,14 @@ in
       wants = [ "nix-daemon.socket" ];
       after = [ "nix-daemon.socket" ];
       # What the install steps run: Nix, nixos-install (with nixos-enter) and
-      # nixos-generate-config.
+      # nixos-generate-config. nixos-enter is taken from pkgs: newer nixpkgs
+      # (tools.nix) keep config.system.build.nixos-enter only as an alias that
+      # warns at evaluation ("deprecated, use pkgs.nixos-enter"); an older one
+      # without pkgs.nixos-enter still has the system.build attribute.
       path = [
         config.nix.package
         nixosInstall
-        config.system.build.nixos-enter
+        (pkgs.nixos-enter or config.system.build.nixos-enter)
         config.system.build.nixos-generate-config
         pkgs.util-linux
         pkgs.coreutils
