@@ -171,8 +171,9 @@ describe('with a daemon', () => {
     daemon = await startDaemon({ dir, configDirs: [dir] });
     for (const json of [true, false]) {
       const watch = startCli(['status', '--watch', '--socket', daemon.socket, ...(json ? ['--json'] : [])]);
+      // The status it prints first comes just before it listens for Ctrl-C (same tick), so it is ready then, however loaded the machine.
       if (json) await watch.waitFor((e) => e.type === 'reply');
-      else await new Promise((r) => setTimeout(r, 1500));
+      else await watch.waitForStdout(/\S/);
       watch.signal('SIGINT');
       const run = await watch.done;
       expect(run.code, run.stderr).toBe(0);

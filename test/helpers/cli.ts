@@ -22,6 +22,8 @@ export interface CliHandle {
   signal(name: NodeJS.Signals): void;
   // Resolves with the first event that matches.
   waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
+  // Resolves once stdout matches: for plain-text output, where waitFor has no events.
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
 // An unprivileged user to run the CLI as: a made-up uid and gid (no account
@@ -46,11 +48,16 @@ export function startCli(args: string[], options: CliOptions = {}): CliHandle {
   const child = spawn(command[0]!, command.slice(1), { env: testEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd && { cwd: options.cwd }) });
   const events: CliEvent[] = [];
   const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
+  const stdoutWaiters: { pattern: RegExp; resolve: () => void }[] = [];
   let stdout = '';
   let stderr = '';
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk;
+    for (const w of stdoutWaiters.filter((w) => w.pattern.test(stdout))) {
+      stdoutWaiters.splice(stdoutWaiters.indexOf(w), 1);
+      w.resolve();
+    }
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop()!;
@@ -78,6 +85,13 @@ export function startCli(args: string[], options: CliOptions = {}): CliHandle {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; got:\n${stdout}\n${stderr}`)), timeoutMs);
         waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      });
+    },
+    waitForStdout(pattern, timeoutMs = 60_000) {
+      if (pattern.test(stdout)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; got:\n${stdout}\n${stderr}`)), timeoutMs);
+        stdoutWaiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
       });
     },
   };
