@@ -356,7 +356,7 @@ class Tables(unittest.TestCase):
         folder = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
         main = self.module_in(folder, {"step": "build"})
-        self.assertEqual(main.pretty_name(), "Installing NixOS (offline)")
+        self.assertEqual(main.pretty_name(), "nixos-offline (its tables are missing)")
         title, description = main.run()
         self.assertEqual(title, "The installer's Calamares module is incomplete")
         self.assertIn(os.path.join(folder, "install"), description)

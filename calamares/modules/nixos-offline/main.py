@@ -123,7 +123,7 @@ def _settings():
 
 
 def _step(phases):
-    name = _settings().get("step")
+    name = (libcalamares.job.configuration or {}).get("step")
     if name == phases.check_step:
         return None
     if name is not None and name not in phases.steps:
@@ -134,8 +134,8 @@ def _step(phases):
     return Step(name, phases)
 
 
-# Shown when the table cannot be read (run() then reports why).
-FALLBACK_TITLE = "Installing NixOS (offline)"
+# The job's name when the table cannot be read (run() then reports why).
+FALLBACK_TITLE = "nixos-offline (its tables are missing)"
 
 
 def _initial_status():
