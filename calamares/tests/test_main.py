@@ -343,7 +343,7 @@ class Tables(unittest.TestCase):
         nix = os.path.join(HERE, "..", "..", "nix")
         with open(os.path.join(nix, "install-phases.json")) as f:
             table = json.load(f)
-        table["calamares"]["steps"][1]["title"] = "Building, as the table says"
+        table["phases"][[p["name"] for p in table["phases"]].index("build")]["title"] = "Building, as the table says"
         with open(os.path.join(folder, "install-phases.json"), "w") as f:
             json.dump(table, f)
         with open(os.path.join(folder, "installer-defaults.json"), "w") as f:

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
+import { MODULE_TABLES } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { cp, mkdir, writeFile, rm } from 'node:fs/promises';
@@ -230,6 +231,8 @@ describe('the package layout', () => {
       try {
         const pkg = join(dir, 'pkg');
         await cp(join(REPO, 'calamares'), join(pkg, 'share/nixos-offline-installer/calamares'), { recursive: true });
+        // As nix/package.nix does: the module's tables beside it.
+        for (const table of MODULE_TABLES) await cp(join(REPO, 'nix', table), join(pkg, 'share/nixos-offline-installer/calamares/modules/nixos-offline', table));
         const out = join(dir, 'out');
         await mkdir(join(out, layout, 'modules'), { recursive: true });
         await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
@@ -267,6 +270,7 @@ describe('the package layout', () => {
         expect(qml).toBe(join(pkg, 'share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml'));
         expect(existsSync(qml)).toBe(true);
         expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
+        for (const table of MODULE_TABLES) expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline', table)), table).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -62,8 +62,10 @@ export function checkJob(): string {
 
 // The module's steps: name -> (pretty name, the daemon phases it covers), from nix/install-phases.json.
 export function moduleSteps(): Record<string, { title: string; phases: string[] }> {
-  const table = JSON.parse(readFileSync(join(REPO, 'nix/install-phases.json'), 'utf8')) as { calamares: { steps: { name: string; title: string; phases: string[] }[] } };
-  return Object.fromEntries(table.calamares.steps.map((s) => [s.name, { title: s.title, phases: s.phases }]));
+  const table = JSON.parse(readFileSync(join(REPO, 'nix/install-phases.json'), 'utf8')) as { phases: { name: string; title: string }[]; calamares: { steps: { name: string; title?: string; phases: string[] }[] } };
+  // A step without a title of its own shows its first phase's (main.py).
+  const phaseTitle = (phase: string) => table.phases.find((p) => p.name === phase)!.title;
+  return Object.fromEntries(table.calamares.steps.map((s) => [s.name, { title: s.title ?? phaseTitle(s.phases[0]!), phases: s.phases }]));
 }
 
 // The tables the package puts beside the module (nix/package.nix), read by main.py from its own folder.

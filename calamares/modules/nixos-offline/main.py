@@ -54,7 +54,8 @@ class InstallerError(Exception):
 
 def _table(name):
     """A shared table of nix/: beside this module (the package's copy), else in the repository's nix/."""
-    here = getattr(libcalamares.job, "working_path", None) or os.path.dirname(os.path.abspath(__file__))
+    # Calamares gives every Python job its module's folder; __file__ it may not set.
+    here = getattr(libcalamares.job, "working_path", None) or os.path.dirname(os.path.abspath(globals().get("__file__", ".")))
     tried = [os.path.join(here, name), os.path.normpath(os.path.join(here, "..", "..", "..", "nix", name))]
     for path in tried:
         try:
@@ -76,8 +77,9 @@ class Phases:
         self.shares = {p["name"]: p["weight"] for p in rows}
         self.titles = {p["name"]: p["title"] for p in table["phases"]}
         calamares = table["calamares"]
-        # step: (pretty name, the phases it covers), in the order settings.conf runs them.
-        self.steps = {s["name"]: (s["title"], tuple(s["phases"])) for s in calamares["steps"]}
+        # step: (pretty name, the phases it covers), in the order settings.conf runs them; a
+        # step without a title of its own shows its first phase's.
+        self.steps = {s["name"]: (s.get("title") or self.titles[s["phases"][0]], tuple(s["phases"])) for s in calamares["steps"]}
         # Without `step:` the module is one job for the whole install.
         self.whole = (calamares["wholeInstall"], self.names)
         # The step that checks the choices before anything is partitioned; not part of the install.
