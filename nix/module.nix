@@ -54,7 +54,7 @@ in
         module creates both. The daemon itself is root: evaluating as this
         user keeps a configuration's code from reading root-only files
         (`builtins.readFile /etc/shadow`) into a .drv or a reply. Its HOME,
-        for Nix's caches, is /var/lib/nixos-offline-installer/eval-home.
+        for Nix's caches, is ${defaults.daemon.evalHome}.
       '';
     };
 
