@@ -18,6 +18,9 @@
   # desktops.json's table; the daemon passes it when it gives this file's text
   # to `nix eval --apply` for a flake (pure evaluation reads no other file).
   desktops ? builtins.fromJSON (builtins.readFile ./desktops.json),
+  # choice-options.json's table (each choice's setting and its options, the
+  # current name first), passed the same way.
+  choiceOptions ? builtins.fromJSON (builtins.readFile ./choice-options.json),
 }:
 let
   inherit (builtins) attrNames filter foldl' substring stringLength tryEval split isString isAttrs length;
@@ -56,6 +59,8 @@ let
   grubEnabled = grub.enable or (!systemdBoot);
   # Values the installer's choices set as defaults; whatever the configuration sets wins.
   setting = dotted: let v = get dotted null; in if isString v then v else null;
+  # A setting's value under the first of its option names that has one (older names after the current).
+  firstSetting = names: foldl' (found: name: if found != null then found else setting name) null names;
 
   # disko (nix-community/disko, module.nix and lib/default.nix): a configuration
   # that declares disko.devices.disk gets system.build.formatScript (partitions
@@ -87,15 +92,7 @@ let
   priority = dotted:
     let found = foldl' (acc: name: if isAttrs acc && acc ? ${name} then acc.${name} else null) options (filter isString (split "\\." dotted));
     in if isAttrs found && found ? highestPrio then found.highestPrio else 9999;
-  optionsOf = {
-    hostName = [ "networking.hostName" ];
-    timeZone = [ "time.timeZone" ];
-    defaultLocale = [ "i18n.defaultLocale" ];
-    consoleKeyMap = [ "console.keyMap" ];
-    xkbLayout = [ "services.xserver.xkb.layout" "services.xserver.layout" ];
-    xkbVariant = [ "services.xserver.xkb.variant" "services.xserver.xkbVariant" ];
-  };
-  isFixed = name: length (filter (o: priority o < 999) optionsOf.${name}) > 0;
+  isFixed = name: length (filter (o: priority o < 999) choiceOptions.${name}.options) > 0;
 in
 {
   version = 1;
@@ -110,15 +107,8 @@ in
     # Every disk GRUB's boot code goes onto (nixpkgs grub.nix: device, devices, and each of mirroredBoots' devices).
     grubDevices = filter (d: isString d && d != "") ((grub.devices or [ ]) ++ [ (grub.device or "") ] ++ builtins.concatLists (map (m: m.devices or [ ]) (grub.mirroredBoots or [ ])));
   };
-  settings = {
-    hostName = setting "networking.hostName";
-    timeZone = setting "time.timeZone";
-    defaultLocale = setting "i18n.defaultLocale";
-    consoleKeyMap = setting "console.keyMap";
-    xkbLayout = let v = setting "services.xserver.xkb.layout"; in if v != null then v else setting "services.xserver.layout";
-    xkbVariant = let v = setting "services.xserver.xkb.variant"; in if v != null then v else setting "services.xserver.xkbVariant";
-  };
+  settings = builtins.mapAttrs (name: row: firstSetting row.options) choiceOptions;
   inherit disko;
   # The installer's choices the configuration decides itself (Calamares' pages for them can be left out).
-  fixedSettings = filter isFixed (attrNames optionsOf);
+  fixedSettings = filter isFixed (attrNames choiceOptions);
 } // (if withDrvPath then { drvPath = config.system.build.toplevel.drvPath; } else { })

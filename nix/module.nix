@@ -3,6 +3,8 @@
 let
   cfg = config.services.nixos-offline-installer;
   inherit (lib) mkEnableOption mkPackageOption mkOption mkIf mkMerge types literalExpression concatStringsSep optionalAttrs;
+  # The daemon's defaults and what this module gives it, shared with the daemon and the unit.
+  defaults = builtins.fromJSON (builtins.readFile ./installer-defaults.json);
 
   # nixos-install builds nothing here (it gets the built system) and writes the
   # target's store itself (--store <root>). In its chroot there is no
@@ -25,7 +27,7 @@ in
 
     configDirs = mkOption {
       type = types.listOf types.str;
-      default = [ "/tmp/nix-cfg" "/iso/nix-cfg" ];
+      default = defaults.daemon.configDirs;
       description = ''
         Configuration folders, in order of preference: the first that holds a
         configuration.nix is installed. A folder dropped in after boot (the
@@ -35,7 +37,7 @@ in
 
     socketGroup = mkOption {
       type = types.str;
-      default = "nixos-offline-installer";
+      default = defaults.service.socketGroup;
       description = ''
         Group allowed to use the daemon's socket besides root; the module
         creates it. Whoever is in it can install over any disk, so add only the
@@ -45,20 +47,20 @@ in
 
     evalUser = mkOption {
       type = types.str;
-      default = "nixos-offline-installer-eval";
+      default = defaults.service.evalUser;
       description = ''
         Unprivileged system user (with a group of the same name) that
         evaluates the configurations to install, through nix-daemon; the
         module creates both. The daemon itself is root: evaluating as this
         user keeps a configuration's code from reading root-only files
         (`builtins.readFile /etc/shadow`) into a .drv or a reply. Its HOME,
-        for Nix's caches, is /var/lib/nixos-offline-installer/eval-home.
+        for Nix's caches, is ${defaults.daemon.evalHome}.
       '';
     };
 
     logLevel = mkOption {
       type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
-      default = "info";
+      default = defaults.daemon.logLevel;
       description = "Level of the daemon's journal and install logs.";
     };
 

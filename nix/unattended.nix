@@ -10,7 +10,7 @@ let
   cfg = config.services.nixos-offline-installer;
   inherit (lib) mkEnableOption mkOption mkIf types;
   param = "nixos-offline-installer.answers";
-  socket = "/run/nixos-offline-installer/ipc.sock";
+  socket = (builtins.fromJSON (builtins.readFile ./installer-defaults.json)).daemon.socket;
 in
 {
   options.services.nixos-offline-installer.unattended = {

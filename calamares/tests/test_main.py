@@ -329,13 +329,49 @@ class Steps(unittest.TestCase):
         self.assertIn("check, prepare, build, copy, install", description)
 
 
+class Tables(unittest.TestCase):
+    """The phases, steps, socket and timeouts come from the daemon's tables, beside the module or in the repository's nix/."""
+
+    def module_in(self, folder, configuration):
+        sys.modules["libcalamares"] = fake_libcalamares.install(SEED, configuration, working_path=folder)
+        import main
+        return importlib.reload(main)
+
+    def test_the_packages_copies_beside_the_module_are_read(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        nix = os.path.join(HERE, "..", "..", "nix")
+        with open(os.path.join(nix, "install-phases.json")) as f:
+            table = json.load(f)
+        table["phases"][[p["name"] for p in table["phases"]].index("build")]["title"] = "Building, as the table says"
+        with open(os.path.join(folder, "install-phases.json"), "w") as f:
+            json.dump(table, f)
+        with open(os.path.join(folder, "installer-defaults.json"), "w") as f:
+            json.dump({"daemon": {"socket": "/run/elsewhere.sock"}, "calamares": {"connectTimeout": 1, "idleTimeout": 2, "checkTimeout": 3}}, f)
+        main = self.module_in(folder, {"step": "build", "idleTimeout": 9})
+        self.assertEqual(main.pretty_name(), "Building, as the table says")
+        self.assertEqual(main._settings(), {"socket": "/run/elsewhere.sock", "connectTimeout": 1, "idleTimeout": 9, "checkTimeout": 3, "step": "build"})
+
+    def test_a_module_without_its_tables_says_to_reinstall(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        main = self.module_in(folder, {"step": "build"})
+        self.assertEqual(main.pretty_name(), "nixos-offline (its tables are missing)")
+        title, description = main.run()
+        self.assertEqual(title, "The installer's Calamares module is incomplete")
+        self.assertIn(os.path.join(folder, "install"), description)
+        self.assertIn("Reinstall", description)
+
+
 def checks(**failed):
     names = ("source", "flake", "evaluates", "user", "desktop", "bootloader", "passwords", "offline")
     return [dict(name=n, ok=False, error=failed[n]) if n in failed else dict(name=n, ok=True) for n in names]
 
 
-def validated(ok=True, choices=(), **failed):
-    validation = dict(v=1, ok=ok, source="/iso/nix-cfg", user="alice", desktop="gnome", checks=checks(**failed), choices=list(choices))
+def validated(ok=True, choices=(), lines=(), error=None, **failed):
+    validation = dict(v=1, ok=ok, source="/iso/nix-cfg", user="alice", desktop="gnome", checks=checks(**failed), choices=list(choices), choiceLines=list(lines))
+    if error is not None:
+        validation["error"] = error
     return event("reply", id="calamares-check", request="validate", ok=True, validation=validation)
 
 
@@ -372,35 +408,22 @@ class Check(unittest.TestCase):
         for key in ("root", "partitions", "cancelOnDisconnect"):
             self.assertNotIn(key, request["data"])
 
-    def test_puts_one_line_per_choice_in_globalstorage(self):
-        main, _, _ = self.run_check([validated(choices=[HOSTNAME_APPLIED, TIMEZONE_OVERRIDDEN])])
-        self.assertEqual(self.gs.value(main.CHOICE_LINES_KEY), [
-            "User: alice (declared in the configuration)",
-            "Desktop: gnome (the configured one)",
-            "Computer name: field-01 (applies)",
-            "Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)",
-        ])
+    def test_puts_the_daemons_lines_for_the_choices_page_in_globalstorage(self):
+        lines = ["User: alice (declared in the configuration)", "Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)"]
+        main, _, _ = self.run_check([validated(choices=[HOSTNAME_APPLIED, TIMEZONE_OVERRIDDEN], lines=lines)])
+        self.assertEqual(self.gs.value(main.CHOICE_LINES_KEY), lines)
         self.assertEqual(self.gs.value(main.CHECKED_SOURCE_KEY), "/iso/nix-cfg")
-
-    def test_no_desktop_is_a_line_too(self):
-        reply = validated()
-        reply["data"]["validation"]["desktop"] = ""
-        main, _, _ = self.run_check([reply])
-        self.assertIn("Desktop: none (the configured one)", self.gs.value(main.CHOICE_LINES_KEY))
 
     def test_a_refused_configuration_is_the_daemons_error_before_anything_is_partitioned(self):
         undeclared = dict(code="user-not-declared", title='User "mallory" is not in the configuration', description="It declares these normal users: alice.")
-        main, outcome, _ = self.run_check([validated(ok=False, user=undeclared)])
-        self.assertEqual(outcome, (undeclared["title"], undeclared["description"]))
-        # The page never shows a failed check as passed.
-        self.assertNotIn("User: alice (declared in the configuration)", self.gs.value(main.CHOICE_LINES_KEY))
+        refusal = dict(code="user-not-declared", title="User and 1 more", description="both problems")
+        _, outcome, _ = self.run_check([validated(ok=False, error=refusal, user=undeclared)])
+        self.assertEqual(outcome, ("User and 1 more", "both problems"))
 
-    def test_several_problems_are_one_error_naming_each(self):
-        user = dict(code="user-not-declared", title="User", description="no user")
-        desktop = dict(code="desktop-mismatch", title="Desktop", description="no desktop")
-        _, (title, description), _ = self.run_check([validated(ok=False, user=user, desktop=desktop)])
-        self.assertEqual(title, "User (and 1 more problem)")
-        self.assertEqual(description, "User:\nno user\n\nDesktop:\nno desktop")
+    def test_a_refusal_the_daemon_does_not_word_still_names_the_service(self):
+        _, (title, description), _ = self.run_check([validated(ok=False)])
+        self.assertEqual(title, "The configuration was refused")
+        self.assertIn("systemctl status nixos-offline-installer", description)
 
     def test_a_refused_request_is_an_error(self):
         refused = event("reply", id="calamares-check", request="validate", ok=False, error=dict(code="bad-request", title='Invalid request field "choices.hostname"', description="not plain text"))

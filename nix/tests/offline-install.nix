@@ -22,6 +22,10 @@ let
   iso = installer.config.system.build.isoImage;
   isoFile = "${iso}/${installer.config.image.filePath}";
   qemu = "${pkgs.qemu_test}/bin/qemu-system-x86_64";
+  # The socket and the group the module gives it (nix/installer-defaults.json).
+  defaults = builtins.fromJSON (builtins.readFile ../installer-defaults.json);
+  socket = defaults.daemon.socket;
+  socketGroup = defaults.service.socketGroup;
 in
 pkgs.testers.runNixOSTest {
   name = "nixos-offline-installer";
@@ -46,14 +50,14 @@ pkgs.testers.runNixOSTest {
     live = create_machine(start_command="${qemu} -enable-kvm -cdrom ${isoFile} -boot d " + common, name="live")
     live.start()
     live.wait_for_unit("nixos-offline-installer.service")
-    live.succeed("test -S /run/nixos-offline-installer/ipc.sock")
+    live.succeed("test -S ${socket}")
     live.succeed("test -f /iso/nix-cfg/configuration.nix")
     manifest = json.loads(live.succeed("cat /iso/nix-cfg.manifest.json"))
 
     with subtest("builds go through nix-daemon, and only the socket group may use the installer"):
         live.succeed("systemctl show nixos-offline-installer -p Environment | grep -q NIX_REMOTE=daemon")
-        live.succeed("id -nG nixos | grep -qw nixos-offline-installer")
-        live.succeed("stat -c %G /run/nixos-offline-installer/ipc.sock | grep -qx nixos-offline-installer")
+        live.succeed("id -nG nixos | grep -qw ${socketGroup}")
+        live.succeed("stat -c %G ${socket} | grep -qx ${socketGroup}")
 
     with subtest("partition and mount the empty disk"):
         live.succeed(

@@ -4,6 +4,7 @@
 // commands themselves are loaded on use (start-up time).
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { VERSION } from '../version.js';
 import { styleFor } from './terminal.js';
@@ -57,18 +58,20 @@ export interface Runners {
   checkMedium(flags: { json: boolean; paths: string[] }): Promise<number>;
 }
 
+const DEFAULTS = INSTALLER_DEFAULTS.daemon;
+
 const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; max: number }[] = [
   { flag: 'socket', value: 'path', env: 'NOI_SOCKET', text: `socket path (default ${DEFAULT_SOCKET_PATH})`, max: MAX_PATH_BYTES },
   { flag: 'socket-group', value: 'group', env: 'NOI_SOCKET_GROUP', text: 'group allowed to use the socket (mode 0660)', max: MAX_NAME_BYTES },
-  { flag: 'config-dirs', value: 'dirs', env: 'NOI_CONFIG_DIRS', text: 'configuration folders, ":"-separated; the first that exists and is not empty is used (default /tmp/nix-cfg:/iso/nix-cfg)', max: MAX_PATH_LIST_BYTES },
-  { flag: 'nixos-expr', value: 'file', env: 'NOI_NIXOS_EXPR', text: 'NixOS expression to build (default <nixpkgs/nixos>)', max: MAX_PATH_BYTES },
+  { flag: 'config-dirs', value: 'dirs', env: 'NOI_CONFIG_DIRS', text: `configuration folders, ":"-separated; the first that exists and is not empty is used (default ${DEFAULTS.configDirs.join(':')})`, max: MAX_PATH_LIST_BYTES },
+  { flag: 'nixos-expr', value: 'file', env: 'NOI_NIXOS_EXPR', text: `NixOS expression to build (default ${DEFAULTS.nixosExpr})`, max: MAX_PATH_BYTES },
   { flag: 'nixpkgs', value: 'path', env: 'NOI_NIXPKGS', text: "the ISO's nixpkgs, passed as -I nixpkgs=PATH", max: MAX_PATH_BYTES },
   { flag: 'manifest', value: 'file', env: 'NOI_MANIFEST', text: "facts about the ISO's own configuration (made at ISO build)", max: MAX_PATH_BYTES },
-  { flag: 'log-dir', value: 'dir', env: 'NOI_LOG_DIR', text: 'install logs on the live system (default /var/log/nixos-offline-installer)', max: MAX_PATH_BYTES },
-  { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: 'fatal|error|warn|info|debug|trace (default info)', max: MAX_NAME_BYTES },
+  { flag: 'log-dir', value: 'dir', env: 'NOI_LOG_DIR', text: `install logs on the live system (default ${DEFAULTS.logDir})`, max: MAX_PATH_BYTES },
+  { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: `fatal|error|warn|info|debug|trace (default ${DEFAULTS.logLevel})`, max: MAX_NAME_BYTES },
   { flag: 'channel-profile', value: 'path', env: 'NOI_CHANNEL_PROFILE', text: 'live channel profile copied to the target when present', max: MAX_PATH_BYTES },
   { flag: 'eval-user', value: 'name', env: 'NOI_EVAL_USER', text: 'unprivileged user that evaluates configurations through nix-daemon (default: none, root evaluates with restrict-eval)', max: MAX_NAME_BYTES },
-  { flag: 'eval-home', value: 'dir', env: 'NOI_EVAL_HOME', text: `the eval user's private HOME for Nix's caches (default ${'/var/lib/nixos-offline-installer/eval-home'})`, max: MAX_PATH_BYTES },
+  { flag: 'eval-home', value: 'dir', env: 'NOI_EVAL_HOME', text: `the eval user's private HOME for Nix's caches (default ${DEFAULTS.evalHome})`, max: MAX_PATH_BYTES },
 ];
 
 // Refuses an option given twice and a value over its limit, naming the option (never echoing a huge value).

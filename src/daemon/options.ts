@@ -2,8 +2,7 @@
 // module sets the environment; tests and people use flags).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
-import { DEFAULT_CONFIG_DIRS } from '../resolve/config-sources.js';
+import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import type { JobSettings } from '../common/context.js';
 import type { EvalUser } from '../nix/eval-user.js';
@@ -18,13 +17,9 @@ export interface DaemonOptions extends JobSettings {
 
 export class OptionError extends Error {}
 
-export const DEFAULTS = {
-  nixosExpr: '<nixpkgs/nixos>',
-  logDir: '/var/log/nixos-offline-installer',
-  channelProfile: '/nix/var/nix/profiles/per-user/root/channels',
-  // In the unit's StateDirectory: not /tmp, where other users could have made it first.
-  evalHome: '/var/lib/nixos-offline-installer/eval-home',
-};
+// nix/installer-defaults.json. evalHome is in the unit's StateDirectory: not
+// /tmp, where other users could have made it first.
+const DEFAULTS = INSTALLER_DEFAULTS.daemon;
 
 // NAME's uid and primary gid from the passwd file.
 export function userIds(name: string, passwdFile = '/etc/passwd'): { uid: number; gid: number } {
@@ -59,18 +54,18 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     const value = pick(flag, variable);
     return value === undefined || /^<.*>$/.test(value) ? value : resolve(value);
   };
-  const logLevel = pick('log-level', 'NOI_LOG_LEVEL') ?? 'info';
+  const logLevel = pick('log-level', 'NOI_LOG_LEVEL') ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const dirs = pick('config-dirs', 'NOI_CONFIG_DIRS');
-  const configDirs = dirs ? dirs.split(':').filter(Boolean) : [...DEFAULT_CONFIG_DIRS];
+  const configDirs = dirs ? dirs.split(':').filter(Boolean) : [...DEFAULTS.configDirs];
   const notAbsolute = configDirs.find((dir) => !dir.startsWith('/'));
   if (notAbsolute !== undefined) throw new OptionError(`configuration folder "${notAbsolute}" must be an absolute path (--config-dirs / NOI_CONFIG_DIRS)`);
   if (configDirs.length === 0) throw new OptionError('--config-dirs / NOI_CONFIG_DIRS names no folder');
   const group = pick('socket-group', 'NOI_SOCKET_GROUP');
   return {
-    socketPath: path('socket', 'NOI_SOCKET') ?? DEFAULT_SOCKET_PATH,
+    socketPath: path('socket', 'NOI_SOCKET') ?? DEFAULTS.socket,
     socketGid: group === undefined ? 0 : groupId(group),
     configDirs,
     nixosExpr: path('nixos-expr', 'NOI_NIXOS_EXPR') ?? DEFAULTS.nixosExpr,

@@ -5,7 +5,7 @@
 import type { InstallLog } from '../log/logger.js';
 import { HEARTBEAT_MS, LOG_TAIL_LINES, MAX_LOG_LINE_CHARS } from '../protocol/limits.js';
 import { PROTOCOL_VERSION, type ProgressEvent } from '../protocol/messages.js';
-import { PHASE_TITLES } from '../protocol/titles.js';
+import { phaseTitle } from '../protocol/install-phases.js';
 import type { Phase } from '../protocol/vocabularies.js';
 import { clip } from '../common/clip.js';
 import type { CopyCounts, JobContext, JobSettings } from '../common/context.js';
@@ -87,8 +87,8 @@ export function installContext(
       phase = next;
       phaseTimer = { phase: next, started: Date.now(), outputLines: 0 };
       detail = '';
-      logger.info({ phase: next }, PHASE_TITLES[next]);
-      relay.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: PHASE_TITLES[next] });
+      logger.info({ phase: next }, phaseTitle(next));
+      relay.phase({ v: PROTOCOL_VERSION, installId, phase: next, title: phaseTitle(next) });
       this.progress(0);
     },
     progress(phaseFraction, copyCounts, next) {

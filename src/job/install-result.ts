@@ -2,7 +2,7 @@
 // error for a cancel, a stopped service or a fault nothing named.
 import { UnsafePathError } from '../fs/beneath.js';
 import { PROTOCOL_VERSION, type AppliedChoice, type ErrorInfo, type ResultEvent } from '../protocol/messages.js';
-import { PHASE_TITLES } from '../protocol/titles.js';
+import { phaseTitle } from '../protocol/install-phases.js';
 import type { Phase } from '../protocol/vocabularies.js';
 import { InstallError, errorMessage, type StopReason } from '../common/install-error.js';
 import { truncate } from './install-context.js';
@@ -28,12 +28,12 @@ export function stopError(stopped: StopReason, phase: Phase, again: string): Err
     ? {
         code: 'cancelled',
         title: 'The install was cancelled',
-        description: `Cancelled during "${PHASE_TITLES[phase]}". ${again}`,
+        description: `Cancelled during "${phaseTitle(phase)}". ${again}`,
       }
     : {
         code: 'service-stopped',
         title: 'The installer service was stopped',
-        description: `The installer service stopped during "${PHASE_TITLES[phase]}" (systemctl stop nixos-offline-installer, a shutdown, or SIGTERM to the daemon), so the install did not finish. The target may hold a partial system: start the service (systemctl start nixos-offline-installer), then the install again; paths already copied are reused.`,
+        description: `The installer service stopped during "${phaseTitle(phase)}" (systemctl stop nixos-offline-installer, a shutdown, or SIGTERM to the daemon), so the install did not finish. The target may hold a partial system: start the service (systemctl start nixos-offline-installer), then the install again; paths already copied are reused.`,
       };
 }
 

@@ -1,5 +1,5 @@
 // The install pipeline's parts: a stage is one phase of an install (its title
-// and its share of the progress bar come from the phase tables), what it does,
+// and its share of the progress bar come from nix/install-phases.json), what it does,
 // and what it must release when the install stops. An install is a Pipeline:
 // attended-stages.ts and unattended-stages.ts list the same stages
 // (shared-stages.ts), each install kind with its own variants where they differ.
@@ -10,19 +10,12 @@ import type { PartitionNodes } from '../disk/partition.js';
 import type { InstallLog } from '../log/logger.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
 import type { AppliedChoice, InstallRequest, ResultEvent, ValidationResult } from '../protocol/messages.js';
-import { PHASE_TITLES } from '../protocol/titles.js';
+import { phaseRow } from '../protocol/install-phases.js';
 import type { Phase } from '../protocol/vocabularies.js';
 import type { JobContext, JobSettings } from '../common/context.js';
 import type { InstallError } from '../common/install-error.js';
 import type { ValidationCache } from '../validate/validate-config.js';
 import type { UnattendedPlan } from './unattended.js';
-
-// Share of the whole bar each phase takes. The copy dominates a real install
-// (several GB from the squashfs); the build is mostly evaluation when the ISO
-// already holds the system.
-// The phases of an install into a mounted target make the whole bar; an
-// unattended install's disk phases come on top, and its bar is scaled to fit.
-export const PHASE_WEIGHTS: Record<Phase, number> = { hardware: 0.01, validate: 0.04, partition: 0.01, format: 0.02, mount: 0.01, stage: 0.02, build: 0.1, copy: 0.78, install: 0.04, report: 0.01 };
 
 // One install as it goes: what the request asked, and what each stage found or made for the next.
 export interface InstallRun {
@@ -75,8 +68,12 @@ export interface Pipeline {
   again(install: InstallRun, phase: Phase): string;
 }
 
+// Title and weight (its share of the bar) from nix/install-phases.json: the
+// phases of an install into a mounted target make the whole bar; an unattended
+// install's disk phases come on top, and its bar is scaled to fit.
 export function defineStage(phase: Phase, run: Stage['run'], release?: Stage['release']): Stage {
-  return { phase, title: PHASE_TITLES[phase], weight: PHASE_WEIGHTS[phase], run, ...(release && { release }) };
+  const { title, weight } = phaseRow(phase);
+  return { phase, title, weight, run, ...(release && { release }) };
 }
 
 // The whole install's fraction: the stages before this one, and this one's part. The

@@ -4,6 +4,7 @@
 // value their configuration sets itself wins (CHOICE_PRIORITY).
 import type { AppliedChoice, InstallChoices } from '../protocol/messages.js';
 import type { ConfigFacts } from '../protocol/config-facts.js';
+import { CHOICE_OPTIONS } from '../protocol/choice-options.js';
 import type { ChoiceSetting } from '../protocol/vocabularies.js';
 
 export const CHOICES_FILE = 'installer-choices.nix';
@@ -22,14 +23,25 @@ interface ChoiceRule {
   valid: RegExp;
 }
 
-const RULES: Partial<Record<keyof InstallChoices, ChoiceRule>> = {
-  hostname: { setting: 'hostName', option: 'networking.hostName', valid: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/ },
-  timezone: { setting: 'timeZone', option: 'time.timeZone', valid: /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+){0,3}$/ },
-  locale: { setting: 'defaultLocale', option: 'i18n.defaultLocale', valid: /^[A-Za-z0-9_.@-]{1,64}$/ },
-  keyboardVConsoleKeymap: { setting: 'consoleKeyMap', option: 'console.keyMap', valid: /^[A-Za-z0-9_.-]{1,64}$/ },
-  keyboardLayout: { setting: 'xkbLayout', option: 'services.xserver.xkb.layout', valid: /^[A-Za-z0-9_,-]{1,64}$/ },
-  keyboardVariant: { setting: 'xkbVariant', option: 'services.xserver.xkb.variant', valid: /^[A-Za-z0-9_,-]{1,64}$/ },
+type RuleKey = 'hostname' | 'timezone' | 'locale' | 'keyboardLayout' | 'keyboardVariant' | 'keyboardVConsoleKeymap';
+
+const VALID: Record<RuleKey, RegExp> = {
+  hostname: /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
+  timezone: /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+){0,3}$/,
+  locale: /^[A-Za-z0-9_.@-]{1,64}$/,
+  keyboardVConsoleKeymap: /^[A-Za-z0-9_.-]{1,64}$/,
+  keyboardLayout: /^[A-Za-z0-9_,-]{1,64}$/,
+  keyboardVariant: /^[A-Za-z0-9_,-]{1,64}$/,
 };
+
+// Each choice's setting and the option it writes (the table's first, its current name), checked by its own rule.
+const RULES: Partial<Record<keyof InstallChoices, ChoiceRule>> = Object.fromEntries(
+  Object.entries(CHOICE_OPTIONS).map(([setting, row]) => {
+    const valid = VALID[row.choice as RuleKey];
+    if (valid === undefined) throw new Error(`nix/choice-options.json: setting "${setting}" comes from choice "${row.choice}", which has no rule for its values here (${Object.keys(VALID).join(', ')})`);
+    return [row.choice, { setting, option: row.options[0]!, valid }];
+  }),
+);
 
 const LC_KEYS = ['LC_ADDRESS', 'LC_IDENTIFICATION', 'LC_MEASUREMENT', 'LC_MONETARY', 'LC_NAME', 'LC_NUMERIC', 'LC_PAPER', 'LC_TELEPHONE', 'LC_TIME'] as const;
 const LOCALE = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -45,8 +57,8 @@ export interface ChoicesModule {
 }
 
 // Whether VALUE can be the choice KEY (an answer file's fields are checked with the same rules).
-export function validChoice(key: 'hostname' | 'timezone' | 'locale' | 'keyboardLayout' | 'keyboardVariant' | 'keyboardVConsoleKeymap', value: string): boolean {
-  return RULES[key]!.valid.test(value);
+export function validChoice(key: RuleKey, value: string): boolean {
+  return VALID[key].test(value);
 }
 
 export function installerChoicesModule(choices: InstallChoices = {}): ChoicesModule {

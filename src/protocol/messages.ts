@@ -114,6 +114,10 @@ export interface ValidationResult {
   downloads: Download[];
   // The installer's choices and whether each applies (only when the check ran with them).
   choices?: AppliedChoice[];
+  // With choices: one line for each, and for the user and desktop, for Calamares' choices page (titles.ts choicePageLines).
+  choiceLines?: string[];
+  // Unless ok: the refusal as an install would give it (its first problem's title, every description).
+  error?: ErrorInfo;
   // This machine against the ISO's hardware profiles (a validate reply, once the daemon probed it).
   hardware?: MachineHardware;
   // Configuration folders looked past (a stranger's /tmp/nix-cfg).

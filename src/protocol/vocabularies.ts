@@ -14,11 +14,9 @@ export function isEventType(type: string): type is EventType {
   return (EVENT_TYPES as readonly string[]).includes(type);
 }
 
-// The phases an install goes through, in the order of an unattended install
-// (src/job/unattended-stages.ts); an install into a mounted target has all but
-// partition, format and mount (src/job/attended-stages.ts).
-export const PHASES = ['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'build', 'copy', 'install', 'report'] as const;
-export type Phase = (typeof PHASES)[number];
+// A phase of an install: a name of nix/install-phases.json (install-phases.ts
+// reads the list; a stage of another name is refused when its list is made).
+export type Phase = string;
 
 export const CHOICE_KEYS = [
   'hostname',
@@ -43,8 +41,8 @@ export const CHOICE_KEYS = [
 ] as const;
 export type ChoiceKey = (typeof CHOICE_KEYS)[number];
 
-export const CHOICE_SETTINGS = ['hostName', 'timeZone', 'defaultLocale', 'consoleKeyMap', 'xkbLayout', 'xkbVariant'] as const;
-export type ChoiceSetting = (typeof CHOICE_SETTINGS)[number];
+// A setting an installer choice sets: a name of nix/choice-options.json (choice-options.ts).
+export type ChoiceSetting = string;
 
 export const CHECK_NAMES = ['source', 'flake', 'evaluates', 'user', 'desktop', 'bootloader', 'passwords', 'offline'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];

@@ -1,5 +1,5 @@
 // Which configuration folder an install uses: the first of the configured
-// folders (default /tmp/nix-cfg, then /iso/nix-cfg) that exists and is not
+// folders (by default /tmp/nix-cfg, then /iso/nix-cfg: nix/installer-defaults.json) that exists and is not
 // empty and is root's or a socket-group member's (trusted-source.ts). That
 // folder is someone's deliberate choice (a technician copying /tmp/nix-cfg),
 // so it is never passed over for the next one: if it has no
@@ -12,8 +12,6 @@ import { join } from 'node:path';
 import type { ConfigSourceStatus, ErrorInfo, PassedOverSource } from '../protocol/messages.js';
 import { InstallError } from '../common/install-error.js';
 import { passOverReason, untrustedReason } from './trusted-source.js';
-
-export const DEFAULT_CONFIG_DIRS = ['/tmp/nix-cfg', '/iso/nix-cfg'] as const;
 
 export interface SourceChoice {
   // The folder to install from, or null (then problem says why).

@@ -14,11 +14,13 @@ import { configurationAttr, evaluateFlakeJson, nixString } from '../nix/flake-co
 import { nixPathArgs, restrictedEvalArgs } from '../nix/options.js';
 import type { CommandContext, JobSettings } from '../common/context.js';
 import { InstallError } from '../common/install-error.js';
-import { CHOICE_SETTINGS, type ChoiceSetting } from '../protocol/vocabularies.js';
+import { CHOICE_SETTINGS } from '../protocol/choice-options.js';
+import type { ChoiceSetting } from '../protocol/vocabularies.js';
 import type { ConfigFacts, DiskoFacts, FlakeInput } from '../protocol/config-facts.js';
 
 export const FACTS_NIX = fileURLToPath(new URL('../../nix/config-facts.nix', import.meta.url));
 const DESKTOPS_JSON = fileURLToPath(new URL('../../nix/desktops.json', import.meta.url));
+const CHOICE_OPTIONS_JSON = fileURLToPath(new URL('../../nix/choice-options.json', import.meta.url));
 export const MANIFEST_VERSION = 1;
 
 function isStringList(value: unknown): value is string[] {
@@ -95,7 +97,7 @@ export async function manifestFacts(manifest: string, source: string): Promise<(
     ...(flake && { manifestFlake: flake }),
     ...(disko && { disko }),
     // The choices the shipped configuration decides itself (the launcher leaves their pages out).
-    ...(isStringList(data.fixedSettings) && { fixedSettings: data.fixedSettings.filter((s): s is ChoiceSetting => (CHOICE_SETTINGS as readonly string[]).includes(s)) }),
+    ...(isStringList(data.fixedSettings) && { fixedSettings: data.fixedSettings.filter((s): s is ChoiceSetting => CHOICE_SETTINGS.includes(s)) }),
     closureBytes: typeof data.closureBytes === 'number' && Number.isFinite(data.closureBytes) && data.closureBytes >= 0 ? data.closureBytes : null,
   };
 }
@@ -110,11 +112,11 @@ function evaluatedFacts(facts: EvaluatedFacts): ConfigFacts {
 }
 
 // nix/config-facts.nix applied to a flake's configuration: its text becomes
-// the --apply function and desktops.json goes in as an argument, so the
+// the --apply function and desktops.json and choice-options.json go in as arguments, so the
 // evaluation stays pure, exactly like the build's.
 export async function evaluateFlakeFacts(ctx: CommandContext, ref: string, configuration: string, place: ConfigPlace): Promise<ConfigFacts> {
-  const [factsNix, desktops] = await Promise.all([readFile(FACTS_NIX, 'utf8'), readFile(DESKTOPS_JSON, 'utf8')]);
-  const apply = `system: (${factsNix}\n) { evaluated = system; desktops = builtins.fromJSON ${nixString(desktops)}; }`;
+  const [factsNix, desktops, choiceOptions] = await Promise.all([readFile(FACTS_NIX, 'utf8'), readFile(DESKTOPS_JSON, 'utf8'), readFile(CHOICE_OPTIONS_JSON, 'utf8')]);
+  const apply = `system: (${factsNix}\n) { evaluated = system; desktops = builtins.fromJSON ${nixString(desktops)}; choiceOptions = builtins.fromJSON ${nixString(choiceOptions)}; }`;
   const facts = await evaluateFlakeJson<EvaluatedFacts>(ctx, ref, configurationAttr(configuration), apply, (outcome) => {
     const problem = describeNixFailure(outcome.activities.errors, outcome.messages, { ...place, evaluating: true });
     return new InstallError(problem.code, problem.title, problem.description);

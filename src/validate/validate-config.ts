@@ -6,6 +6,7 @@ import type { CommandContext, JobSettings } from '../common/context.js';
 import { InstallError } from '../common/install-error.js';
 import { PROTOCOL_VERSION, type Download, type ErrorInfo, type ValidationCheck, type ValidationResult } from '../protocol/messages.js';
 import type { ConfigFacts } from '../protocol/config-facts.js';
+import { choicePageLines } from '../protocol/titles.js';
 import type { CheckName } from '../protocol/vocabularies.js';
 import { configFacts } from './config-facts.js';
 import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
@@ -141,20 +142,27 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
   let toBuild: string[] = [];
   let downloads: Download[] = [];
   const { source } = input;
-  const finish = (): ValidationResult => ({
-    v: PROTOCOL_VERSION,
-    ok: checks.every((c) => c.ok),
-    source,
-    user: input.user ?? null,
-    desktop: input.desktop ?? null,
-    checks,
-    facts,
-    toBuild,
-    downloads,
-    ...(input.prepared && facts && { choices: appliedChoices(input.prepared.choices, facts) ?? [] }),
-    checkedAt: new Date().toISOString(),
-    durationMs: Date.now() - started,
-  });
+  const finish = (): ValidationResult => {
+    const choices = input.prepared && facts ? appliedChoices(input.prepared.choices, facts) ?? [] : undefined;
+    const result: ValidationResult = {
+      v: PROTOCOL_VERSION,
+      ok: checks.every((c) => c.ok),
+      source,
+      user: input.user ?? null,
+      desktop: input.desktop ?? null,
+      checks,
+      facts,
+      toBuild,
+      downloads,
+      ...(choices && { choices }),
+      checkedAt: new Date().toISOString(),
+      durationMs: Date.now() - started,
+    };
+    // What a client shows (Calamares' check step) comes from here, so no client words it again.
+    if (input.prepared) result.choiceLines = choicePageLines(result);
+    if (!result.ok) result.error = refusal(result);
+    return result;
+  };
 
   if (source === null) {
     checks.push(failed('source', input.sourceProblem ?? { code: 'config-missing', title: 'No NixOS configuration found', description: `None of ${settings.configDirs.join(', ')} holds a configuration.nix or a flake.nix.` }));
@@ -232,9 +240,15 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
 }
 
 // One error for a failed validation: the first problem's code and title, every problem's description.
-export function validationError(result: ValidationResult): InstallError {
+// A refused check as one error: the first problem's title, every description.
+function refusal(result: ValidationResult): ErrorInfo {
   const problems = result.checks.filter((c) => !c.ok && c.error).map((c) => c.error!);
   const first = problems[0]!;
   const description = problems.length === 1 ? first.description : problems.map((p) => `${p.title}:\n${p.description}`).join('\n\n');
-  return new InstallError(first.code, problems.length === 1 ? first.title : `${first.title} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`, description);
+  return { code: first.code, title: problems.length === 1 ? first.title : `${first.title} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`, description };
+}
+
+export function validationError(result: ValidationResult): InstallError {
+  const { code, title, description } = result.error ?? refusal(result);
+  return new InstallError(code, title, description);
 }

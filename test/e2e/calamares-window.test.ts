@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { PHASE_TITLES } from '../../src/protocol/titles.js';
+import { PHASES, phaseTitle } from '../../src/protocol/install-phases.js';
 import { checkJob, failure, moduleCopy, moduleSteps, startCalamares, stepJobs } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
@@ -104,7 +104,7 @@ it('names each step of the install under the bar, and the bar moves through the 
     for (const [i, frame] of frames.entries()) await savePng(frame, join(keep, `shot-${String(i).padStart(3, '0')}.png`));
   }
 
-  const titles = rereadsStatus ? Object.values(PHASE_TITLES) : Object.values(moduleSteps()).map((s) => s.title);
+  const titles = rereadsStatus ? PHASES.map(phaseTitle) : Object.values(moduleSteps()).map((s) => s.title);
   const shown = new Set(seen.flatMap(({ line }) => titles.filter((t) => normal(line).startsWith(normal(t)))));
   const report = seen.map((s) => `${s.length}\t${s.line}`).join('\n');
   expect(shown.size, report).toBeGreaterThanOrEqual(3);
@@ -115,7 +115,7 @@ it('names each step of the install under the bar, and the bar moves through the 
   // The copy, nearly all of the install's work, moves the bar across most of its width.
   // Measured from the frame before the copy step to the first one after it: screenshots of a
   // loaded machine may catch only a few frames within the copy itself.
-  const isCopy = ({ line }: { line: string }) => normal(line).startsWith(normal(PHASE_TITLES.copy));
+  const isCopy = ({ line }: { line: string }) => normal(line).startsWith(normal(phaseTitle('copy')));
   const copying = seen.filter(isCopy);
   expect(copying.length, report).toBeGreaterThan(1);
   expect(copying.at(-1)!.length, report).toBeGreaterThan(copying[0]!.length);

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
+import { MODULE_TABLES } from '../helpers/calamares.js';
 import { runCli } from '../helpers/cli.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { cp, mkdir, writeFile, rm } from 'node:fs/promises';
@@ -193,8 +194,12 @@ describe('the package layout', () => {
     expect(packageNix).toContain('$app/dist/cli/main.js');
     expect(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).bin['nixos-offline-installer']).toBe('dist/cli/main.js');
     expect(existsSync(join(REPO, 'dist/cli/main.js'))).toBe(true);
-    // dist/validate and dist/calamares read ../../nix/{config-facts.nix,desktops.json,calamares-pages.json}: the package copies them next to dist.
-    expect(packageNix).toContain('cp nix/config-facts.nix nix/desktops.json nix/calamares-pages.json $app/nix/');
+    // dist/ reads ../../nix/{config-facts.nix and the tables}: the package copies them next to dist, and every one of them is in its source.
+    const copied = /cp (nix\/[^\n$]+) \$app\/nix\//.exec(packageNix)![1]!.split(' ');
+    expect(copied).toEqual(expect.arrayContaining(['nix/config-facts.nix', 'nix/desktops.json', 'nix/choice-options.json', 'nix/install-phases.json', 'nix/installer-defaults.json', 'nix/calamares-pages.json']));
+    for (const file of copied) expect(packageNix, file).toContain(`../${file}\n`);
+    // The Calamares module reads its tables from its own folder.
+    expect(packageNix).toContain('cp nix/install-phases.json nix/installer-defaults.json $out/share/nixos-offline-installer/calamares/modules/nixos-offline/');
     // package.json from the source, not the build folder's (which npm's config hook may rewrite).
     expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
     expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);
@@ -226,6 +231,8 @@ describe('the package layout', () => {
       try {
         const pkg = join(dir, 'pkg');
         await cp(join(REPO, 'calamares'), join(pkg, 'share/nixos-offline-installer/calamares'), { recursive: true });
+        // As nix/package.nix does: the module's tables beside it.
+        for (const table of MODULE_TABLES) await cp(join(REPO, 'nix', table), join(pkg, 'share/nixos-offline-installer/calamares/modules/nixos-offline', table));
         const out = join(dir, 'out');
         await mkdir(join(out, layout, 'modules'), { recursive: true });
         await mkdir(join(out, 'lib/calamares/modules/nixos'), { recursive: true });
@@ -263,6 +270,7 @@ describe('the package layout', () => {
         expect(qml).toBe(join(pkg, 'share/nixos-offline-installer/calamares/qml/nixos-offline-choices.qml'));
         expect(existsSync(qml)).toBe(true);
         expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
+        for (const table of MODULE_TABLES) expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline', table)), table).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

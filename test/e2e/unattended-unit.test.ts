@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SOCKET_PATH } from '../../src/protocol/socket-path.js';
 import { NIX_CONFIG, REPO } from '../helpers/env.js';
 
 const STUB = `
@@ -46,12 +47,14 @@ describe('the unattended unit', () => {
     expect(unit.conflicts).toEqual(['getty@tty1.service']);
     expect(unit.requires).toEqual(['nixos-offline-installer.service']);
     expect(unit.restartIfChanged).toBe(false);
+    // The daemon's socket, from nix/installer-defaults.json as the daemon has it.
+    expect(unit.environment).toEqual({ NOI_SOCKET: DEFAULT_SOCKET_PATH });
     expect(services['nixos-offline-installer'].path).toEqual(['util-linux', 'dosfstools', 'e2fsprogs', 'cryptsetup', 'kmod']);
   });
 
   async function runScript(cmdline: string): Promise<{ status: number | null; stdout: string; args: string }> {
     const unit = services['nixos-offline-installer-unattended'];
-    const script = (unit.script as string).replace('/proc/cmdline', join(dir, 'cmdline')).replaceAll('/run/nixos-offline-installer/ipc.sock', join(dir, 'ipc.sock'));
+    const script = (unit.script as string).replace('/proc/cmdline', join(dir, 'cmdline')).replaceAll(DEFAULT_SOCKET_PATH, join(dir, 'ipc.sock'));
     await writeFile(join(dir, 'cmdline'), `${cmdline}\n`);
     await writeFile(join(dir, 'script.sh'), script);
     // Records how the CLI is started.

@@ -1,7 +1,7 @@
 // Runs the project's Calamares job module in the real Calamares (Debian's
 // package), headless, through test/calamares-headless/run.sh: globalstorage
 // preset by its seed-globalstorage job, then our module in the exec phase.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,18 +60,16 @@ export function checkJob(): string {
   return `nixos-offline@${id}:${weight}`;
 }
 
-// The module's steps: name -> (pretty name, the daemon phases it covers), as main.py has them.
+// The module's steps: name -> (pretty name, the daemon phases it covers), from nix/install-phases.json.
 export function moduleSteps(): Record<string, { title: string; phases: string[] }> {
-  const script = [
-    'import json, sys',
-    `sys.path[:0] = [${JSON.stringify(join(REPO, 'calamares/tests'))}, ${JSON.stringify(MODULE_DIR)}]`,
-    'import fake_libcalamares',
-    'sys.modules["libcalamares"] = fake_libcalamares.install()',
-    'import main',
-    'print(json.dumps({k: {"title": v[0], "phases": v[1]} for k, v in main.STEPS.items()}))',
-  ].join('\n');
-  return JSON.parse(execFileSync('python3', ['-B', '-c', script], { encoding: 'utf8' })) as Record<string, { title: string; phases: string[] }>;
+  const table = JSON.parse(readFileSync(join(REPO, 'nix/install-phases.json'), 'utf8')) as { phases: { name: string; title: string }[]; calamares: { steps: { name: string; title?: string; phases: string[] }[] } };
+  // A step without a title of its own shows its first phase's (main.py).
+  const phaseTitle = (phase: string) => table.phases.find((p) => p.name === phase)!.title;
+  return Object.fromEntries(table.calamares.steps.map((s) => [s.name, { title: s.title ?? phaseTitle(s.phases[0]!), phases: s.phases }]));
 }
+
+// The tables the package puts beside the module (nix/package.nix), read by main.py from its own folder.
+export const MODULE_TABLES = ['install-phases.json', 'installer-defaults.json'];
 
 // The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.
 export function stepJobs(): string[] {
@@ -84,6 +82,7 @@ export async function moduleCopy(dir: string, settings: { socket: string; connec
   const modules = join(dir, 'calamares-modules');
   await mkdir(modules, { recursive: true });
   await cp(MODULE_DIR, join(modules, 'nixos-offline'), { recursive: true });
+  for (const table of MODULE_TABLES) await cp(join(REPO, 'nix', table), join(modules, 'nixos-offline', table));
   const conf = ['---', `socket: ${settings.socket}`, `connectTimeout: ${settings.connectTimeout ?? 5}`, `idleTimeout: ${settings.idleTimeout ?? 60}`, `checkTimeout: ${settings.checkTimeout ?? 120}`, ''].join('\n');
   await writeFile(join(modules, 'nixos-offline', 'nixos-offline.conf'), conf);
   for (const { config } of moduleInstances()) {

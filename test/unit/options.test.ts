@@ -3,19 +3,21 @@ import { join } from 'node:path';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { daemonOptions, groupId, OptionError, userIds } from '../../src/daemon/options.js';
+import { INSTALLER_DEFAULTS } from '../../src/protocol/installer-defaults.js';
 
 describe('daemon options', () => {
-  it('has the documented defaults', () => {
+  it("takes its defaults from nix/installer-defaults.json; with no group or eval user, only root uses the socket and evaluates", () => {
+    const defaults = INSTALLER_DEFAULTS.daemon;
     expect(daemonOptions({}, {})).toEqual({
-      socketPath: '/run/nixos-offline-installer/ipc.sock',
+      socketPath: defaults.socket,
       socketGid: 0,
-      configDirs: ['/tmp/nix-cfg', '/iso/nix-cfg'],
-      nixosExpr: '<nixpkgs/nixos>',
+      configDirs: defaults.configDirs,
+      nixosExpr: defaults.nixosExpr,
       nixpkgs: null,
-      channelProfile: '/nix/var/nix/profiles/per-user/root/channels',
+      channelProfile: defaults.channelProfile,
       manifest: null,
-      logDir: '/var/log/nixos-offline-installer',
-      logLevel: 'info',
+      logDir: defaults.logDir,
+      logLevel: defaults.logLevel,
       evalUser: null,
     });
   });
@@ -54,6 +56,6 @@ describe('daemon options', () => {
     expect(() => daemonOptions({ 'eval-user': 'root' }, {})).toThrow(/eval user "root" is root \(uid 0\)/);
     expect(() => daemonOptions({}, { NOI_EVAL_USER: 'no-such-user-here' })).toThrow(/eval user "no-such-user-here" does not exist in \/etc\/passwd/);
     expect(daemonOptions({ 'eval-user': 'nobody', 'eval-home': 'h' }, {}).evalUser).toMatchObject({ name: 'nobody', uid: 65534, home: join(process.cwd(), 'h') });
-    expect(daemonOptions({}, { NOI_EVAL_USER: 'nobody' }).evalUser?.home).toBe('/var/lib/nixos-offline-installer/eval-home');
+    expect(daemonOptions({}, { NOI_EVAL_USER: 'nobody' }).evalUser?.home).toBe(INSTALLER_DEFAULTS.daemon.evalHome);
   });
 });

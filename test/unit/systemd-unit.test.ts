@@ -2,8 +2,9 @@
 // text: the daemon must never run Nix builds under a filter that forbids them,
 // its children must die with it, and every hardening option says why it is safe.
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { INSTALLER_DEFAULTS } from '../../src/protocol/installer-defaults.js';
 import { REPO } from '../helpers/env.js';
 
 interface UnitLine {
@@ -126,16 +127,16 @@ describe('the NixOS module', () => {
   });
 
   it('lets only a dedicated group use the socket, which it creates; the ISO puts its live user in it', () => {
-    const socketGroup = /socketGroup = mkOption \{[^}]*default = "([^"]+)";/.exec(moduleNix)![1];
-    expect(socketGroup).toBe('nixos-offline-installer');
+    const socketGroup = INSTALLER_DEFAULTS.service.socketGroup;
+    expect(moduleNix).toMatch(/socketGroup = mkOption \{\s+type = types\.str;\s+default = defaults\.service\.socketGroup;/);
     expect(moduleNix).toContain('users.groups = lib.optionalAttrs (builtins.match "[0-9]+" cfg.socketGroup == null) { ${cfg.socketGroup} = { }; };');
     expect(isoNix).toContain('users.users.nixos.extraGroups = [ config.services.nixos-offline-installer.socketGroup ];');
     for (const file of units) expect(environment(parseUnit(readFileSync(join(UNIT_DIR, file), 'utf8'))).NOI_SOCKET_GROUP).toBe(socketGroup);
   });
 
   it('evaluates as a system user (and group) it creates, passed to the daemon; nothing in the unit keeps the daemon from becoming it', () => {
-    const evalUser = /evalUser = mkOption \{[^}]*default = "([^"]+)";/.exec(moduleNix)![1];
-    expect(evalUser).toBe('nixos-offline-installer-eval');
+    const evalUser = INSTALLER_DEFAULTS.service.evalUser;
+    expect(moduleNix).toMatch(/evalUser = mkOption \{\s+type = types\.str;\s+default = defaults\.service\.evalUser;/);
     expect(moduleNix).toMatch(/users\.users\.\$\{cfg\.evalUser\} = \{\s+isSystemUser = true;\s+group = cfg\.evalUser;/);
     expect(moduleNix).toContain('users.groups.${cfg.evalUser} = { };');
     expect(moduleNix).toMatch(/^\s+NOI_EVAL_USER = cfg\.evalUser;$/m);
@@ -147,6 +148,28 @@ describe('the NixOS module', () => {
       for (const filter of values(unit, 'SystemCallFilter')) expect(filter.startsWith('~') ? !/@setuid|@privileged|setuid|setgroups/.test(filter) : /@setuid|@system-service/.test(filter), filter).toBe(true);
       // Its HOME's folder: root's, not /tmp.
       expect(values(unit, 'StateDirectory')).toEqual(['nixos-offline-installer']);
+    }
+  });
+
+  // A unit cannot read JSON: its values are checked against the table the daemon and the module read.
+  it("gives the daemon the table's socket, folders and eval user, in the folders systemd makes for them", () => {
+    const { daemon, service } = INSTALLER_DEFAULTS;
+    expect(moduleNix).toContain('defaults = builtins.fromJSON (builtins.readFile ./installer-defaults.json);');
+    expect(moduleNix).toMatch(/configDirs = mkOption \{\s+type = types\.listOf types\.str;\s+default = defaults\.daemon\.configDirs;/);
+    expect(moduleNix).toMatch(/default = defaults\.daemon\.logLevel;/);
+    for (const file of units) {
+      const unit = parseUnit(readFileSync(join(UNIT_DIR, file), 'utf8'));
+      expect(environment(unit), file).toMatchObject({
+        NOI_SOCKET: daemon.socket,
+        NOI_SOCKET_GROUP: service.socketGroup,
+        NOI_CONFIG_DIRS: daemon.configDirs.join(':'),
+        NOI_LOG_DIR: daemon.logDir,
+        NOI_EVAL_USER: service.evalUser,
+      });
+      // /run/<RuntimeDirectory> holds the socket, /var/log/<LogsDirectory> the logs, /var/lib/<StateDirectory> the eval user's home.
+      expect(values(unit, 'RuntimeDirectory').map((d) => `/run/${d}`)).toEqual([dirname(daemon.socket)]);
+      expect(values(unit, 'LogsDirectory').map((d) => `/var/log/${d}`)).toEqual([daemon.logDir]);
+      expect(values(unit, 'StateDirectory').map((d) => `/var/lib/${d}`)).toEqual([dirname(daemon.evalHome)]);
     }
   });
 });

@@ -8,6 +8,7 @@ import { manifestFacts } from '../../src/validate/config-facts.js';
 import { InstallError } from '../../src/common/install-error.js';
 import type { ConfigFacts } from '../../src/protocol/config-facts.js';
 import type { ValidationResult } from '../../src/protocol/messages.js';
+import { choicePageLines } from '../../src/protocol/titles.js';
 import { scratch } from '../helpers/env.js';
 
 const facts = (users: string[], desktops: string[]): ConfigFacts => ({ origin: 'evaluation', users, desktops, drvPath: null, toplevel: null, closureBytes: null });
@@ -133,4 +134,26 @@ it('a failed validation becomes one install error naming every problem', () => {
   expect(error.title).toBe('User "x" is not in the configuration (and 1 more problem)');
   expect(error.description).toContain('d1');
   expect(error.description).toContain('d2');
+});
+
+describe("the choices page's lines, as the daemon words them for Calamares", () => {
+  const checks = (failed: string[] = [], skipped: string[] = []) =>
+    ['user', 'desktop'].map((name) => (failed.includes(name) ? { name, ok: false, error: { code: 'x', title: 't', description: 'd' } } : skipped.includes(name) ? { name, ok: true, skipped: 'no' } : { name, ok: true })) as ValidationResult['checks'];
+  const timeZone = { setting: 'timeZone', option: 'time.timeZone', chosen: 'Europe/Berlin', result: 'UTC', applied: false };
+  const hostName = { setting: 'hostName', option: 'networking.hostName', chosen: 'field-01', result: 'field-01', applied: true };
+
+  it("names each choice as Calamares' pages do, and whether it applies", () => {
+    expect(choicePageLines({ user: 'alice', desktop: 'gnome', checks: checks(), choices: [hostName, timeZone, { ...timeZone, setting: 'xkbLayout', option: 'services.xserver.xkb.layout', chosen: 'de', result: null }] })).toEqual([
+      'User: alice (declared in the configuration)',
+      'Desktop: gnome (the configured one)',
+      'Computer name: field-01 (applies)',
+      'Time zone: Europe/Berlin (does not apply: the configuration sets UTC, and it wins)',
+      'Keyboard layout: de (does not apply: the configuration sets it otherwise, and it wins)',
+    ]);
+  });
+
+  it('never shows a failed or skipped check as passed; no desktop is a line too', () => {
+    expect(choicePageLines({ user: 'mallory', desktop: '', checks: checks(['user']), choices: [] })).toEqual(['Desktop: none (the configured one)']);
+    expect(choicePageLines({ user: 'alice', desktop: 'gnome', checks: checks([], ['user', 'desktop']), choices: [] })).toEqual([]);
+  });
 });

@@ -28,40 +28,19 @@ PROTOCOL_VERSION = 1
 FRAME_END = "\f"
 # The daemon's own frame limit (src/protocol/limits.ts).
 MAX_FRAME_BYTES = 64 * 1024
-DEFAULTS = {"socket": "/run/nixos-offline-installer/ipc.sock", "connectTimeout": 15, "idleTimeout": 120, "checkTimeout": 900}
+# The socket and timeouts when the module's configuration leaves them out: nix/installer-defaults.json.
+DEFAULTS_TABLE = "installer-defaults.json"
 # Calamares' localeConf categories the daemon applies (src/protocol/vocabularies.ts CHOICE_KEYS).
 LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
 
-# The daemon's phases in order and each one's share of the whole install
-# (docs/protocol.md, `phase`): a step's own bar is its phases' part of the whole.
-PHASES = ("hardware", "validate", "stage", "build", "copy", "install", "report")
-PHASE_SHARES = {"hardware": 0.01, "validate": 0.04, "stage": 0.02, "build": 0.10, "copy": 0.78, "install": 0.04, "report": 0.01}
-
-# step: (pretty name, the daemon phases it covers). settings.conf lists them in this order.
-STEPS = {
-    "prepare": ("Checking the configuration and preparing the target", PHASES[0:3]),
-    "build": ("Building the system from the local store", PHASES[3:4]),
-    "copy": ("Copying the system to the target", PHASES[4:5]),
-    "install": ("Installing the boot loader and activating", PHASES[5:7]),
-}
-# Without `step:` the module is one job for the whole install.
-WHOLE_INSTALL = ("Installing NixOS (offline)", PHASES)
-# The step that checks the choices before anything is partitioned; not part of the install.
-CHECK_STEP = "check"
-CHECK_TITLE = "Checking the configuration against your choices"
+# The phases, their titles and shares of the bar, and how the steps group
+# them: nix/install-phases.json, the daemon's own table. The package puts a
+# copy beside this file; in the repository it is in nix/.
+PHASES_TABLE = "install-phases.json"
 # Globalstorage keys the check step sets for the choices page: its lines, and the folder checked.
 CHOICE_LINES_KEY = "nixosOfflineChoiceLines"
 CHECKED_SOURCE_KEY = "nixosOfflineSource"
-# What each setting is called on Calamares' pages (the daemon's ChoiceSetting names).
-SETTING_LABELS = {
-    "hostName": "Computer name",
-    "timeZone": "Time zone",
-    "defaultLocale": "Language",
-    "consoleKeyMap": "Console keyboard",
-    "xkbLayout": "Keyboard layout",
-    "xkbVariant": "Keyboard variant",
-}
 # Globalstorage key where a step leaves the install's connection for the next one.
 HANDOVER_KEY = "nixosOfflineConnection"
 
@@ -73,17 +52,62 @@ class InstallerError(Exception):
         self.description = description
 
 
+def _table(name):
+    """A shared table of nix/: beside this module (the package's copy), else in the repository's nix/."""
+    # Calamares gives every Python job its module's folder; __file__ it may not set.
+    here = getattr(libcalamares.job, "working_path", None) or os.path.dirname(os.path.abspath(globals().get("__file__", ".")))
+    tried = [os.path.join(here, name), os.path.normpath(os.path.join(here, "..", "..", "..", "nix", name))]
+    for path in tried:
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as e:
+            raise InstallerError("The installer's Calamares module is incomplete", "{} cannot be read ({}). Reinstall the installer's package.".format(path, e))
+    raise InstallerError("The installer's Calamares module is incomplete", "{} is missing (looked for {}). Reinstall the installer's package.".format(name, " and ".join(tried)))
+
+
+class Phases:
+    """The attended install's phases in order (Calamares installs into the target it mounted), and the steps."""
+
+    def __init__(self, table):
+        rows = [p for p in table["phases"] if not p.get("unattendedOnly")]
+        self.names = tuple(p["name"] for p in rows)
+        self.shares = {p["name"]: p["weight"] for p in rows}
+        self.titles = {p["name"]: p["title"] for p in table["phases"]}
+        calamares = table["calamares"]
+        # step: (pretty name, the phases it covers), in the order settings.conf runs them; a
+        # step without a title of its own shows its first phase's.
+        self.steps = {s["name"]: (s.get("title") or self.titles[s["phases"][0]], tuple(s["phases"])) for s in calamares["steps"]}
+        # Without `step:` the module is one job for the whole install.
+        self.whole = (calamares["wholeInstall"], self.names)
+        # The step that checks the choices before anything is partitioned; not part of the install.
+        self.check_step = calamares["check"]["name"]
+        self.check_title = self.titles[calamares["check"]["phase"]]
+
+
+def _phases():
+    return Phases(_table(PHASES_TABLE))
+
+
 class Step:
-    def __init__(self, name):
+    def __init__(self, name, phases):
         self.name = name
-        self.title, self.phases = STEPS[name] if name else WHOLE_INSTALL
-        self.first = PHASES.index(self.phases[0])
-        self.last = PHASES.index(self.phases[-1])
-        self.start = sum(PHASE_SHARES[p] for p in PHASES[: self.first])
-        self.span = sum(PHASE_SHARES[p] for p in self.phases)
+        self.title, self.phases = phases.steps[name] if name else phases.whole
+        order = phases.names
+        self.first = order.index(self.phases[0])
+        self.last = order.index(self.phases[-1])
+        self.start = sum(phases.shares[p] for p in order[: self.first])
+        self.span = sum(phases.shares[p] for p in self.phases)
+        self.order = order
         # The first step sends the install request; the last closes the connection.
         self.starts_install = self.first == 0
-        self.ends_install = self.last == len(PHASES) - 1
+        self.ends_install = self.last == len(order) - 1
+
+    def later(self, phase):
+        """Whether PHASE belongs to a step after this one."""
+        return phase in self.order and self.order.index(phase) > self.last
 
     def fraction(self, whole):
         """This step's part of the daemon's whole-install fraction, 0..1."""
@@ -91,29 +115,41 @@ class Step:
 
 
 def _settings():
-    conf = dict(DEFAULTS)
-    conf.update(libcalamares.job.configuration or {})
+    conf = dict(libcalamares.job.configuration or {})
+    if not all(key in conf for key in ("socket", "connectTimeout", "idleTimeout", "checkTimeout")):
+        defaults = _table(DEFAULTS_TABLE)
+        merged = dict(defaults["calamares"], socket=defaults["daemon"]["socket"])
+        merged.update(conf)
+        conf = merged
     return conf
 
 
-def _step():
-    name = _settings().get("step")
-    if name == CHECK_STEP:
+def _step(phases):
+    name = (libcalamares.job.configuration or {}).get("step")
+    if name == phases.check_step:
         return None
-    if name is not None and name not in STEPS:
+    if name is not None and name not in phases.steps:
         raise InstallerError(
             "The installer's Calamares settings are wrong",
-            'Unknown step "{}" in the nixos-offline module configuration; use one of: {}.'.format(name, ", ".join((CHECK_STEP,) + tuple(STEPS))),
+            'Unknown step "{}" in the nixos-offline module configuration; use one of: {}.'.format(name, ", ".join((phases.check_step,) + tuple(phases.steps))),
         )
-    return Step(name)
+    return Step(name, phases)
+
+
+# The job's name when the table cannot be read (run() then reports why).
+FALLBACK_TITLE = "nixos-offline (its tables are missing)"
 
 
 def _initial_status():
     try:
-        step = _step()
+        phases = _phases()
     except InstallerError:
-        return WHOLE_INSTALL[0]
-    return CHECK_TITLE if step is None else step.title
+        return FALLBACK_TITLE
+    try:
+        step = _step(phases)
+    except InstallerError:
+        return phases.whole[0]
+    return phases.check_title if step is None else step.title
 
 
 _status = _initial_status()
@@ -198,34 +234,10 @@ def validate_request(gs):
     return _with_choices(gs, {"v": PROTOCOL_VERSION, "id": "calamares-check"})
 
 
-def choice_lines(validation):
-    """One line per choice for the choices page: what was chosen, and whether it applies."""
-    lines = []
-    passed = {c.get("name") for c in validation.get("checks") or [] if c.get("ok") and not c.get("skipped")}
-    if validation.get("user") and "user" in passed:
-        lines.append("User: {} (declared in the configuration)".format(validation["user"]))
-    if validation.get("desktop") is not None and "desktop" in passed:
-        lines.append("Desktop: {} (the configured one)".format(validation["desktop"] or "none"))
-    for choice in validation.get("choices") or []:
-        label = SETTING_LABELS.get(choice.get("setting"), choice.get("option", "?"))
-        if choice.get("applied"):
-            lines.append("{}: {} (applies)".format(label, choice.get("chosen")))
-        else:
-            result = choice.get("result")
-            wins = "sets {}".format(result) if result is not None else "sets it otherwise"
-            lines.append("{}: {} (does not apply: the configuration {}, and it wins)".format(label, choice.get("chosen"), wins))
-    return lines
-
-
 def _validation_error(validation):
-    # As the daemon words a refused install (validationError): the first problem's title, every description.
-    problems = [c["error"] for c in validation.get("checks") or [] if not c.get("ok") and c.get("error")]
-    if not problems:
-        return ("The configuration was refused", "The installer service refused the configuration without saying why. {}".format(SERVICE_HINT))
-    if len(problems) == 1:
-        return (problems[0].get("title", ""), problems[0].get("description", ""))
-    title = "{} (and {} more problem{})".format(problems[0].get("title", ""), len(problems) - 1, "s" if len(problems) > 2 else "")
-    return (title, "\n\n".join("{}:\n{}".format(p.get("title", ""), p.get("description", "")) for p in problems))
+    # The daemon words the refusal as an install's (validation.error).
+    error = validation.get("error") or {}
+    return (error.get("title") or "The configuration was refused", error.get("description") or "The installer service refused the configuration without saying why. {}".format(SERVICE_HINT))
 
 
 def check(connection, timeout):
@@ -242,7 +254,8 @@ def check(connection, timeout):
         error = data.get("error") or {}
         return (error.get("title", "The installer could not check the configuration"), error.get("description", ""))
     validation = data.get("validation") or {}
-    lines = choice_lines(validation)
+    # The daemon's own lines for the choices page (validation.choiceLines).
+    lines = [str(line) for line in validation.get("choiceLines") or []]
     for line in lines:
         libcalamares.utils.debug("nixos-offline: choice: {}".format(line))
     gs.insert(CHOICE_LINES_KEY, lines)
@@ -369,10 +382,6 @@ def _result_error(data):
     return (error.get("title", "The install failed"), description)
 
 
-def _phase_index(phase):
-    return PHASES.index(phase) if phase in PHASES else None
-
-
 def follow(connection, step, idle_timeout):
     """Maps the daemon's events to Calamares until this step's phases are over or the install ends.
 
@@ -380,6 +389,7 @@ def follow(connection, step, idle_timeout):
     that ends a step is left unread, so the next step starts with it."""
     global _status
     fraction = 0.0
+    phase_title = _status
 
     def show():
         # Calamares 3.2 re-reads pretty_status_message() here.
@@ -393,20 +403,21 @@ def follow(connection, step, idle_timeout):
                 return (error.get("title", "The installer refused the install"), error.get("description", ""))
             connection.install_id = data.get("installId", connection.install_id)
         elif type_ == "phase":
-            index = _phase_index(data.get("phase"))
-            if index is not None and index > step.last:
+            if step.later(data.get("phase")):
                 connection.unread()
                 return None
-            _status = data.get("title", _status)
+            phase_title = data.get("title", phase_title)
+            _status = phase_title
             libcalamares.utils.debug("nixos-offline: {}".format(_status))
             show()
         elif type_ == "progress":
             fraction = max(0.0, min(1.0, float(data.get("fraction", 0))))
+            # The phase's title, as the daemon sent it, with its figures.
             if data.get("phase") == "copy" and data.get("bytesTotal"):
-                _status = "{}: {}".format(STEPS["copy"][0], _amount(data.get("bytesDone", 0), data["bytesTotal"]))
+                _status = "{}: {}".format(phase_title, _amount(data.get("bytesDone", 0), data["bytesTotal"]))
             elif data.get("phase") == "build" and data.get("detail"):
                 # "building 2 of 5: linux-6.12", from Nix's own counts.
-                _status = "{}: {}".format(STEPS["build"][0], data["detail"])
+                _status = "{}: {}".format(phase_title, data["detail"])
             show()
         elif type_ == "log":
             source = data.get("source", "?")
@@ -426,7 +437,7 @@ def run():
     hand_over = False
     try:
         settings = _settings()
-        step = _step()
+        step = _step(_phases())
         path = str(settings["socket"])
         if step is None:
             connection = DaemonConnection.connect(path, float(settings["connectTimeout"]))

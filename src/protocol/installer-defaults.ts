@@ -1,0 +1,23 @@
+// The daemon's defaults (its socket, folders, log level), what the NixOS module
+// and the unit give it (the socket group, the eval user), and the Calamares
+// module's timeouts. One table, nix/installer-defaults.json, serves this code,
+// the Calamares module and the Nix files; the unit is checked against it.
+import { readNixTable } from './nix-table.js';
+
+export interface InstallerDefaults {
+  daemon: { socket: string; configDirs: string[]; nixosExpr: string; logDir: string; logLevel: string; channelProfile: string; evalHome: string };
+  // Without them the daemon lets only root use its socket and evaluates as root.
+  service: { socketGroup: string; evalUser: string };
+  calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
+}
+
+export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
+  const d = data?.daemon;
+  if (!d || typeof d !== 'object') return 'no "daemon" object';
+  const text = ['socket', 'nixosExpr', 'logDir', 'logLevel', 'channelProfile', 'evalHome'] as const;
+  const missing = text.find((key) => typeof d[key] !== 'string');
+  if (missing !== undefined) return `daemon.${missing} is not a string`;
+  if (!Array.isArray(d.configDirs) || !d.configDirs.every((dir) => typeof dir === 'string' && dir.startsWith('/'))) return 'daemon.configDirs is not a list of absolute paths';
+  if (typeof data.service?.socketGroup !== 'string' || typeof data.service.evalUser !== 'string') return 'service.socketGroup and service.evalUser must be strings';
+  return null;
+});
