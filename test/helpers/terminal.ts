@@ -39,13 +39,9 @@ export function runOnTerminal(args: string[], env: Record<string, string> = {}, 
   return new Promise((resolve) => child.once('close', (code) => resolve({ output, code })));
 }
 
-// What a person reads: the control codes removed, a redrawn line reduced to its last drawing.
+// What a person reads: the screen as a terminal draws it (terminalScreen below), line by line.
 export function screenText(output: string): string {
-  return output
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
-    .split('\r\n')
-    .map((line) => line.split('\r').at(-1)!)
-    .join('\n');
+  return terminalScreen(output).join('\n');
 }
 
 // eslint-disable-next-line no-control-regex

@@ -88,7 +88,7 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags & { verbose?: b
     for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => printJson(type, data));
     return;
   }
-  const printer = eventPrinter({ tty, verbose: flags.verbose === true, style, columns: () => process.stdout.columns ?? 80, write, startedAt: STARTED_AT });
+  const printer = eventPrinter({ tty, verbose: flags.verbose === true, style, columns: () => process.stdout.columns || 80, write, startedAt: STARTED_AT });
   for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => printer[type](data as never));
 }
 
