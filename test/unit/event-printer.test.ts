@@ -3,6 +3,7 @@
 // read back as a terminal shows it.
 import { describe, expect, it } from 'vitest';
 import { eventPrinter } from '../../src/cli/event-printer.js';
+import { validationText } from '../../src/cli/render.js';
 import type { LogEvent, ProgressEvent, ResultEvent, ValidationResult } from '../../src/protocol/messages.js';
 import { PLAIN } from '../../src/cli/terminal.js';
 import { terminalScreen } from '../helpers/terminal.js';
@@ -82,5 +83,14 @@ describe('on a terminal', () => {
     const waited = printer(true, false, Date.now() - 32_000);
     waited.p.result(result);
     expect(waited.out()).toMatch(/Installation finished in 0\.6 s \(the daemon's install, from the request to the log written; this command ran 3\d\.\d s\)\./);
+  });
+});
+
+describe('counts', () => {
+  it('say "1 derivation", not "1 derivations"', () => {
+    const checked = (toBuild: string[]) =>
+      validationText({ v: 1, ok: true, source: '/tmp/nix-cfg', user: null, desktop: null, checks: [{ name: 'offline', ok: true }], facts: null, toBuild, downloads: [], checkedAt: '2026-12-05T00:00:00.000Z', durationMs: 1 } as ValidationResult);
+    expect(checked(['/nix/store/a.drv'])).toContain('  1 derivation will be built locally, nothing downloaded');
+    expect(checked(['/nix/store/a.drv', '/nix/store/b.drv'])).toContain('  2 derivations will be built locally');
   });
 });
