@@ -3,7 +3,7 @@
 // journal gets the daemon's own lines only; the commands' output (a build
 // prints hundreds of thousands of lines, which journald would rate-limit,
 // dropping ours with them) goes to the install log alone.
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { BatchedWriter } from './batched-writer.js';
@@ -36,8 +36,11 @@ const LAST_BYTES = 4096;
 function touchedTarget(file: string): boolean {
   let fd: number | null = null;
   try {
-    fd = openSync(file, 'r');
-    const size = fstatSync(fd).size;
+    // Never through a link, and never waiting on a pipe someone named like a log.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile()) return true;
+    const size = info.size;
     const buffer = Buffer.alloc(Math.min(size, LAST_BYTES));
     readSync(fd, buffer, 0, buffer.length, size - buffer.length);
     return !buffer.toString('utf8').includes(`"${TARGET_TOUCHED_FIELD}":false`);
