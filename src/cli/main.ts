@@ -6,7 +6,7 @@ import { SocketInUse } from '../daemon/socket-guard.js';
 import { leaveQuietlyWhenOutputCloses } from './closed-output.js';
 import { buildProgram, type Runners } from './program.js';
 import { styleFor } from './terminal.js';
-import { EXIT, UsageError } from './usage.js';
+import { EXIT, UsageError, usageErrorJson } from './usage.js';
 
 // Commands are loaded on use: a client run need not load the daemon's modules (start-up time).
 const daemonCommand = () => import('./commands/daemon.js');
@@ -24,7 +24,9 @@ const runners: Runners = {
 
 async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(runners, (c) => (code = c));
+  // Scripts that ask for --json read errors as JSON, the command line's own included.
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  const program = buildProgram(runners, (c) => (code = c), json);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
@@ -33,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const red = styleFor(process.stderr).red;
     if (error instanceof UsageError || error instanceof OptionError || error instanceof SocketInUse) {
-      process.stderr.write(red(`error: ${error.message}\n`));
+      if (json) process.stdout.write(usageErrorJson(error.message));
+      else process.stderr.write(red(`error: ${error.message}\n`));
       return EXIT.usage;
     }
     // The daemon went away or turned the connection down (a full socket): documented as exit 3, no stack.

@@ -8,7 +8,7 @@ import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { VERSION } from '../version.js';
 import { styleFor } from './terminal.js';
-import { EXIT_STATUS_TEXT } from './usage.js';
+import { EXIT_STATUS_TEXT, usageErrorJson } from './usage.js';
 
 const NAME = 'nixos-offline-installer';
 
@@ -32,6 +32,8 @@ export interface InstallFlags extends ClientFlags {
   flakeConfig?: string;
   // Tests and demos only: a root that is not a mount point (root's socket only).
   allowUnmounted?: boolean;
+  // Every line the install's commands print, not only warnings and errors.
+  verbose?: boolean;
 }
 
 export interface ValidateFlags extends ClientFlags {
@@ -40,6 +42,7 @@ export interface ValidateFlags extends ClientFlags {
   flakeConfig?: string;
 }
 
+const VERBOSE_HELP = "print every line the install's commands print (the install log has them all; without it: warnings and errors)";
 const FLAKE_CONFIG_HELP = 'which nixosConfigurations entry of a flake folder to install (needed when it has several)';
 
 export interface CalamaresSettingsFlags extends ClientFlags {
@@ -50,7 +53,7 @@ export interface CalamaresSettingsFlags extends ClientFlags {
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
   daemon(flags: Record<string, string | undefined>): Promise<number>;
-  status(flags: ClientFlags & { watch: boolean }): Promise<number>;
+  status(flags: ClientFlags & { watch: boolean; verbose: boolean }): Promise<number>;
   validate(flags: ValidateFlags): Promise<number>;
   install(flags: InstallFlags): Promise<number>;
   cancel(flags: ClientFlags): Promise<number>;
@@ -115,7 +118,8 @@ function finish(command: Command, limits: Record<string, number>, extraHelp = ''
   return strict(command, limits);
 }
 
-export function buildProgram(run: Runners, setExitCode: (code: number) => void): Command {
+// JSON: --json was on the command line, so a usage error is printed as JSON too.
+export function buildProgram(run: Runners, setExitCode: (code: number) => void, json = false): Command {
   const errorStyle = styleFor(process.stderr);
   const program = new Command(NAME)
     .usage('<command> [options]')
@@ -123,7 +127,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
     .version(VERSION, '--version', 'print the version')
     .helpOption('-h, --help', 'print this help')
     .helpCommand('help [command]', "print a command's help")
-    .configureOutput({ outputError: (text, write) => write(errorStyle.red(text)) })
+    .configureOutput({ outputError: (text, write) => (json ? process.stdout.write(usageErrorJson(text)) : write(errorStyle.red(text))) })
     .exitOverride();
 
   const daemon = program.command('daemon').summary('serve installs on the socket (as root; systemd starts it on the ISO)');
@@ -136,10 +140,10 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
     setExitCode(await run.daemon(flags));
   });
 
-  const status = clientCommand(program, 'status', 'show the configuration folder in use, the install state and the last check').option('--watch', 'keep printing events until interrupted (Ctrl-C)');
+  const status = clientCommand(program, 'status', 'show the configuration folder in use, the install state and the last check').option('--watch', 'keep printing events until interrupted (Ctrl-C)').option('--verbose', VERBOSE_HELP);
   finish(status, { socket: MAX_PATH_BYTES });
-  status.action(async (o: { socket?: string; json?: boolean; watch?: boolean }) => {
-    setExitCode(await run.status({ socket: socketOf(o.socket), json: o.json === true, watch: o.watch === true }));
+  status.action(async (o: { socket?: string; json?: boolean; watch?: boolean; verbose?: boolean }) => {
+    setExitCode(await run.status({ socket: socketOf(o.socket), json: o.json === true, watch: o.watch === true, verbose: o.verbose === true }));
   });
 
   const validate = clientCommand(program, 'validate', 'check the configuration folder in use against a user and desktop, offline, in seconds')
@@ -165,9 +169,10 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
     .option('--user <name>', 'the user to be created: must be a declared normal user')
     .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
     .option('--flake-config <name>', FLAKE_CONFIG_HELP)
-    .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)');
+    .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)')
+    .option('--verbose', VERBOSE_HELP);
   finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean }) => {
+  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean }) => {
     if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
       install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
     }
@@ -183,6 +188,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void):
         ...(o.desktop !== undefined && { desktop: o.desktop }),
         ...(o.flakeConfig !== undefined && { flakeConfig: o.flakeConfig }),
         ...(o.allowUnmounted === true && { allowUnmounted: true }),
+        ...(o.verbose === true && { verbose: true }),
       }),
     );
   });

@@ -1,8 +1,9 @@
 // How the CLI shows events to a person: the configuration folder first, phase
 // lines, a progress bar redrawn in place on a terminal, and failures once,
 // with what to do and where the full log is.
-import type { AppliedChoice, ErrorInfo, MachineHardware, LogEvent, PassedOverSource, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
+import type { AppliedChoice, ConfigSourceStatus, ErrorInfo, MachineHardware, LogEvent, PassedOverSource, PhaseEvent, ProgressEvent, ResultEvent, StatusInfo, ValidationResult } from '../protocol/messages.js';
 import { choiceLine, profileLine } from '../protocol/titles.js';
+import { counted } from '../common/counted.js';
 import { PLAIN, type Style } from './terminal.js';
 
 const BAR_WIDTH = 30;
@@ -53,9 +54,12 @@ function passedOverLines(passedOver: readonly PassedOverSource[] | undefined): s
   return (passedOver ?? []).map((p) => `  passed over ${p.dir}: it ${p.reason}`);
 }
 
-export function resultText(event: ResultEvent, style: Style = PLAIN): string {
+// COMMAND_MS: how long the client ran, said too where it differs from the daemon's figure (it waited, or printed long after).
+export function resultText(event: ResultEvent, style: Style = PLAIN, commandMs?: number): string {
   if (event.ok) {
-    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const command = commandMs !== undefined && commandMs - event.durationMs >= 1000 ? `; this command ran ${seconds(commandMs)}` : '';
+    const lines = [style.green(`Installation finished in ${seconds(event.durationMs)} (the daemon's install, from the request to the log written${command}).`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -78,7 +82,7 @@ export function thenText(then: NonNullable<ResultEvent['then']>): string {
 export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   const { source, install } = status;
   const lines = [sourceLine(source.active, source.problem)];
-  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${c.refused ? `not used: it ${c.refused}` : c.passedOver ? `passed over: it ${c.passedOver}` : c.hasConfiguration ? 'configuration' : c.exists ? 'no configuration.nix or flake.nix at its top' : 'missing'}`);
+  for (const c of source.candidates) lines.push(`  ${c.dir === source.active ? '*' : ' '} ${c.dir}  ${candidateText(c)}`);
   if (source.watchLimited) lines.push(`  (${source.watchLimited})`);
   if (source.problem) lines.push(...source.problem.description.split('\n').map((l) => `  ${style.red(l)}`));
   lines.push(`daemon ${status.daemon.version} (protocol ${status.daemon.protocol}, pid ${status.daemon.pid})`);
@@ -95,6 +99,15 @@ export function statusText(status: StatusInfo, style: Style = PLAIN): string {
   }
   if (status.hardware) lines.push(hardwareLine(status.hardware));
   return lines.join('\n');
+}
+
+// One configuration folder in status: an empty one is simply not used yet; a stranger's is passed over.
+function candidateText(c: ConfigSourceStatus): string {
+  if (c.refused) return `not used: it ${c.refused}`;
+  if (c.passedOver === 'is empty') return 'empty, so not used';
+  if (c.passedOver) return `passed over: it ${c.passedOver}`;
+  if (c.hasConfiguration) return 'configuration';
+  return c.exists ? 'no configuration.nix or flake.nix at its top' : 'missing';
 }
 
 // Where the install log is. An unattended install ("then" is set) has unmounted its
@@ -138,7 +151,7 @@ export function validationText(result: ValidationResult, style: Style = PLAIN): 
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
   lines.push(...choiceLines(result.choices));
   if (result.hardware) lines.push(`  ${hardwareLine(result.hardware)}`);
-  if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
+  if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${counted(result.toBuild.length, 'derivation')} will be built locally, nothing downloaded`);
   lines.push(result.ok ? style.green('All checks passed.') : style.red('Fix the problems above before installing.'));
   return lines.join('\n');
 }

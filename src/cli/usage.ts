@@ -6,3 +6,9 @@ export const EXIT_STATUS_TEXT = `Exit status: 0 success, 1 install or check fail
 4 request refused (e.g. an install is already running), 5 install cancelled.`;
 
 export class UsageError extends Error {}
+
+// A usage error as --json prints it: one JSON object on stdout, like every other error a script reads.
+export function usageErrorJson(message: string): string {
+  const text = message.trim().replace(/^error: /, '');
+  return `${JSON.stringify({ type: 'error', data: { code: 'usage', title: text.split('\n')[0], description: text } })}\n`;
+}

@@ -10,13 +10,14 @@ import type { InstallSink } from './install-sink.js';
 const BATCH_MS = 20;
 
 export interface BatchingSink extends InstallSink {
-  line(source: string, line: string): void;
+  line(source: string, line: string, level?: 'info' | 'warn' | 'error'): void;
   // Sends what is waiting now (before the result, which does not pass through here).
   flush(): void;
 }
 
 export function batchLogEvents(installId: string, sink: InstallSink): BatchingSink {
   let source: string | null = null;
+  let level: 'info' | 'warn' | 'error' = 'info';
   let lines: string[] = [];
   let chars = 0;
   let scheduled: NodeJS.Timeout | null = null;
@@ -25,15 +26,16 @@ export function batchLogEvents(installId: string, sink: InstallSink): BatchingSi
     if (scheduled) clearTimeout(scheduled);
     scheduled = null;
     if (source === null || lines.length === 0) return;
-    sink.log({ v: PROTOCOL_VERSION, installId, source, lines });
+    sink.log({ v: PROTOCOL_VERSION, installId, source, lines, ...(level !== 'info' && { level }) });
     lines = [];
     chars = 0;
   };
 
   return {
-    line(from, line) {
-      if (from !== source || chars + line.length > LOG_BATCH_CHARS) flush();
+    line(from, line, lineLevel = 'info') {
+      if (from !== source || lineLevel !== level || chars + line.length > LOG_BATCH_CHARS) flush();
       source = from;
+      level = lineLevel;
       lines.push(line);
       chars += line.length;
       scheduled ??= setTimeout(flush, BATCH_MS);

@@ -59,8 +59,8 @@ export function installContext(
     logger.info({ phaseEnded: phaseTimer.phase, outcome, durationMs, outputLines: phaseTimer.outputLines }, `phase ${phaseTimer.phase} ${outcome} after ${(durationMs / 1000).toFixed(1)} s; its commands printed ${phaseTimer.outputLines} lines (in the install log)`);
     phaseTimer = null;
   };
-  const relayLine = (source: string, line: string) => {
-    relay.line(source, truncate(line, MAX_LOG_LINE_CHARS));
+  const relayLine = (source: string, line: string, level: 'info' | 'warn' | 'error') => {
+    relay.line(source, truncate(line, MAX_LOG_LINE_CHARS), level);
     // Kept lines are copies (clip): a slice would keep a whole 1 MiB line alive.
     tail.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
     if (tail.length > LOG_TAIL_LINES) tail.shift();
@@ -74,12 +74,12 @@ export function installContext(
     settings,
     log(source, line, level = 'info') {
       logger[level]({ source }, line);
-      relayLine(source, line);
+      relayLine(source, line, level);
     },
     output(source, line, level = 'info') {
       output[level]({ source }, line);
       if (phaseTimer) phaseTimer.outputLines++;
-      relayLine(source, line);
+      relayLine(source, line, level);
     },
     recentLines: (source, count) => recent.last(source, count),
     phase(next) {

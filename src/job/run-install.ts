@@ -7,8 +7,9 @@
 // what happened and, on failure, what to do.
 import { join } from 'node:path';
 import { THEN_DELAY_SECONDS } from '../install/power-action.js';
-import { openInstallLog, type InstallLog, type LogLevel } from '../log/logger.js';
+import { openInstallLog, TARGET_TOUCHED_FIELD, type InstallLog, type LogLevel } from '../log/logger.js';
 import type { ErrorInfo, InstallRequest, ResultEvent } from '../protocol/messages.js';
+import type { Phase } from '../protocol/vocabularies.js';
 import { resolveSource, type SourceChoice } from '../resolve/config-sources.js';
 import type { JobSettings } from '../common/context.js';
 import { InstallCancelled, InstallError, errorMessage, stopReason } from '../common/install-error.js';
@@ -24,6 +25,8 @@ import { UNATTENDED } from './unattended-stages.js';
 // A failure this soon before the daemon's own stop is the stop: with KillMode=control-group
 // systemd signals the commands together with the daemon, and either may be seen first.
 const STOP_GRACE_MS = 200;
+// Phases that only read: an install that ended in one wrote nothing to a target or disk.
+const BEFORE_ANY_WRITE: readonly Phase[] = ['hardware', 'validate'];
 
 export interface InstallParams {
   installId: string;
@@ -130,7 +133,9 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   if (then && then.action !== 'stay') ctx.log('daemon', `${then.action} in ${then.delaySeconds} s, as the answer file says ("then"); nixos-offline-installer cancel stops it`);
   job.stopHeartbeat();
   if (state === 'succeeded') ctx.progress(1);
-  logger.info({ state, toplevel, targetLogPath }, `install ${installId} ${state}`);
+  // Read when logs are pruned: a log of an install that wrote nothing goes first (log/logger.ts).
+  const touched = install.targetTouched || !BEFORE_ANY_WRITE.includes(job.phase());
+  logger.info({ state, toplevel, targetLogPath, [TARGET_TOUCHED_FIELD]: touched }, `install ${installId} ${state}`);
   close();
   relay.flush();
 

@@ -57,8 +57,12 @@ export class CappedLog implements LineWriter {
   }
 }
 
-// Keeps the KEEP newest install logs of a folder (their names start with the time), so a stream of installs cannot fill it either.
-export function pruneInstallLogs(keep: number, list: () => string[], remove: (name: string) => void): void {
+// Keeps the newest install logs of a folder (their names start with the time), so a stream of installs cannot fill it
+// either: KEEP.touched of installs that wrote to a target or disk, KEEP.untouched of the others (refused before
+// anything was written), so refused attempts never push out the log of a real install.
+export function pruneInstallLogs(keep: { touched: number; untouched: number }, list: () => string[], remove: (name: string) => void, touched: (name: string) => boolean): void {
   const logs = list().filter((name) => /^install-\d{8}-\d{6}-[0-9a-f]+\.log$/.test(name)).sort();
-  for (const name of logs.slice(0, Math.max(0, logs.length - keep))) remove(name);
+  const [real, refused] = [logs.filter(touched), logs.filter((name) => !touched(name))];
+  for (const name of real.slice(0, Math.max(0, real.length - keep.touched))) remove(name);
+  for (const name of refused.slice(0, Math.max(0, refused.length - keep.untouched))) remove(name);
 }

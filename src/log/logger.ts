@@ -3,7 +3,7 @@
 // journal gets the daemon's own lines only; the commands' output (a build
 // prints hundreds of thousands of lines, which journald would rate-limit,
 // dropping ours with them) goes to the install log alone.
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { BatchedWriter } from './batched-writer.js';
@@ -13,8 +13,11 @@ import type { LogLevel } from './levels.js';
 export type { Logger, LogLevel };
 
 const NAME = 'nixos-offline-installer';
-// Install logs kept on the live system (the newest; a new one replaces the oldest).
-const KEPT_INSTALL_LOGS = 20;
+// Install logs kept on the live system, the newest of each kind (README, "Logs"): of installs that
+// wrote to a target or disk, and of installs refused before that. The new one counts as either.
+const KEPT_INSTALL_LOGS = { touched: 20 - 1, untouched: 10 - 1 };
+// The field of an install log's last line that says whether the install wrote to its target.
+export const TARGET_TOUCHED_FIELD = 'targetTouched';
 const journal = new BatchedWriter(1);
 // What is still gathered when the process ends, even by an uncaught error, is written.
 process.once('exit', () => journal.flushSync());
@@ -25,6 +28,27 @@ export function createLogger(level: LogLevel): Logger {
 
 export function flushJournal(): void {
   journal.flushSync();
+}
+
+// Whether a finished install's log says it wrote to its target; a log without the closing line (a daemon killed
+// mid-install) is kept as a real install's.
+const LAST_BYTES = 4096;
+function touchedTarget(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    // Never through a link, and never waiting on a pipe someone named like a log.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile()) return true;
+    const size = info.size;
+    const buffer = Buffer.alloc(Math.min(size, LAST_BYTES));
+    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+    return !buffer.toString('utf8').includes(`"${TARGET_TOUCHED_FIELD}":false`);
+  } catch {
+    return true;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 export interface InstallLog {
@@ -41,7 +65,7 @@ export interface InstallLog {
 export function openInstallLog(level: LogLevel, file: string, installId: string): InstallLog {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
-  pruneInstallLogs(KEPT_INSTALL_LOGS - 1, () => readdirSync(dir), (name) => rmSync(join(dir, name), { force: true }));
+  pruneInstallLogs(KEPT_INSTALL_LOGS, () => readdirSync(dir), (name) => rmSync(join(dir, name), { force: true }), (name) => touchedTarget(join(dir, name)));
   const fd = openSync(file, 'a', 0o640);
   // A later write error (the live system's tmpfs full) must not end the install; the journal keeps the lines.
   const fileWriter = new CappedLog(

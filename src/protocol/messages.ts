@@ -230,6 +230,8 @@ export interface LogEvent {
   source: string;
   // In the order written; at least one.
   lines: string[];
+  // Absent for ordinary output; a client without --verbose shows only these lines.
+  level?: 'warn' | 'error';
 }
 
 export interface ResultEvent {

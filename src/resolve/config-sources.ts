@@ -86,7 +86,8 @@ export function chooseSource(dirs: readonly string[], socketGid = 0): SourceChoi
     const info = statSync(dir, { throwIfNoEntry: false });
     const isDir = info?.isDirectory() ?? false;
     // Every candidate says whether it could be trusted, for status; only the first one in use decides.
-    const refused = info && isDir ? untrustedReason(dir, socketGid) : null;
+    // A file where a folder is expected is there, and stops installs: status says so, never "missing".
+    const refused = info ? (isDir ? untrustedReason(dir, socketGid) : 'is not a folder') : null;
     const hasConfiguration = isDir && refused === null && isConfiguration(dir);
     candidates.push({ dir, exists: isDir || refused !== null, hasConfiguration, ...(refused !== null && { refused }) });
     if (decided || !info) continue;

@@ -13,6 +13,7 @@ import { DESKTOP_OPTIONS, isKnownDesktop, isNoDesktop } from './desktops.js';
 import { checkCompleteness } from './offline-completeness.js';
 import { checkBootLoader, checkPassword } from './boot-loader.js';
 import type { Firmware } from '../prepare/firmware.js';
+import { counted } from '../common/counted.js';
 import { hardwareCause } from './hardware-downloads.js';
 import { appliedChoices } from '../prepare/installer-choices.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
@@ -231,7 +232,7 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
     const downloadError = checkDownloads(downloads, source, input.prepared?.generated ?? null);
     checks.push(downloadError ? failed('offline', downloadError) : { name: 'offline', ok: true });
     if (!downloadError) cache?.set(key, { facts, toBuild });
-    ctx.log('validate', `offline check: ${toBuild.length} derivations to build locally, ${downloads.length} downloads needed`);
+    ctx.log('validate', `offline check: ${counted(toBuild.length, 'derivation')} to build locally, ${counted(downloads.length, 'download')} needed`);
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
     checks.push(failed('offline', error));

@@ -2,10 +2,11 @@
 // terminal shows and what a pipe gets. The real CLI, and the real daemon in a
 // network namespace with no interfaces where a daemon is needed.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, resultOf, startCli } from '../helpers/cli.js';
+import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, REPO, scratchWithRoot, testEnv } from '../helpers/env.js';
@@ -79,6 +80,43 @@ describe('the command on PATH', () => {
   });
 });
 
+describe('the README`s development recipe', () => {
+  // The "Using it" lines that start a daemon from the checkout and install into a plain folder, as README.md has them.
+  async function readmeRecipe(): Promise<string> {
+    const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+    const usingIt = readme.slice(readme.indexOf('\n## Using it\n'), readme.indexOf('\n## ', readme.indexOf('\n## Using it\n') + 1));
+    const blocks = [...usingIt.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const recipe = blocks.find((b) => b.includes('unshare --net'));
+    expect(recipe, 'the "Using it" section has a sh block that starts a daemon').toBeDefined();
+    return recipe!;
+  }
+
+  it('runs as written on a development machine: the daemon starts, the example installs into a plain folder', async () => {
+    const recipe = await readmeRecipe();
+    // Its own folders in place of /tmp/noi and /tmp/nix-cfg (other runs may use those), and the command on PATH as setup puts it.
+    const bin = join(dir, 'bin');
+    execFileSync('bash', [join(REPO, 'scripts/install-command.sh'), bin], { stdio: 'pipe' });
+    const noi = join(dir, 'noi');
+    const lines = recipe.replaceAll('/tmp/noi', noi).replaceAll('/tmp/nix-cfg', join(dir, 'no-nix-cfg'));
+    const script = `set -e\ncd ${REPO}\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\n${lines}`;
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), PATH: `${bin}:${process.env.PATH}` };
+    delete env.NIX_CONFIG;
+    delete env.NOI_SOCKET;
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.once('close', (code) => resolve({ code, out }));
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toContain(`configuration: ${join(REPO, 'test/fixtures/nix-cfg')}`);
+    expect(run.out).toContain('Installation finished in');
+    expect(await readFile(join(noi, 'root/etc/nixos/configuration.nix'), 'utf8')).toBe(await readFile(join(REPO, 'test/fixtures/nix-cfg/configuration.nix'), 'utf8'));
+    expect(await readlink(join(noi, 'root/nix/var/nix/profiles/system'))).toMatch(/^system-\d+-link$/);
+  });
+});
+
 describe('usage errors exit 2 before anything is sent', () => {
   async function usageError(args: string[], message: RegExp) {
     const cli = startCli(args);
@@ -105,8 +143,24 @@ describe('usage errors exit 2 before anything is sent', () => {
 
   it('an option given twice is refused, naming it, rather than the last one silently winning', async () => {
     await usageError(['validate', '--socket', nowhere, '--user', 'a', '--user', 'b'], /--user was given more than once \("a", then "b"\)/);
-    await usageError(['status', '--socket', nowhere, '--json', '--json'], /--json was given more than once/);
     await usageError(['daemon', '--log-level', 'info', '--log-level', 'debug'], /--log-level was given more than once/);
+  });
+
+  it('with --json, a usage error is one JSON object on stdout, as every other error is', async () => {
+    for (const [args, title] of [
+      [['install', '--socket', nowhere, '--json'], /^required option '--root <dir>' not specified/],
+      [['status', '--socket', nowhere, '--json', '--bogus'], /^unknown option '--bogus'/],
+      [['status', '--socket', nowhere, '--json', '--json'], /^--json was given more than once/],
+      [['validate', '--json', '--socket', nowhere, 'extra'], /^too many arguments for 'validate'/],
+    ] as const) {
+      const run = await runCli([...args]);
+      expect(run.code, args.join(' ')).toBe(2);
+      const lines = run.stdout.trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      const error = JSON.parse(lines[0]!);
+      expect(error).toMatchObject({ type: 'error', data: { code: 'usage' } });
+      expect(error.data.title, args.join(' ')).toMatch(title);
+    }
   });
 
   it('an argument too large for the protocol exits at once, naming it, with the daemon unharmed', async () => {
@@ -149,10 +203,14 @@ describe('a reader that stops early (| head)', () => {
     daemon = await startDaemon({ dir, configDirs: [source] });
     const install = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
     await install.waitFor((e) => e.type === 'phase');
-    const watch = await piped(['status', '--watch', '--socket', daemon.socket], 3);
+    const watching = piped(['status', '--watch', '--socket', daemon.socket], 3);
+    expect(resultOf(await install.done).ok).toBe(true);
+    // A watch prints only what happens (phases, progress by tenths, the result): a change of the
+    // folder makes a live check, whose line meets the closed pipe if nothing did before.
+    await writeFile(join(source, 'extra.nix'), '{ }\n');
+    const watch = await watching;
     expect(watch.stderr).toBe('');
     expect(watch.code).toBe(0);
-    expect(resultOf(await install.done).ok).toBe(true);
   });
 });
 
@@ -212,6 +270,37 @@ describe('with a daemon', () => {
       const other = await runOnTerminal([...args, '--socket', daemon.socket]);
       expect(screenText(other.output).split('\n')[0], args[0]).toBe(`configuration: ${source}`);
     }
+  });
+
+  it('through a pipe: what a terminal shows, not every build line; --verbose and --json get every line, and so does the log', async () => {
+    const lines = 3000;
+    const buildLines = (text: string) => text.split('\n').filter((l) => /build output line \d+ of 3000/.test(l)).length;
+    const source = join(dir, 'cfg');
+    // A fresh build each time (a new nonce), so each run prints the build's lines.
+    const fresh = () => writeConfig(source, { hostName: 'piped', noise: { lines, nonce: randomBytes(6).toString('hex') } });
+    await fresh();
+    daemon = await startDaemon({ dir, configDirs: [source] });
+    // --allow-unmounted on a mounted root: the install warns, and a warning is shown.
+    const run = await runCli(['install', '--socket', daemon.socket, '--root', root, '--allow-unmounted']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(buildLines(run.stdout)).toBe(0);
+    expect(run.stdout).toContain('==> Building the system from the local store');
+    expect(run.stdout).toContain(`    [daemon] ${root} may be an unmounted folder (allowUnmounted)`);
+    expect(run.stdout.split('\n').filter((l) => /^\[[#.]+\] +\d+%/.test(l)).length).toBeLessThanOrEqual(11);
+    expect(run.stdout).toMatch(/Installation finished in \d+\.\d s \(the daemon's install, from the request to the log written/);
+    expect(run.stdout.split('\n').length).toBeLessThan(60);
+    const logPath = /^ {2}log: +(\S+)$/m.exec(run.stdout)![1]!;
+    expect(buildLines(await readFile(logPath, 'utf8'))).toBe(lines);
+
+    await fresh();
+    const verbose = await runCli(['install', '--socket', daemon.socket, '--root', root, '--verbose']);
+    expect(verbose.code).toBe(0);
+    expect(buildLines(verbose.stdout)).toBe(lines);
+
+    await fresh();
+    const json = await runCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    expect(json.code).toBe(0);
+    expect(logLinesOf(json.events).filter((l) => /^build output line \d+ of 3000$/.test(l.line))).toHaveLength(lines);
   });
 
   it('through a pipe: the folder first, no control codes at all', async () => {

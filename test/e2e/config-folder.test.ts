@@ -97,9 +97,23 @@ describe('the folder in use', () => {
     const json = await runCli(['status', '--socket', daemon.socket, '--json']);
     expect(json.events[0]!.data.status.install).toMatchObject({ state: 'succeeded', source: isoCfg });
 
+    // Status says it is simply not used yet, not that it was passed over as a stranger's would be.
+    const waiting = await runCli(['status', '--socket', daemon.socket]);
+    expect(waiting.stdout).toContain(`    ${tmpCfg}  empty, so not used\n`);
+    expect(waiting.stdout).not.toContain('passed over');
+
     // Then the technician's folder appears, complete: it is the one from now on.
     await writeConfig(tmpCfg, { hostName: 'technician' });
     const shown = screenText((await runOnTerminal(['status', '--socket', daemon.socket])).output);
     expect(shown.split('\n')[0]).toBe(`configuration: ${tmpCfg}`);
+  });
+
+  it('a file where /tmp/nix-cfg should be is named as such, never "missing"', async () => {
+    await writeFile(tmpCfg, 'not a folder\n');
+    daemon = await startDaemon({ dir, configDirs: [tmpCfg, isoCfg] });
+    const status = await runCli(['status', '--socket', daemon.socket]);
+    expect(status.stdout.split('\n')[0]).toBe(`configuration: none usable (${tmpCfg} is not a folder)`);
+    expect(status.stdout).toContain(`    ${tmpCfg}  not used: it is not a folder\n`);
+    expect(status.stdout).not.toContain('missing');
   });
 });

@@ -5,8 +5,8 @@
 // nixos-generate-config's hardware probe are stood in for (test/stand-ins).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readlink, readdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, readFile, readlink, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
@@ -145,6 +145,28 @@ describe('a successful install', () => {
     const installIds = async (file: string) => new Set((await readFile(join(logDir, file), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).installId));
     expect(await installIds(kept[0]!)).toEqual(new Set([resultOf(first).installId]));
     expect(await installIds('install.log')).toEqual(new Set([resultOf(second).installId]));
+  });
+
+  it('keeps the log of every install that wrote to a target: refused attempts are pruned among themselves', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { hostName: 'kept-log' });
+    const real = await install([source]);
+    expect(real.code).toBe(0);
+    // An install refused by its checks (an undeclared user) before it wrote anything: it leaves a log too.
+    const refused = await install([source], ['--user', 'nobody-declared']);
+    expect(resultOf(refused).error.code).toBe('user-not-declared');
+    const logDir = daemon!.logDir;
+    // Both logs as the daemon wrote them, laid out as a day of many refused attempts after one real install would be.
+    const realLog = 'install-20260101-000000-aaaaaa.log';
+    await rename(resultOf(real).logPath, join(logDir, realLog));
+    for (let i = 10; i < 35; i++) await copyFile(resultOf(refused).logPath, join(logDir, `install-20260102-0000${i}-bbbbbb.log`));
+    await rm(resultOf(refused).logPath);
+    // One more refused attempt: the daemon prunes the folder before it writes its log.
+    const again = await install([source], ['--user', 'nobody-declared']);
+    expect(again.code).toBe(1);
+    const logs = (await readdir(logDir)).filter((n) => n.endsWith('.log')).sort();
+    expect(logs).toContain(realLog);
+    // The refused attempts' logs: the ten newest, this one among them.
+    expect(logs.filter((n) => n !== realLog)).toEqual([...Array.from({ length: 9 }, (_, i) => `install-20260102-0000${26 + i}-bbbbbb.log`), basename(resultOf(again).logPath)]);
   });
 
   it('the journal gets the daemon`s own lines and a summary per phase; the commands` output goes to the install log only', async () => {

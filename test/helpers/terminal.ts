@@ -39,15 +39,42 @@ export function runOnTerminal(args: string[], env: Record<string, string> = {}, 
   return new Promise((resolve) => child.once('close', (code) => resolve({ output, code })));
 }
 
-// What a person reads: the control codes removed, a redrawn line reduced to its last drawing.
+// What a person reads: the screen as a terminal draws it (terminalScreen below), line by line.
 export function screenText(output: string): string {
-  return output
-    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
-    .split('\r\n')
-    .map((line) => line.split('\r').at(-1)!)
-    .join('\n');
+  return terminalScreen(output).join('\n');
 }
 
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CODES = /\x1b\[/;
 export const COLOUR_CODES = /\x1b\[[0-9;]*m/;
+
+// The lines a terminal shows after OUTPUT, as it draws them: \r returns, \n goes down a line,
+// ESC[2K clears the line, ESC[<n>A goes up; colour codes draw nothing. Lines redrawn in place
+// (a bar, the line under it) read as they stand last.
+export function terminalScreen(output: string): string[] {
+  const lines: string[][] = [[]];
+  let row = 0;
+  let col = 0;
+  // eslint-disable-next-line no-control-regex
+  const tokens = output.match(/\x1b\[[0-9;]*[A-Za-z]|[\s\S]/gu) ?? [];
+  for (const token of tokens) {
+    if (token.startsWith('\x1b[')) {
+      const code = token.at(-1);
+      const n = Number(token.slice(2, -1) || '1');
+      if (code === 'K') lines[row] = [];
+      if (code === 'A') row = Math.max(0, row - n);
+      continue;
+    }
+    if (token === '\r') col = 0;
+    else if (token === '\n') {
+      row++;
+      col = 0;
+      lines[row] ??= [];
+    } else {
+      const line = lines[row]!;
+      while (line.length < col) line.push(' ');
+      line[col++] = token;
+    }
+  }
+  return lines.map((l) => l.join(''));
+}

@@ -41,6 +41,22 @@ describe('log events to clients', () => {
     expect(events.at(-1)!.data).toEqual({ v: PROTOCOL_VERSION, installId: 'i', source: 'nix copy', lines: ['d'] });
   });
 
+  it('marks warnings and errors, in events of their own, so a client can show only them', () => {
+    const { events, sink } = recordingSink();
+    const relay = batchLogEvents('i', sink);
+    relay.line('daemon', 'plain');
+    relay.line('daemon', 'careful', 'warn');
+    relay.line('daemon', 'broken', 'error');
+    relay.line('daemon', 'plain again');
+    relay.flush();
+    expect(events.map((e) => [e.data.lines, e.data.level])).toEqual([
+      [['plain'], undefined],
+      [['careful'], 'warn'],
+      [['broken'], 'error'],
+      [['plain again'], undefined],
+    ]);
+  });
+
   it('keeps every frame under the message limit, even for lines that must all be escaped', () => {
     const { events, sink } = recordingSink();
     const relay = batchLogEvents('i', sink);

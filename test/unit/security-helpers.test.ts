@@ -29,11 +29,16 @@ describe('an install log that stops growing', () => {
     expect(written.at(-1)).toBe('line 10\n');
   });
 
-  it('keeps the newest install logs only', () => {
+  it('keeps the newest install logs only, of real installs and of refused ones each', () => {
     const names = ['install-20261101-000000-aa.log', 'install-20261102-000000-bb.log', 'install-20261103-000000-cc.log', 'other.txt'];
     const removed: string[] = [];
-    pruneInstallLogs(2, () => names, (n) => removed.push(n));
+    pruneInstallLogs({ touched: 2, untouched: 2 }, () => names, (n) => removed.push(n), () => true);
     expect(removed).toEqual(['install-20261101-000000-aa.log']);
+    // Refused attempts after a real install push out only their own kind.
+    const refused = ['install-20261104-000000-dd.log', 'install-20261105-000000-ee.log', 'install-20261106-000000-ff.log'];
+    const removedNow: string[] = [];
+    pruneInstallLogs({ touched: 2, untouched: 1 }, () => ['install-20261101-000000-aa.log', ...refused], (n) => removedNow.push(n), (n) => !refused.includes(n));
+    expect(removedNow).toEqual(refused.slice(0, 2));
   });
 });
 

@@ -4,11 +4,13 @@
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
 import type { InstallRequest, ReplyEvent, ResultEvent } from '../../protocol/messages.js';
 import type { ClientFlags, InstallFlags, ValidateFlags } from '../program.js';
-import { logLines, phaseLine, progressBar, resultText, sourceLine, statusText, validationSummary, validationText } from '../render.js';
+import { eventPrinter } from '../event-printer.js';
+import { sourceLine, statusText, validationText } from '../render.js';
 import { isTerminal, styleFor } from '../terminal.js';
 import { EXIT } from '../usage.js';
 
 const tty = isTerminal(process.stdout);
+const STARTED_AT = Date.now();
 const style = styleFor(process.stdout);
 const errorStyle = styleFor(process.stderr);
 
@@ -50,7 +52,7 @@ function refused(flags: ClientFlags, reply: ReplyEvent): number {
   return option ? EXIT.usage : EXIT.refused;
 }
 
-export async function runStatus(flags: ClientFlags & { watch: boolean }): Promise<number> {
+export async function runStatus(flags: ClientFlags & { watch: boolean; verbose?: boolean }): Promise<number> {
   const client = await connect(flags);
   if (typeof client === 'number') return client;
   // Printed as it arrives, before events that may come in the same read (awaiting the request would print them first).
@@ -81,40 +83,13 @@ export async function runStatus(flags: ClientFlags & { watch: boolean }): Promis
   });
 }
 
-function attachPrinters(client: DaemonClient, flags: ClientFlags): void {
+function attachPrinters(client: DaemonClient, flags: ClientFlags & { verbose?: boolean }): void {
   if (flags.json) {
     for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => printJson(type, data));
     return;
   }
-  client.on('validation', (event) => print(`check: ${validationSummary(event, style)}`));
-  let bar = '';
-  let lastPercent = -1;
-  const clearBar = () => {
-    if (bar) write('\r\x1b[2K');
-    bar = '';
-  };
-  client.on('phase', (event) => {
-    clearBar();
-    print(phaseLine(event, style));
-  });
-  client.on('progress', (event) => {
-    const next = progressBar(event);
-    if (tty) {
-      // Redrawn in place, and only when it changed (the heartbeat repeats it).
-      if (next !== bar) write(`\r\x1b[2K${next}`);
-      bar = next;
-      return;
-    }
-    const percent = Math.floor(event.fraction * 10) * 10;
-    if (percent > lastPercent) print(next);
-    lastPercent = Math.max(lastPercent, percent);
-  });
-  // A terminal shows the bar; the full output is in the log. Pipes get every line.
-  if (!tty) client.on('log', (event) => print(logLines(event)));
-  client.on('result', (event) => {
-    clearBar();
-    print(resultText(event, style));
-  });
+  const printer = eventPrinter({ tty, verbose: flags.verbose === true, style, columns: () => process.stdout.columns || 80, write, startedAt: STARTED_AT });
+  for (const type of ['phase', 'progress', 'log', 'result', 'validation'] as const) client.on(type, (data) => printer[type](data as never));
 }
 
 // What the install request carries from the command line.
