@@ -25,10 +25,16 @@ export function choicesText(result: Pick<ValidationResult, 'user' | 'desktop'>):
   return parts.length > 0 ? `choices: ${parts.join(', ')}` : 'choices: none (configuration checks only)';
 }
 
+// "about 40 s left", "about 3 min left": the copy's and check-medium's estimates.
+export function timeLeftText(seconds: number): string {
+  return `about ${seconds < 90 ? `${seconds} s` : `${Math.round(seconds / 60)} min`} left`;
+}
+
 export function progressBar(event: ProgressEvent): string {
   const filled = Math.round(event.fraction * BAR_WIDTH);
   const percent = `${Math.floor(event.fraction * 100)}%`.padStart(4);
-  const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths` : '';
+  const left = event.secondsLeft !== undefined ? `, ${timeLeftText(event.secondsLeft)}` : '';
+  const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths${left}` : '';
   const detail = event.detail && event.bytesTotal === 0 ? `  ${event.detail}` : '';
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}${detail}`;
 }

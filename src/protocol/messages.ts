@@ -170,6 +170,8 @@ export interface ProgressEvent {
   bytesTotal: number;
   pathsDone: number;
   pathsTotal: number;
+  // The copy's time left, from its recent rate: absent before the first 10 % and once the copy is done.
+  secondsLeft?: number;
   // What the phase is doing now, e.g. "building 2 of 5: linux-6.12"; absent when there is nothing to add.
   detail?: string;
 }

@@ -360,6 +360,13 @@ def _amount(done, total):
     return "{:.1f} of {:.1f} {}".format(done / size, total / size, unit)
 
 
+def _time_left(seconds):
+    # The daemon's estimate (absent before the first 10 %), in the CLI's words.
+    if seconds is None:
+        return ""
+    return ", about {} left".format("{} s".format(seconds) if seconds < 90 else "{} min".format(int(seconds / 60 + 0.5)))
+
+
 def _result_error(data):
     error = data.get("error") or {}
     description = error.get("description", "")
@@ -403,7 +410,7 @@ def follow(connection, step, idle_timeout):
         elif type_ == "progress":
             fraction = max(0.0, min(1.0, float(data.get("fraction", 0))))
             if data.get("phase") == "copy" and data.get("bytesTotal"):
-                _status = "{}: {}".format(STEPS["copy"][0], _amount(data.get("bytesDone", 0), data["bytesTotal"]))
+                _status = "{}: {}{}".format(STEPS["copy"][0], _amount(data.get("bytesDone", 0), data["bytesTotal"]), _time_left(data.get("secondsLeft")))
             elif data.get("phase") == "build" and data.get("detail"):
                 # "building 2 of 5: linux-6.12", from Nix's own counts.
                 _status = "{}: {}".format(STEPS["build"][0], data["detail"])
