@@ -147,6 +147,24 @@ class Run(unittest.TestCase):
             self.assertIsNone(result)
             self.assertEqual(main.pretty_status_message(), "Copying the system to the target: 1.2 of 3.4 GB" + shown)
 
+    def test_the_result_says_where_grub_went(self):
+        text = "GRUB was installed to /dev/vda (set by the configuration), not /dev/sda as chosen on the partition page"
+        result, cal, _, main = self.run_against([
+            event("reply", id="calamares-1", request="install", ok=True, installId="x"),
+            event("phase", installId="x", phase="copy", title="Copying the system to the target"),
+            event("result", installId="x", ok=True, state="succeeded", grub={"devices": ["/dev/vda"], "chosen": "/dev/sda", "overridden": True, "text": text}),
+        ])
+        self.assertIsNone(result)
+        self.assertEqual(main.pretty_status_message(), text)
+        self.assertIn(("debug", "nixos-offline: " + text), cal.messages)
+
+    def test_the_choice_lines_say_where_grub_goes(self):
+        main, _ = load(SEED, {"socket": "/nonexistent"})
+        text = "GRUB goes to /dev/vda (set by the configuration), not /dev/sda chosen on the partition page"
+        lines = main.choice_lines({"checks": [], "choices": [], "grub": {"devices": ["/dev/vda"], "chosen": "/dev/sda", "overridden": True, "text": text}})
+        self.assertEqual(lines, [text])
+        self.assertEqual(main.choice_lines({"checks": [], "choices": []}), [])
+
     def test_failure_returns_the_daemons_title_and_description_with_the_log(self):
         result, _, _, _ = self.run_against([
             event("reply", id="calamares-1", request="install", ok=True, installId="x"),

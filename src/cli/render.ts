@@ -61,7 +61,7 @@ function passedOverLines(passedOver: readonly PassedOverSource[] | undefined): s
 
 export function resultText(event: ResultEvent, style: Style = PLAIN): string {
   if (event.ok) {
-    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
+    const lines = [style.green(`Installation finished in ${(event.durationMs / 1000).toFixed(1)} s.`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...(event.grub ? [`  ${event.grub.text}`] : []), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -143,6 +143,7 @@ export function validationText(result: ValidationResult, style: Style = PLAIN): 
   }
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
   lines.push(...choiceLines(result.choices));
+  if (result.grub) lines.push(`  ${result.grub.text}`);
   if (result.hardware) lines.push(`  ${hardwareLine(result.hardware)}`);
   if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${result.toBuild.length} derivations will be built locally, nothing downloaded`);
   lines.push(result.ok ? style.green('All checks passed.') : style.red('Fix the problems above before installing.'));

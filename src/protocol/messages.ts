@@ -87,6 +87,15 @@ export interface AppliedChoice {
   applied: boolean;
 }
 
+// The disks GRUB's boot code goes to (BIOS GRUB only; "nodev" left out), the one chosen on
+// the partition page (null when none was), whether the configuration overrides it, and that in words.
+export interface GrubTarget {
+  devices: string[];
+  chosen: string | null;
+  overridden: boolean;
+  text: string;
+}
+
 export interface Download {
   name: string;
   drv: string;
@@ -114,6 +123,8 @@ export interface ValidationResult {
   downloads: Download[];
   // The installer's choices and whether each applies (only when the check ran with them).
   choices?: AppliedChoice[];
+  // Where GRUB goes (only when the check ran with the choices and the configuration installs GRUB on a disk).
+  grub?: GrubTarget;
   // This machine against the ISO's hardware profiles (a validate reply, once the daemon probed it).
   hardware?: MachineHardware;
   // Configuration folders looked past (a stranger's /tmp/nix-cfg).
@@ -243,6 +254,8 @@ export interface ResultEvent {
   toplevel: string | null;
   // The installer's choices and whether each applied (once the checks ran).
   choices?: AppliedChoice[];
+  // Where GRUB went (an install that put GRUB on a disk), the text in the past tense.
+  grub?: GrubTarget;
   durationMs: number;
   // Unattended installs only: what the machine does next, after a success (the answer file's "then").
   then?: ThenInfo;

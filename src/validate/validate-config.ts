@@ -13,7 +13,7 @@ import { checkCompleteness } from './offline-completeness.js';
 import { checkBootLoader, checkPassword } from './boot-loader.js';
 import type { Firmware } from '../prepare/firmware.js';
 import { hardwareCause } from './hardware-downloads.js';
-import { appliedChoices } from '../prepare/installer-choices.js';
+import { appliedChoices, grubTarget } from '../prepare/installer-choices.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../snapshot/scan-source.js';
 import { isFlakeFolder } from '../nix/flake-commands.js';
@@ -120,6 +120,8 @@ export function checkDownloads(downloads: readonly Download[], source: string, g
   };
 }
 
+const withGrub = (grub: ValidationResult['grub']) => (grub ? { grub } : {});
+
 function failed(name: CheckName, error: ErrorInfo): ValidationCheck {
   return { name, ok: false, error: { code: error.code, title: error.title, description: error.description } };
 }
@@ -152,6 +154,7 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
     toBuild,
     downloads,
     ...(input.prepared && facts && { choices: appliedChoices(input.prepared.choices, facts) ?? [] }),
+    ...(input.prepared && facts && withGrub(grubTarget(input.prepared.choices, facts))),
     checkedAt: new Date().toISOString(),
     durationMs: Date.now() - started,
   });

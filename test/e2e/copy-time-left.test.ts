@@ -14,8 +14,8 @@ import { bindMount, scratch } from '../helpers/env.js';
 import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
 import { endDiskTest } from '../helpers/loop-disk.js';
 
-const PAYLOAD_BYTES = 128 * 1024 ** 2;
-const MEDIUM_BYTES_PER_SECOND = 6 * 1024 ** 2;
+const PAYLOAD_BYTES = 384 * 1024 ** 2;
+const MEDIUM_BYTES_PER_SECOND = 18 * 1024 ** 2;
 // What the issue asks: within 20 % of the time the copy really takes, once past its first 10 %.
 const ACCURACY = 0.2;
 
@@ -34,7 +34,9 @@ beforeEach(async () => {
   // Incompressible, so the squashfs holds (and the medium serves) all its bytes; named for this test alone.
   const nonce = randomBytes(4).toString('hex');
   source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'eta', payloads: { [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: PAYLOAD_BYTES } });
+  const building = Date.now();
   iso = buildIsoStore(dir, source);
+  console.log(`iso store built in ${Date.now() - building} ms`);
   medium = await slowReads(iso.image, dir, MEDIUM_BYTES_PER_SECOND);
 }, 300_000);
 afterEach(async () => {

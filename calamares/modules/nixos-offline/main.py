@@ -214,6 +214,9 @@ def choice_lines(validation):
             result = choice.get("result")
             wins = "sets {}".format(result) if result is not None else "sets it otherwise"
             lines.append("{}: {} (does not apply: the configuration {}, and it wins)".format(label, choice.get("chosen"), wins))
+    # Where GRUB goes, worded by the daemon: the configuration's own disk wins over the partition page's.
+    if (validation.get("grub") or {}).get("text"):
+        lines.append(validation["grub"]["text"])
     return lines
 
 
@@ -422,6 +425,11 @@ def follow(connection, step, idle_timeout):
         elif type_ == "result":
             if not data.get("ok"):
                 return _result_error(data)
+            # The install's last word on the boot loader: where GRUB went, and who chose the disk.
+            if (data.get("grub") or {}).get("text"):
+                _status = data["grub"]["text"]
+                libcalamares.utils.debug("nixos-offline: {}".format(_status))
+                show()
             # The steps still to come each see the install has finished.
             connection.unread()
             return None
