@@ -97,6 +97,8 @@ describe('the nixos-offline job in Calamares', () => {
       ...['job', 'Building the system from the local store'],
       ...['job', 'Copying the system to the target'],
       ...['job', 'Installing the boot loader and activating', 'Writing the install log'],
+      // The result's last word: where GRUB went (writeConfig's own boot.loader.grub.device; a UEFI machine, so no page chose one).
+      'GRUB was installed to /dev/vda (set by the configuration)',
     ]);
     expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toMatch(/-nixos-system-steps-stand-in$/);
     const install = await installState();
