@@ -8,7 +8,7 @@ const WINDOW_MS = 10_000;
 // The rate is measured from this much of the copy on, and said once it spans this long:
 // earlier, Nix's own start and the first path's setup dominate it.
 const FIRST_FRACTION = 0.1;
-const FIRST_SPAN_MS = 2_000;
+const FIRST_SPAN_MS = 5_000;
 
 export class TimeLeft {
   // When the bytes done changed, and to what; oldest first.

@@ -34,9 +34,7 @@ beforeEach(async () => {
   // Incompressible, so the squashfs holds (and the medium serves) all its bytes; named for this test alone.
   const nonce = randomBytes(4).toString('hex');
   source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'eta', payloads: { [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: PAYLOAD_BYTES } });
-  const building = Date.now();
   iso = buildIsoStore(dir, source);
-  console.log(`iso store built in ${Date.now() - building} ms`);
   medium = await slowReads(iso.image, dir, MEDIUM_BYTES_PER_SECOND);
 }, 300_000);
 afterEach(async () => {
@@ -69,8 +67,6 @@ describe('the copy from a slow medium', () => {
 
     // Every estimate shown from 10 % to 50 % of the bytes.
     const shown = copy.filter((e) => e.data.secondsLeft !== undefined && done(e) >= 0.1 && done(e) <= 0.5);
-    require('node:fs').writeFileSync('/tmp/eta-events.txt', copy.map((e) => `${((e.at - copy[0]!.at) / 1000).toFixed(2)} ${e.data.bytesDone} ${e.data.pathsDone}/${e.data.pathsTotal} ${e.data.secondsLeft}`).join('\n'));
-    console.log(shown.map((e) => `${Math.round(done(e) * 100)}%: ${e.data.secondsLeft} s, took ${((copied.at - e.at) / 1000).toFixed(1)} s`).join('\n'));
     expect(shown.length).toBeGreaterThan(3);
     for (const e of shown) {
       const really = (copied.at - e.at) / 1000;
