@@ -27,6 +27,10 @@ store_mode=$(stat -c %a /nix/store 2>/dev/null || echo 1775)
 mount -t tmpfs -o mode=0755 iso-nix /nix
 mkdir /nix/.ro-store /nix/.rw-store /nix/store
 mount -t squashfs -o loop,ro -- "$image" /nix/.ro-store
+# Read ahead as the ISO's stick or CD drive does (128 KiB), not the megabytes a loop device over a file
+# may inherit: squashfs then hands the reader its bytes in bursts of that size.
+loop=$(findmnt -no SOURCE /nix/.ro-store)
+echo 128 >"/sys/block/${loop#/dev/}/queue/read_ahead_kb" || echo "iso-store.sh: could not set the read-ahead of $loop" >&2
 mount -t tmpfs -o mode=0755 tmpfs /nix/.rw-store
 mkdir /nix/.rw-store/store /nix/.rw-store/work
 chmod "$store_mode" /nix/.rw-store/store

@@ -135,6 +135,29 @@ class Run(unittest.TestCase):
         self.assertIn(("debug", "[nix copy] copying path 2"), cal.messages)
         self.assertEqual(main.pretty_status_message(), "Copying the system to the target: 1.2 of 3.4 GB")
 
+    def test_the_copy_status_shows_the_daemons_time_left(self):
+        copy = dict(installId="x", phase="copy", fraction=0.5, bytesDone=1_200_000_000, bytesTotal=3_400_000_000, pathsDone=0, pathsTotal=1)
+        for seconds_left, shown in ((42, ", about 42 s left"), (150, ", about 3 min left")):
+            result, _, _, main = self.run_against([
+                event("reply", id="calamares-1", request="install", ok=True, installId="x"),
+                event("phase", installId="x", phase="copy", title="Copying the system to the target"),
+                event("progress", secondsLeft=seconds_left, **copy),
+                event("result", installId="x", ok=True, state="succeeded"),
+            ])
+            self.assertIsNone(result)
+            self.assertEqual(main.pretty_status_message(), "Copying the system to the target: 1.2 of 3.4 GB" + shown)
+
+    def test_the_result_says_where_grub_went(self):
+        text = "GRUB was installed to /dev/vda (set by the configuration), not /dev/sda as chosen on the partition page"
+        result, cal, _, main = self.run_against([
+            event("reply", id="calamares-1", request="install", ok=True, installId="x"),
+            event("phase", installId="x", phase="copy", title="Copying the system to the target"),
+            event("result", installId="x", ok=True, state="succeeded", grub={"devices": ["/dev/vda"], "chosen": "/dev/sda", "overridden": True, "text": text}),
+        ])
+        self.assertIsNone(result)
+        self.assertEqual(main.pretty_status_message(), text)
+        self.assertIn(("debug", "nixos-offline: " + text), cal.messages)
+
     def test_failure_returns_the_daemons_title_and_description_with_the_log(self):
         result, _, _, _ = self.run_against([
             event("reply", id="calamares-1", request="install", ok=True, installId="x"),

@@ -26,10 +26,16 @@ export function choicesText(result: Pick<ValidationResult, 'user' | 'desktop'>):
   return parts.length > 0 ? `choices: ${parts.join(', ')}` : 'choices: none (configuration checks only)';
 }
 
+// "about 40 s left", "about 3 min left": the copy's and check-medium's estimates.
+export function timeLeftText(seconds: number): string {
+  return `about ${seconds < 90 ? `${seconds} s` : `${Math.round(seconds / 60)} min`} left`;
+}
+
 export function progressBar(event: ProgressEvent): string {
   const filled = Math.round(event.fraction * BAR_WIDTH);
   const percent = `${Math.floor(event.fraction * 100)}%`.padStart(4);
-  const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths` : '';
+  const left = event.secondsLeft !== undefined ? `, ${timeLeftText(event.secondsLeft)}` : '';
+  const bytes = event.bytesTotal > 0 ? `  ${size(event.bytesDone)} / ${size(event.bytesTotal)}, ${event.pathsDone}/${event.pathsTotal} paths${left}` : '';
   const detail = event.detail && event.bytesTotal === 0 ? `  ${event.detail}` : '';
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}${bytes}${detail}`;
 }
@@ -59,7 +65,7 @@ export function resultText(event: ResultEvent, style: Style = PLAIN, commandMs?:
   if (event.ok) {
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const command = commandMs !== undefined && commandMs - event.durationMs >= 1000 ? `; this command ran ${seconds(commandMs)}` : '';
-    const lines = [style.green(`Installation finished in ${seconds(event.durationMs)} (the daemon's install, from the request to the log written${command}).`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
+    const lines = [style.green(`Installation finished in ${seconds(event.durationMs)} (the daemon's install, from the request to the log written${command}).`), `  system: ${event.toplevel}`, ...resultLogLines(event), ...(event.grub ? [`  ${event.grub.text}`] : []), ...choiceLines(event.choices), ...passedOverLines(event.passedOver)];
     if (event.then) lines.push('', thenText(event.then));
     return lines.join('\n');
   }
@@ -150,6 +156,7 @@ export function validationText(result: ValidationResult, style: Style = PLAIN): 
   }
   if (result.facts) lines.push(`  users: ${result.facts.users.join(', ') || 'none'}; desktops: ${result.facts.desktops.join(', ') || 'none'}`);
   lines.push(...choiceLines(result.choices));
+  if (result.grub) lines.push(`  ${result.grub.text}`);
   if (result.hardware) lines.push(`  ${hardwareLine(result.hardware)}`);
   if (result.checks.some((c) => c.name === 'offline' && c.ok && !c.skipped)) lines.push(`  ${counted(result.toBuild.length, 'derivation')} will be built locally, nothing downloaded`);
   lines.push(result.ok ? style.green('All checks passed.') : style.red('Fix the problems above before installing.'));

@@ -21,6 +21,8 @@ export interface CopyCounts {
   bytesTotal: number;
   pathsDone: number;
   pathsTotal: number;
+  // The copy's time left while it runs, once there is an estimate (src/copy/time-left.ts).
+  secondsLeft?: number;
 }
 
 // What running an external command needs: somewhere to log its lines, and a cancel signal.

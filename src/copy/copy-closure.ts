@@ -13,6 +13,7 @@ import { validInTarget } from './closure.js';
 import { CopyProgress } from './copy-progress.js';
 import { mediumDamagedError } from './medium-damaged.js';
 import { makeTargetStoreFolders } from './target-store-folders.js';
+import { TimeLeft } from './time-left.js';
 
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
@@ -28,6 +29,12 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   // Nix enters only store folders root made (nothing is written before the space is known to suffice).
   await makeTargetStoreFolders(ctx.root);
   ctx.progress(0, progress.counts());
+  const timeLeft = new TimeLeft(progress.bytesTotal);
+  const report = () => {
+    const counts = progress.counts();
+    const secondsLeft = timeLeft.at(counts.bytesDone);
+    ctx.progress(progress.fraction(), secondsLeft === null ? counts : { ...counts, secondsLeft });
+  };
 
   // Samples until the copy ends; the wait between samples is cut short then, so it adds no delay.
   let sampling = true;
@@ -37,7 +44,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
       const started = Date.now();
       const paths = progress.currentPaths;
       for (const path of paths) progress.sample(path, await bytesOnDisk(join(ctx.root, path)));
-      if (paths.length > 0) ctx.progress(progress.fraction(), progress.counts());
+      if (paths.length > 0) report();
       const pause = Math.max(SAMPLE_INTERVAL_MS, (Date.now() - started) * 4);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pause);
@@ -51,7 +58,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
 
   const moved = (change: (path: string) => void) => (path: string) => {
     change(path);
-    ctx.progress(progress.fraction(), progress.counts());
+    report();
   };
   const started: string[] = [];
   let damage: MediumDamage | null = null;

@@ -1,7 +1,7 @@
 // How an install ends, for the person reading it: the result event, and the
 // error for a cancel, a stopped service or a fault nothing named.
 import { UnsafePathError } from '../fs/beneath.js';
-import { PROTOCOL_VERSION, type AppliedChoice, type ErrorInfo, type ResultEvent } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type AppliedChoice, type ErrorInfo, type GrubTarget, type ResultEvent } from '../protocol/messages.js';
 import { phaseTitle } from '../protocol/install-phases.js';
 import type { Phase } from '../protocol/vocabularies.js';
 import { InstallError, errorMessage, type StopReason } from '../common/install-error.js';
@@ -49,6 +49,7 @@ export function resultEvent(
     targetLogPath?: string | null;
     toplevel?: string | null;
     choices?: AppliedChoice[];
+    grub?: GrubTarget | undefined;
     then?: ResultEvent['then'];
   },
 ): ResultEvent {
@@ -63,6 +64,7 @@ export function resultEvent(
     targetLogPath: end.targetLogPath ?? null,
     toplevel: end.toplevel ?? null,
     ...(end.choices && { choices: end.choices }),
+    ...(end.grub && { grub: end.grub }),
     durationMs: end.durationMs,
     ...(end.then && { then: end.then }),
   };

@@ -10,6 +10,7 @@ import { THEN_DELAY_SECONDS } from '../install/power-action.js';
 import { openInstallLog, TARGET_TOUCHED_FIELD, type InstallLog, type LogLevel } from '../log/logger.js';
 import type { ErrorInfo, InstallRequest, ResultEvent } from '../protocol/messages.js';
 import type { Phase } from '../protocol/vocabularies.js';
+import { grubTargetText } from '../protocol/grub-target.js';
 import { resolveSource, type SourceChoice } from '../resolve/config-sources.js';
 import type { JobSettings } from '../common/context.js';
 import { InstallCancelled, InstallError, errorMessage, stopReason } from '../common/install-error.js';
@@ -139,5 +140,8 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   close();
   relay.flush();
 
-  return resultEvent(installId, { state, error, logTail, logPath, targetLogPath, toplevel, choices, durationMs: Date.now() - started, ...(then && { then }) });
+  // Where GRUB went, in an attended install (an unattended one refuses any disk but the answer file's).
+  const chosenGrub = !plan && state === 'succeeded' ? install.validation?.grub : undefined;
+  const grub = chosenGrub && { ...chosenGrub, text: grubTargetText(chosenGrub, 'went') };
+  return resultEvent(installId, { state, error, logTail, logPath, targetLogPath, toplevel, choices, grub, durationMs: Date.now() - started, ...(then && { then }) });
 }

@@ -75,6 +75,7 @@ export function validateStage(checkedAs: (install: InstallRun) => CheckedAs, aft
       install.choices = validation.choices;
       for (const choice of validation.choices) ctx.log('daemon', `installer choice: ${choiceLine(choice)}`);
     }
+    if (validation.grub) ctx.log('daemon', validation.grub.text);
     if (ctx.signal.aborted) throw new InstallCancelled();
     if (!validation.ok) throw validationError(validation);
     await after(install, validation);

@@ -87,6 +87,15 @@ export interface AppliedChoice {
   applied: boolean;
 }
 
+// The disks GRUB's boot code goes to (BIOS GRUB only; "nodev" left out), the one chosen on
+// the partition page (null when none was), whether the configuration overrides it, and that in words.
+export interface GrubTarget {
+  devices: string[];
+  chosen: string | null;
+  overridden: boolean;
+  text: string;
+}
+
 export interface Download {
   name: string;
   drv: string;
@@ -118,6 +127,8 @@ export interface ValidationResult {
   choiceLines?: string[];
   // Unless ok: the refusal as an install would give it (its first problem's title, every description).
   error?: ErrorInfo;
+  // Where GRUB goes (only when the check ran with the choices and the configuration installs GRUB on a disk).
+  grub?: GrubTarget;
   // This machine against the ISO's hardware profiles (a validate reply, once the daemon probed it).
   hardware?: MachineHardware;
   // Configuration folders looked past (a stranger's /tmp/nix-cfg).
@@ -174,6 +185,8 @@ export interface ProgressEvent {
   bytesTotal: number;
   pathsDone: number;
   pathsTotal: number;
+  // The copy's time left, from its recent rate: absent before the first 10 % and once the copy is done.
+  secondsLeft?: number;
   // What the phase is doing now, e.g. "building 2 of 5: linux-6.12"; absent when there is nothing to add.
   detail?: string;
 }
@@ -247,6 +260,8 @@ export interface ResultEvent {
   toplevel: string | null;
   // The installer's choices and whether each applied (once the checks ran).
   choices?: AppliedChoice[];
+  // Where GRUB went (an install that put GRUB on a disk), the text in the past tense.
+  grub?: GrubTarget;
   durationMs: number;
   // Unattended installs only: what the machine does next, after a success (the answer file's "then").
   then?: ThenInfo;

@@ -16,7 +16,7 @@ export function profileLine(match: Pick<MachineHardware, 'matches' | 'closest' |
 
 // One line per choice for Calamares' choices page, in the words of its pages:
 // the user and the desktop where their checks passed, then each choice and whether it applies.
-export function choicePageLines(validation: Pick<ValidationResult, 'user' | 'desktop' | 'checks' | 'choices'>): string[] {
+export function choicePageLines(validation: Pick<ValidationResult, 'user' | 'desktop' | 'checks' | 'choices' | 'grub'>): string[] {
   const passed = (name: string) => validation.checks.some((c) => c.name === name && c.ok && c.skipped === undefined);
   const lines: string[] = [];
   if (validation.user && passed('user')) lines.push(`User: ${validation.user} (declared in the configuration)`);
@@ -26,5 +26,7 @@ export function choicePageLines(validation: Pick<ValidationResult, 'user' | 'des
     if (choice.applied) lines.push(`${label}: ${choice.chosen} (applies)`);
     else lines.push(`${label}: ${choice.chosen} (does not apply: the configuration ${choice.result === null ? 'sets it otherwise' : `sets ${choice.result}`}, and it wins)`);
   }
+  // Where GRUB goes, worded by grub-target.ts: the configuration's own disk wins over the partition page's.
+  if (validation.grub?.text) lines.push(validation.grub.text);
   return lines;
 }

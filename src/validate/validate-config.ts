@@ -15,7 +15,7 @@ import { checkBootLoader, checkPassword } from './boot-loader.js';
 import type { Firmware } from '../prepare/firmware.js';
 import { counted } from '../common/counted.js';
 import { hardwareCause } from './hardware-downloads.js';
-import { appliedChoices } from '../prepare/installer-choices.js';
+import { appliedChoices, grubTarget } from '../prepare/installer-choices.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
 import { scanSource } from '../snapshot/scan-source.js';
 import { isFlakeFolder } from '../nix/flake-commands.js';
@@ -122,6 +122,8 @@ export function checkDownloads(downloads: readonly Download[], source: string, g
   };
 }
 
+const withGrub = (grub: ValidationResult['grub']) => (grub ? { grub } : {});
+
 function failed(name: CheckName, error: ErrorInfo): ValidationCheck {
   return { name, ok: false, error: { code: error.code, title: error.title, description: error.description } };
 }
@@ -156,6 +158,7 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
       toBuild,
       downloads,
       ...(choices && { choices }),
+      ...(input.prepared && facts && withGrub(grubTarget(input.prepared.choices, facts))),
       checkedAt: new Date().toISOString(),
       durationMs: Date.now() - started,
     };

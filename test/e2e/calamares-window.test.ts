@@ -153,7 +153,7 @@ it('shows each choice and whether it applies on the page after the check, before
     await display.stop();
   }
   expect(failure(log), log).toBeNull();
-  expect(log).toContain('nixos-offline choices page: 7 lines');
+  expect(log).toContain('nixos-offline choices page: 8 lines');
   // Qt names the QML file and line of anything it warns about in ours.
   expect(log).not.toMatch(/nixos-offline-choices\.qml:\d+/);
   const keep = process.env.NOI_SCREENSHOTS;

@@ -97,6 +97,8 @@ describe('the nixos-offline job in Calamares', () => {
       ...['job', 'Building the system from the local store'],
       ...['job', 'Copying the system to the target'],
       ...['job', 'Installing the boot loader and activating', 'Writing the install log'],
+      // The result's last word: where GRUB went (writeConfig's own boot.loader.grub.device; a UEFI machine, so no page chose one).
+      'GRUB was installed to /dev/vda (set by the configuration)',
     ]);
     expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toMatch(/-nixos-system-steps-stand-in$/);
     const install = await installState();
@@ -216,6 +218,7 @@ describe('the check step in Calamares, before the partition job', () => {
         'Console keyboard: de-latin1-nodeadkeys (applies)',
         'Keyboard layout: de (applies)',
         'Keyboard variant: nodeadkeys (applies)',
+        'GRUB goes to /dev/vda (set by the configuration)',
       ],
       nixosOfflineSource: source,
     });
@@ -225,6 +228,20 @@ describe('the check step in Calamares, before the partition job', () => {
     // Only a check: no install, and the job after it ran.
     expect(daemon.output()).not.toContain('"install started"');
     expect(await readdir(root)).toEqual([MARKER]);
+  });
+
+  it('says where GRUB goes when the configuration overrides the partition page, and the install where it went', async () => {
+    // The configuration's own boot.loader.grub.device = "/dev/vda" (writeConfig's), against /dev/sda chosen on the page.
+    const modules = await daemonWith({ hostName: 'own-grub' });
+    const bios = seed({ firmwareType: 'bios', bootLoader: { installPath: '/dev/sda' } });
+    const checked = await runCalamares(dir, modules, bios, { jobs: [checkJob(), ...AFTER_CHECK], env: SHOWN_KEYS });
+    expect(failure(checked.log), checked.log).toBeNull();
+    expect(shownGlobalstorage(checked.log).nixosOfflineChoiceLines).toContain('GRUB goes to /dev/vda (set by the configuration), not /dev/sda chosen on the partition page');
+
+    await rm(join(root, MARKER));
+    const installed = await runCalamares(dir, modules, bios);
+    expect(failure(installed.log), installed.log).toBeNull();
+    expect(installed.log).toContain('nixos-offline: GRUB was installed to /dev/vda (set by the configuration), not /dev/sda as chosen on the partition page');
   });
 
   it('refuses a configuration before the partition job runs: the target stays untouched', async () => {

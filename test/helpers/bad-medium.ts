@@ -24,10 +24,18 @@ export interface FailingMedium {
 }
 
 // IMAGE served at DIR/<name>/image, every read touching [start, end) failing with EIO.
-export async function failingReads(image: string, dir: string, start: number, end: number): Promise<FailingMedium> {
-  const mountpoint = join(dir, 'failing-medium');
+export function failingReads(image: string, dir: string, start: number, end: number): Promise<FailingMedium> {
+  return servedImage(image, join(dir, 'failing-medium'), [String(start), String(end)]);
+}
+
+// IMAGE served at DIR/<name>/image no faster than BYTES_PER_SECOND, as a slow stick: a copy's pace is the medium's.
+export function slowReads(image: string, dir: string, bytesPerSecond: number): Promise<FailingMedium> {
+  return servedImage(image, join(dir, 'slow-medium'), ['0', '0', String(bytesPerSecond)]);
+}
+
+async function servedImage(image: string, mountpoint: string, args: string[]): Promise<FailingMedium> {
   await mkdir(mountpoint);
-  const child: ChildProcess = spawn('/usr/bin/python3', [join(REPO, 'test/helpers/bad-region.py'), image, mountpoint, String(start), String(end)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('/usr/bin/python3', [join(REPO, 'test/helpers/bad-region.py'), image, mountpoint, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {

@@ -2,9 +2,10 @@
 """A medium that fails to read part of itself: a FUSE file system with one
 file, `image`, whose bytes are SOURCE's, except that any read touching
 [START, END) fails with EIO, as a failing USB stick's sectors do. The tests
-loop-mount MOUNTPOINT/image as the ISO's squashfs.
+loop-mount MOUNTPOINT/image as the ISO's squashfs. With RATE (bytes per
+second), reads are served no faster than that, as a slow stick's are.
 
-    bad-region.py SOURCE MOUNTPOINT START END
+    bad-region.py SOURCE MOUNTPOINT START END [RATE]
 
 Runs in the foreground until unmounted (fusermount3 -u / umount) or ended
 with SIGTERM; prints "ready" once mounted."""
@@ -18,14 +19,19 @@ import trio
 
 FILE_INODE = pyfuse3.ROOT_INODE + 1
 NAME = b'image'
+CREDIT = 1.0
 
 
 class BadRegion(pyfuse3.Operations):
-    def __init__(self, source, start, end):
+    def __init__(self, source, start, end, rate):
         super().__init__()
         self.fd = os.open(source, os.O_RDONLY)
         self.size = os.fstat(self.fd).st_size
         self.start, self.end = start, end
+        self.rate = rate
+        # When the throttled medium is next free: reads in flight at once queue behind each other,
+        # and a reader's own pauses of up to CREDIT seconds are made up for, so the pace is RATE's.
+        self.free_at = 0.0
 
     def _attr(self, inode):
         entry = pyfuse3.EntryAttributes()
@@ -70,12 +76,16 @@ class BadRegion(pyfuse3.Operations):
     async def read(self, fh, off, size):
         if off < self.end and off + size > self.start:
             raise pyfuse3.FUSEError(errno.EIO)
+        if self.rate:
+            self.free_at = max(trio.current_time() - CREDIT, self.free_at) + size / self.rate
+            await trio.sleep_until(self.free_at)
         return os.pread(self.fd, size, off)
 
 
 def main():
     source, mountpoint, start, end = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    pyfuse3.init(BadRegion(source, start, end), mountpoint, {'fsname=bad-region', 'ro'})
+    rate = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    pyfuse3.init(BadRegion(source, start, end, rate), mountpoint, {'fsname=bad-region', 'ro'})
     print('ready', flush=True)
     try:
         trio.run(pyfuse3.main)

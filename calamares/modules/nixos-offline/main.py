@@ -373,6 +373,13 @@ def _amount(done, total):
     return "{:.1f} of {:.1f} {}".format(done / size, total / size, unit)
 
 
+def _time_left(seconds):
+    # The daemon's estimate (absent before the first 10 %), in the CLI's words.
+    if seconds is None:
+        return ""
+    return ", about {} left".format("{} s".format(seconds) if seconds < 90 else "{} min".format(int(seconds / 60 + 0.5)))
+
+
 def _result_error(data):
     error = data.get("error") or {}
     description = error.get("description", "")
@@ -414,7 +421,7 @@ def follow(connection, step, idle_timeout):
             fraction = max(0.0, min(1.0, float(data.get("fraction", 0))))
             # The phase's title, as the daemon sent it, with its figures.
             if data.get("phase") == "copy" and data.get("bytesTotal"):
-                _status = "{}: {}".format(phase_title, _amount(data.get("bytesDone", 0), data["bytesTotal"]))
+                _status = "{}: {}{}".format(phase_title, _amount(data.get("bytesDone", 0), data["bytesTotal"]), _time_left(data.get("secondsLeft")))
             elif data.get("phase") == "build" and data.get("detail"):
                 # "building 2 of 5: linux-6.12", from Nix's own counts.
                 _status = "{}: {}".format(phase_title, data["detail"])
@@ -426,6 +433,11 @@ def follow(connection, step, idle_timeout):
         elif type_ == "result":
             if not data.get("ok"):
                 return _result_error(data)
+            # The install's last word on the boot loader: where GRUB went, and who chose the disk.
+            if (data.get("grub") or {}).get("text"):
+                _status = data["grub"]["text"]
+                libcalamares.utils.debug("nixos-offline: {}".format(_status))
+                show()
             # The steps still to come each see the install has finished.
             connection.unread()
             return None

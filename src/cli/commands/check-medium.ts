@@ -3,12 +3,13 @@
 // install" runs it before anything else). Exit 1 when a path is damaged.
 import type { CommandContext } from '../../common/context.js';
 import { checkMedium, type MediumProgress } from '../../medium/check-medium.js';
+import { timeLeftText } from '../render.js';
 import { EXIT } from '../usage.js';
 
 const mb = (bytes: number) => `${Math.round(bytes / 1e6)} MB`;
 
 function said(p: MediumProgress): string {
-  const left = p.secondsLeft === null ? '' : `, about ${p.secondsLeft < 90 ? `${p.secondsLeft} s` : `${Math.round(p.secondsLeft / 60)} min`} left`;
+  const left = p.secondsLeft === null ? '' : `, ${timeLeftText(p.secondsLeft)}`;
   return `checked ${p.pathsDone} of ${p.pathsTotal} store paths, ${mb(p.bytesDone)} of ${mb(p.bytesTotal)}${left}`;
 }
 

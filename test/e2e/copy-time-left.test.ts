@@ -1,0 +1,78 @@
+// The copy's time left (issue 26 item 6): from a medium throttled to a few
+// MB/s, so the copy takes ~20 s and its pace is the medium's whatever else the
+// machine does, what the daemon says is left at 10-50 % is within 20 % of what
+// the copy then really takes, and the CLI's status line shows it.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { slowReads, type FailingMedium } from '../helpers/bad-medium.js';
+import { resultOf, runCli, startCli, type CliEvent } from '../helpers/cli.js';
+import { writeConfig } from '../helpers/config.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { bindMount, scratch } from '../helpers/env.js';
+import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
+import { endDiskTest } from '../helpers/loop-disk.js';
+
+const PAYLOAD_BYTES = 256 * 1024 ** 2;
+const MEDIUM_BYTES_PER_SECOND = 8 * 1024 ** 2;
+// What the issue asks: within 20 % of the time the copy really takes, once past its first 10 %.
+const ACCURACY = 0.2;
+
+let dir: string;
+let root: string;
+let source: string;
+let iso: IsoStore;
+let daemon: RunningDaemon | null = null;
+let medium: FailingMedium | null = null;
+
+beforeEach(async () => {
+  dir = await scratch('copy-time-left');
+  root = join(dir, 'root');
+  await mkdir(root, { mode: 0o755 });
+  bindMount(root);
+  // Incompressible, so the squashfs holds (and the medium serves) all its bytes; named for this test alone.
+  const nonce = randomBytes(4).toString('hex');
+  source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'eta', payloads: { [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: PAYLOAD_BYTES } });
+  iso = buildIsoStore(dir, source);
+  medium = await slowReads(iso.image, dir, MEDIUM_BYTES_PER_SECOND);
+}, 300_000);
+afterEach(async () => {
+  const running = daemon;
+  daemon = null;
+  await running?.stop();
+  await medium?.stop();
+  medium = null;
+  await endDiskTest(dir, null);
+});
+
+describe('the copy from a slow medium', () => {
+  it('says the time left, within 20 % of what the copy then takes, and the CLI shows it', async () => {
+    daemon = await startDaemon({ dir, configDirs: [source], isoStore: medium!.image });
+    const cli = startCli(['install', '--socket', daemon.socket, '--root', root, '--json']);
+    const firstEstimate = await cli.waitFor((e) => e.type === 'progress' && e.data.phase === 'copy' && e.data.secondsLeft !== undefined, 300_000);
+    const status = await runCli(['status', '--socket', daemon.socket]);
+    expect(status.stdout).toMatch(/copy: \[.*\] .* paths, about \d+ (s|min) left/);
+
+    const run = await cli.done;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(resultOf(run).ok).toBe(true);
+    const copy = run.events.filter((e) => e.type === 'progress' && e.data.phase === 'copy');
+    const copied = copy.find((e) => e.data.bytesTotal > 0 && e.data.bytesDone === e.data.bytesTotal)!;
+    // Once copied, no phase after it says time is left.
+    expect(run.events.filter((e) => e.type === 'progress' && e.data.phase !== 'copy' && e.data.secondsLeft !== undefined)).toEqual([]);
+    const done = (e: CliEvent) => e.data.bytesDone / e.data.bytesTotal;
+    // The copy is the medium's pace: it took several seconds, so noise of a fraction of one does not decide.
+    expect(copied.at - firstEstimate.at).toBeGreaterThan(5_000);
+
+    // Every estimate shown from 10 % to 50 % of the bytes.
+    const shown = copy.filter((e) => e.data.secondsLeft !== undefined && done(e) >= 0.1 && done(e) <= 0.5);
+    expect(shown.length).toBeGreaterThan(3);
+    for (const e of shown) {
+      const really = (copied.at - e.at) / 1000;
+      expect(Math.abs(e.data.secondsLeft - really), `at ${Math.round(done(e) * 100)} %: said ${e.data.secondsLeft} s, took ${really.toFixed(1)} s`).toBeLessThanOrEqual(ACCURACY * really);
+    }
+    // None before 10 % of the bytes.
+    expect(copy.filter((e) => e.data.secondsLeft !== undefined && done(e) < 0.1)).toEqual([]);
+  }, 600_000);
+});
