@@ -26,6 +26,7 @@ import type { CommandContext } from '../common/context.js';
 import { groupReadableMode } from './eval-group-access.js';
 
 const PREFIX = 'nixos-offline-installer-';
+// Kept copies are named by their daemon's process id: another daemon's (a test's) is never taken for a leftover.
 const KEPT_PREFIX = `${PREFIX}kept-`;
 // Links made at once.
 const PARALLEL_LINKS = 64;
@@ -66,7 +67,7 @@ function copyRules(): CopyRules {
 // The kept copy of SOURCE, brought up to date; its scan is what it now holds.
 async function updateKept(ctx: CommandContext, source: string, rules: CopyRules): Promise<{ work: string; scan: SourceScan; written: number }> {
   if (kept && kept.source !== source) await dropKeptCopy();
-  const current = kept ?? { source, work: await mkdtemp(join(tmpdir(), KEPT_PREFIX)), holds: new Map() };
+  const current = kept ?? { source, work: await mkdtemp(join(tmpdir(), `${KEPT_PREFIX}${process.pid}-`)), holds: new Map() };
   kept = current;
   const racy = BigInt(Date.now() - RACY_MS) * 1_000_000n;
   try {
@@ -130,10 +131,20 @@ export async function dropKeptCopy(): Promise<void> {
   if (gone) await rm(gone.work, { recursive: true, force: true });
 }
 
-// Kept copies an earlier daemon left in /tmp (root's folders only): their RAM is given back.
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Kept copies a daemon that is gone left in /tmp (root's folders only; after a crash): their RAM is given back.
 export async function removeLeftKeptCopies(): Promise<void> {
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
-    if (!name.startsWith(KEPT_PREFIX) || join(tmpdir(), name) === kept?.work) continue;
+    const pid = Number(new RegExp(`^${KEPT_PREFIX}(\\d+)-`).exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || running(pid)) continue;
     const info = lstatSync(join(tmpdir(), name), { throwIfNoEntry: false });
     if (info?.isDirectory() && info.uid === 0) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }

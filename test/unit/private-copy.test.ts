@@ -6,7 +6,8 @@ import { lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dropKeptCopy, privateCopy, writeNewFile, type PrivateCopy } from '../../src/prepare/private-copy.js';
+import { dropKeptCopy, privateCopy, removeLeftKeptCopies, writeNewFile, type PrivateCopy } from '../../src/prepare/private-copy.js';
+import { spawnSync } from 'node:child_process';
 import type { CommandContext } from '../../src/common/context.js';
 import { scratch } from '../helpers/env.js';
 
@@ -98,5 +99,21 @@ describe('private copies of the configuration folder', () => {
     expect((await keptFolders()).filter((n) => !before.includes(n))).toHaveLength(1);
     await dropKeptCopy();
     expect((await keptFolders()).filter((n) => !before.includes(n))).toHaveLength(0);
+  });
+
+  it('at start, removes the kept copies of daemons that are gone, and no running daemon’s', async () => {
+    const gone = spawnSync('true').pid!;
+    const left = join(tmpdir(), `nixos-offline-installer-kept-${gone}-test`);
+    const live = join(tmpdir(), `nixos-offline-installer-kept-${process.ppid}-test`);
+    await mkdir(join(left, 'nixos'), { recursive: true });
+    await mkdir(join(live, 'nixos'), { recursive: true });
+    try {
+      await removeLeftKeptCopies();
+      expect(await lstat(left).catch(() => null)).toBeNull();
+      expect((await lstat(live)).isDirectory()).toBe(true);
+    } finally {
+      await rm(left, { recursive: true, force: true });
+      await rm(live, { recursive: true, force: true });
+    }
   });
 });
