@@ -5,8 +5,9 @@
 // isoImage.squashfsCompression may take: nixpkgs' zstd and its earlier xz.
 // The closure is real files of this machine's /usr, one store path per
 // package folder as in a NixOS closure: many small files (docs, Python
-// modules, Perl, time zones), some large binaries (Mesa's drivers). About
-// 150 MB: mksquashfs at zstd level 19 and xz on 2 shared cores is slow.
+// modules, Perl, time zones), some large libraries (ICU's data, z3, x265,
+// librsvg). About 180 MB: mksquashfs at zstd level 19 and xz on 2 shared
+// cores is slow.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -27,7 +28,8 @@ const inFolder = (dir: string, limit = Infinity) =>
 function sources(): string[] {
   if (QUICK) return [...inFolder('/usr/share/doc', 50), '/usr/share/zoneinfo', '/usr/lib/x86_64-linux-gnu/perl'].filter((p) => existsSync(p));
   const python = inFolder('/usr/lib').filter((p) => /\/python3\.\d+$/.test(p)).flatMap((p) => inFolder(p).filter((q) => statSync(q).isDirectory()));
-  const whole = ['/usr/lib/x86_64-linux-gnu/dri', '/usr/share/perl', '/usr/share/zoneinfo', '/usr/lib/x86_64-linux-gnu/perl'];
+  const libs = ['libicudata.so.72.1', 'libz3.so.4', 'libx265.so.199', 'librsvg-2.so.2.48.0'].map((n) => join('/usr/lib/x86_64-linux-gnu', n));
+  const whole = [...libs, '/usr/share/perl', '/usr/share/zoneinfo', '/usr/lib/x86_64-linux-gnu/perl'];
   return [...inFolder('/usr/share/doc', 250), ...python, ...whole.filter((p) => existsSync(p))];
 }
 
