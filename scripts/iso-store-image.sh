@@ -7,7 +7,9 @@
 # among PATH..., its build closure and valid outputs go in too (the ISO keeps
 # what a changed configuration rebuilds from).
 #
-#   iso-store-image.sh IMAGE COMPRESSION PATH...     (COMPRESSION: zstd | xz | gzip ...)
+#   iso-store-image.sh IMAGE COMPRESSION PATH...
+# COMPRESSION: zstd | xz | gzip ..., or an isoImage.squashfsCompression value as it
+# is ("xz -Xdict-size 100% -Xbcj x86"), passed to -comp as make-squashfs.nix does.
 set -euo pipefail
 image=${1:?usage: iso-store-image.sh IMAGE COMPRESSION PATH...}
 comp=${2:?usage: iso-store-image.sh IMAGE COMPRESSION PATH...}
@@ -19,6 +21,7 @@ mapfile -t paths < <(nix-store --query --requisites --include-outputs -- "$@" | 
 nix-store --dump-db -- "${paths[@]}" >"$work/nix-path-registration"
 # make-squashfs.nix's flags; xz as nixpkgs' default ("xz -Xdict-size 100%"), zstd as isoImage's "zstd -Xcompression-level 19".
 case "$comp" in
+  *' '*) read -ra comp_args <<<"-comp $comp" ;;
   xz) comp_args=(-comp xz -Xdict-size 100%) ;;
   zstd) comp_args=(-comp zstd -Xcompression-level 19) ;;
   *) comp_args=(-comp "$comp") ;;

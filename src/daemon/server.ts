@@ -24,6 +24,7 @@ import { MAX_WATCHERS } from '../protocol/limits.js';
 import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
 import { FACTS_NIX } from '../validate/config-facts.js';
+import { dropKeptCopy, removeLeftKeptCopies } from '../prepare/private-copy.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -79,7 +80,7 @@ export class Daemon {
       this.logger.warn({ pid: leftover.pid, command: leftover.command }, 'ended a command an earlier daemon left running');
     }
     if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
-    await this.useEvalUser();
+    await Promise.all([this.useEvalUser(), removeLeftKeptCopies()]);
     await this.watcher.start();
     await this.serve(this.ipc, socketPath, socketGid, 0o117);
     await this.serve(this.rootIpc, rootSocket, 0, 0o177);
@@ -129,7 +130,7 @@ export class Daemon {
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
-    await removeEvalReadable(this.evalReadable);
+    await Promise.all([removeEvalReadable(this.evalReadable), dropKeptCopy()]);
     this.evalReadable = null;
   }
 

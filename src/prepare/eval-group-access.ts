@@ -4,24 +4,9 @@
 // change it. Others cannot enter it at all; a file that was not world-readable
 // in the source stays so (0640), and staging it on the target makes it 0600
 // again (src/snapshot/copy-snapshot.ts reads the other-read bit).
-import { chmod, chown, lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
 export function groupReadableMode(mode: number, isDir: boolean): number {
   if (isDir) return 0o750;
   const kept = mode & 0o755;
   // The owner's read and execute bits, for the group too; never write.
   return kept | ((kept & 0o500) >> 3);
-}
-
-// FOLDER and everything in it (a copy only root has written to, in a folder
-// only root can enter until now: nothing in it can be swapped meanwhile).
-export async function shareWithEvalGroup(folder: string, gid: number): Promise<void> {
-  const info = await lstat(folder);
-  if (info.isSymbolicLink()) return;
-  if (info.isDirectory()) {
-    for (const name of await readdir(folder)) await shareWithEvalGroup(join(folder, name), gid);
-  }
-  await chown(folder, 0, gid);
-  await chmod(folder, groupReadableMode(info.mode & 0o7777, info.isDirectory()));
 }

@@ -4,14 +4,14 @@
 // the template and the installer's choices beside it. The checks run on this
 // folder, and the stage phase copies this folder (not the source again) to
 // <root>/etc/nixos, so what was checked is what is installed.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { InstallRequest, PartitionInfo } from '../protocol/messages.js';
 import type { CommandContext, JobContext } from '../common/context.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
-import { privateCopy } from './private-copy.js';
+import { privateCopy, writeNewFile } from './private-copy.js';
 
 export const HARDWARE_FILE = 'hardware-configuration.nix';
 
@@ -68,11 +68,11 @@ export async function prepareConfig(ctx: CommandContext & { root?: string }, sou
     if (choices.text !== null) {
       const existing = await readFile(join(folder, CHOICES_FILE), 'utf8').catch(() => null);
       if (existing !== null) ctx.log('hardware', `${source}/${CHOICES_FILE} is replaced by this install's choices`, 'warn');
-      await writeFile(join(folder, CHOICES_FILE), choices.text, { mode: 0o644 });
+      await writeNewFile(join(folder, CHOICES_FILE), choices.text);
       ctx.log('hardware', `the installer's choices, as defaults the configuration can override: ${choices.chosen.map((c) => `${c.option} = ${c.value}`).join(', ')}`);
     }
     const complete = completeHardwareConfig(ctx, generated, request.partitions ?? [], choices.text === null ? null : CHOICES_FILE);
-    await writeFile(hardware, complete, { mode: 0o644 });
+    await writeNewFile(hardware, complete);
     const asShipped = template !== null && sameText(template, complete) && choices.text === null;
     ctx.log('hardware', asShipped ? `this machine's ${HARDWARE_FILE} is the configuration's own` : `this machine's ${HARDWARE_FILE} differs from the configuration's own; the system is checked with it`);
     const generatedHash = createHash('sha256').update(complete).update('\0').update(choices.text ?? '').digest('hex');
@@ -89,7 +89,7 @@ export async function prepareConfig(ctx: CommandContext & { root?: string }, sou
 export async function probeMountedFileSystems(ctx: JobContext, prepared: PreparedConfig, partitions: readonly PartitionInfo[], noFilesystems = false): Promise<void> {
   const generated = await showHardwareConfig(ctx, ctx.root, noFilesystems);
   const complete = completeHardwareConfig(ctx, generated, partitions, prepared.choices.text === null ? null : CHOICES_FILE);
-  await writeFile(join(prepared.folder, HARDWARE_FILE), complete, { mode: 0o644 });
+  await writeNewFile(join(prepared.folder, HARDWARE_FILE), complete);
   prepared.generated = generated;
   ctx.log('hardware', noFilesystems ? `this machine's ${HARDWARE_FILE} probed with the new disk mounted (nixos-generate-config --no-filesystems --root ${ctx.root}); the file systems are the configuration's` : `this machine's ${HARDWARE_FILE} now declares the file systems just made (nixos-generate-config --root ${ctx.root})`);
 }

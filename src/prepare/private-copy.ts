@@ -1,36 +1,159 @@
-// Private snapshots of a configuration folder, made by root in a fresh 0700
-// folder under the live system's /tmp (other users can neither read nor swap
-// it), through the same checked, descriptor-based copy as staging (links out
-// of the folder and special files are refused). With an eval user, its group
-// may then read the copy (eval-group-access.ts): the eval user evaluates
-// copies like these, never a folder someone else can still change.
-import { mkdtemp, rm } from 'node:fs/promises';
+// Private snapshots of a configuration folder, made by root under the live
+// system's /tmp (other users can neither read nor swap them), through the same
+// checked, descriptor-based copy as staging (links out of the folder and
+// special files are refused). With an eval user, its group may read them
+// (folders 0750, files group-readable): the eval user evaluates copies like
+// these, never a folder someone else can still change.
+//
+// One kept copy of the folder in use (0700, root's alone) is brought up to
+// date on each request: only files changed since are copied, the source
+// counting only if it did not change meanwhile. Each private copy is then hard
+// links to the kept copy's files in a fresh folder: a check of an unchanged
+// folder copies nothing. The kept copy's files are never written in place (a
+// change is a new file under the name), so a private copy stays what it was.
+// On the live system's /tmp (RAM on the ISO) this takes one folder's size,
+// however many checks and installs use it.
+import { chmod, chown, link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { evalUser } from '../nix/eval-user.js';
 import { copyWithRetries } from '../snapshot/copy-with-retries.js';
+import { STAGED, stagedFileMode, type CopyRules, type Holdings } from '../snapshot/copy-snapshot.js';
+import type { SourceScan } from '../snapshot/scan-source.js';
 import type { CommandContext } from '../common/context.js';
-import { shareWithEvalGroup } from './eval-group-access.js';
+import { groupReadableMode } from './eval-group-access.js';
+
+const PREFIX = 'nixos-offline-installer-';
+// Kept copies are named by their daemon's process id: another daemon's (a test's) is never taken for a leftover.
+const KEPT_PREFIX = `${PREFIX}kept-`;
+// Links made at once.
+const PARALLEL_LINKS = 64;
+// An entry changed this shortly before its copy is copied again next time: a second write within the clock's
+// tick (a few ms) could leave its stamp as it was (git's "racily clean" entries).
+const RACY_MS = 1000;
 
 export interface PrivateCopy {
   // The copy, named "nixos" as the target's /etc/nixos (a path literal's store name is its folder's name).
   folder: string;
+  // Files and links the kept copy took from the source for this copy (none when the folder is unchanged).
+  written: number;
   remove(): Promise<void>;
 }
 
+interface KeptCopy {
+  source: string;
+  // Root's alone (0700); the copy is WORK/nixos.
+  work: string;
+  holds: Holdings;
+}
+
+let kept: KeptCopy | null = null;
+// One update of the kept copy at a time, and no private copy made while one runs.
+let turn: Promise<unknown> = Promise.resolve();
+
+function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+  const run = turn.then(fn, fn);
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+function copyRules(): CopyRules {
+  const user = evalUser();
+  return user ? { gid: user.gid, fileMode: (mode) => groupReadableMode(stagedFileMode(mode), false), dirMode: 0o750 } : STAGED;
+}
+
+// The kept copy of SOURCE, brought up to date; its scan is what it now holds.
+async function updateKept(ctx: CommandContext, source: string, rules: CopyRules): Promise<{ work: string; scan: SourceScan; written: number }> {
+  if (kept && kept.source !== source) await dropKeptCopy();
+  const current = kept ?? { source, work: await mkdtemp(join(tmpdir(), `${KEPT_PREFIX}${process.pid}-`)), holds: new Map() };
+  kept = current;
+  const racy = BigInt(Date.now() - RACY_MS) * 1_000_000n;
+  try {
+    const fresh = current.holds.size === 0 && lstatSync(join(current.work, 'nixos'), { throwIfNoEntry: false }) === undefined;
+    const copied = await withDir(Beneath.open(current.work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos', rules, fresh ? undefined : current.holds));
+    for (const entry of copied.entries) {
+      if (entry.kind === 'dir') continue;
+      if (entry.ctimeNs >= racy) current.holds.delete(entry.path);
+      else if (fresh) current.holds.set(entry.path, entry.stamp);
+    }
+    return { work: current.work, scan: copied, written: copied.written };
+  } catch (error) {
+    // Never a kept copy whose contents are uncertain.
+    await dropKeptCopy();
+    throw error;
+  }
+}
+
+// A new folder of links to the kept copy's files, as SCAN lists them.
+async function linkCopy(from: string, to: string, scan: SourceScan, rules: CopyRules): Promise<void> {
+  const owned = async (path: string, mode: number) => {
+    await chown(path, 0, rules.gid);
+    await chmod(path, mode);
+  };
+  await mkdir(to, 0o700);
+  const folders = scan.entries.filter((e) => e.kind === 'dir');
+  for (const folder of folders) await mkdir(join(to, folder.path), 0o700);
+  const others = scan.entries.filter((e) => e.kind !== 'dir');
+  for (let i = 0; i < others.length; i += PARALLEL_LINKS) {
+    await Promise.all(others.slice(i, i + PARALLEL_LINKS).map((e) => (e.kind === 'file' ? link(join(from, e.path), join(to, e.path)) : symlink(e.target!, join(to, e.path)))));
+  }
+  for (const folder of folders) await owned(join(to, folder.path), rules.dirMode);
+  await owned(to, rules.dirMode);
+}
+
 export async function privateCopy(ctx: CommandContext, source: string): Promise<PrivateCopy> {
-  const work = await mkdtemp(join(tmpdir(), 'nixos-offline-installer-'));
+  const rules = copyRules();
+  const work = await mkdtemp(join(tmpdir(), PREFIX));
   const remove = () => rm(work, { recursive: true, force: true });
   try {
-    await withDir(Beneath.open(work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos'));
-    const user = evalUser();
-    if (user) await shareWithEvalGroup(work, user.gid);
-    return { folder: join(work, 'nixos'), remove };
+    const written = await inTurn(async () => {
+      const updated = await updateKept(ctx, source, rules);
+      await linkCopy(join(updated.work, 'nixos'), join(work, 'nixos'), updated.scan, rules);
+      return updated.written;
+    });
+    if (rules.gid !== 0) {
+      await chown(work, 0, rules.gid);
+      await chmod(work, 0o750);
+    }
+    return { folder: join(work, 'nixos'), written, remove };
   } catch (error) {
     await remove();
     throw error;
   }
+}
+
+// The kept copy goes (the daemon stops, or another folder is in use).
+export async function dropKeptCopy(): Promise<void> {
+  const gone = kept;
+  kept = null;
+  if (gone) await rm(gone.work, { recursive: true, force: true });
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Kept copies a daemon that is gone left in /tmp (root's folders only; after a crash): their RAM is given back.
+export async function removeLeftKeptCopies(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(new RegExp(`^${KEPT_PREFIX}(\\d+)-`).exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || running(pid)) continue;
+    const info = lstatSync(join(tmpdir(), name), { throwIfNoEntry: false });
+    if (info?.isDirectory() && info.uid === 0) await rm(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+// A file of a private copy written anew (never through a link into the kept copy).
+export async function writeNewFile(path: string, text: string): Promise<void> {
+  await rm(path, { force: true });
+  await writeFile(path, text, { mode: 0o644, flag: 'wx' });
 }
 
 // The folder as written, for a check to evaluate: the source itself when root

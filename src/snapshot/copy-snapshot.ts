@@ -1,11 +1,13 @@
-// Copies a scanned configuration folder into a new folder on the target, entry
-// by entry through descriptors: each source entry is opened without following
+// Copies a scanned configuration folder into a folder of root's, entry by
+// entry through descriptors: each source entry is opened without following
 // links and must be the very inode the scan saw (a file swapped for a link
 // mid-copy is noticed, never read through), and each copy is created fresh
-// beneath the staging folder (kept 0700 by the caller until it is complete).
+// beneath the destination (kept 0700 by the caller until it is complete).
 // The copy belongs to root: files 0644, or 0600 when the source was not
 // world-readable (executables keep their x bits), folders 0755, links as
-// they are, no setuid, setgid or sticky bits.
+// they are, no setuid, setgid or sticky bits (RULES may add a group's read).
+// A destination that holds an earlier copy of the same folder (HOLDS) is
+// brought up to date: only entries the source changed since are written.
 import type { Beneath } from '../fs/beneath.js';
 import type { SourceEntry, SourceScan } from './scan-source.js';
 
@@ -20,6 +22,28 @@ export function stagedFileMode(sourceMode: number): number {
   return (sourceMode & 0o111) !== 0 ? readable | (readable >> 2) : readable;
 }
 
+// Owner group and modes of what is copied.
+export interface CopyRules {
+  gid: number;
+  fileMode(sourceMode: number): number;
+  dirMode: number;
+}
+
+// The staged copy's: root's alone.
+export const STAGED: CopyRules = { gid: 0, fileMode: stagedFileMode, dirMode: 0o755 };
+
+// What a destination holds from earlier copies: each entry's path and the stamp of the source entry it is a copy of.
+export type Holdings = Map<string, string>;
+
+interface Copying {
+  rules: CopyRules;
+  holds: Holdings;
+  // TO held something before: what is stale there goes first.
+  update: boolean;
+  children: Map<string, SourceEntry[]>;
+  written: number;
+}
+
 function sameInode(info: { dev: number | bigint; ino: number | bigint }, entry: SourceEntry): boolean {
   return BigInt(info.dev) === entry.dev && BigInt(info.ino) === entry.ino;
 }
@@ -28,7 +52,7 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-async function copyFile(from: Beneath, to: Beneath, entry: SourceEntry): Promise<void> {
+async function copyFile(from: Beneath, to: Beneath, entry: SourceEntry, rules: CopyRules): Promise<void> {
   const name = baseName(entry.path);
   const source = await from.openFile(name).catch(() => {
     throw new SourceChanged(`${entry.path} is no longer a regular file`);
@@ -38,8 +62,8 @@ async function copyFile(from: Beneath, to: Beneath, entry: SourceEntry): Promise
     if (!sameInode(info, entry)) throw new SourceChanged(`${entry.path} was replaced`);
     const copy = await to.copyInto(source, name, 0o600);
     try {
-      await copy.chown(0, 0);
-      await copy.chmod(stagedFileMode(Number(info.mode & 0o7777n)));
+      await copy.chown(0, rules.gid);
+      await copy.chmod(rules.fileMode(Number(info.mode & 0o7777n)));
       await copy.utimes(new Date(Number(info.atimeNs / 1_000_000n)), new Date(Number(info.mtimeNs / 1_000_000n)));
     } finally {
       await copy.close();
@@ -56,28 +80,56 @@ async function copyLink(from: Beneath, to: Beneath, entry: SourceEntry): Promise
   await to.symlink(target, name);
 }
 
+// Removes from TO what is not a current copy of an entry of the source (gone, or changed since it was copied); returns the names left.
+async function dropStale(to: Beneath, entries: readonly SourceEntry[], job: Copying): Promise<Set<string>> {
+  const wanted = new Map(entries.map((e) => [baseName(e.path), e]));
+  const left = new Set<string>();
+  for (const name of await to.list()) {
+    const entry = wanted.get(name);
+    const current = entry !== undefined && (entry.kind === 'dir' ? (await to.lstat(name))?.isDirectory() === true : job.holds.get(entry.path) === entry.stamp);
+    if (current) left.add(name);
+    else {
+      await to.remove(name);
+      if (entry) job.holds.delete(entry.path);
+    }
+  }
+  return left;
+}
+
 // Copies the entries under REL (whose folders FROM and TO are open), folder by folder.
-async function copyFolder(from: Beneath, to: Beneath, rel: string, children: Map<string, SourceEntry[]>): Promise<void> {
-  const entries = children.get(rel) ?? [];
-  const files = entries.filter((e) => e.kind === 'file');
+async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying): Promise<void> {
+  const entries = job.children.get(rel) ?? [];
+  const present = job.update ? await dropStale(to, entries, job) : new Set<string>();
+  const files = entries.filter((e) => e.kind === 'file' && !present.has(baseName(e.path)));
   for (let i = 0; i < files.length; i += PARALLEL_FILES) {
-    await Promise.all(files.slice(i, i + PARALLEL_FILES).map((e) => copyFile(from, to, e)));
+    await Promise.all(
+      files.slice(i, i + PARALLEL_FILES).map(async (e) => {
+        await copyFile(from, to, e, job.rules);
+        job.holds.set(e.path, e.stamp);
+        job.written++;
+      }),
+    );
   }
   for (const entry of entries) {
-    if (entry.kind === 'symlink') await copyLink(from, to, entry);
-    if (entry.kind !== 'dir') continue;
     const name = baseName(entry.path);
+    if (entry.kind === 'symlink' && !present.has(name)) {
+      await copyLink(from, to, entry);
+      job.holds.set(entry.path, entry.stamp);
+      job.written++;
+    }
+    if (entry.kind !== 'dir') continue;
     const subFrom = await from.dir(name).catch(() => {
       throw new SourceChanged(`${entry.path} is no longer a folder`);
     });
     try {
       if (!sameInode(await subFrom.stat(), entry)) throw new SourceChanged(`${entry.path} was replaced`);
-      await to.mkdir(name, 0o700);
+      if (!present.has(name)) await to.mkdir(name, 0o700);
       const subTo = await to.dir(name);
       try {
-        await copyFolder(subFrom, subTo, entry.path, children);
-        // Only the staging folder itself stays closed until the end.
-        await subTo.chmod(0o755);
+        await copyFolder(subFrom, subTo, entry.path, job);
+        // Only the destination itself stays closed until the end.
+        if (job.rules.gid !== 0) await subTo.chown(0, job.rules.gid);
+        await subTo.chmod(job.rules.dirMode);
       } finally {
         await subTo.close();
       }
@@ -87,7 +139,9 @@ async function copyFolder(from: Beneath, to: Beneath, rel: string, children: Map
   }
 }
 
-export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan): Promise<void> {
+// Copies what SCAN found in FROM into TO, a new folder; or, with HOLDS (what TO holds already, kept up to date), one
+// that holds an earlier copy. Returns how many files and links were written.
+export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan, rules: CopyRules = STAGED, holds?: Holdings): Promise<number> {
   const children = new Map<string, SourceEntry[]>();
   for (const entry of scan.entries) {
     const parent = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '';
@@ -95,5 +149,7 @@ export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan)
     list.push(entry);
     children.set(parent, list);
   }
-  await copyFolder(from, to, '', children);
+  const job: Copying = { rules, holds: holds ?? new Map(), update: holds !== undefined, children, written: 0 };
+  await copyFolder(from, to, '', job);
+  return job.written;
 }

@@ -3,32 +3,41 @@
 import { Beneath } from '../fs/beneath.js';
 import type { CommandContext } from '../common/context.js';
 import { InstallCancelled, InstallError } from '../common/install-error.js';
-import { copySnapshot, SourceChanged } from './copy-snapshot.js';
+import { copySnapshot, SourceChanged, STAGED, type CopyRules, type Holdings } from './copy-snapshot.js';
 import { scanSource, type SourceScan } from './scan-source.js';
 
 const COPY_ATTEMPTS = 3;
 
-// One attempt: scan, copy into a fresh STAGING (0700 until complete), scan again. Null when the folder changed meanwhile.
-async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan | null> {
+export interface Copied extends SourceScan {
+  // Files and links written; an up-to-date copy of an unchanged folder writes none.
+  written: number;
+}
+
+// One attempt: scan, copy into STAGING (a fresh one, 0700 until complete; or, with HOLDS, the earlier copy there
+// brought up to date), scan again. Null when the folder changed meanwhile.
+async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, staging: string, rules: CopyRules, holds?: Holdings): Promise<Copied | null> {
   const before = await scanSource(source);
-  await etc.remove(staging);
-  await etc.mkdir(staging, 0o700);
+  if (holds === undefined) {
+    await etc.remove(staging);
+    await etc.mkdir(staging, 0o700);
+  }
   const to = await etc.dir(staging);
   try {
     const from = await Beneath.open(source, { rootOwned: false }).catch(() => {
       throw new SourceChanged(`${source} is no longer a folder`);
     });
+    let written: number;
     try {
-      await copySnapshot(from, to, before);
+      written = await copySnapshot(from, to, before, rules, holds);
     } finally {
       await from.close();
     }
     if (ctx.signal.aborted) throw new InstallCancelled();
     const after = await scanSource(source);
     if (after.fingerprint !== before.fingerprint) return null;
-    await to.chown(0, 0);
-    await to.chmod(0o755);
-    return after;
+    await to.chown(0, rules.gid);
+    await to.chmod(rules.dirMode);
+    return { ...after, written };
   } catch (error) {
     if (error instanceof SourceChanged) return null;
     throw error;
@@ -37,13 +46,12 @@ async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, stagi
   }
 }
 
-// Copies SOURCE into INTO/NAME (which must not exist), retried while the source
-// changes under it; returns the scan of what was copied. The private prepared
-// copy (src/prepare/) and the staged one (src/stage/) are both made so, so what
-// is checked is what is staged.
-export async function copyWithRetries(ctx: CommandContext, source: string, etc: Beneath, staging: string): Promise<SourceScan> {
+// Copies SOURCE into INTO/NAME (which must not exist; with HOLDS, it holds an earlier copy of SOURCE, which is
+// brought up to date), retried while the source changes under it; returns the scan of what was copied. The
+// private prepared copy (src/prepare/) and the staged one (src/stage/) are both made so, so what is checked is what is staged.
+export async function copyWithRetries(ctx: CommandContext, source: string, etc: Beneath, staging: string, rules: CopyRules = STAGED, holds?: Holdings): Promise<Copied> {
   for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
-    const snapshot = await copyOnce(ctx, source, etc, staging);
+    const snapshot = await copyOnce(ctx, source, etc, staging, rules, holds);
     if (snapshot) return snapshot;
     if (attempt < COPY_ATTEMPTS) ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
   }

@@ -16,6 +16,9 @@ export interface SourceEntry {
   ino: bigint;
   // A link's text.
   target?: string;
+  // Inode, size, mtime and ctime: any write to the entry changes it (a kept copy of an entry with the same stamp is current).
+  stamp: string;
+  ctimeNs: bigint;
 }
 
 export interface SourceScan {
@@ -75,8 +78,9 @@ export async function scanSource(dir: string): Promise<SourceScan> {
       const childRel = rel ? `${rel}/${name}` : name;
       const info = infos[index]!;
       const mode = Number(info.mode & 0o7777n);
-      const base = { path: childRel, mode, dev: info.dev, ino: info.ino };
-      prints.push(`${childRel}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}`);
+      const stamp = `${info.dev}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}`;
+      const base = { path: childRel, mode, dev: info.dev, ino: info.ino, stamp, ctimeNs: info.ctimeNs };
+      prints.push(`${childRel}\0${stamp}`);
       if (info.isSymbolicLink()) {
         const entry: SourceEntry = { ...base, kind: 'symlink', size: 0, target: await readlink(childAbs) };
         entries.push(entry);

@@ -1,26 +1,28 @@
 // Which <root>/etc/nixos the installer staged itself: a marker beside it
-// (etc/.nixos-offline-installer-staged) holds a digest of the tree it staged.
+// (etc/.nixos-offline-installer-staged) holds a digest of the tree it staged (every entry's inode and times).
 // An install that finds that tree unchanged replaces it; anything else there
 // (the person's own, or ours edited since) is kept as a backup. So a target
 // installed again and again gets one backup of what was there before, not one per attempt.
 import { createHash } from 'node:crypto';
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Beneath } from '../fs/beneath.js';
 
 export const STAGED_MARKER = '.nixos-offline-installer-staged';
 
-// Names, kinds, modes, link targets and file contents of the tree at PATH (links are not followed).
+// Names, kinds, modes and link targets of the tree at PATH, and each entry's inode, size, mtime and ctime (links are
+// not followed): any write to the tree changes it, and no file is read (a 1 GB folder is not read again to mark it).
 async function treeDigest(path: string): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (dir: string, rel: string): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
+    const names = (await readdir(dir)).sort();
+    const infos = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
+    for (const [index, name] of names.entries()) {
       const full = join(dir, name);
-      const info = await lstat(full);
-      hash.update(`${rel}${name}\0${info.mode}\0`);
+      const info = infos[index]!;
+      hash.update(`${rel}${name}\0${info.mode}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}\0`);
       if (info.isSymbolicLink()) hash.update(`link:${await readlink(full)}\0`);
       else if (info.isDirectory()) await walk(full, `${rel}${name}/`);
-      else if (info.isFile()) hash.update(await readFile(full)).update('\0');
     }
   };
   await walk(path, '');

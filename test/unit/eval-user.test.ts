@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalUserEnv, prepareEvalHome } from '../../src/nix/eval-user.js';
 import { isUntrustedClientNotice, reportNixError } from '../../src/nix/errors.js';
-import { groupReadableMode, shareWithEvalGroup } from '../../src/prepare/eval-group-access.js';
+import { groupReadableMode } from '../../src/prepare/eval-group-access.js';
+import { dropKeptCopy, privateCopy } from '../../src/prepare/private-copy.js';
+import { setEvalUser } from '../../src/nix/eval-user.js';
 
 const USER = { name: 'evaler', uid: 45678, gid: 45679 };
 
@@ -52,21 +54,30 @@ describe('the eval user', () => {
     expect(groupReadableMode(0o700, false)).toBe(0o750);
     expect(groupReadableMode(0o755, false)).toBe(0o755);
     expect(groupReadableMode(0o755, true)).toBe(0o750);
-    const work = await mkdtemp(join(tmpdir(), 'noi-share-'));
-    await mkdir(join(work, 'nixos/sub'), { recursive: true });
-    await writeFile(join(work, 'nixos/secret.nix'), '{ }', { mode: 0o600 });
-    await writeFile(join(work, 'nixos/sub/open.nix'), '{ }', { mode: 0o644 });
-    await symlink('secret.nix', join(work, 'nixos/link.nix'));
-    await shareWithEvalGroup(work, USER.gid);
+    const source = await mkdtemp(join(tmpdir(), 'noi-share-'));
+    await mkdir(join(source, 'sub'));
+    await writeFile(join(source, 'secret.nix'), '{ }', { mode: 0o600 });
+    await writeFile(join(source, 'sub/open.nix'), '{ }', { mode: 0o644 });
+    await symlink('secret.nix', join(source, 'link.nix'));
+    setEvalUser({ ...USER, home: '/nonexistent' });
+    const ctx = { signal: new AbortController().signal, log: () => undefined, output: () => undefined, recentLines: () => [] };
+    const copy = await privateCopy(ctx, source).finally(() => setEvalUser(null));
+    const work = join(copy.folder, '..');
     const of = async (rel: string) => {
       const info = await lstat(join(work, rel));
       return `${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid}`;
     };
-    expect(await of('')).toBe(`750 0:${USER.gid}`);
-    expect(await of('nixos/sub')).toBe(`750 0:${USER.gid}`);
-    expect(await of('nixos/secret.nix')).toBe(`640 0:${USER.gid}`);
-    expect(await of('nixos/sub/open.nix')).toBe(`644 0:${USER.gid}`);
-    expect((await lstat(join(work, 'nixos/link.nix'))).isSymbolicLink()).toBe(true);
+    try {
+      expect(await of('')).toBe(`750 0:${USER.gid}`);
+      expect(await of('nixos')).toBe(`750 0:${USER.gid}`);
+      expect(await of('nixos/sub')).toBe(`750 0:${USER.gid}`);
+      expect(await of('nixos/secret.nix')).toBe(`640 0:${USER.gid}`);
+      expect(await of('nixos/sub/open.nix')).toBe(`644 0:${USER.gid}`);
+      expect((await lstat(join(work, 'nixos/link.nix'))).isSymbolicLink()).toBe(true);
+    } finally {
+      await copy.remove();
+      await dropKeptCopy();
+    }
   });
 
   it("never takes nix-daemon's notices to an untrusted client for the failure", () => {
