@@ -15,9 +15,13 @@ let dir: string;
 beforeAll(async () => (dir = await scratch('stand-in-tools')));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+// In a test bed's chroot / is no mount point (unshare cannot make it private: EINVAL),
+// and bed-chroot.sh's own namespace already made every mount private (as scripts/iso-store.sh).
+const PROPAGATION = spawnSync('mountpoint', ['-q', '/']).status === 0 ? 'private' : 'unchanged';
+
 // SCRIPT runs as root in a mount namespace of its own; $ROOT is the target root.
 function inNamespace(root: string, script: string): string {
-  return execFileSync('unshare', ['--mount', '--propagation', 'private', 'bash', '-euc', script], {
+  return execFileSync('unshare', ['--mount', '--propagation', PROPAGATION, 'bash', '-euc', script], {
     env: { ...process.env, ROOT: root, GENERATE },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
