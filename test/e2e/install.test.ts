@@ -254,6 +254,15 @@ describe('failures: a clear error and nothing lost', () => {
     expect(await readFile(targetLogPath, 'utf8')).toContain('Failed to install bootloader');
   });
 
+  it('finishes when the activation script fails, as nixos-enter runs it with `|| true`, and still installs the boot loader', async () => {
+    const source = await writeConfig(join(dir, 'cfg'), { activationFails: true });
+    const run = await install([source]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const { targetLogPath } = resultOf(run);
+    expect(await readFile(targetLogPath, 'utf8')).toContain("Activation script snippet 'stand-in' failed (1)");
+    expect(await readFile(join(root, 'boot/loader/entries/nixos-stand-in.conf'), 'utf8')).toContain('-nixos-system-test-stand-in');
+  });
+
   it('refuses a target root that does not exist', async () => {
     const source = await writeConfig(join(dir, 'cfg'));
     daemon = await startDaemon({ dir, configDirs: [source] });

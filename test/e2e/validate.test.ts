@@ -90,6 +90,9 @@ describe('user and desktop, against facts from real evaluation', () => {
     expect(check(bad.validation, 'desktop').error.description).toContain('enables: gnome');
   });
 
+  // Each path is written into a configuration for the stand-in NixOS, which declares the
+  // options nixpkgs declares (test/fixtures/nixos/options.nix, written out there, not read
+  // from the table): a wrong path fails evaluation instead of counting as off.
   it('finds every desktop in each place its option has lived', async () => {
     const settings = { configDirs: [], nixosExpr: NIXOS_EXPR, nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 };
     const ctx = { signal: new AbortController().signal, log: () => undefined, output: () => undefined, recentLines: () => [] };
@@ -98,6 +101,8 @@ describe('user and desktop, against facts from real evaluation', () => {
       const source = await writeConfig(join(dir, option), { desktopOptions: [option] });
       const facts = await evaluateFacts(ctx, source, settings);
       const expected = Object.keys(DESKTOP_OPTIONS).filter((id) => DESKTOP_OPTIONS[id]!.includes(option));
+      // And each path is its own desktop's (plasma's are plasma5's and plasma6's).
+      for (const id of expected) expect(option, id).toMatch(new RegExp(`^services\\.(?:xserver\\.)?desktopManager\\.${id}\\d*\\.enable$`));
       expect(facts.desktops, option).toEqual(expected.sort());
     }
     const none = await writeConfig(join(dir, 'none'), { desktopOptions: [] });

@@ -6,6 +6,8 @@ export interface ConfigSpec {
   hostName?: string;
   payloads?: Record<string, number>;
   bootloaderFails?: boolean;
+  // The activation script exits 1 (nixos-enter runs it with `|| true`).
+  activationFails?: boolean;
   users?: string[];
   // Desktop options to enable, e.g. "services.desktopManager.plasma6.enable"; default GNOME's.
   desktopOptions?: string[];
@@ -41,7 +43,7 @@ export function configurationNix(spec: ConfigSpec = {}): string {
   test.downloads = [ ${downloads} ];
   test.randomPayloads = { ${Object.entries(spec.randomPayloads ?? {}).map(([name, size]) => `${name} = ${size};`).join(' ')} };
   ${spec.noise ? `test.noise = { lines = ${spec.noise.lines}; nonce = "${spec.noise.nonce}"; };` : ''}
-  test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};
+  test.bootloaderFails = ${spec.bootloaderFails ? 'true' : 'false'};${spec.activationFails ? '\n  test.activationFails = true;' : ''}
   ${spec.bootLoader ?? '# GRUB for either firmware (BIOS: the device; UEFI: efiSupport).\n  boot.loader.grub.device = "/dev/vda";\n  boot.loader.grub.efiSupport = true;'}
   ${spec.extra ?? ''}
   system.stateVersion = "24.11";
