@@ -96,7 +96,7 @@ async function diskoConfig(device: string, root: string, folder = join(dir, 'nix
   await writeFile(
     join(folder, 'disko.nix'),
     `# What disko's module gives a configuration, as the stand-in NixOS expression takes it.
-{ ... }:
+{ lib, ... }:
 let
   script = name: file: derivation {
     inherit name;
@@ -108,11 +108,16 @@ let
   };
 in
 {
-  disko.rootMountPoint = "${root}";
-  disko.devices.disk.main = { type = "disk"; device = "${device}"; };
-  system.build.formatScript = script "disko-format" ./disko-format.sh;
-  system.build.mountScript = script "disko-mount" ./disko-mount.sh;
-  ${extra}
+  # disko's own module declares these (module.nix: rootMountPoint a str, devices its own types).
+  options.disko.rootMountPoint = lib.mkOption { type = lib.types.str; };
+  options.disko.devices = lib.mkOption { type = lib.types.anything; };
+  config = {
+    disko.rootMountPoint = "${root}";
+    disko.devices.disk.main = { type = "disk"; device = "${device}"; };
+    system.build.formatScript = script "disko-format" ./disko-format.sh;
+    system.build.mountScript = script "disko-mount" ./disko-mount.sh;
+    ${extra}
+  };
 }
 `,
   );
