@@ -48,12 +48,12 @@ function readJson(request: IncomingMessage): Promise<{ value: unknown } | { prob
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve({ problem: `the body is over ${MAX_BODY_BYTES} bytes` });
-        request.destroy();
-      } else chunks.push(chunk);
+      // Past the bound nothing more is kept; the answer says so and the connection closes after it.
+      if (size > MAX_BODY_BYTES) resolve({ problem: `the body is over ${MAX_BODY_BYTES} bytes` });
+      else chunks.push(chunk);
     });
     request.on('end', () => {
+      if (size > MAX_BODY_BYTES) return;
       try {
         resolve({ value: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
       } catch {
@@ -66,7 +66,10 @@ function readJson(request: IncomingMessage): Promise<{ value: unknown } | { prob
 
 async function registerTarget(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const body = await readJson(request);
-  if ('problem' in body) return refuse(response, 400, 'bad-registration', 'The registration could not be read', `${body.problem}; send {"mac": "52:54:00:12:34:56"}.`);
+  if ('problem' in body) {
+    response.setHeader('connection', 'close');
+    return refuse(response, 400, 'bad-registration', 'The registration could not be read', `${body.problem}; send {"mac": "52:54:00:12:34:56"}.`);
+  }
   const value = body.value as Record<string, unknown> | null;
   const unknown = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).find((key) => key !== 'mac' && key !== 'hardware') : 'mac';
   if (unknown !== undefined) return refuse(response, 400, 'bad-registration', `Unknown field "${unknown.slice(0, 32)}"`, 'A registration has the fields mac and hardware.', unknown.slice(0, 32));
