@@ -212,6 +212,13 @@ describe('refusals', () => {
     expect(second.code).toBe(4);
     expect(second.events[0]?.data.error.code).toBe('busy');
   });
+
+  it("refuses a fleet asked for on the socket group's socket: root's alone serves one", async () => {
+    // The test daemon's socket group is root's (gid 0): a user in it reaches the group's socket, not root's.
+    const user = await runCli(serveArgs(), { as: { uid: 4242, groups: [0] } });
+    expect(user.code, user.stderr).toBe(4);
+    expect(user.events[0]?.data.error.title).toBe('Only root may serve a fleet');
+  });
 });
 
 describe('ending', () => {
