@@ -66,7 +66,16 @@ async function startServing(): Promise<void> {
   secret = reply.data.fleet.secret;
 }
 
+// A missing tool is the test bed's fault, said as such (scripts/bed-packages.sh lists them), never a skip.
+function requireTools(): void {
+  for (const tool of ['dnsmasq', 'busybox', 'curl']) {
+    const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')].some((d) => d && existsSync(join(d, tool)));
+    if (!found) throw new Error(`${tool} is not installed on this test bed: scripts/bed-packages.sh lists it (setup.sh and bed-build.sh install the list)`);
+  }
+}
+
 beforeAll(async () => {
+  requireTools();
   dir = await scratch('fleet');
   // Stand-ins: the iPXE binaries (world-readable: dnsmasq's TFTP serves nothing else), the netboot kernel and initrd.
   await mkdir(join(dir, 'ipxe'));

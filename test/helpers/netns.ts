@@ -8,9 +8,15 @@ export function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+// COMMAND run in the namespace: nsenter, not ip netns exec, which remounts /sys and so fails in a chroot bed.
+export function netnsCommand(netns: string, command: string[]): string[] {
+  return ['nsenter', `--net=/run/netns/${netns}`, '--', ...command];
+}
+
 export function inNetns(netns: string, command: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): { code: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('ip', ['netns', 'exec', netns, ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 60_000, ...(options.env && { env: options.env }) });
+    const [file, ...args] = netnsCommand(netns, command);
+    const stdout = execFileSync(file!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 60_000, ...(options.env && { env: options.env }) });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const e = error as { status?: number | null; stdout?: string; stderr?: string };
