@@ -117,7 +117,9 @@ function clientCommand(program: Command, name: string, summary: string): Command
 }
 
 function finish(command: Command, limits: Record<string, number>, extraHelp = ''): Command {
-  command.showHelpAfterError(`(${NAME} ${command.name()} --help shows its usage)`);
+  // A subcommand (fleet serve) is named with its parent's name.
+  const parent = command.parent && command.parent.name() !== NAME ? `${command.parent.name()} ` : '';
+  command.showHelpAfterError(`(${NAME} ${parent}${command.name()} --help shows its usage)`);
   command.addHelpText('after', `${extraHelp}\n${EXIT_STATUS_TEXT}\n`);
   return strict(command, limits);
 }

@@ -127,7 +127,8 @@ function checkUnattended(id: string, record: Record<string, unknown>): { answers
   return { answers };
 }
 
-const isAbsolutePath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= MAX_PATH_CHARS && !value.includes('\0');
+// No control characters: the folders go into dnsmasq's configuration file, one per line.
+const isAbsolutePath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= MAX_PATH_CHARS && !/[\u0000-\u001f\u007f]/.test(value);
 
 // The fleet's values as far as they can be checked without the machine: the interface and files are looked at when it starts.
 function checkFleetServe(id: string, record: Record<string, unknown>): ParseResult {
@@ -136,7 +137,7 @@ function checkFleetServe(id: string, record: Record<string, unknown>): ParseResu
   if (address !== undefined && (typeof address !== 'string' || !/^[0-9./]{1,18}$/.test(address))) return bad(id, 'address', '"address" must be an IPv4 address with its prefix length, e.g. 10.77.0.1/24.');
   if (port !== undefined && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)) return bad(id, 'port', '"port" must be a TCP port number, 1 to 65535.');
   for (const [field, value] of [['answers', answers], ['ipxe', ipxe], ['netboot', netboot]] as const) {
-    if ((value !== undefined || field === 'answers') && !isAbsolutePath(value)) return bad(id, field, `"${field}" must be the absolute path of a folder.`);
+    if ((value !== undefined || field === 'answers') && !isAbsolutePath(value)) return bad(id, field, `"${field}" must be the absolute path of a folder, with no control characters.`);
   }
   const request: RequestMap['fleet-serve'] = { v: PROTOCOL_VERSION, id, interface: name, answers: answers as string, ...(address !== undefined && { address: address as string }), ...(port !== undefined && { port: port as number }), ...(ipxe !== undefined && { ipxe: ipxe as string }), ...(netboot !== undefined && { netboot: netboot as string }) };
   return { ok: true, value: { type: 'fleet-serve', request } };

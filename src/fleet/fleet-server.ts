@@ -19,6 +19,8 @@ import { TargetRegistry } from './targets.js';
 async function answersFolder(dir: string): Promise<string> {
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new FleetError('answers', `${dir} is not a folder`, '--answers must name a folder of answer files: <mac>.json for one machine (lower case, colons), default.json for the others.');
+  // Its files decide which disks are wiped: only root may put them there.
+  if (info.uid !== process.getuid?.() || (info.mode & 0o022) !== 0) throw new FleetError('answers', `${dir} may be changed by others`, `The answer files decide which disk of each machine is wiped, so their folder must be root's and writable by root alone: chown root ${dir} && chmod go-w ${dir}.`);
   return dir;
 }
 

@@ -246,6 +246,11 @@ describe('ending', () => {
     const noIpxe = await runCli(serveArgs().map((a) => (a === join(dir, 'ipxe') ? join(dir, 'netboot') : a)));
     expect(noIpxe.events[0]?.data.error).toMatchObject({ code: 'fleet-refused', field: 'ipxe' });
     expect(noIpxe.events[0]?.data.error.title).toContain(join(dir, 'netboot', 'undionly.kpxe'));
+    // Answer files decide which disks are wiped: a folder others may write to is refused.
+    await chmod(join(dir, 'answers'), 0o777);
+    const open = await runCli(serveArgs());
+    await chmod(join(dir, 'answers'), 0o755);
+    expect(open.events[0]?.data.error).toMatchObject({ code: 'fleet-refused', field: 'answers' });
 
     await startServing();
     const again = dnsmasqPid();

@@ -63,6 +63,7 @@ describe('the fleet-serve request', () => {
     expect(field({ port: 0 })).toBe('port');
     expect(field({ port: 8470.5 })).toBe('port');
     expect(field({ netboot: '/b\0' })).toBe('netboot');
+    expect(field({ ipxe: '/a\ndhcp-range=0.0.0.0,255.255.255.255' })).toBe('ipxe');
     expect(field({ tftpRoot: '/' })).toBe('tftpRoot');
   });
 });
