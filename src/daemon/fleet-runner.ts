@@ -29,7 +29,9 @@ export class FleetRunner {
     try {
       const fleet = await FleetServer.start(request, this.stateDir, this.logger, (why) => {
         this.logger.error({ why }, 'the fleet stopped: its DHCP and TFTP server ended');
-        void this.end();
+        // fleet serve learns it by its connection closing, as when the daemon stops.
+        const owner = this.owner;
+        void this.end().finally(() => owner?.destroy());
       });
       // The client may have gone, or the daemon begun to stop, while it started: then it ends at once.
       if (socket.destroyed || this.stopped) {

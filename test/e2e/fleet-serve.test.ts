@@ -261,6 +261,15 @@ describe('ending', () => {
     proxy.signal('SIGINT');
     expect((await proxy.done).code).toBe(0);
 
+    // dnsmasq ending by itself ends the fleet, and fleet serve says so.
+    await startServing();
+    const lost = dnsmasqPid();
+    process.kill(lost, 'SIGKILL');
+    const ended = await serve!.done;
+    serve = null;
+    expect(ended.code).toBe(3);
+    expect(curl(target, [`${URL}/netboot.ipxe`]).code).not.toBe(0);
+
     await startServing();
     const again = dnsmasqPid();
     const againStarted = processStartTime(again);
