@@ -7,6 +7,9 @@ bed_packages() {
   printf '%s\n' nix-bin calamares npm python3 procps util-linux git ca-certificates locales
   # ss (sock_diag): the daemon finds who holds the other end of a connection (src/daemon/peer-credentials.ts).
   printf '%s\n' iproute2
+  # Fleet installs (src/fleet/): dnsmasq's binary without Debian's system service (/usr/sbin/dnsmasq),
+  # and what the fleet test asks with in a PXE ROM's place: busybox udhcpc (DHCP), curl (TFTP and HTTP).
+  printf '%s\n' dnsmasq-base busybox curl
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).
@@ -14,9 +17,6 @@ bed_packages() {
   # The ISO's store as the ISO has it (a squashfs under an overlay), and a
   # medium that returns read errors (a FUSE file system of the test's own).
   printf '%s\n' squashfs-tools fuse3 python3-pyfuse3
-  # Fleet installs: the seed's network boot server (DHCP, TFTP; dnsmasq-base is
-  # the binary without Debian's service) and what a PXE ROM would do (busybox udhcpc).
-  printf '%s\n' dnsmasq-base busybox
   # QML modules that --no-install-recommends leaves out: the default branding's
   # slideshow (QtQuick, QtQuick.Window) and the packagechooserq page
   # (QtQuick.Controls, QtQuick.Layouts). Calamares 3.2 is Qt 5, 3.3 and 3.4 Qt 6.

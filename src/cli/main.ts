@@ -20,6 +20,7 @@ const runners: Runners = {
   cancel: async (flags) => (await clientCommands()).runCancel(flags),
   calamaresSettings: async (flags) => (await import('./commands/calamares-settings.js')).runCalamaresSettings(flags),
   checkMedium: async (flags) => (await import('./commands/check-medium.js')).runCheckMedium(flags),
+  fleetServe: async (flags) => (await import('./commands/fleet.js')).runFleetServe(flags),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -50,6 +50,15 @@ export interface CalamaresSettingsFlags extends ClientFlags {
   out: string;
 }
 
+export interface FleetServeFlags extends ClientFlags {
+  interface: string;
+  address?: string;
+  answers: string;
+  port?: number;
+  ipxe?: string;
+  netboot?: string;
+}
+
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
   daemon(flags: Record<string, string | undefined>): Promise<number>;
@@ -59,6 +68,7 @@ export interface Runners {
   cancel(flags: ClientFlags): Promise<number>;
   calamaresSettings(flags: CalamaresSettingsFlags): Promise<number>;
   checkMedium(flags: { json: boolean; paths: string[] }): Promise<number>;
+  fleetServe(flags: FleetServeFlags): Promise<number>;
 }
 
 const DEFAULTS = INSTALLER_DEFAULTS.daemon;
@@ -113,7 +123,9 @@ function clientCommand(program: Command, name: string, summary: string): Command
 }
 
 function finish(command: Command, limits: Record<string, number>, extraHelp = ''): Command {
-  command.showHelpAfterError(`(${NAME} ${command.name()} --help shows its usage)`);
+  // A subcommand (fleet serve) is named with its parent's name.
+  const parent = command.parent && command.parent.name() !== NAME ? `${command.parent.name()} ` : '';
+  command.showHelpAfterError(`(${NAME} ${parent}${command.name()} --help shows its usage)`);
   command.addHelpText('after', `${extraHelp}\n${EXIT_STATUS_TEXT}\n`);
   return strict(command, limits);
 }
@@ -218,6 +230,31 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
     const odd = paths.find((p) => !/^\/nix\/store\/[0-9a-z]{32}-[^/]+$/.test(p));
     if (odd !== undefined) medium.error(`error: ${JSON.stringify(odd)} is not a store path (/nix/store/<hash>-<name>)`, { exitCode: 2, code: 'noi.notStorePath' });
     setExitCode(await run.checkMedium({ json: o.json === true, paths }));
+  });
+
+  const fleet = program.command('fleet').summary('install many machines over the network from this one (the seed)').description('Installs many machines over the network from this one (the seed).');
+  const serve = clientCommand(fleet, 'serve', 'serve network boot and answer files to the machines on one interface, until Ctrl-C (as root)')
+    .requiredOption('--interface <name>', 'the network interface the machines are on; DHCP is served there alone')
+    .option('--address <cidr>', "the seed's address on it, e.g. 10.77.0.1/24: DHCP leases from the upper half of that network (without it: proxy DHCP beside the network's own server)")
+    .requiredOption('--answers <dir>', 'answer files: <mac>.json (lower case, colons) for one machine, default.json for the others')
+    .option('--port <n>', 'HTTP port of the netboot script and registration (default 8470)')
+    .option('--ipxe <dir>', "iPXE binaries served over TFTP (default: the ISO's)")
+    .option('--netboot <dir>', "the installer's netboot kernel, initrd and kernel-params (default: the ISO's)");
+  finish(serve, { socket: MAX_PATH_BYTES, answers: MAX_PATH_BYTES, ipxe: MAX_PATH_BYTES, netboot: MAX_PATH_BYTES });
+  serve.action(async (o: { socket?: string; json?: boolean; interface: string; address?: string; answers: string; port?: string; ipxe?: string; netboot?: string }) => {
+    if (o.port !== undefined && !/^[1-9][0-9]{0,4}$/.test(o.port)) serve.error(`error: --port must be a TCP port number (got ${JSON.stringify(o.port)})`, { exitCode: 2, code: 'noi.badPort' });
+    setExitCode(
+      await run.fleetServe({
+        socket: socketOf(o.socket),
+        json: o.json === true,
+        interface: o.interface,
+        answers: resolve(o.answers),
+        ...(o.address !== undefined && { address: o.address }),
+        ...(o.port !== undefined && { port: Number(o.port) }),
+        ...(o.ipxe !== undefined && { ipxe: resolve(o.ipxe) }),
+        ...(o.netboot !== undefined && { netboot: resolve(o.netboot) }),
+      }),
+    );
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

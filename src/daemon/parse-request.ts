@@ -4,6 +4,7 @@
 import { posix } from 'node:path';
 import { CHOICE_KEYS, isRequestType, type RequestType } from '../protocol/vocabularies.js';
 import { FLAKE_CONFIG_NAME } from '../nix/flake-config-name.js';
+import { INTERFACE_NAME } from '../fleet/network.js';
 import { PROTOCOL_VERSION, type InstallChoices, type PartitionInfo, type RequestError, type RequestMap } from '../protocol/messages.js';
 
 export type ParsedRequest = { [K in RequestType]: { type: K; request: RequestMap[K] } }[RequestType];
@@ -85,6 +86,7 @@ const FIELDS: Record<RequestType, readonly string[]> = {
   install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
   cancel: ['v', 'id'],
   validate: ['v', 'id', 'user', 'desktop', 'flakeConfig', 'choices'],
+  'fleet-serve': ['v', 'id', 'interface', 'address', 'answers', 'port', 'ipxe', 'netboot'],
 };
 
 function bad(id: string, field: string, description: string): ParseResult {
@@ -125,6 +127,22 @@ function checkUnattended(id: string, record: Record<string, unknown>): { answers
   return { answers };
 }
 
+// No control characters: the folders go into dnsmasq's configuration file, one per line.
+const isAbsolutePath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= MAX_PATH_CHARS && !/[\u0000-\u001f\u007f]/.test(value);
+
+// The fleet's values as far as they can be checked without the machine: the interface and files are looked at when it starts.
+function checkFleetServe(id: string, record: Record<string, unknown>): ParseResult {
+  const { interface: name, address, answers, port, ipxe, netboot } = record;
+  if (typeof name !== 'string' || !INTERFACE_NAME.test(name)) return bad(id, 'interface', '"interface" must be a network interface name such as enp3s0: letters, digits, ".", "_" or "-", at most 15 characters.');
+  if (address !== undefined && (typeof address !== 'string' || !/^[0-9./]{1,18}$/.test(address))) return bad(id, 'address', '"address" must be an IPv4 address with its prefix length, e.g. 10.77.0.1/24.');
+  if (port !== undefined && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)) return bad(id, 'port', '"port" must be a TCP port number, 1 to 65535.');
+  for (const [field, value] of [['answers', answers], ['ipxe', ipxe], ['netboot', netboot]] as const) {
+    if ((value !== undefined || field === 'answers') && !isAbsolutePath(value)) return bad(id, field, `"${field}" must be the absolute path of a folder, with no control characters.`);
+  }
+  const request: RequestMap['fleet-serve'] = { v: PROTOCOL_VERSION, id, interface: name, answers: answers as string, ...(address !== undefined && { address: address as string }), ...(port !== undefined && { port: port as number }), ...(ipxe !== undefined && { ipxe: ipxe as string }), ...(netboot !== undefined && { netboot: netboot as string }) };
+  return { ok: true, value: { type: 'fleet-serve', request } };
+}
+
 export function parseRequest(type: string, data: unknown): ParseResult {
   const record = isRecord(data) ? data : null;
   const id = record && typeof record.id === 'string' && record.id.length <= MAX_ID_CHARS ? record.id : '';
@@ -135,7 +153,7 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       error: {
         code: 'unknown-request',
         title: `Unknown request "${type.slice(0, 64)}"`,
-        description: 'This daemon answers status, install, cancel and validate. Check that the client and daemon come from the same release.',
+        description: 'This daemon answers status, install, cancel, validate and fleet-serve. Check that the client and daemon come from the same release.',
       },
     };
   }
@@ -215,5 +233,7 @@ export function parseRequest(type: string, data: unknown): ParseResult {
       }
       return { ok: true, value: { type, request } };
     }
+    case 'fleet-serve':
+      return checkFleetServe(id, record);
   }
 }

@@ -25,6 +25,8 @@ import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
 import { FACTS_NIX } from '../validate/config-facts.js';
 import { dropKeptCopy, removeLeftKeptCopies } from '../prepare/private-copy.js';
+import type { FleetInfo } from '../protocol/fleet.js';
+import { FleetRunner } from './fleet-runner.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
 // parser refuses these names from clients, so seeing one here means it is local.
@@ -46,6 +48,8 @@ export class Daemon {
   private readonly machine: MachineProbe;
   // Connections per user on the group's socket; root's socket needs none (only root reaches it).
   private readonly peerLimit: PeerLimit;
+  // The fleet this seed serves, if any (src/fleet/), its state beside the socket.
+  private readonly fleets: FleetRunner;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
   // The eval user's readable copy of the Nix files it evaluates, removed at stop.
@@ -66,6 +70,7 @@ export class Daemon {
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
     this.peerLimit = new PeerLimit(logger);
+    this.fleets = new FleetRunner(join(dirname(options.socketPath), 'fleet'), logger);
   }
 
   async start(): Promise<void> {
@@ -125,6 +130,7 @@ export class Daemon {
     this.validation.stop();
     this.machine.stop();
     await this.runner.stop();
+    await this.fleets.stop();
     await this.watcher.close();
     await this.drainClients();
     for (const timer of this.idle.values()) clearTimeout(timer);
@@ -162,6 +168,7 @@ export class Daemon {
     this.idle.delete(socket);
     this.peerLimit.removed(socket);
     this.subscribers.delete(socket);
+    this.fleets.disconnected(socket);
     if (socket !== this.cancelWith) return;
     this.cancelWith = null;
     if (this.runner.cancel()) this.logger.warn('the installer client went away; install cancelled as it asked');
@@ -187,7 +194,7 @@ export class Daemon {
     return count;
   }
 
-  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult } | { error: RequestError }): void {
+  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
   }
@@ -225,13 +232,8 @@ export class Daemon {
       case 'status':
         if (parsed.request.watch && !this.subscribers.has(socket) && this.serverOf.get(socket) === this.ipc && this.groupWatchers() >= MAX_WATCHERS) {
           this.logger.warn({ watchers: MAX_WATCHERS }, 'refused a watcher: the socket has as many as it takes');
-          this.reply(socket, id, 'status', {
-            error: {
-              code: 'too-many-watchers',
-              title: 'Too many clients are watching the installer',
-              description: `The installer's socket takes ${MAX_WATCHERS} watching clients (status --watch, Calamares) at once, and has that many. Close a watching client (another nixos-offline-installer status --watch), or ask without --watch.`,
-            },
-          });
+          const description = `The installer's socket takes ${MAX_WATCHERS} watching clients (status --watch, Calamares) at once, and has that many. Close a watching client (another nixos-offline-installer status --watch), or ask without --watch.`;
+          this.reply(socket, id, 'status', { error: { code: 'too-many-watchers', title: 'Too many clients are watching the installer', description } });
           return;
         }
         if (parsed.request.watch) this.subscribers.add(socket);
@@ -240,13 +242,8 @@ export class Daemon {
       case 'install': {
         if (this.runner.busy) {
           const current = this.runner.status();
-          this.reply(socket, id, 'install', {
-            error: {
-              code: 'busy',
-              title: 'An install is already running',
-              description: `Install ${current.installId} from ${current.source ?? '(no usable configuration)'} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`,
-            },
-          });
+          const description = `Install ${current.installId} from ${current.source ?? '(no usable configuration)'} into ${current.root} is running. Wait for it to finish or cancel it (nixos-offline-installer cancel) before starting another.`;
+          this.reply(socket, id, 'install', { error: { code: 'busy', title: 'An install is already running', description } });
           return;
         }
         // Only root may install into a folder that is not a mount point (a socket-group user could name
@@ -287,6 +284,9 @@ export class Daemon {
         });
         return;
       }
+      case 'fleet-serve':
+        void this.fleets.serve(parsed.request, socket, this.serverOf.get(socket) === this.rootIpc).then((body) => this.reply(socket, id, 'fleet-serve', body));
+        return;
       case 'cancel':
         if (!this.runner.cancel()) {
           this.reply(socket, id, 'cancel', { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel.' } });

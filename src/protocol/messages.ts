@@ -5,6 +5,7 @@
 // what they say of a configuration in config-facts.ts.
 import type { ChoiceKey, ChoiceSetting, CheckName, Phase, ThenAction } from './vocabularies.js';
 import type { ConfigFacts } from './config-facts.js';
+import type { FleetInfo, FleetServeRequest } from './fleet.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -74,6 +75,7 @@ export interface RequestMap {
   install: InstallRequest;
   cancel: CancelRequest;
   validate: ValidateRequest;
+  'fleet-serve': FleetServeRequest;
 }
 
 // One choice made in the installer and what became of it.
@@ -226,7 +228,7 @@ export interface MachineHardware {
 
 export type ReplyEvent =
   // An install's reply names the folder it installs from (null: none is usable; its result says why).
-  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult }
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo }
   | { v: number; id: string; request: string; ok: false; error: RequestError };
 
 export interface PhaseEvent {

@@ -1,6 +1,7 @@
 // The words of the protocol: each list of names a field may hold, in order.
 
-export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate'] as const;
+// fleet-serve: a seed serves network installs on one interface (src/fleet/, protocol/fleet.ts).
+export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate', 'fleet-serve'] as const;
 export type RequestType = (typeof REQUEST_TYPES)[number];
 
 export const EVENT_TYPES = ['reply', 'phase', 'progress', 'log', 'result', 'validation'] as const;

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, EVAL_USER, NIXOS_EXPR, REPO, testEnv, unmountBelow } from './env.js';
+import { netnsCommand } from './netns.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -31,6 +32,8 @@ export interface DaemonSetup {
   // A squashfs from helpers/iso-store.ts: the daemon (and its eval user's nix-daemon) run with /nix laid out
   // as on the ISO, in a mount namespace of their own (scripts/iso-store.sh).
   isoStore?: string;
+  // A network namespace made by the test (ip netns add): the daemon runs in it, with the interfaces the test gave it.
+  netns?: string;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -59,7 +62,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
   const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
-  const command = offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
+  const command = setup.netns ? netnsCommand(setup.netns, [process.execPath, ...args]) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
   const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

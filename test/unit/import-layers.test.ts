@@ -22,8 +22,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['nix', 'snapshot'],
   // The stages of an install, each its own folder.
   ['answers', 'resolve', 'disk', 'stage', 'prepare', 'validate', 'build', 'copy', 'install', 'report'],
-  // The install pipeline.
-  ['job'],
+  // The install pipeline; a seed serving a fleet (it checks answer files as an unattended install does).
+  ['job', 'fleet'],
   // Who runs installs, and who talks to the daemon; the medium check runs beside them (root, no daemon).
   ['daemon', 'client', 'calamares', 'medium'],
   ['cli'],

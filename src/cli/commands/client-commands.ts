@@ -24,17 +24,17 @@ const write = (text: string) => {
   if (!pending) setImmediate(flushStdout);
   pending += text;
 };
-const print = (line: string) => write(`${line}\n`);
-const printError = (line: string) => {
+export const print = (line: string) => write(`${line}\n`);
+export const printError = (line: string) => {
   flushStdout();
   process.stderr.write(`${errorStyle.red(line)}\n`);
 };
-const printJson = (type: string, data: unknown) => print(JSON.stringify({ type, data }));
+export const printJson = (type: string, data: unknown) => print(JSON.stringify({ type, data }));
 
 // Request fields a person typed as options: a bad one is a usage error naming the option.
 const OPTION_OF_FIELD: Record<string, string> = { root: '--root', user: '--user', desktop: '--desktop' };
 
-async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
+export async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
   try {
     return await DaemonClient.connect(flags.socket);
   } catch (error) {
@@ -45,7 +45,7 @@ async function connect(flags: ClientFlags): Promise<DaemonClient | number> {
   }
 }
 
-function refused(flags: ClientFlags, reply: ReplyEvent): number {
+export function refused(flags: ClientFlags, reply: ReplyEvent): number {
   if (reply.ok) return EXIT.ok;
   const option = reply.error.code === 'bad-request' && reply.error.field ? OPTION_OF_FIELD[reply.error.field] : undefined;
   if (!flags.json) printError(option ? `error: ${option}: ${reply.error.description}` : `error: ${reply.error.title}\n${reply.error.description}`);

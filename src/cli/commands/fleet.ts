@@ -1,0 +1,43 @@
+// `fleet serve`: asks the daemon to serve a fleet on one interface, says where
+// and with which secret, and keeps the connection open: the fleet is served
+// until Ctrl-C (closing the connection ends it).
+import type { FleetInfo } from '../../protocol/fleet.js';
+import type { FleetServeFlags } from '../program.js';
+import { EXIT } from '../usage.js';
+import { connect, print, printError, printJson, refused } from './client-commands.js';
+
+export function fleetText(fleet: FleetInfo): string {
+  return [
+    `fleet served at ${fleet.url} on ${fleet.interface} (${fleet.address})`,
+    fleet.range ? `  DHCP: ${fleet.range.start} to ${fleet.range.end}` : "  DHCP: proxy, beside the network's own DHCP server",
+    `  state: ${fleet.stateDir}`,
+    `  secret: ${fleet.secret}`,
+    '  Ctrl-C ends the fleet.',
+  ].join('\n');
+}
+
+export async function runFleetServe(flags: FleetServeFlags): Promise<number> {
+  const client = await connect(flags);
+  if (typeof client === 'number') return client;
+  const { socket: _socket, json: _json, ...fields } = flags;
+  const reply = await client.request('fleet-serve', fields);
+  if (flags.json) printJson('reply', reply);
+  if (!reply.ok || !reply.fleet) {
+    client.close();
+    return refused(flags, reply);
+  }
+  if (!flags.json) print(fleetText(reply.fleet));
+  return new Promise((resolve) => {
+    let leaving = false;
+    process.once('SIGINT', () => {
+      leaving = true;
+      client.close();
+      resolve(EXIT.ok);
+    });
+    client.onClose(() => {
+      if (leaving) return;
+      if (!flags.json) printError('error: the fleet ended: the daemon closed the connection (it stopped, or its DHCP and TFTP server ended); journalctl -u nixos-offline-installer says why');
+      resolve(EXIT.unavailable);
+    });
+  });
+}
