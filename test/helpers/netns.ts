@@ -4,8 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
+// `ip -n NS ...` is run as `nsenter --net=... ip ...`: ip's own -n remounts / and /sys, which fails in a chroot bed.
 export function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, ...rest] = args[0] === '-n' ? netnsCommand(args[1]!, ['ip', ...args.slice(2)]) : ['ip', ...args];
+  return execFileSync(file!, rest, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 // COMMAND run in the namespace: nsenter, not ip netns exec, which remounts /sys and so fails in a chroot bed.
