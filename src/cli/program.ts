@@ -4,6 +4,7 @@
 // commands themselves are loaded on use (start-up time).
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import type { FleetServeRequest } from '../protocol/fleet.js';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { VERSION } from '../version.js';
@@ -50,14 +51,8 @@ export interface CalamaresSettingsFlags extends ClientFlags {
   out: string;
 }
 
-export interface FleetServeFlags extends ClientFlags {
-  interface: string;
-  address?: string;
-  answers: string;
-  port?: number;
-  ipxe?: string;
-  netboot?: string;
-}
+// The request's own fields, as the command line gives them.
+export interface FleetServeFlags extends ClientFlags, Omit<FleetServeRequest, 'v' | 'id'> {}
 
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {

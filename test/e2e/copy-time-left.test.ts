@@ -16,7 +16,6 @@ import { endDiskTest } from '../helpers/loop-disk.js';
 
 const PAYLOAD_BYTES = 256 * 1024 ** 2;
 const MEDIUM_BYTES_PER_SECOND = 8 * 1024 ** 2;
-// What the issue asks: within 20 % of the time the copy really takes, once past its first 10 %.
 
 let dir: string;
 let root: string;
