@@ -6,6 +6,8 @@
 #   run-suite.sh BEDNAME [vitest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The suite runs on the ISO's Node (24), also when this script is run by hand from a shell on Node 20.
+source scripts/node24.sh
 name=$1
 shift
 mkdir -p .tmp
