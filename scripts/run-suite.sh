@@ -19,15 +19,16 @@ rm -f "$report"
 } >".tmp/bed-$name.versions"
 
 # Tests run the CLI from this checkout as other users (the socket group's
-# members, strangers): a checkout in a folder only root may enter (a
-# `mktemp -d` clone, /root/x) gets search permission (o+x, no listing or
-# reading) on the folders above it that lack it, and says so.
+# members, strangers, and users in root's group, whose access the group bits
+# decide): a checkout in a folder only root may enter (a `mktemp -d` clone,
+# /root/x) gets search permission (g+x and o+x, no listing or reading) on the
+# folders above it that lack it, and says so.
 folder=$PWD
 while [ "$folder" != / ]; do
   folder=$(dirname "$folder")
-  if [ "$(stat -c %U "$folder")" = root ] && ! [ $(( $(stat -c '%#a' "$folder") & 1 )) -eq 1 ]; then
-    echo "test bed $name: $folder gets o+x (search only), so the tests' other users can reach this checkout" >&2
-    chmod o+x "$folder"
+  if [ "$(stat -c %U "$folder")" = root ] && ! [ $(( $(stat -c '%#a' "$folder") & 9 )) -eq 9 ]; then
+    echo "test bed $name: $folder gets g+x and o+x (search only), so the tests' other users can reach this checkout" >&2
+    chmod go+x "$folder"
   fi
 done
 

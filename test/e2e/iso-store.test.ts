@@ -210,6 +210,7 @@ describe('check-medium', () => {
   it('refuses an argument that is not a store path', () => {
     const run = checkMedium(iso.image, ['/etc/passwd']);
     expect(run.code).toBe(2);
-    expect(run.stdout).toContain('"/etc/passwd" is not a store path');
+    // With --json a usage error is one JSON object too.
+    expect(run.events.find((e) => e.type === 'error')?.data).toMatchObject({ code: 'usage', title: expect.stringContaining('"/etc/passwd" is not a store path') });
   });
 });
