@@ -59,7 +59,7 @@ in
     };
 
     logLevel = mkOption {
-      type = types.enum [ "fatal" "error" "warn" "info" "debug" "trace" ];
+      type = types.enum defaults.daemon.logLevels;
       default = defaults.daemon.logLevel;
       description = "Level of the daemon's journal and install logs.";
     };

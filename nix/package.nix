@@ -26,6 +26,7 @@ let
       ../nix/choice-options.json
       ../nix/install-phases.json
       ../nix/installer-defaults.json
+      ../nix/locale-categories.json
       ../nix/calamares-pages.json
       ../calamares/modules
       ../calamares/config
@@ -84,12 +85,12 @@ buildNpmPackage {
     # The source's own package.json: npm's config hook may leave the build folder's rewritten.
     cp ${src}/package.json $app/package.json
     # Read at run time next to dist/ (../../nix from dist/validate).
-    cp nix/config-facts.nix nix/desktops.json nix/choice-options.json nix/install-phases.json nix/installer-defaults.json nix/calamares-pages.json $app/nix/
+    cp nix/config-facts.nix nix/desktops.json nix/choice-options.json nix/install-phases.json nix/installer-defaults.json nix/locale-categories.json nix/calamares-pages.json $app/nix/
     makeWrapper ${lib.getExe nodejs_24} $out/bin/nixos-offline-installer \
       --add-flags $app/dist/cli/main.js
     cp -r calamares $out/share/nixos-offline-installer/
     # The Calamares module reads the tables it shares with the daemon from its own folder.
-    cp nix/install-phases.json nix/installer-defaults.json $out/share/nixos-offline-installer/calamares/modules/nixos-offline/
+    cp nix/install-phases.json nix/installer-defaults.json nix/locale-categories.json $out/share/nixos-offline-installer/calamares/modules/nixos-offline/
     cp -r docs $out/share/nixos-offline-installer/
     substitute systemd/nixos-offline-installer.service $out/lib/systemd/system/nixos-offline-installer.service \
       --replace-fail /run/current-system/sw/bin/nixos-offline-installer $out/bin/nixos-offline-installer

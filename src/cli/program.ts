@@ -76,7 +76,7 @@ const DAEMON_OPTIONS: { flag: string; value: string; env: string; text: string; 
   { flag: 'nixpkgs', value: 'path', env: 'NOI_NIXPKGS', text: "the ISO's nixpkgs, passed as -I nixpkgs=PATH", max: MAX_PATH_BYTES },
   { flag: 'manifest', value: 'file', env: 'NOI_MANIFEST', text: "facts about the ISO's own configuration (made at ISO build)", max: MAX_PATH_BYTES },
   { flag: 'log-dir', value: 'dir', env: 'NOI_LOG_DIR', text: `install logs on the live system (default ${DEFAULTS.logDir})`, max: MAX_PATH_BYTES },
-  { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: `fatal|error|warn|info|debug|trace (default ${DEFAULTS.logLevel})`, max: MAX_NAME_BYTES },
+  { flag: 'log-level', value: 'level', env: 'NOI_LOG_LEVEL', text: `${DEFAULTS.logLevels.join('|')} (default ${DEFAULTS.logLevel})`, max: MAX_NAME_BYTES },
   { flag: 'channel-profile', value: 'path', env: 'NOI_CHANNEL_PROFILE', text: 'live channel profile copied to the target when present', max: MAX_PATH_BYTES },
   { flag: 'eval-user', value: 'name', env: 'NOI_EVAL_USER', text: 'unprivileged user that evaluates configurations through nix-daemon (default: none, root evaluates with restrict-eval)', max: MAX_NAME_BYTES },
   { flag: 'eval-home', value: 'dir', env: 'NOI_EVAL_HOME', text: `the eval user's private HOME for Nix's caches (default ${DEFAULTS.evalHome})`, max: MAX_PATH_BYTES },

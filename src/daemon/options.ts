@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
-import { LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import type { JobSettings } from '../common/context.js';
 import type { EvalUser } from '../nix/eval-user.js';
+import type { LogLevel } from '../log/logger.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;
@@ -55,8 +55,8 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     return value === undefined || /^<.*>$/.test(value) ? value : resolve(value);
   };
   const logLevel = pick('log-level', 'NOI_LOG_LEVEL') ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new OptionError(`log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!DEFAULTS.logLevels.includes(logLevel)) {
+    throw new OptionError(`log level "${logLevel}" is not one of ${DEFAULTS.logLevels.join(', ')}`);
   }
   const dirs = pick('config-dirs', 'NOI_CONFIG_DIRS');
   const configDirs = dirs ? dirs.split(':').filter(Boolean) : [...DEFAULTS.configDirs];

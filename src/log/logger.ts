@@ -5,10 +5,9 @@
 // dropping ours with them) goes to the install log alone.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type DestinationStream, type Level as LogLevel, type Logger } from 'pino';
 import { BatchedWriter } from './batched-writer.js';
 import { CappedLog, pruneInstallLogs } from './capped-log.js';
-import type { LogLevel } from './levels.js';
 
 export type { Logger, LogLevel };
 

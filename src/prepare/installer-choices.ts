@@ -6,7 +6,7 @@ import type { AppliedChoice, GrubTarget, InstallChoices } from '../protocol/mess
 import { grubTargetText } from '../protocol/grub-target.js';
 import type { ConfigFacts } from '../protocol/config-facts.js';
 import { CHOICE_OPTIONS } from '../protocol/choice-options.js';
-import type { ChoiceSetting } from '../protocol/vocabularies.js';
+import { LOCALE_CATEGORIES, type ChoiceSetting } from '../protocol/vocabularies.js';
 
 export const CHOICES_FILE = 'installer-choices.nix';
 
@@ -44,7 +44,6 @@ const RULES: Partial<Record<keyof InstallChoices, ChoiceRule>> = Object.fromEntr
   }),
 );
 
-const LC_KEYS = ['LC_ADDRESS', 'LC_IDENTIFICATION', 'LC_MEASUREMENT', 'LC_MONETARY', 'LC_NAME', 'LC_NUMERIC', 'LC_PAPER', 'LC_TELEPHONE', 'LC_TIME'] as const;
 const LOCALE = /^[A-Za-z0-9_.@-]{1,64}$/;
 const DEVICE = /^\/dev\/[A-Za-z0-9/._:-]{1,200}$/;
 
@@ -79,7 +78,7 @@ export function installerChoicesModule(choices: InstallChoices = {}): ChoicesMod
     lines.push(`  ${rule.option} = ${choice(value)};`);
     chosen.push({ setting: rule.setting, option: rule.option, value });
   }
-  const extra = LC_KEYS.filter((k) => choices[k] && choices[k] !== choices.locale);
+  const extra = LOCALE_CATEGORIES.filter((k) => choices[k] && choices[k] !== choices.locale);
   for (const key of extra) {
     if (LOCALE.test(choices[key]!)) lines.push(`  i18n.extraLocaleSettings.${key} = ${choice(choices[key]!)};`);
     else refused.push(`${key}=${JSON.stringify(choices[key])}`);

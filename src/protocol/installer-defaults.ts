@@ -5,7 +5,7 @@
 import { readNixTable } from './nix-table.js';
 
 export interface InstallerDefaults {
-  daemon: { socket: string; configDirs: string[]; nixosExpr: string; logDir: string; logLevel: string; channelProfile: string; evalHome: string };
+  daemon: { socket: string; configDirs: string[]; nixosExpr: string; logDir: string; logLevel: string; logLevels: string[]; channelProfile: string; evalHome: string };
   // Without them the daemon lets only root use its socket and evaluates as root.
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
@@ -17,6 +17,8 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   const text = ['socket', 'nixosExpr', 'logDir', 'logLevel', 'channelProfile', 'evalHome'] as const;
   const missing = text.find((key) => typeof d[key] !== 'string');
   if (missing !== undefined) return `daemon.${missing} is not a string`;
+  // pino refuses a level it does not know when the logger is made.
+  if (!Array.isArray(d.logLevels) || !d.logLevels.every((level) => typeof level === 'string') || !d.logLevels.includes(d.logLevel)) return 'daemon.logLevels is not a list of level names holding daemon.logLevel';
   if (!Array.isArray(d.configDirs) || !d.configDirs.every((dir) => typeof dir === 'string' && dir.startsWith('/'))) return 'daemon.configDirs is not a list of absolute paths';
   if (typeof data.service?.socketGroup !== 'string' || typeof data.service.evalUser !== 'string') return 'service.socketGroup and service.evalUser must be strings';
   return null;

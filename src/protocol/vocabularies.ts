@@ -1,4 +1,5 @@
 // The words of the protocol: each list of names a field may hold, in order.
+import { readNixTable } from './nix-table.js';
 
 // fleet-serve: a seed serves network installs on one interface (src/fleet/, protocol/fleet.ts).
 export const REQUEST_TYPES = ['status', 'install', 'cancel', 'validate', 'fleet-serve'] as const;
@@ -19,28 +20,16 @@ export function isEventType(type: string): type is EventType {
 // reads the list; a stage of another name is refused when its list is made).
 export type Phase = string;
 
-export const CHOICE_KEYS = [
-  'hostname',
-  'fullname',
-  'firmwareType',
-  'bootLoaderPath',
-  'timezone',
-  'locale',
-  'keyboardLayout',
-  'keyboardVariant',
-  'keyboardVConsoleKeymap',
-  // Calamares' localeConf: the LC_* categories set apart from the language.
-  'LC_ADDRESS',
-  'LC_IDENTIFICATION',
-  'LC_MEASUREMENT',
-  'LC_MONETARY',
-  'LC_NAME',
-  'LC_NUMERIC',
-  'LC_PAPER',
-  'LC_TELEPHONE',
-  'LC_TIME',
-] as const;
-export type ChoiceKey = (typeof CHOICE_KEYS)[number];
+// Calamares' localeConf categories set apart from the language (i18n.extraLocaleSettings):
+// nix/locale-categories.json, which the Calamares module reads too.
+export const LOCALE_CATEGORIES: readonly LocaleCategory[] = readNixTable<LocaleCategory[]>('locale-categories.json', (data) =>
+  Array.isArray(data) && data.length > 0 && data.every((key) => typeof key === 'string' && /^LC_[A-Z]+$/.test(key)) ? null : 'not a list of LC_* names',
+);
+export type LocaleCategory = `LC_${string}`;
+
+const PAGE_CHOICE_KEYS = ['hostname', 'fullname', 'firmwareType', 'bootLoaderPath', 'timezone', 'locale', 'keyboardLayout', 'keyboardVariant', 'keyboardVConsoleKeymap'] as const;
+export const CHOICE_KEYS: readonly ChoiceKey[] = [...PAGE_CHOICE_KEYS, ...LOCALE_CATEGORIES];
+export type ChoiceKey = (typeof PAGE_CHOICE_KEYS)[number] | LocaleCategory;
 
 // A setting an installer choice sets: a name of nix/choice-options.json (choice-options.ts).
 export type ChoiceSetting = string;

@@ -196,10 +196,10 @@ describe('the package layout', () => {
     expect(existsSync(join(REPO, 'dist/cli/main.js'))).toBe(true);
     // dist/ reads ../../nix/{config-facts.nix and the tables}: the package copies them next to dist, and every one of them is in its source.
     const copied = /cp (nix\/[^\n$]+) \$app\/nix\//.exec(packageNix)![1]!.split(' ');
-    expect(copied).toEqual(expect.arrayContaining(['nix/config-facts.nix', 'nix/desktops.json', 'nix/choice-options.json', 'nix/install-phases.json', 'nix/installer-defaults.json', 'nix/calamares-pages.json']));
+    expect(copied).toEqual(expect.arrayContaining(['nix/config-facts.nix', 'nix/desktops.json', 'nix/choice-options.json', 'nix/install-phases.json', 'nix/installer-defaults.json', 'nix/locale-categories.json', 'nix/calamares-pages.json']));
     for (const file of copied) expect(packageNix, file).toContain(`../${file}\n`);
     // The Calamares module reads its tables from its own folder.
-    expect(packageNix).toContain('cp nix/install-phases.json nix/installer-defaults.json $out/share/nixos-offline-installer/calamares/modules/nixos-offline/');
+    expect(packageNix).toContain(`cp ${MODULE_TABLES.map((t) => `nix/${t}`).join(' ')} $out/share/nixos-offline-installer/calamares/modules/nixos-offline/`);
     // package.json from the source, not the build folder's (which npm's config hook may rewrite).
     expect(packageNix).toContain('cp ${src}/package.json $app/package.json');
     expect(packageNix).not.toMatch(/cp -r [^\n]*package\.json/);

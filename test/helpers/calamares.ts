@@ -69,7 +69,7 @@ export function moduleSteps(): Record<string, { title: string; phases: string[] 
 }
 
 // The tables the package puts beside the module (nix/package.nix), read by main.py from its own folder.
-export const MODULE_TABLES = ['install-phases.json', 'installer-defaults.json'];
+export const MODULE_TABLES = ['install-phases.json', 'installer-defaults.json', 'locale-categories.json'];
 
 // The jobs run.sh runs for the install as settings.conf splits it: nixos-offline@ID:WEIGHT.
 export function stepJobs(): string[] {

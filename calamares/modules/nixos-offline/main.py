@@ -30,8 +30,8 @@ FRAME_END = "\f"
 MAX_FRAME_BYTES = 64 * 1024
 # The socket and timeouts when the module's configuration leaves them out: nix/installer-defaults.json.
 DEFAULTS_TABLE = "installer-defaults.json"
-# Calamares' localeConf categories the daemon applies (src/protocol/vocabularies.ts CHOICE_KEYS).
-LC_KEYS = ("LC_ADDRESS", "LC_IDENTIFICATION", "LC_MEASUREMENT", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER", "LC_TELEPHONE", "LC_TIME")
+# Calamares' localeConf categories the daemon applies besides the language: nix/locale-categories.json.
+LOCALE_TABLE = "locale-categories.json"
 SERVICE_HINT = "Check the installer service with: systemctl status nixos-offline-installer"
 
 # The phases, their titles and shares of the bar, and how the steps group
@@ -202,7 +202,7 @@ def _choices(gs):
     locale = _value(gs, "localeConf")
     if isinstance(locale, dict):
         # "de_DE.UTF-8/UTF-8": the locale, then its charmap.
-        for key in ("LANG",) + LC_KEYS:
+        for key in ["LANG"] + _table(LOCALE_TABLE):
             if locale.get(key):
                 choices["locale" if key == "LANG" else key] = str(locale[key]).split("/")[0]
     return {k: str(v).strip() for k, v in choices.items() if v}
