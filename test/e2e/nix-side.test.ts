@@ -2,7 +2,7 @@
 // .nix file parses; what needs no nixpkgs is evaluated for real; the files the
 // Nix package and the Calamares override expect are where they expect them.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_CFG, NIX_CONFIG, NIXOS_EXPR, REPO, scratch } from '../helpers/env.js';
@@ -30,6 +30,11 @@ function nixFiles(dir = REPO): string[] {
 function evalJson(expression: string, extra: string[] = []): any {
   return JSON.parse(execFileSync('nix-instantiate', ['--eval', '--strict', '--json', '-E', expression, ...extra], { cwd: REPO, env, encoding: 'utf8' }));
 }
+
+// stdenv's substituteInPlace --replace-fail and substitute, as the build scripts use them (the same
+// contract: replace, or fail when the text is not there), for running a build's shell part here.
+const SUBSTITUTE_IN_PLACE = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
+const SUBSTITUTE = `${SUBSTITUTE_IN_PLACE}\nsubstitute() { src="$1"; dst="$2"; shift 2; cp "$src" "$dst"; chmod u+w "$dst"; substituteInPlace "$dst" "$@"; }`;
 
 describe('Nix files', () => {
   it('every .nix file parses with Nix', () => {
@@ -241,8 +246,7 @@ describe('the package layout', () => {
         // One layout with the pages a configuration that sets time zone, language and keyboards leaves out.
         const hidden = layout === 'etc/calamares' ? '[ "keyboard" "locale" ]' : '[ ]';
         const script = evalJson(`(import ./nix/calamares-extensions.nix { calamares-nixos-extensions = ${stub}; nixos-offline-installer = "${pkg}"; glibcLocales = "/nix/store/00000000000000000000000000000000-glibc-locales"; desktop = "plasma6"; hiddenPages = ${hidden}; }).postInstall`);
-        const shim = `substituteInPlace() { f="$1"; shift; while [ $# -gt 0 ]; do [ "$1" = --replace-fail ] || return 2; grep -qF -- "$2" "$f" || { echo "substituteInPlace: '$2' not in $f" >&2; return 1; }; python3 -c 'import sys; p, a, b = sys.argv[1:]; t = open(p).read(); open(p, "w").write(t.replace(a, b))' "$f" "$2" "$3"; shift 3; done; }`;
-        execFileSync('bash', ['-euc', `${shim}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
+        execFileSync('bash', ['-euc', `${SUBSTITUTE_IN_PLACE}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
         const settings = readFileSync(join(out, layout, 'settings.conf'), 'utf8');
         expect(settings).toContain(`modules-search: [ local, ${out}/lib/calamares/modules ]`);
         expect(settings).toContain('nixos-offline');
@@ -271,6 +275,51 @@ describe('the package layout', () => {
         expect(existsSync(qml)).toBe(true);
         expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline/main.py'))).toBe(true);
         for (const table of MODULE_TABLES) expect(existsSync(join(out, 'lib/calamares/modules/nixos-offline', table)), table).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  // The launcher package's build (nix/calamares-launcher.nix, a runCommand), run by bash on stand-in
+  // calamares folders: one whose polkit policy names its own store path (nixpkgs' calamares after 3.4.0),
+  // one whose policy names the system profile's program (up to 3.4.0).
+  for (const named of ['its own store path', 'the system profile']) {
+    it(`the launcher package copies Calamares' polkit policy and points it at the launcher when it names ${named}`, async () => {
+      const dir = await scratch('calamares-launcher');
+      try {
+        const calamares = join(dir, 'calamares');
+        const own = named === 'its own store path' ? `${calamares}/bin/calamares` : '/run/current-system/sw/bin/calamares';
+        const policy = `<?xml version="1.0" encoding="UTF-8"?>\n<policyconfig>\n  <action id="com.github.calamares.calamares.pkexec.run">\n    <annotate key="org.freedesktop.policykit.exec.path">${own}</annotate>\n    <annotate key="org.freedesktop.policykit.exec.allow_gui">true</annotate>\n  </action>\n</policyconfig>\n`;
+        await mkdir(join(calamares, 'bin'), { recursive: true });
+        await writeFile(join(calamares, 'bin/calamares'), '#!/bin/sh\n', { mode: 0o755 });
+        await mkdir(join(calamares, 'lib/calamares'), { recursive: true });
+        await mkdir(join(calamares, 'share/applications'), { recursive: true });
+        await writeFile(join(calamares, 'share/applications/io.calamares.calamares.desktop'), '[Desktop Entry]\nExec=sh -c "pkexec calamares"\n');
+        await mkdir(join(calamares, 'share/polkit-1/actions'), { recursive: true });
+        await mkdir(join(calamares, 'share/polkit-1/rules.d'));
+        await writeFile(join(calamares, 'share/polkit-1/actions/com.github.calamares.calamares.policy'), policy);
+        const args = `runCommand = name: attrs: script: script; coreutils = "/nix/store/00000000000000000000000000000000-coreutils"; calamares = { outPath = "${calamares}"; pname = "calamares"; version = "0"; meta = { }; }; calamares-nixos-extensions = "/nix/store/00000000000000000000000000000000-extensions"; nixos-offline-installer = "/nix/store/00000000000000000000000000000000-installer";`;
+        // The launcher script as Nix names it (its store copy, which evaluation alone does not write): the repository's.
+        const script = (evalJson(`import ./nix/calamares-launcher.nix { ${args} }`) as string).replace(/\/nix\/store\/[a-z0-9]{32}-calamares-launcher\.sh/g, join(REPO, 'nix/calamares-launcher.sh'));
+        const out = join(dir, 'out');
+        execFileSync('bash', ['-euo', 'pipefail', '-c', `${SUBSTITUTE}\n${script}`], { env: { ...env, out }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+        const copied = join(out, 'share/polkit-1/actions/com.github.calamares.calamares.policy');
+        expect(lstatSync(copied).isSymbolicLink()).toBe(false);
+        // pkexec runs only the program the policy names: ours when Calamares named its own, else the profile's (ours too).
+        expect(readFileSync(copied, 'utf8')).toBe(policy.replace(own, named === 'its own store path' ? `${out}/bin/calamares` : own));
+        expect(readFileSync(copied, 'utf8')).not.toContain(calamares);
+        // Everything else of Calamares is its own, linked: the desktop file, the other polkit folders, lib.
+        expect(readlinkSync(join(out, 'share/applications'))).toBe(join(calamares, 'share/applications'));
+        expect(readlinkSync(join(out, 'share/polkit-1/rules.d'))).toBe(join(calamares, 'share/polkit-1/rules.d'));
+        expect(readlinkSync(join(out, 'lib'))).toBe(join(calamares, 'lib'));
+        // bin/ is ours alone: the launcher, with Calamares' program named by its path.
+        expect(readdirSync(join(out, 'bin'))).toEqual(['calamares']);
+        const launcher = readFileSync(join(out, 'bin/calamares'), 'utf8');
+        expect(launcher).toContain(`exec ${calamares}/bin/calamares --xdg-config "$@"`);
+        expect(launcher).not.toMatch(/@\w+@/);
+        expect(statSync(join(out, 'bin/calamares')).mode & 0o111).toBe(0o111);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
