@@ -9,6 +9,8 @@ export interface InstallerDefaults {
   // Without them the daemon lets only root use its socket and evaluates as root.
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
+  // A fleet's own folder, the user its DHCP/TFTP server drops to, and where the ISO carries the boot files (nix/netboot.nix).
+  fleet: { stateDir: string; user: string; ipxeDir: string; netbootDir: string };
 }
 
 export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
@@ -19,5 +21,8 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   if (missing !== undefined) return `daemon.${missing} is not a string`;
   if (!Array.isArray(d.configDirs) || !d.configDirs.every((dir) => typeof dir === 'string' && dir.startsWith('/'))) return 'daemon.configDirs is not a list of absolute paths';
   if (typeof data.service?.socketGroup !== 'string' || typeof data.service.evalUser !== 'string') return 'service.socketGroup and service.evalUser must be strings';
+  const fleet = data.fleet;
+  const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir'] as const).find((key) => typeof fleet?.[key] !== 'string');
+  if (fleetMissing !== undefined) return `fleet.${fleetMissing} is not a string`;
   return null;
 });
