@@ -3,7 +3,7 @@
 // (ports 67 and 69) and drops to the fleet's user itself (dnsmasq-config.ts).
 import type { FleetUnitMode, UnitProperty } from './fleet-units.js';
 import { DHCP_UNIT } from './fleet-units.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { findProgram, startServer, type ServerProcess } from './server-process.js';
 
 export function dnsmasqArgs(configFile: string): string[] {
   // dnsmasq takes no operands, so there is no "--" to end its options; the file name is one option's value.
@@ -15,7 +15,7 @@ export function startDnsmasq(configFile: string, mode: FleetUnitMode, properties
     what: 'dnsmasq',
     field: 'interface',
     hint: 'Another DHCP or TFTP server on this machine (ports 67 and 69) stops it; end that one, or serve the fleet on another interface.',
-    command: ['dnsmasq', ...dnsmasqArgs(configFile)],
+    command: [findProgram('dnsmasq', 'interface', "The fleet's DHCP and TFTP server is dnsmasq: install it (Debian: dnsmasq-base; the NixOS module puts it on the daemon's PATH)."), ...dnsmasqArgs(configFile)],
     // dnsmasq says this once DHCP and TFTP are set up, the last of its start-up lines.
     ready: /TFTP root is /,
     mode,

@@ -6,16 +6,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FleetError } from './fleet-error.js';
 import { HTTP_UNIT, type FleetUnitMode, type UnitProperty } from './fleet-units.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { findProgram, startServer, type ServerProcess } from './server-process.js';
 
 // A LAN of 50 targets needs few connections at once (the daemon's server bounds them too).
 const MAX_CONNECTIONS = 128;
-// Not on PATH on most systems: systemd keeps it with its other helpers (the NixOS module puts that folder on the daemon's PATH).
 const PROXYD = 'systemd-socket-proxyd';
+const INSTALL_SYSTEMD = "The fleet's HTTP port is served by systemd's systemd-socket-activate and systemd-socket-proxyd: install systemd (the NixOS module puts it on the daemon's PATH).";
 
+// Not on PATH: systemd keeps it with its other helpers, in lib/systemd beside its bin (NixOS) or under /usr/lib, /lib.
 export function findProxyd(path = process.env.PATH ?? ''): string {
-  const found = [...path.split(':'), '/usr/lib/systemd', '/lib/systemd'].filter(Boolean).map((dir) => join(dir, PROXYD)).find((file) => existsSync(file));
-  if (!found) throw new FleetError('port', `${PROXYD} is not installed`, `The fleet's HTTP port is systemd's ${PROXYD}: install systemd, or put the folder holding it on the daemon's PATH.`);
+  const dirs = path.split(':').filter((dir) => dir.startsWith('/')).map((dir) => join(dir, '..', 'lib', 'systemd'));
+  const found = [...dirs, '/usr/lib/systemd', '/lib/systemd'].map((dir) => join(dir, PROXYD)).find((file) => existsSync(file));
+  if (!found) throw new FleetError('port', `${PROXYD} is not installed`, INSTALL_SYSTEMD);
   return found;
 }
 
@@ -35,7 +37,7 @@ export function startHttpFront(plan: HttpFrontPlan): Promise<ServerProcess> {
     what: 'The HTTP port',
     field: 'port',
     hint: `Another program may use ${plan.address}:${plan.port}; give another with --port.`,
-    command: ['systemd-socket-activate', `--listen=${plan.address}:${plan.port}`, '--', findProxyd(), `--connections-max=${MAX_CONNECTIONS}`, plan.socket],
+    command: [findProgram('systemd-socket-activate', 'port', INSTALL_SYSTEMD), `--listen=${plan.address}:${plan.port}`, '--', findProxyd(), `--connections-max=${MAX_CONNECTIONS}`, plan.socket],
     // It says so once the socket listens; it starts the proxy at the first connection.
     ready: /^Listening on /,
     mode: plan.mode,

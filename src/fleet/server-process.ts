@@ -2,6 +2,8 @@
 // foreground, in its own process group, ended with the fleet: as the daemon's
 // child, or in a transient unit of its own through systemd-run (fleet-units.ts),
 // whose output reaches the daemon the same way (--pipe). Ready once it says so.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { runChild, type ChildResult } from '../process/run-child.js';
 import { FleetError } from './fleet-error.js';
 import { systemdRun, type FleetUnitMode, type UnitProperty } from './fleet-units.js';
@@ -28,6 +30,14 @@ export interface ServerSpec {
   user?: { uid: number; gid: number };
   signal: AbortSignal;
   log: (line: string) => void;
+}
+
+// NAME's absolute path, from PATH, then the folders Debian keeps system programs in: systemd-run is
+// given a path (a unit has its own PATH), and a missing program is named before anything starts.
+export function findProgram(name: string, field: string, hint: string, path = process.env.PATH ?? ''): string {
+  const found = [...path.split(':'), '/usr/sbin', '/sbin'].filter((dir) => dir.startsWith('/')).map((dir) => join(dir, name)).find((file) => existsSync(file));
+  if (!found) throw new FleetError(field, `${name} is not installed`, hint);
+  return found;
 }
 
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {

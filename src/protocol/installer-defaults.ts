@@ -9,8 +9,8 @@ export interface InstallerDefaults {
   // Without them the daemon lets only root use its socket and evaluates as root.
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
-  // A fleet's own folder, the user its DHCP/TFTP server drops to, and where the ISO carries the boot files (nix/netboot.nix).
-  fleet: { stateDir: string; user: string; ipxeDir: string; netbootDir: string };
+  // A fleet's own folder, the user its servers run as, its HTTP port, and where the ISO carries the boot files (nix/iso.nix).
+  fleet: { stateDir: string; user: string; port: number; ipxeDir: string; netbootDir: string };
 }
 
 export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
@@ -24,5 +24,6 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   const fleet = data.fleet;
   const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir'] as const).find((key) => typeof fleet?.[key] !== 'string');
   if (fleetMissing !== undefined) return `fleet.${fleetMissing} is not a string`;
+  if (!Number.isInteger(fleet.port) || fleet.port < 1 || fleet.port > 65535) return 'fleet.port is not a port number';
   return null;
 });
