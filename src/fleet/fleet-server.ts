@@ -79,6 +79,8 @@ export class FleetServer {
     };
     const serverLog = (source: string) => (line: string) => logger.info({ fleet: url, source }, line);
     try {
+      // A unit left by a fleet the daemon could not end (it was killed) would keep systemd-run from starting one of that name.
+      await Promise.all([stopUnit(settings.units, HTTP_UNIT), stopUnit(settings.units, DHCP_UNIT)]);
       servers.push(await startHttpFront({ address: net.address, port, socket: httpSocket, mode: settings.units, properties: httpUnit(net, user), user, signal: controller.signal, log: serverLog('http') }));
       servers.push(await startDnsmasq(configFile, settings.units, dhcpUnit(net, dir), controller.signal, serverLog('dnsmasq')));
     } catch (error) {
