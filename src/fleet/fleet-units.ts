@@ -16,7 +16,8 @@ export const DHCP_UNIT = 'nixos-offline-installer-fleet-dhcp';
 export const HTTP_UNIT = 'nixos-offline-installer-fleet-http';
 export const DAEMON_UNIT = 'nixos-offline-installer.service';
 
-// One unit property and why it is safe (or needed), as the NixOS module comments its options.
+// One unit property and why it is safe (or needed), as the NixOS module comments its options. Every key is
+// one systemd takes for a transient unit (its docs/TRANSIENT-SETTINGS.md; ProtectHostname from bus-unit-util.c).
 export interface UnitProperty {
   key: string;
   value: string;
@@ -51,12 +52,13 @@ function common(net: Ipv4Network): UnitProperty[] {
   ];
 }
 
-// dnsmasq starts as root to bind ports 67 and 69, then drops to the fleet's user (user=, group=),
-// keeping CAP_NET_ADMIN (ARP entries for clients with no address yet) and CAP_NET_RAW (its ping check).
+// dnsmasq starts as root to bind ports 67 and 69, hands its pid file to the fleet's user, then drops to
+// that user (user=, group=), keeping only CAP_NET_ADMIN (ARP entries for clients with no address yet) and
+// CAP_NET_RAW (its ping check). As the daemon's child it gets the same bounding set (server-process.ts).
 export function dhcpUnit(net: Ipv4Network, stateDir: string): UnitProperty[] {
   return [
     ...common(net),
-    { key: 'CapabilityBoundingSet', value: 'CAP_NET_BIND_SERVICE CAP_NET_RAW CAP_NET_ADMIN CAP_SETUID CAP_SETGID', why: 'Ports 67 and 69, its ping check, ARP entries, and dropping to the fleet user; nothing else (no CAP_DAC_OVERRIDE: it reads only world-readable files).' },
+    { key: 'CapabilityBoundingSet', value: 'CAP_NET_BIND_SERVICE CAP_NET_RAW CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_CHOWN', why: 'Ports 67 and 69, its ping check, ARP entries; dropping to the fleet user and giving it the pid file first (it warns otherwise). It keeps only the network two once dropped; no CAP_DAC_OVERRIDE: it reads only root\'s own and world-readable files.' },
     { key: 'RestrictAddressFamilies', value: 'AF_INET AF_INET6 AF_NETLINK AF_UNIX', why: 'DHCP and TFTP (IPv4; it probes IPv6 at start), netlink for the interfaces and their addresses, Unix for the user lookup (nscd).' },
     { key: 'ReadWritePaths', value: stateDir, why: 'Its leases and pid file are in the fleet\'s folder.' },
   ];

@@ -44,7 +44,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const recent: string[] = [];
   let ready: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (ready = resolve));
-  const [file, ...args] = spec.mode === 'systemd' ? ['systemd-run', ...systemdRun(spec.unit, spec.properties, spec.command)] : spec.command;
+  const [file, ...args] = spec.mode === 'systemd' ? ['systemd-run', ...systemdRun(spec.unit, spec.properties, spec.command)] : directCommand(spec);
   const exited = runChild({
     file: file!,
     args,
@@ -67,6 +67,15 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   if (outcome === 'ready') return { exited };
   const why = outcome === 'timeout' ? `it did not finish starting within ${START_TIMEOUT_MS / 1000} s` : outcome.spawnError ? `it could not be started (${outcome.spawnError}); is ${file} installed?` : `it exited with status ${outcome.exitCode ?? outcome.signal}`;
   throw new FleetError(spec.field, `${spec.what} did not start`, `${why}. What it said:\n${recent.join('\n') || '(nothing)'}\n${spec.hint}`);
+}
+
+// As the daemon's child, a server that starts as root gets the unit's capability bounding set too
+// (util-linux's setpriv), so it runs with what its unit would give it, wherever it runs.
+function directCommand(spec: ServerSpec): string[] {
+  const bounding = spec.properties.find((p) => p.key === 'CapabilityBoundingSet')?.value;
+  if (spec.user || bounding === undefined) return spec.command;
+  const caps = bounding.split(' ').filter(Boolean).map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`);
+  return [findProgram('setpriv', spec.field, 'setpriv comes with util-linux: install it.'), '--bounding-set', ['-all', ...caps].join(','), '--', ...spec.command];
 }
 
 // Under systemd the unit is stopped too: systemd-run ending does not stop what it started.

@@ -177,6 +177,11 @@ describe('privileges', () => {
       // CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) at most: dnsmasq keeps the last two for DHCP.
       expect(capEff & ~((1n << 10n) | (1n << 12n) | (1n << 13n)), `pid ${pid} CapEff ${capEff.toString(16)}`).toBe(0n);
     }
+    // Started within its unit's capability bounding set (setpriv, as the daemon's child), it still did all it does as root.
+    expect(readFileSync(`/proc/${dnsmasqPid()}/status`, 'utf8')).toMatch(/^CapBnd:\s+0*34c1$/m);
+    const said = daemon!.output().split('\n').filter((line) => line.includes('"source":"dnsmasq"'));
+    expect(said.some((line) => line.includes('TFTP root is'))).toBe(true);
+    expect(said.filter((line) => /failed|cannot|warning/i.test(line))).toEqual([]);
   });
 
   it("serves TFTP from the fleet's own copies, which the fleet user cannot change", async () => {

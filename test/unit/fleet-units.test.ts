@@ -34,7 +34,7 @@ describe("the fleet's units", () => {
   });
 
   it('give dnsmasq only what binding, DHCP and dropping to the fleet user need, and the HTTP front only a low port', () => {
-    expect(value(dhcp, 'CapabilityBoundingSet')[0]!.split(' ').sort()).toEqual(['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID']);
+    expect(value(dhcp, 'CapabilityBoundingSet')[0]!.split(' ').sort()).toEqual(['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID']);
     expect(value(dhcp, 'AmbientCapabilities')).toEqual([]);
     expect(value(http, 'CapabilityBoundingSet')).toEqual(['CAP_NET_BIND_SERVICE']);
     expect(value(http, 'User')).toEqual([user.name]);
