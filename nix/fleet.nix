@@ -7,7 +7,8 @@
 # own, started by the daemon through systemd-run with the hardening listed, each
 # property with its reason, in src/fleet/fleet-units.ts: only the fleet's
 # network, and only CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_NET_ADMIN (and, for
-# dnsmasq to drop to the fleet's user, CAP_SETUID and CAP_SETGID).
+# dnsmasq to hand its pid file to the fleet's user and drop to it, CAP_SETUID,
+# CAP_SETGID and CAP_CHOWN).
 # Imported by nix/module.nix; the ISO enables it (nix/iso.nix).
 { config, lib, pkgs, ... }:
 let
