@@ -50,10 +50,8 @@ in
       # dnsmasq, and systemd's systemd-run, systemctl and socket tools (bin/systemd-socket-activate;
       # the daemon finds lib/systemd/systemd-socket-proxyd beside it).
       path = [ cfg.fleet.dnsmasq config.systemd.package ];
-      environment = {
-        NOI_FLEET_UNITS = "systemd";
-        NOI_FLEET_USER = cfg.fleet.user;
-      };
+      # NOI_FLEET_UNITS=systemd is in the package's unit (systemd/nixos-offline-installer.service).
+      environment.NOI_FLEET_USER = cfg.fleet.user;
     };
 
     # No login, no home: it only serves the fleet's network.

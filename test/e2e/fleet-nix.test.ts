@@ -45,7 +45,7 @@ describe('the NixOS module: services.nixos-offline-installer.fleet', () => {
     const config = evalJson(fleetModule(true, false));
     const daemon = config.systemd.services['nixos-offline-installer'];
     expect(daemon.path).toEqual(['/dnsmasq', '/systemd']);
-    expect(daemon.environment).toEqual({ NOI_FLEET_UNITS: 'systemd', NOI_FLEET_USER: INSTALLER_DEFAULTS.fleet.user });
+    expect(daemon.environment).toEqual({ NOI_FLEET_USER: INSTALLER_DEFAULTS.fleet.user });
     // Nothing of the daemon's own hardening is touched: no address family, IP allowance or capability added.
     expect(daemon.serviceConfig).toBeUndefined();
     expect(config.users.users[INSTALLER_DEFAULTS.fleet.user]).toMatchObject({ isSystemUser: true, group: INSTALLER_DEFAULTS.fleet.user });
