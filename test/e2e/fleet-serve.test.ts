@@ -68,7 +68,7 @@ async function startServing(): Promise<void> {
 
 // A missing tool is the test bed's fault, said as such (scripts/bed-packages.sh lists them), never a skip.
 function requireTools(): void {
-  for (const tool of ['dnsmasq', 'busybox', 'curl']) {
+  for (const tool of ['dnsmasq', 'busybox', 'curl', 'systemd-socket-activate', 'setpriv']) {
     const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')].some((d) => d && existsSync(join(d, tool)));
     if (!found) throw new Error(`${tool} is not installed on this test bed: scripts/bed-packages.sh lists it (setup.sh and bed-build.sh install the list)`);
   }
