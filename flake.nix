@@ -32,6 +32,17 @@
           configuration = "${nixCfg}/configuration.nix";
         };
 
+      # The installer a fleet's targets boot over the network (nix/netboot.nix), and the folder of its
+      # kernel, initrd and kernel parameters that `fleet serve --netboot` reads (nix/netboot-files.nix).
+      mkNetboot = system: lib.nixosSystem {
+        inherit system;
+        specialArgs.nixosOfflineInstaller = installerPackage;
+        modules = [ ./nix/netboot.nix ];
+      };
+      netbootFiles = system: nixpkgs.legacyPackages.${system}.callPackage ./nix/netboot-files.nix { netboot = mkNetboot system; };
+      # Fleet boot files are x86_64's only: iPXE's BIOS loader (undionly.kpxe) and the UEFI binary the seed hands out are x86.
+      fleetBootFiles = system: if system == "x86_64-linux" then netbootFiles system else null;
+
       # An installer ISO for the configuration folder nixCfg (a path holding configuration.nix, or a flake);
       # flakeConfiguration: which nixosConfigurations entry of a flake the ISO carries built (needed when it has several).
       mkIso = { system, nixCfg ? ./nix-cfg, flakeConfiguration ? null, extraModules ? [ ] }: lib.nixosSystem {
@@ -41,6 +52,7 @@
           nixCfgFlake = callNixCfgFlake { inherit system nixCfg flakeConfiguration; };
           inherit nixCfg;
           nixosOfflineInstaller = installerPackage;
+          netbootFiles = fleetBootFiles system;
         };
         modules = [ ./nix/iso.nix ] ++ extraModules;
       };
@@ -72,6 +84,10 @@
 
       # nix build .#iso.offline-installer-x86_64-linux
       iso = lib.mapAttrs (_: installer: installer.config.system.build.isoImage) self.nixosConfigurations;
+
+      # nix build .#netboot-x86_64-linux: bzImage, initrd and kernel-params of the fleet's netboot installer
+      # (the installer, Nix and the daemon, without the target systems); the x86_64 ISO carries it.
+      netboot-x86_64-linux = netbootFiles "x86_64-linux";
 
       # `nix flake check` evaluates, for each system, the ISO and everything it puts
       # in its store (each hardware profile's variant included), not only its system.

@@ -2,7 +2,8 @@
 # install daemon, Calamares set up to use it, the user's configuration at
 # /iso/nix-cfg, and the target system with what it needs already in the store.
 # nixCfgFlake: nix/flake-config.nix's result when nix-cfg is a flake, else null.
-{ config, lib, pkgs, modulesPath, target, nixCfgFlake, nixCfg, nixosOfflineInstaller, ... }:
+# netbootFiles: nix/netboot-files.nix's folder for a fleet's targets, or null (no fleet boot files on this ISO).
+{ config, lib, pkgs, modulesPath, target, nixCfgFlake, nixCfg, nixosOfflineInstaller, netbootFiles, ... }:
 let
   cfg = config.offlineInstaller;
   toplevel = target.config.system.build.toplevel;
@@ -11,6 +12,9 @@ let
   facts = import ./config-facts.nix { evaluated = target; withDrvPath = false; };
   # Calamares pages whose every choice the configuration sets itself: they are left out.
   hiddenPages = import ./calamares-hidden-pages.nix { inherit (facts) fixedSettings; };
+  fleetDefaults = (builtins.fromJSON (builtins.readFile ./installer-defaults.json)).fleet;
+  # A path of the live system under /iso, as a path on the ISO itself.
+  onIso = path: assert lib.hasPrefix "/iso/" path; lib.removePrefix "/iso" path;
   manifest = pkgs.callPackage ./manifest.nix {
     evaluated = target;
     configDir = "/iso/nix-cfg";
@@ -72,6 +76,11 @@ in
       nixpkgs = target.nixpkgsSource;
       manifest = manifest;
     };
+    # This ISO can seed a fleet (`fleet serve`): its ports open, its servers in units of their own (nix/fleet.nix).
+    services.nixos-offline-installer.fleet = {
+      enable = true;
+      openFirewall = true;
+    };
     # The live user runs Calamares, which talks to the daemon's socket.
     users.users.nixos.extraGroups = [ config.services.nixos-offline-installer.socketGroup ];
 
@@ -79,6 +88,13 @@ in
     isoImage.contents = [
       { source = nixCfg; target = "/nix-cfg"; }
       { source = manifest; target = "/nix-cfg.manifest.json"; }
+    ]
+    # What `fleet serve` hands out by default (--ipxe, --netboot): nixpkgs' iPXE binaries (BIOS and x86_64
+    # UEFI) and the netboot installer, where nix/installer-defaults.json says (the ISO is mounted at /iso).
+    ++ lib.optionals (netbootFiles != null) [
+      { source = netbootFiles; target = onIso fleetDefaults.netbootDir; }
+      { source = "${pkgs.ipxe}/undionly.kpxe"; target = "${onIso fleetDefaults.ipxeDir}/undionly.kpxe"; }
+      { source = "${pkgs.ipxe}/ipxe.efi"; target = "${onIso fleetDefaults.ipxeDir}/ipxe.efi"; }
     ];
     # A flake nix-cfg's every locked input too: the install evaluates the flake offline from these.
     # bench/medium.bench.ts (2026-12-06, 2 shared vCPUs): the copy phase from zstd took 5.9 s, from xz 13.4 s

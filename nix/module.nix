@@ -17,8 +17,8 @@ let
   '';
 in
 {
-  # Unattended installs started at boot from the kernel command line, and the medium check.
-  imports = [ ./unattended.nix ./check-medium.nix ];
+  # Unattended installs started at boot from the kernel command line, the medium check, and serving a fleet.
+  imports = [ ./unattended.nix ./check-medium.nix ./fleet.nix ];
 
   options.services.nixos-offline-installer = {
     enable = mkEnableOption "the offline NixOS installer daemon, which installs a configuration from this system's own Nix store";

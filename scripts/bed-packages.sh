@@ -9,7 +9,8 @@ bed_packages() {
   printf '%s\n' iproute2
   # Fleet installs (src/fleet/): dnsmasq's binary without Debian's system service (/usr/sbin/dnsmasq),
   # and what the fleet test asks with in a PXE ROM's place: busybox udhcpc (DHCP), curl (TFTP and HTTP).
-  printf '%s\n' dnsmasq-base busybox curl
+  # systemd: the HTTP front (systemd-socket-activate, systemd-socket-proxyd) and systemd-analyze verify.
+  printf '%s\n' dnsmasq-base busybox curl systemd
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).

@@ -1,11 +1,12 @@
 // One fleet at a time, served for as long as the connection that asked for it
-// stays open (`fleet serve` until Ctrl-C), and ended when the daemon stops.
+// stays open (`fleet serve` until Ctrl-C), and ended by root's `cancel` or when
+// the daemon stops.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { FleetInfo, FleetServeRequest } from '../protocol/fleet.js';
 import type { RequestError } from '../protocol/messages.js';
 import { FleetError } from '../fleet/fleet-error.js';
-import { FleetServer } from '../fleet/fleet-server.js';
+import { FleetServer, type FleetSettings } from '../fleet/fleet-server.js';
 import { errorMessage } from '../common/install-error.js';
 
 export type FleetReply = { fleet: FleetInfo } | { error: RequestError };
@@ -17,7 +18,7 @@ export class FleetRunner {
   private stopped = false;
 
   constructor(
-    private readonly stateDir: string,
+    private readonly settings: FleetSettings,
     private readonly logger: Logger,
   ) {}
 
@@ -27,11 +28,9 @@ export class FleetRunner {
     if (this.fleet || this.starting || this.stopped) return { error: { code: 'busy', title: 'A fleet is already served', description: `This seed serves ${this.fleet?.info.url ?? 'a fleet'} already; end that one (Ctrl-C where fleet serve runs) first.` } };
     this.starting = true;
     try {
-      const fleet = await FleetServer.start(request, this.stateDir, this.logger, (why) => {
-        this.logger.error({ why }, 'the fleet stopped: its DHCP and TFTP server ended');
-        // fleet serve learns it by its connection closing, as when the daemon stops.
-        const owner = this.owner;
-        void this.end().finally(() => owner?.destroy());
+      const fleet = await FleetServer.start(request, this.settings, this.logger, (why) => {
+        this.logger.error({ why }, 'the fleet stopped: one of its servers ended');
+        void this.endAndClose();
       });
       // The client may have gone, or the daemon begun to stop, while it started: then it ends at once.
       if (socket.destroyed || this.stopped) {
@@ -53,6 +52,20 @@ export class FleetRunner {
   // The connection that serves the fleet closed (Ctrl-C): the fleet ends.
   disconnected(socket: Socket): void {
     if (socket === this.owner) void this.end();
+  }
+
+  // A `cancel` request: root's ends the fleet (its DHCP, TFTP and HTTP servers), as Ctrl-C where it was started would.
+  async cancel(fromRoot: boolean): Promise<boolean> {
+    if (!fromRoot || !this.fleet) return false;
+    this.logger.warn({ fleet: this.fleet.info.url }, 'cancel requested: ending the fleet');
+    await this.endAndClose();
+    return true;
+  }
+
+  // fleet serve learns the fleet ended by its connection closing, as when the daemon stops.
+  private async endAndClose(): Promise<void> {
+    const owner = this.owner;
+    await this.end().finally(() => owner?.destroy());
   }
 
   // The daemon is stopping: the fleet ends, and none starts from now on.

@@ -6,6 +6,8 @@ import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import type { JobSettings } from '../common/context.js';
 import type { EvalUser } from '../nix/eval-user.js';
 import type { LogLevel } from '../log/logger.js';
+import type { FleetSettings } from '../fleet/fleet-server.js';
+import { FLEET_UNIT_MODES, type FleetUnitMode } from '../fleet/fleet-units.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;
@@ -13,6 +15,7 @@ export interface DaemonOptions extends JobSettings {
   logLevel: LogLevel;
   // Who evaluates configurations (src/nix/eval-user.ts); null: root, with restrict-eval only.
   evalUser: EvalUser | null;
+  fleet: FleetSettings;
 }
 
 export class OptionError extends Error {}
@@ -64,6 +67,9 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
   if (notAbsolute !== undefined) throw new OptionError(`configuration folder "${notAbsolute}" must be an absolute path (--config-dirs / NOI_CONFIG_DIRS)`);
   if (configDirs.length === 0) throw new OptionError('--config-dirs / NOI_CONFIG_DIRS names no folder');
   const group = pick('socket-group', 'NOI_SOCKET_GROUP');
+  // How the fleet's servers run: in units of their own under systemd (the NixOS module sets it), else as children.
+  const units = env.NOI_FLEET_UNITS ?? 'direct';
+  if (!(FLEET_UNIT_MODES as readonly string[]).includes(units)) throw new OptionError(`NOI_FLEET_UNITS "${units}" is not one of ${FLEET_UNIT_MODES.join(', ')}`);
   return {
     socketPath: path('socket', 'NOI_SOCKET') ?? DEFAULTS.socket,
     socketGid: group === undefined ? 0 : groupId(group),
@@ -75,5 +81,6 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     logDir: path('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
     logLevel: logLevel as LogLevel,
     evalUser: resolveEvalUser(pick('eval-user', 'NOI_EVAL_USER'), path('eval-home', 'NOI_EVAL_HOME') ?? DEFAULTS.evalHome),
+    fleet: { stateDir: path('fleet-dir', 'NOI_FLEET_DIR') ?? INSTALLER_DEFAULTS.fleet.stateDir, user: pick('fleet-user', 'NOI_FLEET_USER') ?? INSTALLER_DEFAULTS.fleet.user, units: units as FleetUnitMode },
   };
 }

@@ -48,7 +48,7 @@ export class Daemon {
   private readonly machine: MachineProbe;
   // Connections per user on the group's socket; root's socket needs none (only root reaches it).
   private readonly peerLimit: PeerLimit;
-  // The fleet this seed serves, if any (src/fleet/), its state beside the socket.
+  // The fleet this seed serves, if any (src/fleet/).
   private readonly fleets: FleetRunner;
   // Sockets that get install events: the one that started the install and status watchers.
   private readonly subscribers = new Set<Socket>();
@@ -70,7 +70,7 @@ export class Daemon {
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
     this.peerLimit = new PeerLimit(logger);
-    this.fleets = new FleetRunner(join(dirname(options.socketPath), 'fleet'), logger);
+    this.fleets = new FleetRunner(options.fleet, logger);
   }
 
   async start(): Promise<void> {
@@ -287,13 +287,12 @@ export class Daemon {
       case 'fleet-serve':
         void this.fleets.serve(parsed.request, socket, this.serverOf.get(socket) === this.rootIpc).then((body) => this.reply(socket, id, 'fleet-serve', body));
         return;
-      case 'cancel':
-        if (!this.runner.cancel()) {
-          this.reply(socket, id, 'cancel', { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel.' } });
-          return;
-        }
-        this.reply(socket, id, 'cancel', {});
+      case 'cancel': {
+        // The install, and a fleet if root asks (root alone serves one).
+        const install = this.runner.cancel();
+        void this.fleets.cancel(this.serverOf.get(socket) === this.rootIpc).then((fleet) => this.reply(socket, id, 'cancel', install || fleet ? {} : { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel (a fleet is ended by root alone).' } }));
         return;
+      }
     }
   }
 }

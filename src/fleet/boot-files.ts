@@ -1,13 +1,14 @@
 // What the seed hands out to boot a target: iPXE binaries over TFTP, then the
 // installer's netboot kernel and initrd over HTTP. Fixed names in folders given
 // by root; nothing a client sends chooses a file.
-import { lstat, readFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { FleetError } from './fleet-error.js';
 
-// Where a later slice's ISO puts them (nix side); --ipxe and --netboot name others.
-export const DEFAULT_IPXE_DIR = '/iso/fleet/ipxe';
-export const DEFAULT_NETBOOT_DIR = '/iso/fleet/netboot';
+// Where the ISO carries them (nix/netboot.nix, nix/installer-defaults.json); --ipxe and --netboot name others.
+export const DEFAULT_IPXE_DIR = INSTALLER_DEFAULTS.fleet.ipxeDir;
+export const DEFAULT_NETBOOT_DIR = INSTALLER_DEFAULTS.fleet.netbootDir;
 // nixpkgs' ipxe package: the BIOS PXE chain loader and the x86_64 UEFI binary.
 export const IPXE_BIOS = 'undionly.kpxe';
 export const IPXE_EFI = 'ipxe.efi';
@@ -29,8 +30,6 @@ async function regularFile(dir: string, name: string, field: string, what: strin
   const path = join(dir, name);
   const info = await lstat(path).catch(() => null);
   if (!info?.isFile()) throw new FleetError(field, `${path} is missing`, `--${field} must name a folder holding ${what} (${name}, a regular file).`);
-  // dnsmasq running as root serves only world-readable files (--tftp-secure); a file it would refuse is named now.
-  if (field === 'ipxe' && (info.mode & 0o004) === 0) throw new FleetError(field, `${path} is not world-readable`, `dnsmasq serves only world-readable files over TFTP: chmod a+r ${path}.`);
   return path;
 }
 
@@ -45,6 +44,17 @@ export async function findBootFiles(ipxeDir: string, netbootDir: string): Promis
     throw new FleetError('netboot', `${paramsFile} is not one line of kernel parameters`, `It must hold the netboot system's kernel parameters on one line (at most ${MAX_PARAMS_CHARS} characters), e.g. init=/nix/store/...-nixos-system-.../init loglevel=4.`);
   }
   return { ipxeDir, netbootDir, kernel, initrd, kernelParams };
+}
+
+// TFTP serves copies in the fleet's own folder (root's, world-readable): dnsmasq, no longer root once
+// started, reads them there whoever owns --ipxe and however its parents are locked.
+export async function copyIpxe(files: BootFiles, tftpDir: string): Promise<string> {
+  await mkdir(tftpDir, { mode: 0o755 });
+  for (const name of [IPXE_BIOS, IPXE_EFI]) {
+    await copyFile(join(files.ipxeDir, name), join(tftpDir, name));
+    await chmod(join(tftpDir, name), 0o444);
+  }
+  return tftpDir;
 }
 
 // The iPXE script every target gets: the kernel and initrd from the seed, and where the fleet is.

@@ -8,8 +8,12 @@ export interface DnsmasqPlan {
   interface: string;
   net: Ipv4Network;
   proxy: boolean;
-  ipxeDir: string;
+  // The fleet's copy of the iPXE binaries (boot-files.ts): nothing else is in it.
+  tftpDir: string;
   scriptUrl: string;
+  // Who dnsmasq runs as once its ports are bound.
+  user: string;
+  group: string;
   leaseFile: string;
   pidFile: string;
 }
@@ -30,12 +34,14 @@ export function dnsmasqConfig(plan: DnsmasqPlan): string {
     'no-resolv',
     `dhcp-leasefile=${plan.leaseFile}`,
     `pid-file=${plan.pidFile}`,
-    // --tftp-secure serves only what the user it runs as owns, or, as root, world-readable files; the store's are root's.
-    'user=root',
+    // It binds as root, then runs as the fleet's user, keeping only CAP_NET_ADMIN and CAP_NET_RAW.
+    `user=${plan.user}`,
+    `group=${plan.group}`,
     plan.proxy ? `dhcp-range=${toAddress(bounds(plan.net).network)},proxy,${mask}` : `dhcp-range=${range.start},${range.end},${mask},1h`,
     'enable-tftp',
-    `tftp-root=${plan.ipxeDir}`,
-    'tftp-secure',
+    // The root holds only the two world-readable copies, in a root-owned folder the fleet's user cannot
+    // change: --tftp-secure (files owned by that user) would let it rewrite what targets boot.
+    `tftp-root=${plan.tftpDir}`,
     // iPXE says who it is (user class "iPXE"); a PXE ROM gets iPXE first, by firmware (client architecture 7 and 9: x86_64 UEFI).
     'dhcp-userclass=set:ipxe,iPXE',
     'dhcp-match=set:efi64,option:client-arch,7',

@@ -1,47 +1,27 @@
-// Runs dnsmasq for a fleet, in the foreground as a child of the daemon (its own
-// process group, ended with the fleet), with only the configuration file the
-// fleet wrote: the system's /etc/dnsmasq.conf is never read.
-import { runChild, type ChildResult } from '../process/run-child.js';
-import { FleetError } from './fleet-error.js';
-
-// dnsmasq says this once DHCP and TFTP are set up, the last of its start-up lines.
-const READY = /TFTP root is /;
-const START_TIMEOUT_MS = 15_000;
-const KEPT_LINES = 20;
-
-export interface RunningDnsmasq {
-  // Resolves when dnsmasq has exited (after the fleet's signal ended it, or on its own).
-  exited: Promise<ChildResult>;
-}
+// dnsmasq for a fleet, in the foreground, with only the configuration file the
+// fleet wrote: the system's /etc/dnsmasq.conf is never read. It starts as root
+// (ports 67 and 69) and drops to the fleet's user itself (dnsmasq-config.ts).
+import type { FleetUnitMode, UnitProperty } from './fleet-units.js';
+import { DHCP_UNIT } from './fleet-units.js';
+import { findProgram, startServer, type ServerProcess } from './server-process.js';
 
 export function dnsmasqArgs(configFile: string): string[] {
   // dnsmasq takes no operands, so there is no "--" to end its options; the file name is one option's value.
   return ['--keep-in-foreground', '--log-facility=-', `--conf-file=${configFile}`];
 }
 
-export async function startDnsmasq(configFile: string, signal: AbortSignal, log: (line: string) => void): Promise<RunningDnsmasq> {
-  const recent: string[] = [];
-  let ready: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => (ready = resolve));
-  const exited = runChild({
-    file: 'dnsmasq',
-    args: dnsmasqArgs(configFile),
+export function startDnsmasq(configFile: string, mode: FleetUnitMode, properties: UnitProperty[], signal: AbortSignal, log: (line: string) => void): Promise<ServerProcess> {
+  return startServer({
+    what: 'dnsmasq',
+    field: 'interface',
+    hint: 'Another DHCP or TFTP server on this machine (ports 67 and 69) stops it; end that one, or serve the fleet on another interface.',
+    command: [findProgram('dnsmasq', 'interface', "The fleet's DHCP and TFTP server is dnsmasq: install it (Debian: dnsmasq-base; the NixOS module puts it on the daemon's PATH)."), ...dnsmasqArgs(configFile)],
+    // dnsmasq says this once DHCP and TFTP are set up, the last of its start-up lines.
+    ready: /TFTP root is /,
+    mode,
+    unit: DHCP_UNIT,
+    properties,
     signal,
-    onLine: (line) => {
-      recent.push(line);
-      if (recent.length > KEPT_LINES) recent.shift();
-      log(line);
-      if (READY.test(line)) ready();
-    },
+    log,
   });
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    started.then(() => 'ready' as const),
-    exited.then((result) => result),
-    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), START_TIMEOUT_MS))),
-  ]);
-  clearTimeout(timer);
-  if (outcome === 'ready') return { exited };
-  const why = outcome === 'timeout' ? `it did not finish starting within ${START_TIMEOUT_MS / 1000} s` : outcome.spawnError ? `it could not be started (${outcome.spawnError}); is dnsmasq installed?` : `it exited with status ${outcome.exitCode ?? outcome.signal}`;
-  throw new FleetError('interface', 'dnsmasq did not start', `${why}. What it said:\n${recent.join('\n') || '(nothing)'}\nAnother DHCP or TFTP server on this machine (ports 67 and 69) stops it; end that one, or serve the fleet on another interface.`);
 }

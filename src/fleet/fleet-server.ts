@@ -1,20 +1,31 @@
 // One fleet served from this seed: checks what it was asked, then its state
-// folder, HTTP server and dnsmasq, in that order; ends them in the reverse
-// order, dnsmasq's whole process group included.
+// folder, HTTP server, HTTP front and dnsmasq, in that order; ends them in the
+// reverse order, each server's whole process group (or unit) included.
 import type { Server } from 'node:http';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { chown, chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_FLEET_PORT, type FleetInfo, type FleetServeRequest } from '../protocol/fleet.js';
-import { DEFAULT_IPXE_DIR, DEFAULT_NETBOOT_DIR, findBootFiles, netbootScript } from './boot-files.js';
+import { DEFAULT_IPXE_DIR, DEFAULT_NETBOOT_DIR, copyIpxe, findBootFiles, netbootScript } from './boot-files.js';
 import { dnsmasqConfig } from './dnsmasq-config.js';
-import { startDnsmasq, type RunningDnsmasq } from './dnsmasq.js';
+import { startDnsmasq } from './dnsmasq.js';
 import { FleetError } from './fleet-error.js';
+import { DHCP_UNIT, HTTP_UNIT, dhcpUnit, httpUnit, type FleetUnitMode } from './fleet-units.js';
+import { fleetUser } from './fleet-user.js';
+import { startHttpFront } from './http-front.js';
 import { startHttp, stopHttp } from './http-server.js';
 import { dhcpRange, seedNetwork } from './network.js';
 import { newSecret } from './secret.js';
+import { stopUnit, type ServerProcess } from './server-process.js';
 import { freshStateDir } from './state-dir.js';
 import { TargetRegistry } from './targets.js';
+
+// Where the fleet keeps its state, who its servers run as, and how they run (fleet-units.ts).
+export interface FleetSettings {
+  stateDir: string;
+  user: string;
+  units: FleetUnitMode;
+}
 
 async function answersFolder(dir: string): Promise<string> {
   const info = await stat(dir).catch(() => null);
@@ -29,47 +40,65 @@ export class FleetServer {
     readonly info: FleetInfo,
     readonly registry: TargetRegistry,
     private readonly http: Server,
-    private readonly dnsmasq: RunningDnsmasq,
+    private readonly servers: ServerProcess[],
+    private readonly units: FleetUnitMode,
     private readonly controller: AbortController,
   ) {}
 
-  // ENDED is told if dnsmasq stops by itself while the fleet is served.
-  static async start(request: FleetServeRequest, stateDir: string, logger: Logger, ended: (why: string) => void): Promise<FleetServer> {
+  // ENDED is told if dnsmasq or the HTTP front stops by itself while the fleet is served.
+  static async start(request: FleetServeRequest, settings: FleetSettings, logger: Logger, ended: (why: string) => void): Promise<FleetServer> {
     const { net, proxy } = seedNetwork(request.interface, request.address);
     const answers = await answersFolder(request.answers);
     const files = await findBootFiles(request.ipxe ?? DEFAULT_IPXE_DIR, request.netboot ?? DEFAULT_NETBOOT_DIR);
-    const dir = await freshStateDir(stateDir);
+    const user = await fleetUser(settings.user);
+    const dir = await freshStateDir(settings.stateDir);
     const port = request.port ?? DEFAULT_FLEET_PORT;
     const url = `http://${net.address}:${port}`;
     const secret = newSecret();
     const registry = new TargetRegistry(answers, join(dir, 'targets'));
     await mkdir(join(dir, 'targets'), { mode: 0o700 });
+    const tftpDir = await copyIpxe(files, join(dir, 'tftp'));
     const log = (message: string, fields: Record<string, unknown> = {}) => logger.info({ fleet: url, ...fields }, message);
-    const http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, log }, net.address, port).catch((error: NodeJS.ErrnoException) => {
-      throw new FleetError('port', `the seed cannot listen on ${net.address}:${port}`, `${error.code ?? error.message}: another program uses that port; give another with --port.`);
-    });
+    // The HTTP front runs as the fleet's user: the socket is that user's (and root's) alone.
+    const httpSocket = join(dir, 'http.sock');
+    const http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, log }, httpSocket);
+    await chown(httpSocket, user.uid, user.gid);
+    await chmod(httpSocket, 0o600);
     const configFile = join(dir, 'dnsmasq.conf');
-    await writeFile(configFile, dnsmasqConfig({ interface: request.interface, net, proxy, ipxeDir: files.ipxeDir, scriptUrl: `${url}/netboot.ipxe`, leaseFile: join(dir, 'dnsmasq.leases'), pidFile: join(dir, 'dnsmasq.pid') }), { mode: 0o600 });
+    const leaseFile = join(dir, 'dnsmasq.leases');
+    // Made here, root's and 0600: dnsmasq opens it before it drops to the fleet's user, and the LAN's MACs are nobody else's business.
+    await writeFile(leaseFile, '', { mode: 0o600 });
+    await writeFile(configFile, dnsmasqConfig({ interface: request.interface, net, proxy, tftpDir, scriptUrl: `${url}/netboot.ipxe`, leaseFile, pidFile: join(dir, 'dnsmasq.pid'), user: user.name, group: user.group }), { mode: 0o600 });
     const controller = new AbortController();
-    let dnsmasq: RunningDnsmasq;
-    try {
-      dnsmasq = await startDnsmasq(configFile, controller.signal, (line) => logger.info({ fleet: url, source: 'dnsmasq' }, line));
-    } catch (error) {
+    const servers: ServerProcess[] = [];
+    const fail = async (error: unknown): Promise<never> => {
       controller.abort();
+      await Promise.all([...servers.map((s) => s.exited), stopUnit(settings.units, HTTP_UNIT), stopUnit(settings.units, DHCP_UNIT)]);
       await stopHttp(http);
       throw error;
+    };
+    const serverLog = (source: string) => (line: string) => logger.info({ fleet: url, source }, line);
+    try {
+      // A unit left by a fleet the daemon could not end (it was killed) would keep systemd-run from starting one of that name.
+      await Promise.all([stopUnit(settings.units, HTTP_UNIT), stopUnit(settings.units, DHCP_UNIT)]);
+      servers.push(await startHttpFront({ address: net.address, port, socket: httpSocket, mode: settings.units, properties: httpUnit(net, user), user, signal: controller.signal, log: serverLog('http') }));
+      servers.push(await startDnsmasq(configFile, settings.units, dhcpUnit(net, dir), controller.signal, serverLog('dnsmasq')));
+    } catch (error) {
+      return fail(error);
     }
-    void dnsmasq.exited.then((result) => {
-      if (!controller.signal.aborted) ended(`dnsmasq exited with status ${result.exitCode ?? result.signal}`);
-    });
+    for (const [server, name] of servers.map((s, i) => [s, i === 0 ? 'the HTTP front' : 'dnsmasq'] as const)) {
+      void server.exited.then((result) => {
+        if (!controller.signal.aborted) ended(`${name} exited with status ${result.exitCode ?? result.signal}`);
+      });
+    }
     const info: FleetInfo = { url, interface: request.interface, address: `${net.address}/${net.prefix}`, proxy, secret, stateDir: dir, range: proxy ? null : dhcpRange(net) };
-    logger.info({ ...info, secret: undefined }, 'fleet served');
-    return new FleetServer(info, registry, http, dnsmasq, controller);
+    logger.info({ ...info, secret: undefined, units: settings.units }, 'fleet served');
+    return new FleetServer(info, registry, http, servers, settings.units, controller);
   }
 
   async stop(): Promise<void> {
     this.controller.abort();
-    await this.dnsmasq.exited;
+    await Promise.all([...this.servers.map((s) => s.exited), stopUnit(this.units, DHCP_UNIT), stopUnit(this.units, HTTP_UNIT)]);
     await stopHttp(this.http);
   }
 }

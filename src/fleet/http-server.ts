@@ -101,7 +101,8 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
   return registerTarget(fleet, request, response);
 }
 
-export function startHttp(fleet: FleetHttp, address: string, port: number): Promise<Server> {
+// On a Unix socket: the fleet's HTTP front (http-front.ts) forwards the seed's port to it.
+export function startHttp(fleet: FleetHttp, socketPath: string): Promise<Server> {
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 8 * 1024 }, (request, response) => {
     route(fleet, request, response).catch((error: unknown) => {
       fleet.log('a fleet request failed', { err: String(error) });
@@ -112,7 +113,7 @@ export function startHttp(fleet: FleetHttp, address: string, port: number): Prom
   server.maxConnections = MAX_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: address, port, exclusive: true }, () => {
+    server.listen({ path: socketPath, exclusive: true }, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -1,13 +1,14 @@
 // The fleet's words on the socket and on its HTTP endpoint: the fleet-serve
 // request, what its reply says, and each target's entry in the status JSON
 // (GET /targets, later `fleet status --json`).
-// Self-contained (messages.ts imports it), so it repeats the two fields every request has.
+// Self-contained but for the shared defaults (messages.ts imports it), so it repeats the two fields every request has.
+import { INSTALLER_DEFAULTS } from './installer-defaults.js';
 
 export const FLEET_TARGET_STATES = ['waiting', 'checking', 'installing', 'succeeded', 'failed'] as const;
 export type FleetTargetState = (typeof FLEET_TARGET_STATES)[number];
 
-// The port the seed's HTTP server listens on unless --port says otherwise.
-export const DEFAULT_FLEET_PORT = 8470;
+// The port the seed's HTTP server listens on unless --port says otherwise (the NixOS module opens it).
+export const DEFAULT_FLEET_PORT = INSTALLER_DEFAULTS.fleet.port;
 
 // Serve a fleet on one interface until this connection closes (root's socket only).
 export interface FleetServeRequest {

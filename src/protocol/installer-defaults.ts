@@ -9,6 +9,8 @@ export interface InstallerDefaults {
   // Without them the daemon lets only root use its socket and evaluates as root.
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
+  // A fleet's own folder, the user its servers run as, its HTTP port, and where the ISO carries the boot files (nix/iso.nix).
+  fleet: { stateDir: string; user: string; port: number; ipxeDir: string; netbootDir: string };
 }
 
 export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
@@ -21,5 +23,9 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   if (!Array.isArray(d.logLevels) || !d.logLevels.every((level) => typeof level === 'string') || !d.logLevels.includes(d.logLevel)) return 'daemon.logLevels is not a list of level names holding daemon.logLevel';
   if (!Array.isArray(d.configDirs) || !d.configDirs.every((dir) => typeof dir === 'string' && dir.startsWith('/'))) return 'daemon.configDirs is not a list of absolute paths';
   if (typeof data.service?.socketGroup !== 'string' || typeof data.service.evalUser !== 'string') return 'service.socketGroup and service.evalUser must be strings';
+  const fleet = data.fleet;
+  const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir'] as const).find((key) => typeof fleet?.[key] !== 'string');
+  if (fleetMissing !== undefined) return `fleet.${fleetMissing} is not a string`;
+  if (!Number.isInteger(fleet.port) || fleet.port < 1 || fleet.port > 65535) return 'fleet.port is not a port number';
   return null;
 });

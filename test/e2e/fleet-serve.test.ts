@@ -3,12 +3,12 @@
 // namespaces that ask what a PXE ROM and iPXE would: DHCP (busybox udhcpc),
 // TFTP (curl tftp://) and HTTP (curl). No route leads out of any namespace. The
 // netboot kernel, initrd and iPXE binaries cannot be built here: stand-in files.
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliHandle } from '../helpers/cli.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, FLEET_USER, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { README_STOP_DEADLINE_MS, scratch } from '../helpers/env.js';
 import { inNetns, ip, Namespaces } from '../helpers/netns.js';
 import { processStartTime } from '../../src/process/child-record.js';
@@ -68,7 +68,7 @@ async function startServing(): Promise<void> {
 
 // A missing tool is the test bed's fault, said as such (scripts/bed-packages.sh lists them), never a skip.
 function requireTools(): void {
-  for (const tool of ['dnsmasq', 'busybox', 'curl']) {
+  for (const tool of ['dnsmasq', 'busybox', 'curl', 'systemd-socket-activate', 'setpriv']) {
     const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')].some((d) => d && existsSync(join(d, tool)));
     if (!found) throw new Error(`${tool} is not installed on this test bed: scripts/bed-packages.sh lists it (setup.sh and bed-build.sh install the list)`);
   }
@@ -77,12 +77,10 @@ function requireTools(): void {
 beforeAll(async () => {
   requireTools();
   dir = await scratch('fleet');
-  // Stand-ins: the iPXE binaries (world-readable: dnsmasq's TFTP serves nothing else), the netboot kernel and initrd.
-  await mkdir(join(dir, 'ipxe'));
-  await writeFile(join(dir, 'ipxe', 'undionly.kpxe'), 'stand-in iPXE for BIOS\n');
-  await writeFile(join(dir, 'ipxe', 'ipxe.efi'), 'stand-in iPXE for UEFI\n');
-  await chmod(join(dir, 'ipxe', 'undionly.kpxe'), 0o644);
-  await chmod(join(dir, 'ipxe', 'ipxe.efi'), 0o644);
+  // Stand-ins: the iPXE binaries (root's alone: the seed serves its own copies), the netboot kernel and initrd.
+  await mkdir(join(dir, 'ipxe'), { mode: 0o700 });
+  await writeFile(join(dir, 'ipxe', 'undionly.kpxe'), 'stand-in iPXE for BIOS\n', { mode: 0o600 });
+  await writeFile(join(dir, 'ipxe', 'ipxe.efi'), 'stand-in iPXE for UEFI\n', { mode: 0o600 });
   await mkdir(join(dir, 'netboot'));
   await writeFile(join(dir, 'netboot', 'bzImage'), 'stand-in kernel\n');
   await writeFile(join(dir, 'netboot', 'initrd'), 'stand-in initrd\n');
@@ -162,9 +160,41 @@ describe('network boot', () => {
   it('runs dnsmasq on the fleet interface alone, with no DNS, from a file in its own state folder', async () => {
     const config = await readFile(join(dir, 'fleet', 'dnsmasq.conf'), 'utf8');
     expect(config.split('\n').filter((line) => line.startsWith('interface='))).toEqual(['interface=s0']);
-    for (const line of [ 'bind-interfaces', 'except-interface=lo', 'port=0', 'enable-tftp', `tftp-root=${join(dir, 'ipxe')}`, 'tftp-secure']) expect(config.split('\n')).toContain(line);
+    for (const line of ['bind-interfaces', 'except-interface=lo', 'port=0', 'enable-tftp', `tftp-root=${join(dir, 'fleet', 'tftp')}`, `user=${FLEET_USER}`]) expect(config.split('\n')).toContain(line);
     const cmdline = readFileSync(`/proc/${dnsmasqPid()}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toContain(`--conf-file=${join(dir, 'fleet', 'dnsmasq.conf')}`);
+  });
+});
+
+describe('privileges', () => {
+  it('runs dnsmasq and the HTTP front as the fleet user, with no capability but the network ones', () => {
+    const front = pidsWith(join(dir, 'fleet', 'http.sock'));
+    expect(front).toHaveLength(1);
+    for (const pid of [dnsmasqPid(), front[0]!]) {
+      const { uids, capEff } = credentials(pid);
+      expect(uids, `pid ${pid}`).toEqual(Array(4).fill(userUid(FLEET_USER)));
+      expect(uids[0]).not.toBe(0);
+      // CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13) at most: dnsmasq keeps the last two for DHCP.
+      expect(capEff & ~((1n << 10n) | (1n << 12n) | (1n << 13n)), `pid ${pid} CapEff ${capEff.toString(16)}`).toBe(0n);
+    }
+    // Started within its unit's capability bounding set (setpriv, as the daemon's child), it still did all it does as root.
+    expect(readFileSync(`/proc/${dnsmasqPid()}/status`, 'utf8')).toMatch(/^CapBnd:\s+0*34c1$/m);
+    const said = daemon!.output().split('\n').filter((line) => line.includes('"source":"dnsmasq"'));
+    expect(said.some((line) => line.includes('TFTP root is'))).toBe(true);
+    expect(said.filter((line) => /failed|cannot|warning/i.test(line))).toEqual([]);
+  });
+
+  it("serves TFTP from the fleet's own copies, which the fleet user cannot change", async () => {
+    const tftp = join(dir, 'fleet', 'tftp');
+    expect(curl(target, [`tftp://${SEED}/undionly.kpxe`]).body).toBe('stand-in iPXE for BIOS\n');
+    for (const path of [tftp, join(tftp, 'undionly.kpxe'), join(tftp, 'ipxe.efi')]) {
+      const info = await stat(path);
+      expect(info.uid, path).toBe(0);
+      expect(info.mode & 0o022, path).toBe(0);
+    }
+    // The HTTP socket the front forwards to: the fleet user's and root's alone.
+    const socket = await stat(join(dir, 'fleet', 'http.sock'));
+    expect([socket.uid, socket.mode & 0o777]).toEqual([userUid(FLEET_USER), 0o600]);
   });
 });
 
@@ -270,6 +300,23 @@ describe('ending', () => {
     expect(ended.code).toBe(3);
     expect(curl(target, [`${URL}/netboot.ipxe`]).code).not.toBe(0);
 
+    // cancel from the socket group's socket leaves the fleet alone; root's ends it: both servers and their children.
+    await startServing();
+    const dnsmasq = dnsmasqPid();
+    const dnsmasqStarted = processStartTime(dnsmasq);
+    const front = pidsWith(join(dir, 'fleet', 'http.sock'))[0]!;
+    const frontStarted = processStartTime(front);
+    const byUser = await runCli(['cancel', '--socket', daemon!.socket, '--json'], { as: { uid: 4242, groups: [0] } });
+    expect(byUser.code).not.toBe(0);
+    expect(curl(target, [`${URL}/netboot.ipxe`]).status).toBe(200);
+    const byRoot = await runCli(['cancel', '--socket', daemon!.socket, '--json']);
+    expect(byRoot.code, byRoot.stdout + byRoot.stderr).toBe(0);
+    expect((await serve!.done).code).toBe(3);
+    serve = null;
+    expect(processStartTime(dnsmasq)).not.toBe(dnsmasqStarted);
+    expect(processStartTime(front)).not.toBe(frontStarted);
+    expect(curl(target, [`${URL}/netboot.ipxe`]).code).not.toBe(0);
+
     await startServing();
     const again = dnsmasqPid();
     const againStarted = processStartTime(again);
@@ -280,6 +327,28 @@ describe('ending', () => {
     serve = null;
   });
 });
+
+// Processes whose command line names TEXT.
+function pidsWith(text: string): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(text));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+function credentials(pid: number): { uids: number[]; capEff: bigint } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uids: /^Uid:\s+(.*)$/m.exec(status)![1]!.trim().split(/\s+/).map(Number), capEff: BigInt(`0x${/^CapEff:\s+(\w+)$/m.exec(status)![1]}`) };
+}
+
+function userUid(name: string): number {
+  const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  if (!entry) throw new Error(`user ${name} is not on this test bed: Debian's dnsmasq-base makes it (scripts/bed-packages.sh)`);
+  return Number(entry[2]);
+}
 
 async function waitUntil(check: () => boolean): Promise<void> {
   const deadline = Date.now() + README_STOP_DEADLINE_MS;

@@ -36,6 +36,8 @@ export interface DaemonSetup {
   netns?: string;
 }
 
+export const FLEET_USER = 'dnsmasq';
+
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -64,7 +66,9 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   const offline = setup.offline ?? true;
   const command = setup.netns ? netnsCommand(setup.netns, [process.execPath, ...args]) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
-  const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A fleet's folder in the test's own (never /run), its servers dropping to dnsmasq's own user (Debian's dnsmasq-base makes it).
+  const fleet = { NOI_FLEET_DIR: join(setup.dir, 'fleet'), NOI_FLEET_USER: FLEET_USER };
+  const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv({ ...fleet, ...setup.env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

@@ -35,7 +35,7 @@ describe('the seed address and the DHCP range', () => {
 });
 
 describe("dnsmasq's configuration", () => {
-  const plan = { interface: 'enp3s0', net: parseCidr('10.77.0.1/24'), ipxeDir: '/iso/fleet/ipxe', scriptUrl: 'http://10.77.0.1:8470/netboot.ipxe', leaseFile: '/run/x/leases', pidFile: '/run/x/pid' };
+  const plan = { interface: 'enp3s0', net: parseCidr('10.77.0.1/24'), tftpDir: '/run/x/tftp', scriptUrl: 'http://10.77.0.1:8470/netboot.ipxe', leaseFile: '/run/x/leases', pidFile: '/run/x/pid', user: 'fleet', group: 'fleet' };
   it('serves DHCP from the range, or proxy DHCP for the network, on the one interface', () => {
     const own = dnsmasqConfig({ ...plan, proxy: false }).split('\n');
     expect(own).toContain('dhcp-range=10.77.0.128,10.77.0.254,255.255.255.0,1h');
@@ -44,6 +44,8 @@ describe("dnsmasq's configuration", () => {
     expect(proxy).toContain('dhcp-range=10.77.0.0,proxy,255.255.255.0');
     expect(proxy.filter((l) => l.startsWith('interface='))).toEqual(['interface=enp3s0']);
     expect(proxy).toContain('port=0');
+    // Not root once its ports are bound.
+    expect(proxy.filter((l) => /^(user|group)=/.test(l))).toEqual(['user=fleet', 'group=fleet']);
   });
 });
 

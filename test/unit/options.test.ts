@@ -19,7 +19,14 @@ describe('daemon options', () => {
       logDir: defaults.logDir,
       logLevel: defaults.logLevel,
       evalUser: null,
+      // The fleet's servers are the daemon's children unless the NixOS module says systemd.
+      fleet: { stateDir: INSTALLER_DEFAULTS.fleet.stateDir, user: INSTALLER_DEFAULTS.fleet.user, units: 'direct' },
     });
+  });
+
+  it("reads the fleet's folder, user and unit mode from the environment, refusing an unknown mode", () => {
+    expect(daemonOptions({}, { NOI_FLEET_DIR: '/run/f', NOI_FLEET_USER: 'dhcp', NOI_FLEET_UNITS: 'systemd' }).fleet).toEqual({ stateDir: '/run/f', user: 'dhcp', units: 'systemd' });
+    expect(() => daemonOptions({}, { NOI_FLEET_UNITS: 'docker' })).toThrow(/NOI_FLEET_UNITS "docker" is not one of direct, systemd/);
   });
 
   it('reads the environment, and flags win over it', () => {

@@ -101,6 +101,12 @@ describe('the systemd unit', () => {
 
     it(`${file}: only Unix sockets (the per-user limit reads SO_PEERCRED, no netlink)`, () => {
       expect(values(unit, 'RestrictAddressFamilies').join(' ').split(/\s+/).filter(Boolean)).toEqual(['AF_UNIX']);
+      expect(values(unit, 'IPAddressDeny')).toEqual(['any']);
+      expect(values(unit, 'IPAddressAllow')).toEqual([]);
+    });
+
+    it(`${file}: a fleet's network servers run in units of their own, never under these filters`, () => {
+      expect(environment(unit).NOI_FLEET_UNITS).toBe('systemd');
     });
 
     it(`${file}: nothing keeps it from the target's disk`, () => {

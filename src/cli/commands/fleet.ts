@@ -36,7 +36,7 @@ export async function runFleetServe(flags: FleetServeFlags): Promise<number> {
     });
     client.onClose(() => {
       if (leaving) return;
-      if (!flags.json) printError('error: the fleet ended: the daemon closed the connection (it stopped, or its DHCP and TFTP server ended); journalctl -u nixos-offline-installer says why');
+      if (!flags.json) printError('error: the fleet ended: the daemon closed the connection (it stopped, a cancel request ended the fleet, or one of its servers ended); journalctl -u nixos-offline-installer says why');
       resolve(EXIT.unavailable);
     });
   });

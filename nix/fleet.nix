@@ -1,0 +1,70 @@
+# services.nixos-offline-installer.fleet: lets this system serve a fleet
+# (`nixos-offline-installer fleet serve`, src/fleet/). The install daemon's own
+# unit is not widened: it keeps RestrictAddressFamilies=AF_UNIX and
+# IPAddressDeny=any. The fleet's two network servers, dnsmasq (DHCP, TFTP) and
+# the HTTP front (systemd-socket-activate + systemd-socket-proxyd, forwarding to
+# the daemon's HTTP server on a Unix socket), run in transient units of their
+# own, started by the daemon through systemd-run with the hardening listed, each
+# property with its reason, in src/fleet/fleet-units.ts: only the fleet's
+# network, and only CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_NET_ADMIN (and, for
+# dnsmasq to hand its pid file to the fleet's user and drop to it, CAP_SETUID,
+# CAP_SETGID and CAP_CHOWN).
+# Imported by nix/module.nix; the ISO enables it (nix/iso.nix).
+{ config, lib, pkgs, ... }:
+let
+  cfg = config.services.nixos-offline-installer;
+  inherit (lib) mkEnableOption mkPackageOption mkOption mkIf types;
+  defaults = (builtins.fromJSON (builtins.readFile ./installer-defaults.json)).fleet;
+in
+{
+  options.services.nixos-offline-installer.fleet = {
+    enable = mkEnableOption "serving a fleet from this system: network boot (DHCP or proxy DHCP, TFTP) and HTTP for other machines on one interface, started by `nixos-offline-installer fleet serve`";
+
+    dnsmasq = mkPackageOption pkgs "dnsmasq" { };
+
+    user = mkOption {
+      type = types.str;
+      default = defaults.user;
+      description = ''
+        Unprivileged system user (with a group of the same name) the fleet's
+        servers run as: dnsmasq drops to it once ports 67 and 69 are bound, and
+        the HTTP front runs as it. The module creates both.
+      '';
+    };
+
+    openFirewall = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Open the fleet's ports in the firewall on every interface: DHCP (67),
+        TFTP (69) and PXE boot service (4011) over UDP, and the HTTP port
+        (${toString defaults.port}, the default of `--port`) over TCP. Nothing
+        listens on them unless a fleet is served, and then only on its
+        interface's address.
+      '';
+    };
+  };
+
+  config = mkIf (cfg.enable && cfg.fleet.enable) {
+    systemd.services.nixos-offline-installer = {
+      # dnsmasq, and systemd's systemd-run, systemctl and socket tools (bin/systemd-socket-activate;
+      # the daemon finds lib/systemd/systemd-socket-proxyd beside it).
+      path = [ cfg.fleet.dnsmasq config.systemd.package ];
+      # NOI_FLEET_UNITS=systemd is in the package's unit (systemd/nixos-offline-installer.service).
+      environment.NOI_FLEET_USER = cfg.fleet.user;
+    };
+
+    # No login, no home: it only serves the fleet's network.
+    users.users.${cfg.fleet.user} = {
+      isSystemUser = true;
+      group = cfg.fleet.user;
+      description = "NixOS offline installer: the fleet's DHCP, TFTP and HTTP servers";
+    };
+    users.groups.${cfg.fleet.user} = { };
+
+    networking.firewall = mkIf cfg.fleet.openFirewall {
+      allowedUDPPorts = [ 67 69 4011 ];
+      allowedTCPPorts = [ defaults.port ];
+    };
+  };
+}
