@@ -31,7 +31,9 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   await makeTargetStoreFolders(ctx.root);
   ctx.progress(0, progress.counts());
   const timeLeft = new TimeLeft(progress.bytesTotal, toCopy.length);
+  let reportedAt = 0;
   const report = () => {
+    reportedAt = Date.now();
     const counts = progress.counts();
     const secondsLeft = timeLeft.at(counts.bytesDone, counts.pathsDone);
     ctx.progress(progress.fraction(), secondsLeft === null ? counts : { ...counts, secondsLeft });
@@ -70,9 +72,10 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
       roots,
       {
         started: moved((p) => (started.push(p), progress.start(p))),
+        // Nix counts every write (about one a KB of a path of small files): reported at the sampler's pace.
         copied: (p, bytes) => {
           progress.copied(p, bytes);
-          report();
+          if (Date.now() - reportedAt >= SAMPLE_INTERVAL_MS) report();
         },
         finished: moved((p) => progress.finish(p)),
       },
