@@ -60,7 +60,7 @@ describe('CopyProgress', () => {
     p.copied('/nix/store/b-big', 400);
     expect(p.countedByNix).toBe(true);
     expect(p.counts()).toMatchObject({ bytesDone: 400, pathsDone: 0 });
-    // Nix's last count is the whole NAR; the path is done only when Nix stops its copy.
+    // A count never makes the path whole: it is done only when Nix stops its copy.
     p.copied('/nix/store/b-big', 900);
     expect(p.counts().bytesDone).toBe(899);
     p.finish('/nix/store/b-big');
