@@ -13,7 +13,7 @@ const FIRST_FRACTION = 0.1;
 // Said once the pace spans this long.
 const FIRST_SPAN_MS = 3_000;
 // Measured on the medium benchmark's closure: with 1 MB per path the estimate erred least (see README).
-export const PATH_BYTES = 1_000_000;
+const PATH_BYTES = 1_000_000;
 // Nothing arrived for this long: stalled, so no estimate.
 const STALLED_MS = 10_000;
 
