@@ -2,7 +2,8 @@
 // live store, with progress weighted by each path's bytes. A flake's locked
 // inputs go along (EXTRA), so the installed system can evaluate its flake offline.
 import { join } from 'node:path';
-import { closureInfo, copyToTarget } from '../nix/commands.js';
+import { closureInfo } from '../nix/commands.js';
+import { copyToTarget } from '../nix/copy-command.js';
 import { mediumDamage, type MediumDamage } from '../nix/errors.js';
 import type { StorePathInfo } from '../nix/commands.js';
 import type { JobContext } from '../common/context.js';
@@ -29,10 +30,12 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   // Nix enters only store folders root made (nothing is written before the space is known to suffice).
   await makeTargetStoreFolders(ctx.root);
   ctx.progress(0, progress.counts());
-  const timeLeft = new TimeLeft(progress.bytesTotal);
+  const timeLeft = new TimeLeft(progress.bytesTotal, toCopy.length);
+  let reportedAt = 0;
   const report = () => {
+    reportedAt = Date.now();
     const counts = progress.counts();
-    const secondsLeft = timeLeft.at(counts.bytesDone);
+    const secondsLeft = timeLeft.at(counts.bytesDone, counts.pathsDone);
     ctx.progress(progress.fraction(), secondsLeft === null ? counts : { ...counts, secondsLeft });
   };
 
@@ -42,7 +45,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   const sampler = (async () => {
     while (sampling) {
       const started = Date.now();
-      const paths = progress.currentPaths;
+      const paths = progress.countedByNix ? [] : progress.currentPaths;
       for (const path of paths) progress.sample(path, await bytesOnDisk(join(ctx.root, path)));
       if (paths.length > 0) report();
       const pause = Math.max(SAMPLE_INTERVAL_MS, (Date.now() - started) * 4);
@@ -67,7 +70,15 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
       ctx,
       ctx.root,
       roots,
-      { started: moved((p) => (started.push(p), progress.start(p))), finished: moved((p) => progress.finish(p)) },
+      {
+        started: moved((p) => (started.push(p), progress.start(p))),
+        // Nix counts every write (about one a KB of a path of small files): reported at the sampler's pace.
+        copied: (p, bytes) => {
+          progress.copied(p, bytes);
+          if (Date.now() - reportedAt >= SAMPLE_INTERVAL_MS) report();
+        },
+        finished: moved((p) => progress.finish(p)),
+      },
       (outcome, tail) => {
         // Read from the live store wrong or not at all: the medium, whatever the target's free space.
         damage = mediumDamage(outcome.messages);

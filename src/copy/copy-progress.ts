@@ -1,8 +1,9 @@
 // Byte-true progress of `nix copy`. Nix's structured log says when each path
-// starts and ends (one after another on 2.8, several at once on newer Nix) but
-// not how far a local copy is, so the bytes of the paths in flight come from
-// sampling how much of each is already on the target. Counting finished paths
-// alone trails the truth by tens of points while one large path is copied.
+// starts and ends (one after another on 2.8, several at once on newer Nix).
+// Nix 2.26 and newer also count each path's bytes as it reads them; on 2.8 the
+// bytes of the paths in flight come from sampling how much of each is already
+// on the target. Counting finished paths alone trails the truth by tens of
+// points while one large path is copied.
 import type { CopyCounts } from '../common/context.js';
 import type { StorePathInfo } from '../nix/commands.js';
 
@@ -12,6 +13,8 @@ export class CopyProgress {
   // Paths being copied now, with the bytes of each found on the target so far.
   private readonly inFlight = new Map<string, number>();
   private doneBytes = 0;
+  // Nix counts the bytes itself: sampling the target is not needed.
+  countedByNix = false;
   readonly bytesTotal: number;
 
   constructor(toCopy: readonly StorePathInfo[]) {
@@ -35,6 +38,12 @@ export class CopyProgress {
     this.inFlight.delete(path);
     this.done.add(path);
     this.doneBytes += this.sizes.get(path)!;
+  }
+
+  // Nix's own count of a path's bytes copied so far.
+  copied(path: string, bytes: number): void {
+    this.countedByNix = true;
+    this.sample(path, bytes);
   }
 
   // Bytes of a path being copied found on the target. Never more than its size:

@@ -1,35 +1,44 @@
-// The copy's time left, from its rate over the last seconds: a medium that
-// slows down (or a stretch of small paths) shows in the estimate within a window,
-// where the average since the start would take minutes to follow.
-// Bytes reach the target in bursts (the squashfs reads ahead megabytes at a
-// time), so the rate is taken between the moments bytes arrived, and a pause
-// between bursts counts down the estimate instead of stretching it.
-const WINDOW_MS = 10_000;
-// The rate is measured from this much of the copy on, and said once it spans this long:
-// earlier, Nix's own start and the first path's setup dominate it.
+// The copy's time left, from its average pace since 10 % of the bytes: before
+// that, Nix's start and the first paths' setup dominate. The average, not the
+// pace of the last seconds: a closure's paths are copied in no order of size,
+// so the last seconds' pace swings from one path to the next (a large library
+// after a run of small documentation paths), and a windowed rate made the
+// estimate swing with it (bench/copy-time-left.bench.ts, issue 26 item 6).
+// Each store path costs time beyond its bytes (Nix registers it in the
+// target's database, creates its files), so the work is counted as bytes plus
+// PATH_BYTES per path. Bytes may arrive in bursts (Nix 2.8's are sampled on
+// the target), so the pace is taken up to the last arrival and a pause since
+// then counts the estimate down instead of stretching it.
 const FIRST_FRACTION = 0.1;
-const FIRST_SPAN_MS = 5_000;
+// Said once the pace spans this long.
+const FIRST_SPAN_MS = 3_000;
+// Measured on the medium benchmark's closure: with 1 MB per path the estimate erred least (see README).
+const PATH_BYTES = 1_000_000;
+// Nothing arrived for this long: stalled, so no estimate.
+const STALLED_MS = 10_000;
 
 export class TimeLeft {
-  // When the bytes done changed, and to what; oldest first.
-  private readonly arrivals: { at: number; bytes: number }[] = [];
+  private from: { at: number; work: number } | null = null;
+  private last: { at: number; work: number } | null = null;
 
-  constructor(private readonly bytesTotal: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly bytesTotal: number,
+    private readonly pathsTotal: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  // Whole seconds left at BYTES done, or null while there is no estimate: too early, or nothing arrived for a window.
-  at(bytes: number): number | null {
+  // Whole seconds left at BYTES and PATHS done, or null while there is no estimate: too early, or stalled.
+  at(bytes: number, paths: number): number | null {
+    if (this.bytesTotal === 0 || bytes < FIRST_FRACTION * this.bytesTotal) return null;
     const now = this.now();
-    const last = this.arrivals.at(-1);
-    if (bytes >= FIRST_FRACTION * this.bytesTotal && bytes > (last?.bytes ?? 0)) this.arrivals.push({ at: now, bytes });
-    // The oldest arrival kept is the last one at least a window old, so the rate spans a whole window.
-    while (this.arrivals.length > 2 && now - this.arrivals[1]!.at >= WINDOW_MS) this.arrivals.shift();
-    const first = this.arrivals[0];
-    const latest = this.arrivals.at(-1);
-    if (!first || !latest || this.bytesTotal === 0) return null;
-    const span = latest.at - first.at;
-    if (span < FIRST_SPAN_MS || now - latest.at >= WINDOW_MS) return null;
-    const perMs = (latest.bytes - first.bytes) / span;
-    const leftMs = Math.max(0, this.bytesTotal - latest.bytes) / perMs - (now - latest.at);
-    return Math.max(0, Math.round(leftMs / 1000));
+    const work = bytes + PATH_BYTES * paths;
+    this.from ??= { at: now, work };
+    if (!this.last || work > this.last.work) this.last = { at: now, work };
+    const { from, last } = this;
+    const span = last.at - from.at;
+    if (span < FIRST_SPAN_MS || now - last.at >= STALLED_MS || last.work <= from.work) return null;
+    const msPerWork = span / (last.work - from.work);
+    const left = Math.max(0, this.bytesTotal + PATH_BYTES * this.pathsTotal - last.work);
+    return Math.max(0, Math.round((left * msPerWork - (now - last.at)) / 1000));
   }
 }

@@ -242,34 +242,6 @@ export async function invalidInTarget(ctx: CommandContext, root: string, paths: 
   return new Set(result.stdout.filter(Boolean));
 }
 
-// `nix copy` of PATH's closure (or several paths') into the store under ROOT,
-// saying when each path starts and when it is complete.
-export async function copyToTarget(
-  ctx: CommandContext,
-  root: string,
-  path: string | readonly string[],
-  on: { started: (path: string) => void; finished: (path: string) => void },
-  failure: (outcome: NixRunOutcome, tail: string) => InstallError,
-): Promise<void> {
-  const copying = new Map<number, string>();
-  await runNix(ctx, {
-    file: 'nix',
-    source: 'nix copy',
-    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS],
-    operands: checkedStorePaths([path].flat(), 'A path to copy'),
-    onEvent: (event) => {
-      if (event.action === 'start' && event.type === ACTIVITY.copyPath && typeof event.fields[0] === 'string') {
-        copying.set(event.id, event.fields[0]);
-        on.started(event.fields[0]);
-      } else if (event.action === 'stop' && copying.has(event.id)) {
-        on.finished(copying.get(event.id)!);
-        copying.delete(event.id);
-      }
-    },
-    failure: (o) => failure(o, lastMessages(o)),
-  });
-}
-
 export class NixVersion {
   constructor(readonly major: number, readonly minor: number, readonly text: string) {}
 

@@ -52,4 +52,18 @@ describe('CopyProgress', () => {
     expect(p.counts()).toMatchObject({ bytesDone: 960, pathsDone: 1 });
     expect(p.currentPaths).toEqual(['/nix/store/a-small']);
   });
+
+  it("takes Nix's own byte counts (Nix 2.26 and newer) and then needs no sampling of the target", () => {
+    const p = new CopyProgress(paths);
+    p.start('/nix/store/b-big');
+    expect(p.countedByNix).toBe(false);
+    p.copied('/nix/store/b-big', 400);
+    expect(p.countedByNix).toBe(true);
+    expect(p.counts()).toMatchObject({ bytesDone: 400, pathsDone: 0 });
+    // A count never makes the path whole: it is done only when Nix stops its copy.
+    p.copied('/nix/store/b-big', 900);
+    expect(p.counts().bytesDone).toBe(899);
+    p.finish('/nix/store/b-big');
+    expect(p.counts()).toMatchObject({ bytesDone: 900, pathsDone: 1 });
+  });
 });

@@ -1,0 +1,68 @@
+// Run by copy-time-left.bench.ts inside scripts/iso-store.sh (the ISO's /nix,
+// in a mount namespace of its own, its squashfs read through a throttled
+// medium): the product's copy phase (copyClosure, as the daemon runs it) of the
+// closure in the image into a fresh target, RUNS times, the squashfs mounted
+// afresh before each so every run reads the medium. Prints, per run, every
+// progress report (ms since the copy began, bytes done, the seconds left said
+// or null, paths done), the bytes and paths to copy and when the copy ended, as JSON.
+//
+//   node copy-time-left-run.mjs IMAGE PATHS-FILE RUNS WORK
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyClosure } from '../dist/copy/copy-closure.js';
+
+const [image, pathsFile, runsText, work] = process.argv.slice(2);
+const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
+const run = (file, args) => execFileSync(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+
+function freshMedium() {
+  run('sync', []);
+  run('umount', ['/nix/store']);
+  run('umount', ['/nix/.ro-store']);
+  run('mount', ['-t', 'squashfs', '-o', 'loop,ro', image, '/nix/.ro-store']);
+  const loop = execFileSync('findmnt', ['-no', 'SOURCE', '/nix/.ro-store'], { encoding: 'utf8' }).trim();
+  execFileSync('bash', ['-c', `echo 128 >/sys/block/${loop.replace('/dev/', '')}/queue/read_ahead_kb`]);
+  run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=/nix/.ro-store,upperdir=/nix/.rw-store/store,workdir=/nix/.rw-store/work', '/nix/store']);
+}
+
+async function copyOnce(root) {
+  const reports = [];
+  const starts = [];
+  let began = null;
+  let bytesTotal = 0;
+  let pathsTotal = 0;
+  const ctx = {
+    installId: 'bench',
+    root,
+    signal: new AbortController().signal,
+    settings: { configDirs: [], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 },
+    log: () => undefined,
+    output: (_source, line) => {
+      if (process.env.ETA_PATHS && began !== null && line.startsWith('copying path')) starts.push([Math.round(performance.now() - began), line.split("'")[1]]);
+    },
+    recentLines: () => [],
+    phase: () => undefined,
+    progress: (fraction, counts) => {
+      const now = performance.now();
+      // The copy begins with its first report (0 %), once the closure is known and the space checked.
+      began ??= now;
+      if (!counts) return;
+      bytesTotal = counts.bytesTotal;
+      pathsTotal = counts.pathsTotal;
+      reports.push([Math.round(now - began), counts.bytesDone, counts.secondsLeft ?? null, counts.pathsDone]);
+    },
+  };
+  await copyClosure(ctx, paths[0], paths.slice(1));
+  return { bytesTotal, pathsTotal, endMs: Math.round(performance.now() - began), reports, ...(process.env.ETA_PATHS && { starts }) };
+}
+
+const runs = [];
+for (let i = 0; i < Number(runsText); i++) {
+  const root = join(work, `copy-${i}`);
+  mkdirSync(root, { mode: 0o755 });
+  freshMedium();
+  runs.push(await copyOnce(root));
+  rmSync(root, { recursive: true, force: true });
+}
+process.stdout.write(`${JSON.stringify(runs)}\n`);
