@@ -19,6 +19,9 @@ export class KeptCopyFill {
   // The fills asked for, one after another.
   private fills: Promise<void> = Promise.resolve();
   private stopped = false;
+  // A folder whose fill failed for want of room or another fault of the system: not filled ahead again (the
+  // fill would repeat the same full copy at every change); checks and installs still copy it when they need it.
+  private failedFor: string | null = null;
 
   constructor(
     private readonly logger: Logger,
@@ -78,6 +81,7 @@ export class KeptCopyFill {
       const source = this.sourceNow();
       // No folder in use: its RAM is given back.
       if (source === null) return dropKeptCopy();
+      if (source === this.failedFor) return;
       const ctx: CommandContext = {
         signal: controller.signal,
         log: (from, line, level = 'info') => this.logger[level === 'info' ? 'debug' : level]({ source: from, keptCopy: true }, line),
@@ -92,7 +96,10 @@ export class KeptCopyFill {
         if (error instanceof InstallCancelled) this.logger.info({ source, entries: keptEntries() }, 'kept copy fill ended early: the folder changed or the daemon stops');
         // The folder cannot be copied (a link out of it, say): the checks say so; an install will refuse it.
         else if (error instanceof InstallError) this.logger.info({ source, reason: error.title }, 'kept copy of the configuration not filled');
-        else this.logger.error({ err: error, source }, 'kept copy fill crashed');
+        else {
+          this.failedFor = source;
+          this.logger.error({ err: error, source }, 'kept copy fill failed; the folder is copied when a check or an install needs it');
+        }
       } finally {
         if (this.controller === controller) this.controller = null;
       }

@@ -1,7 +1,8 @@
 // The daemon's fill of the kept copy (src/daemon/kept-fill.ts) on a real folder:
 // a burst of change notices while it runs ends the fill in progress and starts
 // one more, which copies only what the first had not copied whole; a change
-// later copies that file alone.
+// later copies that file alone; a /tmp too small for the folder is tried once.
+import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,5 +94,29 @@ describe('the daemon’s fill of the kept copy', () => {
     fill.changed();
     await fill.settled();
     expect(said(FILLED).map((l) => l.written)).toEqual([FILES, 1]);
+  });
+
+  it('a /tmp too small for the folder: the fill fails once, and is not tried again at each change', async () => {
+    const small = join(dir, 'small-tmp');
+    await mkdir(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]);
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = small;
+    try {
+      fill.start();
+      await fill.settled();
+      for (let i = 0; i < 3; i++) {
+        await writeFile(join(source, 'configuration.nix'), `{ change = ${i}; }\n`);
+        fill.changed();
+        await fill.settled();
+      }
+      expect(said('kept copy fill failed; the folder is copied when a check or an install needs it')).toHaveLength(1);
+      expect(said(FILLED)).toEqual([]);
+      expect(keptEntries()).toBe(0);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+      execFileSync('umount', [small]);
+    }
   });
 });
