@@ -24,7 +24,7 @@ import { MAX_WATCHERS } from '../protocol/limits.js';
 import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
 import { FACTS_NIX } from '../validate/config-facts.js';
-import { dropKeptCopy, removeLeftKeptCopies } from '../prepare/private-copy.js';
+import { KeptCopyFill } from './kept-fill.js';
 import type { FleetInfo } from '../protocol/fleet.js';
 import { FleetRunner } from './fleet-runner.js';
 
@@ -45,6 +45,7 @@ export class Daemon {
   private readonly runner: InstallRunner;
   private readonly watcher: SourceWatcher;
   private readonly validation: LiveValidation;
+  private readonly fill: KeptCopyFill;
   private readonly machine: MachineProbe;
   // Connections per user on the group's socket; root's socket needs none (only root reaches it).
   private readonly peerLimit: PeerLimit;
@@ -65,9 +66,11 @@ export class Daemon {
     this.runner = new InstallRunner(options, logger, cache);
     this.watcher = new SourceWatcher(options.configDirs, (snapshot, path) => {
       this.logger.info({ active: snapshot.active, problem: snapshot.problem?.title ?? null, changed: path }, 'configuration sources changed');
+      this.fill.changed();
       this.validation.refresh();
     }, options.socketGid);
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
+    this.fill = new KeptCopyFill(logger, () => this.watcher.current().active);
     this.machine = new MachineProbe(options, logger);
     this.peerLimit = new PeerLimit(logger);
     this.fleets = new FleetRunner(options.fleet, logger);
@@ -85,8 +88,9 @@ export class Daemon {
       this.logger.warn({ pid: leftover.pid, command: leftover.command }, 'ended a command an earlier daemon left running');
     }
     if (!recordChildrenIn(children)) this.logger.warn({ folder: children }, 'the folder for records of running commands is not ours alone; a crash would leave them running');
-    await Promise.all([this.useEvalUser(), removeLeftKeptCopies()]);
+    await Promise.all([this.useEvalUser(), this.fill.removeLeftovers()]);
     await this.watcher.start();
+    this.fill.start(); // before the socket answers: an install's update of the kept copy comes after the fill
     await this.serve(this.ipc, socketPath, socketGid, 0o117);
     await this.serve(this.rootIpc, rootSocket, 0, 0o177);
     const snapshot = this.watcher.current();
@@ -127,6 +131,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    const filled = this.fill.stop();
     this.validation.stop();
     this.machine.stop();
     await this.runner.stop();
@@ -136,7 +141,7 @@ export class Daemon {
     for (const timer of this.idle.values()) clearTimeout(timer);
     this.ipc.server.stop();
     this.rootIpc.server.stop();
-    await Promise.all([removeEvalReadable(this.evalReadable), dropKeptCopy()]);
+    await Promise.all([removeEvalReadable(this.evalReadable), filled]);
     this.evalReadable = null;
   }
 
@@ -158,9 +163,7 @@ export class Daemon {
   private async drainClients(): Promise<void> {
     const deadline = Date.now() + DRAIN_MS;
     const sockets = [...(this.ipc.server.sockets as Socket[]), ...(this.rootIpc.server.sockets as Socket[])].filter((s) => !s.destroyed);
-    while (sockets.some((s) => !s.destroyed && s.writableLength > 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    while (sockets.some((s) => !s.destroyed && s.writableLength > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   private disconnected(socket: Socket): void {
@@ -189,9 +192,7 @@ export class Daemon {
   }
 
   private groupWatchers(): number {
-    let count = 0;
-    for (const socket of this.subscribers) if (this.serverOf.get(socket) === this.ipc) count++;
-    return count;
+    return [...this.subscribers].filter((socket) => this.serverOf.get(socket) === this.ipc).length;
   }
 
   private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo } | { error: RequestError }): void {

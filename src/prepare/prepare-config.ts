@@ -12,6 +12,7 @@ import type { CommandContext, JobContext } from '../common/context.js';
 import { beforeLastBrace, completeHardwareConfig, showHardwareConfig } from './hardware-config.js';
 import { CHOICES_FILE, installerChoicesModule, type ChoicesModule } from './installer-choices.js';
 import { privateCopy, writeNewFile } from './private-copy.js';
+import { counted } from '../common/counted.js';
 
 export const HARDWARE_FILE = 'hardware-configuration.nix';
 
@@ -54,8 +55,10 @@ export const PREVIEW_DISK: DiskToBe = {
 // CTX's root is the mounted target the probe looks at; without DISKTOBE it must be set.
 export async function prepareConfig(ctx: CommandContext & { root?: string }, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
   // Private, and readable to the eval user, who evaluates it (the files written below are 0644).
-  const { folder, remove } = await privateCopy(ctx, source);
+  const { folder, written, remove } = await privateCopy(ctx, source);
   try {
+    // The kept copy is filled when the daemon first sees the folder: an install usually takes nothing here.
+    ctx.log('hardware', written === 0 ? `the kept copy of ${source} was current: nothing copied into it` : `copied ${counted(written, 'file or link', 'files or links')} of ${source} into its kept copy`);
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
     const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);

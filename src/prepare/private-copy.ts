@@ -11,6 +11,8 @@
 // links to the kept copy's files in a fresh folder: a check of an unchanged
 // folder copies nothing. The kept copy's files are never written in place (a
 // change is a new file under the name), so a private copy stays what it was.
+// The daemon fills it when it first sees the folder (src/daemon/kept-fill.ts),
+// so an install copies the folder once more, to the target, and a check none.
 // On the live system's /tmp (RAM on the ISO) this takes one folder's size,
 // however many checks and installs use it.
 import { chmod, chown, link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -19,9 +21,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
 import { evalUser } from '../nix/eval-user.js';
-import { copyWithRetries } from '../snapshot/copy-with-retries.js';
+import { CONFIG_CHANGING, copyWithRetries } from '../snapshot/copy-with-retries.js';
 import { STAGED, stagedFileMode, type CopyRules, type Holdings } from '../snapshot/copy-snapshot.js';
-import type { SourceScan } from '../snapshot/scan-source.js';
+import { stampChangedAtNs, type SourceScan } from '../snapshot/scan-source.js';
+import { InstallCancelled, InstallError } from '../common/install-error.js';
 import type { CommandContext } from '../common/context.js';
 import { groupReadableMode } from './eval-group-access.js';
 
@@ -32,7 +35,7 @@ const KEPT_PREFIX = `${PREFIX}kept-`;
 const PARALLEL_LINKS = 64;
 // An entry changed this shortly before its copy is copied again next time: a second write within the clock's
 // tick (a few ms) could leave its stamp as it was (git's "racily clean" entries).
-const RACY_MS = 1000;
+export const RACY_MS = 1000;
 
 export interface PrivateCopy {
   // The copy, named "nixos" as the target's /etc/nixos (a path literal's store name is its folder's name).
@@ -50,6 +53,8 @@ interface KeptCopy {
 }
 
 let kept: KeptCopy | null = null;
+// Set once the daemon stops: an update still asked for (a check ending) makes no kept copy that would outlive it.
+let closed = false;
 // One update of the kept copy at a time, and no private copy made while one runs.
 let turn: Promise<unknown> = Promise.resolve();
 
@@ -64,26 +69,44 @@ function copyRules(): CopyRules {
   return user ? { gid: user.gid, fileMode: (mode) => groupReadableMode(stagedFileMode(mode), false), dirMode: 0o750 } : STAGED;
 }
 
-// The kept copy of SOURCE, brought up to date; its scan is what it now holds.
+// The kept copy of SOURCE, brought up to date; its scan is what it now holds. Always updated in place (a first copy
+// into an empty folder): a copy cancelled or outrun by edits keeps what it copied whole, and the next one goes on
+// from there instead of copying the folder again.
 async function updateKept(ctx: CommandContext, source: string, rules: CopyRules): Promise<{ work: string; scan: SourceScan; written: number }> {
-  if (kept && kept.source !== source) await dropKeptCopy();
-  const current = kept ?? { source, work: await mkdtemp(join(tmpdir(), `${KEPT_PREFIX}${process.pid}-`)), holds: new Map() };
-  kept = current;
+  if (closed) throw new InstallCancelled();
+  if (kept && kept.source !== source) await dropKept();
+  let current = kept;
+  if (!current) {
+    current = { source, work: await mkdtemp(join(tmpdir(), `${KEPT_PREFIX}${process.pid}-`)), holds: new Map() };
+    await mkdir(join(current.work, 'nixos'), 0o700);
+    kept = current;
+  }
   const racy = BigInt(Date.now() - RACY_MS) * 1_000_000n;
+  const forgetRacy = (holds: Holdings) => {
+    for (const [path, stamp] of holds) if (stampChangedAtNs(stamp) >= racy) holds.delete(path);
+  };
   try {
-    const fresh = current.holds.size === 0 && lstatSync(join(current.work, 'nixos'), { throwIfNoEntry: false }) === undefined;
-    const copied = await withDir(Beneath.open(current.work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos', rules, fresh ? undefined : current.holds));
-    for (const entry of copied.entries) {
-      if (entry.kind === 'dir') continue;
-      if (entry.ctimeNs >= racy) current.holds.delete(entry.path);
-      else if (fresh) current.holds.set(entry.path, entry.stamp);
-    }
+    const copied = await withDir(Beneath.open(current.work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos', rules, current.holds));
+    forgetRacy(current.holds);
     return { work: current.work, scan: copied, written: copied.written };
   } catch (error) {
-    // Never a kept copy whose contents are uncertain.
-    await dropKeptCopy();
+    // Cancelled, or the folder kept changing: what the kept copy holds is still each entry as recorded.
+    if (error instanceof InstallCancelled || (error instanceof InstallError && error.code === CONFIG_CHANGING)) forgetRacy(current.holds);
+    // Anything else: never a kept copy whose contents are uncertain.
+    else await dropKept();
     throw error;
   }
+}
+
+// The kept copy of SOURCE brought up to date now, without a private copy (the daemon does it when it first sees the
+// folder and when it changes, so an install finds it current); how many files and links it took.
+export async function fillKeptCopy(ctx: CommandContext, source: string): Promise<number> {
+  return inTurn(async () => (await updateKept(ctx, source, copyRules())).written);
+}
+
+// How many entries the kept copy holds as current copies (0 without one).
+export function keptEntries(): number {
+  return kept?.holds.size ?? 0;
 }
 
 // A new folder of links to the kept copy's files, as SCAN lists them.
@@ -124,8 +147,15 @@ export async function privateCopy(ctx: CommandContext, source: string): Promise<
   }
 }
 
-// The kept copy goes (the daemon stops, or another folder is in use).
-export async function dropKeptCopy(): Promise<void> {
+// The kept copy goes (no folder is in use; FOR_GOOD: the daemon stops), once no update of it runs.
+export function dropKeptCopy(forGood = false): Promise<void> {
+  return inTurn(() => {
+    closed ||= forGood;
+    return dropKept();
+  });
+}
+
+async function dropKept(): Promise<void> {
   const gone = kept;
   kept = null;
   if (gone) await rm(gone.work, { recursive: true, force: true });

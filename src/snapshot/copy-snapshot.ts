@@ -9,6 +9,7 @@
 // A destination that holds an earlier copy of the same folder (HOLDS) is
 // brought up to date: only entries the source changed since are written.
 import type { Beneath } from '../fs/beneath.js';
+import { InstallCancelled } from '../common/install-error.js';
 import type { SourceEntry, SourceScan } from './scan-source.js';
 
 // Files of one folder copied at once: enough to keep the disk busy with small files.
@@ -42,6 +43,8 @@ interface Copying {
   update: boolean;
   children: Map<string, SourceEntry[]>;
   written: number;
+  // Looked at between batches: a cancelled copy (a daemon stopping mid-way through 1 GB) ends within one batch.
+  signal: AbortSignal | undefined;
 }
 
 function sameInode(info: { dev: number | bigint; ino: number | bigint }, entry: SourceEntry): boolean {
@@ -102,6 +105,7 @@ async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying)
   const present = job.update ? await dropStale(to, entries, job) : new Set<string>();
   const files = entries.filter((e) => e.kind === 'file' && !present.has(baseName(e.path)));
   for (let i = 0; i < files.length; i += PARALLEL_FILES) {
+    if (job.signal?.aborted) throw new InstallCancelled();
     await Promise.all(
       files.slice(i, i + PARALLEL_FILES).map(async (e) => {
         await copyFile(from, to, e, job.rules);
@@ -140,8 +144,9 @@ async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying)
 }
 
 // Copies what SCAN found in FROM into TO, a new folder; or, with HOLDS (what TO holds already, kept up to date), one
-// that holds an earlier copy. Returns how many files and links were written.
-export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan, rules: CopyRules = STAGED, holds?: Holdings): Promise<number> {
+// that holds an earlier copy. Returns how many files and links were written. Cancelled with SIGNAL, HOLDS still
+// says what TO holds (each file is recorded once it is whole).
+export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan, rules: CopyRules = STAGED, holds?: Holdings, signal?: AbortSignal): Promise<number> {
   const children = new Map<string, SourceEntry[]>();
   for (const entry of scan.entries) {
     const parent = entry.path.includes('/') ? entry.path.slice(0, entry.path.lastIndexOf('/')) : '';
@@ -149,7 +154,7 @@ export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan,
     list.push(entry);
     children.set(parent, list);
   }
-  const job: Copying = { rules, holds: holds ?? new Map(), update: holds !== undefined, children, written: 0 };
+  const job: Copying = { rules, holds: holds ?? new Map(), update: holds !== undefined, children, written: 0, signal };
   await copyFolder(from, to, '', job);
   return job.written;
 }

@@ -7,6 +7,8 @@ import { copySnapshot, SourceChanged, STAGED, type CopyRules, type Holdings } fr
 import { scanSource, type SourceScan } from './scan-source.js';
 
 const COPY_ATTEMPTS = 3;
+// The error's code when the folder changed during every attempt.
+export const CONFIG_CHANGING = 'config-changing';
 
 export interface Copied extends SourceScan {
   // Files and links written; an up-to-date copy of an unchanged folder writes none.
@@ -28,7 +30,7 @@ async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, stagi
     });
     let written: number;
     try {
-      written = await copySnapshot(from, to, before, rules, holds);
+      written = await copySnapshot(from, to, before, rules, holds, ctx.signal);
     } finally {
       await from.close();
     }
@@ -56,7 +58,7 @@ export async function copyWithRetries(ctx: CommandContext, source: string, etc: 
     if (attempt < COPY_ATTEMPTS) ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
   }
   throw new InstallError(
-    'config-changing',
+    CONFIG_CHANGING,
     `${source} keeps changing`,
     `The configuration folder changed during each of ${COPY_ATTEMPTS} copies, so no consistent snapshot could be taken. Finish editing ${source}, then start the install again.`,
   );

@@ -62,6 +62,11 @@ export async function linkDestination(root: string, link: string): Promise<'insi
   return typeof result === 'string' ? result : 'inside';
 }
 
+// When the entry a stamp describes last changed (its ctime, the stamp's last field).
+export function stampChangedAtNs(stamp: string): bigint {
+  return BigInt(stamp.slice(stamp.lastIndexOf('\0') + 1));
+}
+
 export async function scanSource(dir: string): Promise<SourceScan> {
   const entries: SourceEntry[] = [];
   const prints: string[] = [];

@@ -2,17 +2,11 @@
 // medium throttled to a few MB/s, so the copy takes ~30 s, the daemon says a
 // time left from 10 % of the bytes on, none before or after the copy, and the
 // CLI's status line shows it. Its accuracy: bench/copy-time-left.bench.ts.
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { slowReads, type FailingMedium } from '../helpers/bad-medium.js';
 import { resultOf, runCli, startCli, type CliEvent } from '../helpers/cli.js';
-import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { bindMount, scratch } from '../helpers/env.js';
-import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
-import { endDiskTest } from '../helpers/loop-disk.js';
+import { endIsoStoreTest, isoStoreBed, type IsoStore } from '../helpers/iso-store.js';
 
 const PAYLOAD_BYTES = 256 * 1024 ** 2;
 const MEDIUM_BYTES_PER_SECOND = 8 * 1024 ** 2;
@@ -25,23 +19,15 @@ let daemon: RunningDaemon | null = null;
 let medium: FailingMedium | null = null;
 
 beforeEach(async () => {
-  dir = await scratch('copy-time-left');
-  root = join(dir, 'root');
-  await mkdir(root, { mode: 0o755 });
-  bindMount(root);
-  // Incompressible, so the squashfs holds (and the medium serves) all its bytes; named for this test alone.
-  const nonce = randomBytes(4).toString('hex');
-  source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'eta', payloads: { [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: PAYLOAD_BYTES } });
-  iso = buildIsoStore(dir, source);
+  // Incompressible, so the squashfs holds (and the medium serves) all its bytes.
+  ({ dir, root, source, iso } = await isoStoreBed('copy-time-left', (nonce) => ({ hostName: 'eta', payloads: { [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: PAYLOAD_BYTES } })));
   medium = await slowReads(iso.image, dir, MEDIUM_BYTES_PER_SECOND);
 }, 300_000);
 afterEach(async () => {
-  const running = daemon;
+  const [running, slow] = [daemon, medium];
   daemon = null;
-  await running?.stop();
-  await medium?.stop();
   medium = null;
-  await endDiskTest(dir, null);
+  await endIsoStoreTest(dir, running, slow);
 });
 
 describe('the copy from a slow medium', () => {

@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, readlink, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { logLinesOf, runCli, resultOf, startCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, logEntries, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { FIXTURE_CFG, NIX_CONFIG, nixCopyPattern, README_STOP_DEADLINE_MS, scratchWithRoot } from '../helpers/env.js';
 import { copyFixture, readTree } from '../helpers/tree.js';
 
@@ -19,6 +20,8 @@ const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-featur
 function nix(args: string[]): string {
   return execFileSync('nix', args, { env: nixEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+const FILLED = '"kept copy of the configuration filled"';
 
 let dir: string;
 let root: string;
@@ -197,6 +200,41 @@ describe('a successful install', () => {
     expect(log.filter((l) => /^build output line \d+ of 3000$/.test(l.msg))).toHaveLength(lines);
     expect(log.some((l) => l.source === 'nix copy')).toBe(true);
     expect(log.filter((l) => l.phaseEnded).map((l) => l.phaseEnded)).toEqual(phases);
+  });
+  it('an install asked the moment the daemon starts copies a folder never checked once into the kept copy: the daemon filled it first', async () => {
+    const source = await writeConfig(join(dir, 'nix-cfg'), { hostName: 'first-sight' });
+    // Enough entries that the daemon's fill may still run when the install is asked (the install then waits for it).
+    for (let m = 0; m < 20; m++) {
+      await mkdir(join(source, `notes-${m}`));
+      await Promise.all(Array.from({ length: 100 }, (_, i) => writeFile(join(source, `notes-${m}`, `note ${i}.txt`), `note ${m}/${i}\n`)));
+    }
+    const entries = 2 + 20 * 100;
+    // Older than the kept copy's window for files written just before a copy (RACY_MS), so one copy keeps them.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Every entry's inode, size and change times (reading changes none of them).
+    const stamps = () => execFileSync('find', [source, '-printf', '%p %i %s %T@ %C@\\n'], { encoding: 'utf8' });
+    const before = stamps();
+
+    // Root evaluates, so no check copies the folder before the install does (as on the ISO for its own
+    // folder, which the manifest describes: its check evaluates nothing).
+    daemon = await startDaemon({ dir, configDirs: [source], evalUser: false });
+    const run = await install([source]);
+    expect(run.code, run.stdout).toBe(0);
+    // The install took nothing into the kept copy: the daemon had filled it, each file once.
+    const taken = logLinesOf(run.events).filter((l) => l.source === 'hardware' && l.line.includes('kept copy'));
+    expect(taken.map((l) => l.line)).toEqual([`the kept copy of ${source} was current: nothing copied into it`]);
+    await expect.poll(() => logEntries(daemon!, FILLED).length, { timeout: 5000 }).toBe(1);
+    expect(logEntries(daemon!, FILLED).map((l) => [l.written, l.entries])).toEqual([[entries, entries]]);
+    expect((await readdir(join(root, 'etc/nixos/notes-19'))).length).toBe(100);
+    // Read only: the folder is as it was, every entry's inode and times.
+    expect(stamps()).toBe(before);
+
+    // One kept copy while the daemon runs (one folder's size in RAM on the ISO), none once it stops.
+    const pid = logEntries(daemon!, '"daemon ready"')[0]!.pid as number;
+    const keptOf = async () => (await readdir(tmpdir())).filter((n) => n.startsWith(`nixos-offline-installer-kept-${pid}-`));
+    expect(await keptOf()).toHaveLength(1);
+    await daemon!.stop();
+    expect(await keptOf()).toEqual([]);
   });
 });
 

@@ -6,18 +6,16 @@
 // install copies, it read from the squashfs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failure, moduleCopy, runCalamares } from '../helpers/calamares.js';
 import { resultOf, runCli } from '../helpers/cli.js';
-import { writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { CLI, NIX_CONFIG, REPO, bindMount, scratch, testEnv } from '../helpers/env.js';
-import { buildIsoStore, type IsoStore } from '../helpers/iso-store.js';
+import { CLI, NIX_CONFIG, REPO, testEnv } from '../helpers/env.js';
+import { endIsoStoreTest, isoStoreBed, type IsoStore } from '../helpers/iso-store.js';
 import { failingReads, overwrite, type FailingMedium } from '../helpers/bad-medium.js';
-import { attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { attachDisk, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 
 const nixEnv = { ...process.env, NIX_CONFIG: `${NIX_CONFIG}\nexperimental-features = nix-command` };
 const nix = (args: string[]) => execFileSync('nix', args, { env: nixEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,23 +37,14 @@ let daemon: RunningDaemon | null = null;
 let medium: FailingMedium | null = null;
 
 beforeEach(async () => {
-  dir = await scratch('iso-store');
-  root = join(dir, 'root');
-  await mkdir(root, { mode: 0o755 });
-  bindMount(root);
-  // Payload names of this test's own, so deleting the closure from this bed's store touches no other test's paths.
-  const nonce = randomBytes(4).toString('hex');
   // GRUB's disk a default (lib.mkDefault), so the answer file's bios-ext4 layout names its own disk.
-  source = await writeConfig(join(dir, 'nix-cfg'), { bootLoader: 'boot.loader.grub.device = lib.mkDefault "/dev/vda";\n  boot.loader.grub.efiSupport = true;', hostName: 'iso', payloads: { [`kernel-${nonce}`]: 3_000_000, [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: 2_000_000 } });
-  iso = buildIsoStore(dir, source);
+  ({ dir, root, source, iso } = await isoStoreBed('iso-store', (nonce) => ({ bootLoader: 'boot.loader.grub.device = lib.mkDefault "/dev/vda";\n  boot.loader.grub.efiSupport = true;', hostName: 'iso', payloads: { [`kernel-${nonce}`]: 3_000_000, [`locale-${nonce}`]: 40_000 }, randomPayloads: { [`firmware-${nonce}`]: 2_000_000 } })));
 });
 afterEach(async () => {
-  const running = daemon;
+  const [running, failing] = [daemon, medium];
   daemon = null;
-  await running?.stop();
-  await medium?.stop();
   medium = null;
-  await endDiskTest(dir, null);
+  await endIsoStoreTest(dir, running, failing);
 });
 
 const payloadsOf = (iso: IsoStore) => iso.paths.filter((p) => /-(payload|random)-/.test(p) && !p.endsWith('.drv'));

@@ -2,11 +2,17 @@
 // built in this bed's store, its build closure made into a squashfs as the
 // ISO's (scripts/iso-store-image.sh), then deleted from this bed's store again
 // so an install can only succeed by reading the squashfs. startDaemon({
-// isoStore }) runs the daemon on it (scripts/iso-store.sh).
+// isoStore }) runs the daemon on it (scripts/iso-store.sh). isoStoreBed and
+// endIsoStoreTest are the set-up and clean-up of the tests that use one.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { NIXOS_EXPR, REPO, testEnv } from './env.js';
+import type { FailingMedium } from './bad-medium.js';
+import { writeConfig, type ConfigSpec } from './config.js';
+import type { RunningDaemon } from './daemon.js';
+import { NIXOS_EXPR, REPO, scratchWithRoot, testEnv } from './env.js';
+import { endDiskTest } from './loop-disk.js';
 
 export interface IsoStore {
   image: string;
@@ -40,4 +46,29 @@ export function buildIsoStore(dir: string, configFolder: string, compression: 'z
   // payload names are the test's own (a nonce), so no other test's paths go with them.
   execFileSync('nix-store', ['--delete', ...paths], { env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   return { image, toplevel, paths, offsets };
+}
+
+export interface IsoStoreBed {
+  dir: string;
+  // An empty target root, a mount point.
+  root: string;
+  // The configuration, DIR/nix-cfg.
+  source: string;
+  iso: IsoStore;
+}
+
+// A scratch folder named after PREFIX with an empty target root, a configuration as SPEC gives it for a nonce
+// (its payloads named with it, so deleting the closure from this bed's store touches no other test's paths),
+// and the ISO store of its system.
+export async function isoStoreBed(prefix: string, spec: (nonce: string) => ConfigSpec): Promise<IsoStoreBed> {
+  const { dir, root } = await scratchWithRoot(prefix);
+  const source = await writeConfig(join(dir, 'nix-cfg'), spec(randomBytes(4).toString('hex')));
+  return { dir, root, source, iso: buildIsoStore(dir, source) };
+}
+
+// After each test: its daemon stopped before the medium it reads, then its mounts and disks undone, its folder gone.
+export async function endIsoStoreTest(dir: string, daemon: RunningDaemon | null, medium: FailingMedium | null): Promise<void> {
+  await daemon?.stop();
+  await medium?.stop();
+  await endDiskTest(dir, null);
 }
