@@ -7,7 +7,7 @@
 import type { Logger } from '../log/logger.js';
 import type { CommandContext } from '../common/context.js';
 import { InstallCancelled, InstallError } from '../common/install-error.js';
-import { RACY_MS, dropKeptCopy, fillKeptCopy, keptEntries, removeLeftKeptCopies } from '../prepare/private-copy.js';
+import { RACY_MS, dropKeptCopy, fillKeptCopy, keptEntries, removeLeftCopies } from '../prepare/private-copy.js';
 
 // A file written less than RACY_MS before a copy is copied again by the next one: a fill that waits this long
 // after the last change keeps every file it copies (and it is well under the time to go through Calamares' pages).
@@ -32,7 +32,7 @@ export class KeptCopyFill {
 
   // Kept copies that daemons now gone left in /tmp (after a crash): their RAM is given back.
   removeLeftovers(): Promise<void> {
-    return removeLeftKeptCopies();
+    return removeLeftCopies();
   }
 
   // Now (once the eval user is known: the copy's modes are its group's): an install asked for after this finds

@@ -29,8 +29,11 @@ import type { CommandContext } from '../common/context.js';
 import { groupReadableMode } from './eval-group-access.js';
 
 const PREFIX = 'nixos-offline-installer-';
-// Kept copies are named by their daemon's process id: another daemon's (a test's) is never taken for a leftover.
+// Kept and private copies are named by their daemon's process id: another daemon's (a test's) is never taken
+// for a leftover, and a killed daemon's are removed by the next one.
 const KEPT_PREFIX = `${PREFIX}kept-`;
+const COPY_PREFIX = `${PREFIX}copy-`;
+const LEFT_BY = new RegExp(`^(?:${KEPT_PREFIX}|${COPY_PREFIX})(\\d+)-`);
 // Links made at once.
 const PARALLEL_LINKS = 64;
 // An entry changed this shortly before its copy is copied again next time: a second write within the clock's
@@ -128,7 +131,7 @@ async function linkCopy(from: string, to: string, scan: SourceScan, rules: CopyR
 
 export async function privateCopy(ctx: CommandContext, source: string): Promise<PrivateCopy> {
   const rules = copyRules();
-  const work = await mkdtemp(join(tmpdir(), PREFIX));
+  const work = await mkdtemp(join(tmpdir(), `${COPY_PREFIX}${process.pid}-`));
   const remove = () => rm(work, { recursive: true, force: true });
   try {
     const written = await inTurn(async () => {
@@ -170,10 +173,11 @@ function running(pid: number): boolean {
   }
 }
 
-// Kept copies a daemon that is gone left in /tmp (root's folders only; after a crash): their RAM is given back.
-export async function removeLeftKeptCopies(): Promise<void> {
+// Kept and private copies a daemon that is gone left in /tmp (root's folders only; after a crash or a kill):
+// their RAM is given back.
+export async function removeLeftCopies(): Promise<void> {
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
-    const pid = Number(new RegExp(`^${KEPT_PREFIX}(\\d+)-`).exec(name)?.[1] ?? NaN);
+    const pid = Number(LEFT_BY.exec(name)?.[1] ?? NaN);
     if (!Number.isInteger(pid) || pid === process.pid || running(pid)) continue;
     const info = lstatSync(join(tmpdir(), name), { throwIfNoEntry: false });
     if (info?.isDirectory() && info.uid === 0) await rm(join(tmpdir(), name), { recursive: true, force: true });

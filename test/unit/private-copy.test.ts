@@ -6,7 +6,7 @@ import { lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dropKeptCopy, privateCopy, removeLeftKeptCopies, writeNewFile, type PrivateCopy } from '../../src/prepare/private-copy.js';
+import { dropKeptCopy, privateCopy, removeLeftCopies, writeNewFile, type PrivateCopy } from '../../src/prepare/private-copy.js';
 import { spawnSync } from 'node:child_process';
 import type { CommandContext } from '../../src/common/context.js';
 import { scratch } from '../helpers/env.js';
@@ -101,19 +101,17 @@ describe('private copies of the configuration folder', () => {
     expect((await keptFolders()).filter((n) => !before.includes(n))).toHaveLength(0);
   });
 
-  it('at start, removes the kept copies of daemons that are gone, and no running daemon’s', async () => {
+  it('at start, removes the kept and private copies of daemons that are gone, and no running daemon’s', async () => {
     const gone = spawnSync('true').pid!;
-    const left = join(tmpdir(), `nixos-offline-installer-kept-${gone}-test`);
-    const live = join(tmpdir(), `nixos-offline-installer-kept-${process.ppid}-test`);
-    await mkdir(join(left, 'nixos'), { recursive: true });
-    await mkdir(join(live, 'nixos'), { recursive: true });
+    const left = [`kept-${gone}-test`, `copy-${gone}-test`].map((n) => join(tmpdir(), `nixos-offline-installer-${n}`));
+    const live = [`kept-${process.ppid}-test`, `copy-${process.ppid}-test`].map((n) => join(tmpdir(), `nixos-offline-installer-${n}`));
+    for (const folder of [...left, ...live]) await mkdir(join(folder, 'nixos'), { recursive: true });
     try {
-      await removeLeftKeptCopies();
-      expect(await lstat(left).catch(() => null)).toBeNull();
-      expect((await lstat(live)).isDirectory()).toBe(true);
+      await removeLeftCopies();
+      for (const folder of left) expect(await lstat(folder).catch(() => null)).toBeNull();
+      for (const folder of live) expect((await lstat(folder)).isDirectory()).toBe(true);
     } finally {
-      await rm(left, { recursive: true, force: true });
-      await rm(live, { recursive: true, force: true });
+      for (const folder of [...left, ...live]) await rm(folder, { recursive: true, force: true });
     }
   });
 });
