@@ -54,6 +54,13 @@ export interface CalamaresSettingsFlags extends ClientFlags {
 // The request's own fields, as the command line gives them.
 export interface FleetServeFlags extends ClientFlags, Omit<FleetServeRequest, 'v' | 'id'> {}
 
+export interface FleetStatusFlags extends ClientFlags {
+  // The seed's URL (fleet serve prints it); without it, the fleet this machine serves.
+  fleet?: string;
+  // A file holding the fleet's secret; without it, the seed's own (root only, on the seed).
+  secretFile?: string;
+}
+
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
   daemon(flags: Record<string, string | undefined>): Promise<number>;
@@ -64,6 +71,7 @@ export interface Runners {
   calamaresSettings(flags: CalamaresSettingsFlags): Promise<number>;
   checkMedium(flags: { json: boolean; paths: string[] }): Promise<number>;
   fleetServe(flags: FleetServeFlags): Promise<number>;
+  fleetStatus(flags: FleetStatusFlags): Promise<number>;
 }
 
 const DEFAULTS = INSTALLER_DEFAULTS.daemon;
@@ -250,6 +258,15 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
         ...(o.netboot !== undefined && { netboot: resolve(o.netboot) }),
       }),
     );
+  });
+
+  const fleetStatus = clientCommand(fleet, 'status', "show each target of a fleet: its state, phase, progress, error and receipt")
+    .option('--fleet <url>', 'the seed, as fleet serve printed it (default: the fleet this machine serves)')
+    .option('--secret-file <file>', "a file holding the fleet's secret, as fleet serve printed it (default on the seed, as root: the fleet's own)");
+  finish(fleetStatus, { socket: MAX_PATH_BYTES, fleet: MAX_NAME_BYTES, secretFile: MAX_PATH_BYTES }, "\n--json prints {\"targets\": [...]}, each target's mac, state, phase, fraction, bytesCopied, copyStartedMs, copyEndedMs, error and receipt.");
+  fleetStatus.action(async (o: { socket?: string; json?: boolean; fleet?: string; secretFile?: string }) => {
+    if (o.fleet !== undefined && !/^http:\/\/[0-9.]{7,15}(:[0-9]{1,5})?\/?$/.test(o.fleet)) fleetStatus.error(`error: --fleet must be the seed's URL as fleet serve printed it, e.g. http://10.77.0.1:8470 (got ${JSON.stringify(o.fleet)})`, { exitCode: 2, code: 'noi.badFleet' });
+    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: o.fleet }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }) }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

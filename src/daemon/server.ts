@@ -25,7 +25,7 @@ import { prepareEvalHome, setEvalUser } from '../nix/eval-user.js';
 import { makeEvalReadable, removeEvalReadable } from '../nix/eval-readable.js';
 import { FACTS_NIX } from '../validate/config-facts.js';
 import { dropKeptCopy, removeLeftKeptCopies } from '../prepare/private-copy.js';
-import type { FleetInfo } from '../protocol/fleet.js';
+import { fleetStateDir, type FleetInfo } from '../protocol/fleet.js';
 import { FleetRunner } from './fleet-runner.js';
 
 // node-ipc's own lifecycle events share the bus with client frames; the guarded
@@ -70,7 +70,7 @@ export class Daemon {
     this.validation = new LiveValidation(options, logger, () => this.watcher.current(), () => this.runner.choices(), (result) => this.broadcast('validation', result), cache);
     this.machine = new MachineProbe(options, logger);
     this.peerLimit = new PeerLimit(logger);
-    this.fleets = new FleetRunner(join(dirname(options.socketPath), 'fleet'), logger);
+    this.fleets = new FleetRunner(fleetStateDir(options.socketPath), logger, options);
   }
 
   async start(): Promise<void> {

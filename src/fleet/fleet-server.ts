@@ -1,11 +1,11 @@
 // One fleet served from this seed: checks what it was asked, then its state
 // folder, HTTP server and dnsmasq, in that order; ends them in the reverse
-// order, dnsmasq's whole process group included.
+// order, dnsmasq's whole process group included, then the target checks.
 import type { Server } from 'node:http';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { DEFAULT_FLEET_PORT, type FleetInfo, type FleetServeRequest } from '../protocol/fleet.js';
+import { DEFAULT_FLEET_PORT, FLEET_FILE, type FleetInfo, type FleetServeRequest } from '../protocol/fleet.js';
 import { DEFAULT_IPXE_DIR, DEFAULT_NETBOOT_DIR, findBootFiles, netbootScript } from './boot-files.js';
 import { dnsmasqConfig } from './dnsmasq-config.js';
 import { startDnsmasq, type RunningDnsmasq } from './dnsmasq.js';
@@ -14,6 +14,7 @@ import { startHttp, stopHttp } from './http-server.js';
 import { dhcpRange, seedNetwork } from './network.js';
 import { newSecret } from './secret.js';
 import { freshStateDir } from './state-dir.js';
+import { TargetChecks, type SeedSettings } from './target-checks.js';
 import { TargetRegistry } from './targets.js';
 
 async function answersFolder(dir: string): Promise<string> {
@@ -31,10 +32,11 @@ export class FleetServer {
     private readonly http: Server,
     private readonly dnsmasq: RunningDnsmasq,
     private readonly controller: AbortController,
+    private readonly checks: TargetChecks,
   ) {}
 
   // ENDED is told if dnsmasq stops by itself while the fleet is served.
-  static async start(request: FleetServeRequest, stateDir: string, logger: Logger, ended: (why: string) => void): Promise<FleetServer> {
+  static async start(request: FleetServeRequest, stateDir: string, settings: SeedSettings, logger: Logger, ended: (why: string) => void): Promise<FleetServer> {
     const { net, proxy } = seedNetwork(request.interface, request.address);
     const answers = await answersFolder(request.answers);
     const files = await findBootFiles(request.ipxe ?? DEFAULT_IPXE_DIR, request.netboot ?? DEFAULT_NETBOOT_DIR);
@@ -42,10 +44,13 @@ export class FleetServer {
     const port = request.port ?? DEFAULT_FLEET_PORT;
     const url = `http://${net.address}:${port}`;
     const secret = newSecret();
-    const registry = new TargetRegistry(answers, join(dir, 'targets'));
-    await mkdir(join(dir, 'targets'), { mode: 0o700 });
+    const registry = new TargetRegistry(answers, dir);
+    await registry.start();
+    // `fleet status` run on the seed reads the URL and secret here (root's alone, as the folder).
+    await writeFile(join(dir, FLEET_FILE), `${JSON.stringify({ url, secret })}\n`, { mode: 0o600 });
     const log = (message: string, fields: Record<string, unknown> = {}) => logger.info({ fleet: url, ...fields }, message);
-    const http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, log }, net.address, port).catch((error: NodeJS.ErrnoException) => {
+    const checks = new TargetChecks(registry, settings, log);
+    const http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, registered: (mac) => checks.add(mac), log }, net.address, port).catch((error: NodeJS.ErrnoException) => {
       throw new FleetError('port', `the seed cannot listen on ${net.address}:${port}`, `${error.code ?? error.message}: another program uses that port; give another with --port.`);
     });
     const configFile = join(dir, 'dnsmasq.conf');
@@ -57,6 +62,7 @@ export class FleetServer {
     } catch (error) {
       controller.abort();
       await stopHttp(http);
+      await checks.stop();
       throw error;
     }
     void dnsmasq.exited.then((result) => {
@@ -64,12 +70,13 @@ export class FleetServer {
     });
     const info: FleetInfo = { url, interface: request.interface, address: `${net.address}/${net.prefix}`, proxy, secret, stateDir: dir, range: proxy ? null : dhcpRange(net) };
     logger.info({ ...info, secret: undefined }, 'fleet served');
-    return new FleetServer(info, registry, http, dnsmasq, controller);
+    return new FleetServer(info, registry, http, dnsmasq, controller, checks);
   }
 
   async stop(): Promise<void> {
     this.controller.abort();
     await this.dnsmasq.exited;
     await stopHttp(this.http);
+    await this.checks.stop();
   }
 }

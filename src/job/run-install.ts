@@ -20,7 +20,7 @@ import { batchLogEvents } from './batch-log-events.js';
 import { installContext } from './install-context.js';
 import { describeUnexpected, resultEvent, stopError } from './install-result.js';
 import type { InstallSink } from './install-sink.js';
-import type { InstallRun } from './stage.js';
+import type { InstallRun, Pipeline } from './stage.js';
 import { UNATTENDED } from './unattended-stages.js';
 
 // A failure this soon before the daemon's own stop is the stop: with KillMode=control-group
@@ -39,13 +39,15 @@ export interface InstallParams {
   sink: InstallSink;
   // Checks of unchanged folders, shared with the daemon's live checks.
   validationCache?: ValidationCache;
+  // Another install kind's stages (a fleet target's check on the seed: fleet-check-stages.ts).
+  pipeline?: Pipeline;
 }
 
 export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { installId, request, settings, signal } = params;
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
-  const pipeline = request.answers ? UNATTENDED : ATTENDED;
+  const pipeline = params.pipeline ?? (request.answers ? UNATTENDED : ATTENDED);
   // An unattended install's target is mounted later, at a folder of its own (made by its stages).
   const root = request.root ?? '(the disk named in the answer file)';
   // The request's own checks come first, with no log file: a stream of bad

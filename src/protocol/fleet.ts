@@ -1,7 +1,8 @@
 // The fleet's words on the socket and on its HTTP endpoint: the fleet-serve
 // request, what its reply says, and each target's entry in the status JSON
-// (GET /targets, later `fleet status --json`).
+// (GET /targets, `fleet status --json`), and what targets send the seed.
 // Self-contained (messages.ts imports it), so it repeats the two fields every request has.
+import { dirname, join } from 'node:path';
 
 export const FLEET_TARGET_STATES = ['waiting', 'checking', 'installing', 'succeeded', 'failed'] as const;
 export type FleetTargetState = (typeof FLEET_TARGET_STATES)[number];
@@ -36,17 +37,65 @@ export interface FleetInfo {
   range: { start: string; end: string } | null;
 }
 
-export interface FleetTarget {
+// <stateDir>/fleet.json (root's alone): how `fleet status` on the seed finds the fleet's URL and secret.
+export const FLEET_FILE = 'fleet.json';
+
+// The fleet's state folder: beside the daemon's socket (/run/nixos-offline-installer/fleet on the ISO).
+export function fleetStateDir(socketPath: string): string {
+  return join(dirname(socketPath), 'fleet');
+}
+
+export interface TargetError {
+  code: string;
+  title: string;
+  description: string;
+  field?: string;
+}
+
+// What a target says of its machine when it registers: the seed prepares and checks its system from this.
+export interface TargetHardware {
+  // nixos-generate-config --show-hardware-config --no-filesystems, run on the target (the seed adds the layout's file systems).
+  config: string;
+  // How the target booted (the layout must fit it).
+  firmware: 'efi' | 'bios';
+  // /sys/class/dmi/id's sys_vendor, product_name and product_serial, where readable (null where not).
+  dmi: { vendor: string | null; product: string | null; serial: string | null };
+}
+
+// POST /targets.
+export interface FleetRegistration {
   mac: string;
-  state: FleetTargetState;
-  // Later slices: the install's phase, progress and copy figures, and its receipt.
+  hardware: TargetHardware;
+}
+
+// POST /targets/<mac>/report: how far the target got (state installing), or its end (succeeded, with its receipt; failed, with why).
+export interface FleetReport {
+  state: 'installing' | 'succeeded' | 'failed';
   phase: string | null;
   fraction: number;
   bytesCopied: number;
   copyStartedMs: number | null;
   copyEndedMs: number | null;
-  error: { code: string; title: string; description: string; field?: string } | null;
-  receipt: unknown;
+  error: TargetError | null;
+  // The receipt as the target wrote it (succeeded only); the seed keeps it as a file and lists its path.
+  receipt?: Record<string, unknown>;
+}
+
+// The keys of each target in the status JSON, in this order (issue 28 gives them).
+export const FLEET_TARGET_KEYS = ['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt'] as const;
+
+export interface FleetTarget {
+  mac: string;
+  state: FleetTargetState;
+  // The install's phase (the seed's own while checking: hardware, validate, build), its fraction 0..1 and copy figures.
+  phase: string | null;
+  fraction: number;
+  bytesCopied: number;
+  copyStartedMs: number | null;
+  copyEndedMs: number | null;
+  error: TargetError | null;
+  // The path of the target's receipt on the seed, once it succeeded.
+  receipt: string | null;
 }
 
 export interface FleetStatus {

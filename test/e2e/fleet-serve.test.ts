@@ -48,8 +48,10 @@ function curl(netns: string, args: string[]): { status: number; body: string; co
   return { status: Number(run.stdout.slice(cut + 1)), body: run.stdout.slice(0, cut), code: run.code };
 }
 
+// What a netbooted target sends: its MAC and its hardware probe (nixos-generate-config's words, DMI, firmware).
+const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
 const register = (mac: string, token: string | null, body?: string) =>
-  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac }), `${URL}/targets`]);
+  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac, hardware: HARDWARE }), `${URL}/targets`]);
 
 function dnsmasqPid(): number {
   return Number(readFileSync(join(dir, 'fleet', 'dnsmasq.pid'), 'utf8').trim());
@@ -195,13 +197,29 @@ describe('registration', () => {
     expect(error.title).toContain('zfs-mirror');
     const status = curl(target, ['-H', `Authorization: Bearer ${secret}`, `${URL}/targets`]);
     const targets = JSON.parse(status.body).targets as { mac: string; state: string; error: { field?: string } | null }[];
-    expect(targets.map((t) => [t.mac, t.state])).toEqual([
-      [OWN_MAC, 'waiting'],
-      [OTHER_MAC, 'waiting'],
-      [BROKEN_MAC, 'failed'],
-    ]);
+    expect(targets.map((t) => t.mac)).toEqual([OWN_MAC, OTHER_MAC, BROKEN_MAC]);
+    expect(targets[2]!.state).toBe('failed');
     expect(Object.keys(targets[0]!).sort()).toEqual(['bytesCopied', 'copyEndedMs', 'copyStartedMs', 'error', 'fraction', 'mac', 'phase', 'receipt', 'state']);
     expect(targets[2]!.error?.field).toBe('layout');
+  });
+
+  it('checks each target on the seed once it registered: a seed with no configuration refuses it, saying why', async () => {
+    // This seed's daemon has no configuration folder (fleet-targets.test.ts checks and builds one).
+    const failed = await waitForState(OTHER_MAC, 'failed');
+    expect(failed.error).toMatchObject({ code: 'config-missing', title: 'No NixOS configuration found' });
+    expect(failed.error.description).toContain(join(dir, 'no-config'));
+  });
+
+  it('refuses a registration without the hardware probe, or with one that is not a probe, naming the field', () => {
+    const without = register('', secret, JSON.stringify({ mac: OWN_MAC }));
+    expect(without.status).toBe(400);
+    expect(JSON.parse(without.body).error.field).toBe('hardware');
+    const noSet = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, config: 'rm -rf /' } }));
+    expect(JSON.parse(noSet.body).error.field).toBe('hardware.config');
+    const firmware = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, firmware: 'coreboot' } }));
+    expect(JSON.parse(firmware.body).error.field).toBe('hardware.firmware');
+    const escape = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, serial: '\u001b[2J' } } }));
+    expect(JSON.parse(escape.body).error.field).toBe('hardware.dmi.serial');
   });
 
   it('refuses a MAC that is not one, before any file is named by it', () => {
@@ -280,6 +298,16 @@ describe('ending', () => {
     serve = null;
   });
 });
+
+async function waitForState(mac: string, state: string): Promise<any> {
+  let found: any = null;
+  await waitUntil(() => {
+    const status = curl(target, ['-H', `Authorization: Bearer ${secret}`, `${URL}/targets`]);
+    found = (JSON.parse(status.body).targets as any[]).find((t) => t.mac === mac);
+    return found?.state === state;
+  });
+  return found;
+}
 
 async function waitUntil(check: () => boolean): Promise<void> {
   const deadline = Date.now() + README_STOP_DEADLINE_MS;
