@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { SEED_STORE_USER } from '../nix/ssh-ng.js';
 import { DEFAULT_FLEET_PORT, FLEET_FILE, type FleetInfo, type FleetServeRequest } from '../protocol/fleet.js';
 import { DEFAULT_IPXE_DIR, DEFAULT_NETBOOT_DIR, findBootFiles, netbootScript } from './boot-files.js';
 import { dnsmasqConfig } from './dnsmasq-config.js';
@@ -14,6 +15,7 @@ import { startHttp, stopHttp } from './http-server.js';
 import { dhcpRange, seedNetwork } from './network.js';
 import { newSecret } from './secret.js';
 import { freshStateDir } from './state-dir.js';
+import { startSshd, storeUser, type RunningSshd } from './sshd.js';
 import { TargetChecks, type SeedSettings } from './target-checks.js';
 import { TargetRegistry } from './targets.js';
 
@@ -31,6 +33,7 @@ export class FleetServer {
     readonly registry: TargetRegistry,
     private readonly http: Server,
     private readonly dnsmasq: RunningDnsmasq,
+    private readonly sshd: RunningSshd,
     private readonly controller: AbortController,
     private readonly checks: TargetChecks,
   ) {}
@@ -50,32 +53,40 @@ export class FleetServer {
     await writeFile(join(dir, FLEET_FILE), `${JSON.stringify({ url, secret })}\n`, { mode: 0o600 });
     const log = (message: string, fields: Record<string, unknown> = {}) => logger.info({ fleet: url, ...fields }, message);
     const checks = new TargetChecks(registry, settings, log);
-    const http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, registered: (mac) => checks.add(mac), log }, net.address, port).catch((error: NodeJS.ErrnoException) => {
-      throw new FleetError('port', `the seed cannot listen on ${net.address}:${port}`, `${error.code ?? error.message}: another program uses that port; give another with --port.`);
-    });
-    const configFile = join(dir, 'dnsmasq.conf');
-    await writeFile(configFile, dnsmasqConfig({ interface: request.interface, net, proxy, ipxeDir: files.ipxeDir, scriptUrl: `${url}/netboot.ipxe`, leaseFile: join(dir, 'dnsmasq.leases'), pidFile: join(dir, 'dnsmasq.pid') }), { mode: 0o600 });
     const controller = new AbortController();
+    // The seed's store over ssh-ng, on the port after the HTTP server's.
+    const sshd = await startSshd(join(dir, 'ssh'), net.address, port + 1, await storeUser(), controller.signal, (line) => logger.info({ fleet: url, source: 'sshd' }, line));
+    const store = { host: net.address, port: sshd.port, user: SEED_STORE_USER, privateKey: sshd.targetKey, hostKey: sshd.hostKey };
+    let http: Server | null = null;
     let dnsmasq: RunningDnsmasq;
     try {
+      http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, store, registered: (mac) => checks.add(mac), log }, net.address, port).catch((error: NodeJS.ErrnoException) => {
+        throw new FleetError('port', `the seed cannot listen on ${net.address}:${port}`, `${error.code ?? error.message}: another program uses that port; give another with --port.`);
+      });
+      const configFile = join(dir, 'dnsmasq.conf');
+      await writeFile(configFile, dnsmasqConfig({ interface: request.interface, net, proxy, ipxeDir: files.ipxeDir, scriptUrl: `${url}/netboot.ipxe`, leaseFile: join(dir, 'dnsmasq.leases'), pidFile: join(dir, 'dnsmasq.pid') }), { mode: 0o600 });
       dnsmasq = await startDnsmasq(configFile, controller.signal, (line) => logger.info({ fleet: url, source: 'dnsmasq' }, line));
     } catch (error) {
       controller.abort();
-      await stopHttp(http);
+      if (http) await stopHttp(http);
+      await sshd.exited;
       await checks.stop();
       throw error;
     }
-    void dnsmasq.exited.then((result) => {
-      if (!controller.signal.aborted) ended(`dnsmasq exited with status ${result.exitCode ?? result.signal}`);
-    });
+    for (const [name, child] of [['dnsmasq', dnsmasq.exited], ['sshd', sshd.exited]] as const) {
+      void child.then((result) => {
+        if (!controller.signal.aborted) ended(`${name} exited with status ${result.exitCode ?? result.signal}`);
+      });
+    }
     const info: FleetInfo = { url, interface: request.interface, address: `${net.address}/${net.prefix}`, proxy, secret, stateDir: dir, range: proxy ? null : dhcpRange(net) };
     logger.info({ ...info, secret: undefined }, 'fleet served');
-    return new FleetServer(info, registry, http, dnsmasq, controller, checks);
+    return new FleetServer(info, registry, http, dnsmasq, sshd, controller, checks);
   }
 
   async stop(): Promise<void> {
     this.controller.abort();
     await this.dnsmasq.exited;
+    await this.sshd.exited;
     await stopHttp(this.http);
     await this.checks.stop();
   }

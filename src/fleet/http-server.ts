@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
+import type { SeedStoreAccess } from '../protocol/fleet.js';
 import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
 import { StateConflict, type TargetRegistry } from './targets.js';
 
@@ -23,6 +24,8 @@ export interface FleetHttp {
   initrd: string;
   secret: string;
   registry: TargetRegistry;
+  // How a target with the go copies its system: the seed's store over ssh-ng (sshd.ts), its key and the seed's host key.
+  store: SeedStoreAccess;
   // A target registered with a good answer file: the seed starts checking its system.
   registered: (mac: string) => void;
   log: (message: string, fields?: Record<string, unknown>) => void;
@@ -105,7 +108,8 @@ async function registerTarget(fleet: FleetHttp, request: IncomingMessage, respon
 function targetEntry(fleet: FleetHttp, mac: string, response: ServerResponse): void {
   const record = fleet.registry.get(mac);
   if (!record) return refuse(response, 404, 'not-registered', `${mac} has not registered with this fleet`, 'A target registers first (POST /targets).');
-  send(response, 200, { target: record.target, system: record.target.state === 'installing' ? record.system : null });
+  const go = record.target.state === 'installing';
+  send(response, 200, { target: record.target, system: go ? record.system : null, store: go ? fleet.store : null });
 }
 
 async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

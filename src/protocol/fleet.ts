@@ -81,6 +81,17 @@ export interface FleetReport {
   receipt?: Record<string, unknown>;
 }
 
+// With the go (GET /targets/<mac>): where the target copies its system from, over Nix's ssh-ng.
+export interface SeedStoreAccess {
+  host: string;
+  port: number;
+  user: string;
+  // The fleet's client key (OpenSSH private key file text); its one use is nix-daemon --stdio on the seed.
+  privateKey: string;
+  // The seed's host key ("ssh-ed25519 AAAA..."), for known_hosts.
+  hostKey: string;
+}
+
 // The keys of each target in the status JSON, in this order (issue 28 gives them).
 export const FLEET_TARGET_KEYS = ['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt'] as const;
 

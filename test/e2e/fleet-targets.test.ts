@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli, type CliHandle } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { CLI, README_STOP_DEADLINE_MS, scratch, testEnv } from '../helpers/env.js';
-import { fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
+import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
+import { copyFromSeedScript, fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
 import { inNetns, ip, Namespaces } from '../helpers/netns.js';
 
 const SEED = '10.78.0.1';
@@ -120,6 +120,34 @@ describe("the seed checks and builds each target's system before its disk is tou
     expect(failed.state).toBe('failed');
     expect(`${failed.error.title}\n${failed.error.description}`).toContain('bob');
     expect(failed.error.description).toContain("The seed's log of this check:");
+  });
+});
+
+describe("the target copies its system from the seed's store over Nix's ssh-ng", () => {
+  it('into an empty store, from a private mount namespace, with the key and host key the go gave', async () => {
+    const own = request(`/targets/${GOOD}`).json;
+    expect(own.store).toMatchObject({ host: SEED, port: Number(PORT) + 1, user: 'root' });
+    expect(own.store.hostKey).toMatch(/^ssh-ed25519 /);
+    const work = join(dir, 'target-work');
+    const root = join(dir, 'target-root');
+    await mkdir(work, { mode: 0o700 });
+    await mkdir(root);
+    await writeFile(join(work, 'copy.mjs'), copyFromSeedScript(join(REPO, 'dist'), own.store, work, root, own.system));
+    const copy = inNetns(target, ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs none /nix && [ -z "$(ls /nix)" ] && exec "$0" "$1"`, process.execPath, join(work, 'copy.mjs')], { env: testEnv(), timeoutMs: CHECK_DEADLINE_MS });
+    expect(copy.code, `${copy.stdout}\n${copy.stderr}`).toBe(0);
+    expect(copy.stdout).toMatch(/copied paths: [1-9]/);
+    const valid = inNetns(target, ['nix-store', '--store', `local?root=${root}`, '--check-validity', '--print-invalid', own.system], { env: testEnv() });
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(valid.stdout.trim()).toBe('');
+  });
+
+  it('lets the key run nothing but nix-daemon --stdio: no shell, no file read', async () => {
+    const work = join(dir, 'target-work');
+    const ssh = inNetns(target, ['ssh', '-p', String(Number(PORT) + 1), '-i', join(work, 'key'), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(work, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', `root@${SEED}`, 'cat /etc/shadow; id'], { env: testEnv(), timeoutMs: 30_000 });
+    // ssh itself got in (255 is its own failure: no connection, key refused); what ran was the forced command.
+    expect(ssh.code, ssh.stderr).not.toBe(255);
+    expect(ssh.stdout).not.toContain('root:');
+    expect(ssh.stdout).not.toContain('uid=');
   });
 });
 

@@ -37,3 +37,21 @@ export function fleetRequest(netns: string, url: string, secret: string | null, 
   const reply = curl(netns, [...auth, ...data, url]);
   return { status: reply.status, json: reply.body ? JSON.parse(reply.body) : null };
 }
+
+// A target's copy of its system from the seed, with the installer's own module (dist/nix/ssh-ng.js), run as a
+// netbooted target would: in its network namespace, in a private mount namespace whose /nix is empty (a tmpfs).
+export function copyFromSeedScript(cliDist: string, store: { host: string; port: number; privateKey: string; hostKey: string }, work: string, root: string, system: string): string {
+  return `
+import { writeFileSync } from 'node:fs';
+const { copyFromSeed, knownHostsLine } = await import(${JSON.stringify(`${cliDist}/nix/ssh-ng.js`)});
+const store = ${JSON.stringify(store)};
+writeFileSync(${JSON.stringify(`${work}/key`)}, store.privateKey, { mode: 0o600 });
+writeFileSync(${JSON.stringify(`${work}/known_hosts`)}, knownHostsLine(store, store.hostKey));
+const say = (source, line) => console.log(\`[\${source}] \${line}\`);
+const ctx = { signal: new AbortController().signal, log: say, output: say, recentLines: () => [] };
+const seed = { host: store.host, port: store.port, keyFile: ${JSON.stringify(`${work}/key`)}, knownHostsFile: ${JSON.stringify(`${work}/known_hosts`)} };
+let finished = 0;
+await copyFromSeed(ctx, seed, ${JSON.stringify(root)}, [${JSON.stringify(system)}], { started: () => {}, finished: () => finished++ });
+console.log('copied paths: ' + finished);
+`;
+}
