@@ -35,6 +35,9 @@ export interface InstallFlags extends ClientFlags {
   allowUnmounted?: boolean;
   // Every line the install's commands print, not only warnings and errors.
   verbose?: boolean;
+  // A fleet target: the seed's URL, and a file with the fleet's secret (default: the kernel command line's).
+  fleet?: string;
+  secretFile?: string;
 }
 
 export interface ValidateFlags extends ClientFlags {
@@ -185,14 +188,20 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
     .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
     .option('--flake-config <name>', FLAKE_CONFIG_HELP)
     .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)')
+    .option('--fleet <url>', "a fleet target: install what the seed at URL checked and built, on the disk its answer file names (root only)")
+    .option('--secret-file <file>', "with --fleet: a file holding the fleet's secret (default: nixos-offline-installer.fleet-secret on the kernel command line)")
     .option('--verbose', VERBOSE_HELP);
-  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean }) => {
+  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES, secretFile: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
+  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean; fleet?: string; secretFile?: string }) => {
+    if (o.fleet !== undefined) {
+      if (o.root !== undefined || o.answers !== undefined || o.user !== undefined || o.desktop !== undefined || o.flakeConfig !== undefined) install.error("error: --fleet installs what the seed's answer file says: leave out --root, --answers, --user, --desktop and --flake-config", { exitCode: 2, code: 'noi.fleetAlone' });
+      return setExitCode(await run.install({ socket: socketOf(o.socket), json: o.json === true, fleet: o.fleet, ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }), ...(o.verbose === true && { verbose: true }) }));
+    }
     if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
       install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
     }
     if (o.answers === undefined && o.root === undefined) {
-      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install, --fleet <url> for a fleet target)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
     }
     setExitCode(
       await run.install({

@@ -248,13 +248,13 @@ export class Daemon {
         }
         // Only root may install into a folder that is not a mount point (a socket-group user could name
         // /etc), or have the daemon read an answer file and wipe the disk it names.
-        const rootOnly = parsed.request.allowUnmounted ? 'allowUnmounted' : parsed.request.answers !== undefined ? 'answers' : null;
+        const rootOnly = parsed.request.allowUnmounted ? 'allowUnmounted' : parsed.request.answers !== undefined ? 'answers' : parsed.request.fleet !== undefined ? 'fleet' : null;
         if (rootOnly && this.serverOf.get(socket) !== this.rootIpc) {
           this.reply(socket, id, 'install', {
             error: {
               code: 'bad-request',
               title: `Invalid request field "${rootOnly}"`,
-              description: `"${rootOnly}" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). ${rootOnly === 'answers' ? 'Run the unattended install as root (sudo nixos-offline-installer install --answers FILE).' : 'Mount the target and install without it.'}`,
+              description: `"${rootOnly}" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). ${rootOnly === 'answers' || rootOnly === 'fleet' ? `Run the unattended install as root (sudo nixos-offline-installer install --${rootOnly} ...).` : 'Mount the target and install without it.'}`,
               field: rootOnly,
             },
           });

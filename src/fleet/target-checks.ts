@@ -11,6 +11,7 @@ import { fleetCheckPipeline } from '../job/fleet-check-stages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { chooseSource } from '../resolve/config-sources.js';
 import { errorMessage } from '../common/install-error.js';
+import { closureInfo } from '../nix/commands.js';
 import type { TargetRegistry } from './targets.js';
 
 export type SeedSettings = InstallParams['settings'];
@@ -72,7 +73,12 @@ export class TargetChecks {
     });
     if (!current() || this.controller.signal.aborted) return;
     this.log(result.ok ? 'target checked: its system is built' : 'target refused', { mac, system: result.toplevel, log: result.logPath, error: result.error?.title ?? null });
-    if (result.ok && result.toplevel) return this.registry.go(mac, result.toplevel);
+    if (result.ok && result.toplevel) {
+      // The target checks its disk holds the closure, as an unattended install does.
+      const quiet = () => undefined;
+      const paths = await closureInfo({ signal: this.controller.signal, log: quiet, output: quiet, recentLines: () => [] }, result.toplevel);
+      return this.registry.go(mac, result.toplevel, { bytes: paths.reduce((sum, p) => sum + p.narSize, 0), paths: paths.length });
+    }
     const error: { code: string; title: string; description: string; field?: string } = result.error ?? { code: 'internal-error', title: 'The check ended without a result', description: 'This is a bug in the installer.' };
     await this.registry.fail(mac, { code: error.code, title: error.title, description: `${error.description}${result.logPath ? `\nThe seed's log of this check: ${result.logPath}` : ''}`, ...(error.field !== undefined && { field: error.field }) });
   }

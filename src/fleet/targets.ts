@@ -20,8 +20,10 @@ export interface TargetRecord {
   hardware: TargetHardware;
   // The answer file chosen and what it says (null when it was refused).
   answers: Answers | null;
-  // The system the seed built for it: the target's go (state installing).
+  // The system the seed built for it and its closure's size: the target's go (state installing).
   system: string | null;
+  closureBytes: number | null;
+  closurePaths: number | null;
 }
 
 // Why a report is not taken: the target's state does not allow it.
@@ -60,7 +62,7 @@ export class TargetRegistry {
     const own = join(this.answersDir, `${mac}.json`);
     const fallback = join(this.answersDir, DEFAULT_ANSWERS);
     const chosen = (await exists(own)) ? own : fallback;
-    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null };
+    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null };
     this.targets.set(mac, record);
     try {
       record.answers = await readAnswers(chosen);
@@ -85,8 +87,8 @@ export class TargetRegistry {
     if (record?.target.state === 'checking') record.target = { ...record.target, phase, fraction };
   }
 
-  async go(mac: string, system: string): Promise<void> {
-    this.targets.get(mac)!.system = system;
+  async go(mac: string, system: string, closure: { bytes: number; paths: number }): Promise<void> {
+    Object.assign(this.targets.get(mac)!, { system, closureBytes: closure.bytes, closurePaths: closure.paths });
     await this.update(mac, { state: 'installing', phase: null, fraction: 0 });
   }
 

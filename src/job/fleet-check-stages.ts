@@ -28,6 +28,7 @@ const FIRMWARE_WORDS = { efi: 'UEFI', bios: 'a BIOS' } as const;
 function layoutOf({ answers, hardware, mac }: FleetTargetPlan) {
   const { layout } = answers;
   if (layout === null) throw new AnswerError('layout', `${answers.file}: "layout" is missing`, `A fleet target is installed with the answer file's layout (efi-ext4 or bios-ext4); configurations that lay out their disks with disko are not installed over the network yet. Add e.g. "layout": "efi-ext4" to ${answers.file}. ${NOTHING_TOUCHED}`);
+  if (layout.encrypt) throw new AnswerError('layout', `${answers.file}: "layout.encrypt" is not served to fleet targets yet`, `The passphrase file is on the seed, and a fleet target would need it over the network; install encrypted machines one at a time (install --answers), or leave out "encrypt". ${NOTHING_TOUCHED}`);
   const firmware = layoutFirmware(layout);
   if (firmware !== hardware.firmware) {
     throw new AnswerError('layout', `${answers.file}: the layout ${layout.type} needs ${FIRMWARE_WORDS[firmware]}, but ${mac} started with ${FIRMWARE_WORDS[hardware.firmware]}`, `Choose "layout": "${hardware.firmware}-ext4" for this machine (its own answer file, ${mac}.json), or switch its firmware to ${FIRMWARE_WORDS[firmware]} and network-boot it again. ${NOTHING_TOUCHED}`);

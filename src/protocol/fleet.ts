@@ -92,6 +92,16 @@ export interface SeedStoreAccess {
   hostKey: string;
 }
 
+// GET /targets/<mac>'s "go", once the seed checked and built the target's system.
+export interface FleetGo {
+  system: string;
+  closureBytes: number;
+  closurePaths: number;
+  // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, passwordHash, then, choices).
+  answers: Record<string, unknown>;
+  store: SeedStoreAccess;
+}
+
 // The keys of each target in the status JSON, in this order (issue 28 gives them).
 export const FLEET_TARGET_KEYS = ['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt'] as const;
 

@@ -55,6 +55,9 @@ export interface InstallRequest extends RequestBase {
   // Install into a folder that is not a mount point (tests and demos with a
   // scratch folder). The Calamares module never sets it.
   allowUnmounted?: boolean;
+  // A fleet target (README, "Fleet installs"): the seed's URL and the fleet's secret. The seed checks and builds
+  // the system and its answer file names the disk; this machine registers, partitions, copies the system from the seed and installs.
+  fleet?: { url: string; secret: string };
 }
 
 export type CancelRequest = RequestBase;

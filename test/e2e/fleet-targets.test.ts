@@ -4,10 +4,12 @@
 // as the eval user), the target's reports, and `fleet status`. The seed's
 // daemon and dnsmasq run in a network namespace of their own; the targets'
 // requests come from another (curl), as a netbooted installer's would.
+import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli, type CliHandle } from '../helpers/cli.js';
+import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
+import { activeUses, attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
@@ -27,6 +29,8 @@ const CHECK_DEADLINE_MS = 240_000;
 let dir: string;
 let daemon: RunningDaemon | null = null;
 let serve: CliHandle | null = null;
+let targetDaemon: RunningDaemon | null = null;
+const GiB = 1024 ** 3;
 let secret = '';
 const ns = new Namespaces();
 let seed: string;
@@ -75,6 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
   serve?.signal('SIGINT');
   await serve?.done;
   await cleanUp(dir, daemon);
@@ -92,9 +97,11 @@ describe("the seed checks and builds each target's system before its disk is tou
     expect(early.json.error.code).toBe('bad-state');
     const checked = await waitForState(GOOD, ['installing', 'failed']);
     expect(checked.error, JSON.stringify(checked.error)).toBeNull();
-    const own = request(`/targets/${GOOD}`);
-    expect(own.json.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
-    expect((await stat(own.json.system)).isDirectory()).toBe(true);
+    const { go } = request(`/targets/${GOOD}`).json;
+    expect(go.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
+    expect((await stat(go.system)).isDirectory()).toBe(true);
+    expect(go.closureBytes).toBeGreaterThan(4_000_000);
+    expect(go.answers).toMatchObject({ disk: '/dev/disk/by-id/virtio-fleet', layout: { type: 'efi-ext4' }, user: 'alice' });
   });
 
   it("evaluates the target's own probe (as the eval user): a broken one fails the check, naming the seed's hardware-configuration.nix", async () => {
@@ -125,7 +132,7 @@ describe("the seed checks and builds each target's system before its disk is tou
 
 describe("the target copies its system from the seed's store over Nix's ssh-ng", () => {
   it('into an empty store, from a private mount namespace, with the key and host key the go gave', async () => {
-    const own = request(`/targets/${GOOD}`).json;
+    const own = request(`/targets/${GOOD}`).json.go;
     expect(own.store).toMatchObject({ host: SEED, port: Number(PORT) + 1, user: 'root' });
     expect(own.store.hostKey).toMatch(/^ssh-ed25519 /);
     const work = join(dir, 'target-work');
@@ -148,6 +155,48 @@ describe("the target copies its system from the seed's store over Nix's ssh-ng",
     expect(ssh.code, ssh.stderr).not.toBe(255);
     expect(ssh.stdout).not.toContain('root:');
     expect(ssh.stdout).not.toContain('uid=');
+  });
+});
+
+describe('a fleet target installs itself (install --fleet), with an empty store, on its own disk', () => {
+  it('registers, waits for the go, partitions, copies from the seed over ssh-ng, installs, and the seed shows its receipt', async () => {
+    const own = join(dir, 'fleet-target');
+    await mkdir(own);
+    const disk = await attachDisk(own, 'disk', 3 * GiB);
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
+    // Its firmware as this machine booted (the probe says so), and the layout that fits it.
+    const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
+    await writeFile(join(dir, 'answers', `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target' }));
+    const secretFile = join(own, 'secret');
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    targetDaemon = await startDaemon({ dir: own, configDirs: [join(own, 'no-config')], netns: target, evalUser: false, emptyStore: true });
+    const run = await runCli(['install', '--socket', targetDaemon.socket, '--fleet', URL, '--secret-file', secretFile, '--json']);
+    const result = resultOf(run);
+    expect(result?.ok, JSON.stringify(result?.error ?? run.stderr)).toBe(true);
+    const phases = run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
+    expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'copy', 'install', 'report']);
+
+    const shown = status().find((t) => t.mac === mac);
+    expect(shown).toMatchObject({ state: 'succeeded', phase: 'report', fraction: 1, error: null, receipt: join(dir, 'fleet', 'receipts', `${mac}.json`) });
+    expect(shown.copyEndedMs).toBeGreaterThanOrEqual(shown.copyStartedMs);
+    expect(shown.bytesCopied).toBeGreaterThan(4_000_000);
+    const receipt = JSON.parse(await readFile(shown.receipt, 'utf8'));
+    const { go } = request(`/targets/${mac}`).json;
+    expect(go).toBeNull();
+    expect(receipt).toMatchObject({ mac, seed: URL, disk: disk.device });
+    expect(receipt.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-/);
+    expect(receipt.phases.map((p: { phase: string }) => p.phase)).toEqual(phases);
+
+    // The disk holds the system (copied into its own store) and the receipt, and nothing is left mounted.
+    expect(activeUses(disk.device)).toEqual({ mounts: [], swaps: [] });
+    const rootNode = partitionTable(disk.device).partitions.at(-1)!.node;
+    await withReadOnly(rootNode, own, 'check', async (root) => {
+      expect(existsSync(join(root, receipt.system))).toBe(true);
+      // Written during its last phase, whose end only the seed's copy has.
+      const onDisk = JSON.parse(await readFile(join(root, 'var/log/nixos-offline-installer/receipt.json'), 'utf8'));
+      expect({ ...onDisk, phases: onDisk.phases.slice(0, -1) }).toEqual({ ...receipt, phases: receipt.phases.slice(0, -1) });
+      expect((await readFile(join(root, 'etc/.stand-in-activated'), 'utf8')).trim()).toBe(receipt.system);
+    });
   });
 });
 
@@ -176,7 +225,7 @@ describe("a target's reports and fleet status", () => {
     const text = fleetStatus(target, ['--fleet', URL, '--secret-file', secretFile]);
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.split('\n');
-    expect(lines[0]).toBe(`fleet ${URL}: 1 succeeded, 3 failed`);
+    expect(lines[0]).toBe(`fleet ${URL}: 2 succeeded, 3 failed`);
     expect(lines).toContain(`${GOOD}  succeeded  report 100 %  246.0 MB copied in 4 s  receipt ${path}`);
     expect(text.stdout).toContain(`${WRONG_FIRMWARE}  failed  hardware 0 %\n    `);
   });

@@ -34,6 +34,8 @@ export interface DaemonSetup {
   isoStore?: string;
   // A network namespace made by the test (ip netns add): the daemon runs in it, with the interfaces the test gave it.
   netns?: string;
+  // A private mount namespace whose /nix is an empty tmpfs: a netbooted fleet target's empty store.
+  emptyStore?: boolean;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -62,7 +64,8 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
   const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
-  const command = setup.netns ? netnsCommand(setup.netns, [process.execPath, ...args]) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
+  const own = setup.emptyStore ? ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs none /nix && exec "$@"', 'sh', process.execPath, ...args] : [process.execPath, ...args];
+  const command = setup.netns ? netnsCommand(setup.netns, own) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
   const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
