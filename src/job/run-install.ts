@@ -55,8 +55,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   // requests must not fill the live system's /var/log (in RAM on an ISO).
   let source: string;
   try {
-    // A fleet target has no configuration folder: the seed checked and built its system.
-    source = request.fleet ? request.fleet.url : resolveSource(params.source);
+    source = resolveSource(params.source);
     await pipeline.checkRequest(request, root);
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;

@@ -14,7 +14,7 @@ import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
 import { copyFromSeedScript, fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
-import { inNetns, ip, Namespaces } from '../helpers/netns.js';
+import { emptyStoreCommand, inNetns, ip, Namespaces } from '../helpers/netns.js';
 
 const SEED = '10.78.0.1';
 const PORT = '8472';
@@ -140,7 +140,7 @@ describe("the target copies its system from the seed's store over Nix's ssh-ng",
     await mkdir(work, { mode: 0o700 });
     await mkdir(root);
     await writeFile(join(work, 'copy.mjs'), copyFromSeedScript(join(REPO, 'dist'), own.store, work, root, own.system));
-    const copy = inNetns(target, ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs none /nix && [ -z "$(ls /nix)" ] && exec "$0" "$1"`, process.execPath, join(work, 'copy.mjs')], { env: testEnv(), timeoutMs: CHECK_DEADLINE_MS });
+    const copy = inNetns(target, emptyStoreCommand([process.execPath, join(work, 'copy.mjs')]), { env: testEnv(), timeoutMs: CHECK_DEADLINE_MS });
     expect(copy.code, `${copy.stdout}\n${copy.stderr}`).toBe(0);
     expect(copy.stdout).toMatch(/copied paths: [1-9]/);
     const valid = inNetns(target, ['nix-store', '--store', `local?root=${root}`, '--check-validity', '--print-invalid', own.system], { env: testEnv() });
@@ -173,6 +173,8 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     const run = await runCli(['install', '--socket', targetDaemon.socket, '--fleet', URL, '--secret-file', secretFile, '--json']);
     const result = resultOf(run);
     expect(result?.ok, JSON.stringify(result?.error ?? run.stderr)).toBe(true);
+    // The seed stands where a configuration folder would.
+    expect(run.events.find((e) => e.type === 'reply')?.data.source).toBe(URL);
     const phases = run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
     expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'copy', 'install', 'report']);
 

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, EVAL_USER, NIXOS_EXPR, REPO, testEnv, unmountBelow } from './env.js';
-import { netnsCommand } from './netns.js';
+import { emptyStoreCommand, netnsCommand } from './netns.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -64,7 +64,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
   const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
-  const own = setup.emptyStore ? ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs none /nix && exec "$@"', 'sh', process.execPath, ...args] : [process.execPath, ...args];
+  const own = setup.emptyStore ? emptyStoreCommand([process.execPath, ...args]) : [process.execPath, ...args];
   const command = setup.netns ? netnsCommand(setup.netns, own) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
   const child = spawn(wrapped[0]!, wrapped.slice(1), { env: testEnv(setup.env), stdio: ['ignore', 'pipe', 'pipe'] });
