@@ -78,7 +78,7 @@ export class FleetServer {
         if (!controller.signal.aborted) ended(`${name} exited with status ${result.exitCode ?? result.signal}`);
       });
     }
-    const info: FleetInfo = { url, interface: request.interface, address: `${net.address}/${net.prefix}`, proxy, secret, stateDir: dir, range: proxy ? null : dhcpRange(net) };
+    const info: FleetInfo = { url, interface: request.interface, address: `${net.address}/${net.prefix}`, proxy, secret, stateDir: dir, range: proxy ? null : dhcpRange(net), storePort: sshd.port };
     logger.info({ ...info, secret: undefined }, 'fleet served');
     return new FleetServer(info, registry, http, dnsmasq, sshd, controller, checks);
   }

@@ -35,6 +35,8 @@ export interface FleetInfo {
   stateDir: string;
   // The range DHCP leases from (null with proxy DHCP).
   range: { start: string; end: string } | null;
+  // The port of the seed's store over ssh-ng (sshd, on the same address): the HTTP port + 1.
+  storePort: number;
 }
 
 // <stateDir>/fleet.json (root's alone): how `fleet status` on the seed finds the fleet's URL and secret.

@@ -273,7 +273,7 @@ describe('ending', () => {
     // Without --address: proxy DHCP beside the network's own server, from the interface's address (dnsmasq takes its PXE services).
     const proxy = startCli(serveArgs().filter((a, i, all) => a !== '--address' && all[i - 1] !== '--address'));
     const proxyReply = await proxy.waitFor((e) => e.type === 'reply');
-    expect(proxyReply.data, JSON.stringify(proxyReply.data)).toMatchObject({ ok: true, fleet: { proxy: true, range: null, url: URL, address: `${SEED}/24` } });
+    expect(proxyReply.data, JSON.stringify(proxyReply.data)).toMatchObject({ ok: true, fleet: { proxy: true, range: null, url: URL, address: `${SEED}/24`, storePort: Number(PORT) + 1 } });
     expect((await readFile(join(dir, 'fleet', 'dnsmasq.conf'), 'utf8')).split('\n')).toContain('dhcp-range=10.77.0.0,proxy,255.255.255.0');
     expect(processStartTime(dnsmasqPid())).not.toBeNull();
     proxy.signal('SIGINT');
