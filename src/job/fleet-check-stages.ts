@@ -65,5 +65,6 @@ export function fleetCheckPipeline(plan: FleetTargetPlan): Pipeline {
       buildStage,
     ],
     again: () => NOTHING_TOUCHED,
+    writesNothing: true,
   };
 }

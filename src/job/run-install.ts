@@ -140,7 +140,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   job.stopHeartbeat();
   if (state === 'succeeded') ctx.progress(1);
   // Read when logs are pruned: a log of an install that wrote nothing goes first (log/logger.ts).
-  const touched = install.targetTouched || !BEFORE_ANY_WRITE.includes(job.phase());
+  const touched = !pipeline.writesNothing && (install.targetTouched || !BEFORE_ANY_WRITE.includes(job.phase()));
   logger.info({ state, toplevel, targetLogPath, [TARGET_TOUCHED_FIELD]: touched }, `install ${installId} ${state}`);
   close();
   relay.flush();

@@ -69,6 +69,8 @@ export interface Pipeline {
   start(install: InstallRun): Promise<void>;
   // What a person can do after a failure or cancel, as far as the target or disk goes.
   again(install: InstallRun, phase: Phase): string;
+  // It writes to no target whatever phase it ends in (a fleet target's check on the seed): its log is pruned as a refused install's.
+  writesNothing?: boolean;
   // Once everything is released: the install's end, told where it must be (a fleet target's seed).
   ended?(install: InstallRun, state: ResultEvent['state'], error: (ErrorInfo & { field?: string }) | null): Promise<void>;
 }

@@ -5,7 +5,7 @@
 // daemon and dnsmasq run in a network namespace of their own; the targets'
 // requests come from another (curl), as a netbooted installer's would.
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
@@ -102,6 +102,11 @@ describe("the seed checks and builds each target's system before its disk is tou
     expect((await stat(go.system)).isDirectory()).toBe(true);
     expect(go.closureBytes).toBeGreaterThan(4_000_000);
     expect(go.answers).toMatchObject({ disk: '/dev/disk/by-id/virtio-fleet', layout: { type: 'efi-ext4' }, user: 'alice' });
+    // The check's log on the seed counts as a log of an install that wrote nothing (pruned with the refused ones).
+    const logs = (await readdir(daemon!.logDir)).filter((name) => name.startsWith(`install-fleet-${GOOD.replaceAll(':', '')}-`));
+    expect(logs).toHaveLength(1);
+    const lastLine = (await readFile(join(daemon!.logDir, logs[0]!), 'utf8')).trim().split('\n').at(-1)!;
+    expect(JSON.parse(lastLine)).toMatchObject({ state: 'succeeded', targetTouched: false });
   });
 
   it("evaluates the target's own probe (as the eval user): a broken one fails the check, naming the seed's hardware-configuration.nix", async () => {
