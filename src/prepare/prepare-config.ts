@@ -41,6 +41,8 @@ function sameText(a: string, b: string): boolean {
 // without file systems, and the file systems the layout will make in their place.
 export interface DiskToBe {
   plannedFileSystems: string;
+  // A fleet target's own probe (nixos-generate-config --show-hardware-config --no-filesystems, run there), in place of this machine's.
+  probe?: string;
 }
 
 // A check before Calamares has partitioned anything (a validate request with
@@ -58,7 +60,7 @@ export async function prepareConfig(ctx: CommandContext & { root?: string }, sou
   try {
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
+    const generated = diskToBe ? beforeLastBrace(diskToBe.probe ?? (await showHardwareConfig(ctx, null, true)), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {
