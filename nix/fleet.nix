@@ -70,6 +70,15 @@ in
     };
     users.groups.${cfg.fleet.user} = { };
 
+    # The store's sshd drops to OpenSSH's privilege-separation user (its default, "sshd", chrooted in
+    # /var/empty) before a key is checked; nixpkgs' openssh module makes it only with
+    # services.openssh.enable, and the fleet does not need that service. The same values merge with it.
+    users.users.sshd = {
+      isSystemUser = true;
+      group = "sshd";
+    };
+    users.groups.sshd = { };
+
     networking.firewall = mkIf cfg.fleet.openFirewall {
       allowedUDPPorts = [ 67 69 4011 ];
       allowedTCPPorts = [ defaults.port storePort ];

@@ -49,7 +49,9 @@ describe('the NixOS module: services.nixos-offline-installer.fleet', () => {
     // Nothing of the daemon's own hardening is touched: no address family, IP allowance or capability added.
     expect(daemon.serviceConfig).toBeUndefined();
     expect(config.users.users[INSTALLER_DEFAULTS.fleet.user]).toMatchObject({ isSystemUser: true, group: INSTALLER_DEFAULTS.fleet.user });
-    expect(config.users.groups).toEqual({ [INSTALLER_DEFAULTS.fleet.user]: {} });
+    expect(config.users.groups).toEqual({ [INSTALLER_DEFAULTS.fleet.user]: {}, sshd: {} });
+    // The store's sshd needs OpenSSH's privilege-separation user even where services.openssh is off.
+    expect(config.users.users.sshd).toEqual({ isSystemUser: true, group: 'sshd' });
     expect(config.networking.firewall).toEqual({});
   });
 
