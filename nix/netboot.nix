@@ -5,7 +5,13 @@
 # the install daemon. No target system is in it, and no nixpkgs source: a target
 # never evaluates, it gets its built system from the seed.
 # nixosOfflineInstaller: the package function (flake.nix's installerPackage).
-{ lib, modulesPath, nixosOfflineInstaller, ... }:
+{ config, lib, pkgs, modulesPath, nixosOfflineInstaller, ... }:
+let
+  cfg = config.services.nixos-offline-installer;
+  # The seed's iPXE script puts both on the kernel command line (src/fleet/boot-files.ts); the CLI reads the secret itself.
+  param = "nixos-offline-installer.fleet";
+  socket = (builtins.fromJSON (builtins.readFile ./installer-defaults.json)).daemon.socket;
+in
 {
   imports = [
     "${modulesPath}/installer/netboot/netboot-minimal.nix"
@@ -30,6 +36,78 @@
 
   # The initrd carries the store: zstd, as the ISO's squashfs (bench/medium.bench.ts), unpacks fast on the target.
   netboot.squashfsCompression = "zstd -Xcompression-level 19";
+
+  # A target's install is the daemon's (src/job/fleet-target-stages.ts): it registers with the seed over
+  # HTTP (node's fetch; the MAC from getifaddrs, over netlink) and copies the system with Nix's ssh-ng,
+  # which runs ssh. A netbooted target serves no fleet and its one network is the fleet's, whose
+  # address it learns only at boot: so here, not in the ISO's daemon, IP is allowed.
+  systemd.services.nixos-offline-installer = {
+    path = [ pkgs.openssh ];
+    serviceConfig = {
+      RestrictAddressFamilies = [ "AF_INET" "AF_NETLINK" ];
+      IPAddressAllow = [ "any" ];
+    };
+  };
+
+  # The target's install at boot: `nixos-offline-installer install --fleet <url>` from the kernel
+  # command line, on tty1 as the unattended install (nix/unattended.nix), whose console it shares.
+  systemd.services.nixos-offline-installer-fleet-target = {
+    description = "NixOS install of this fleet target from the seed on the kernel command line";
+    wantedBy = [ "multi-user.target" ];
+    requires = [ "nixos-offline-installer.service" ];
+    after = [ "nixos-offline-installer.service" "network-online.target" "getty@tty1.service" ];
+    wants = [ "network-online.target" ];
+    conflicts = [ "getty@tty1.service" ];
+    unitConfig.ConditionKernelCommandLine = param;
+    # Never run again by a configuration switch: it erases a disk.
+    restartIfChanged = false;
+    environment.NOI_SOCKET = socket;
+    # ssh: what Nix's ssh-ng runs, also here for a technician's `install --fleet` by hand on this console.
+    path = [ cfg.package pkgs.openssh ];
+    script = ''
+      set -f
+      url=
+      for word in $(cat /proc/cmdline); do
+        case "$word" in
+          ${param}=*) url="''${word#${param}=}" ;;
+        esac
+      done
+      if [ -z "$url" ]; then
+        echo "The kernel command line has ${param} but no URL (${param}=http://10.77.0.1:8470)."
+        exit 2
+      fi
+      # The daemon starts in a fraction of a second; wait for its socket rather than fail.
+      for _ in $(seq 1 150); do
+        [ -S ${socket} ] && break
+        sleep 0.2
+      done
+      echo
+      echo "FLEET INSTALL from $url"
+      echo "The disk the seed's answer file names will be erased. Ctrl-C cancels."
+      echo
+      exec nixos-offline-installer install --fleet "$url"
+    '';
+    serviceConfig = {
+      # Simple, not oneshot: multi-user.target must not wait for a whole install.
+      Type = "simple";
+      # A failed install is reported on the console and to the seed; repeating it would erase the disk again.
+      Restart = "no";
+      StandardInput = "tty";
+      StandardOutput = "tty";
+      StandardError = "tty";
+      TTYPath = "/dev/tty1";
+      TTYReset = true;
+      TTYVHangup = true;
+      # Only a client of the daemon's socket (which does the network work): no capabilities, no network.
+      CapabilityBoundingSet = "";
+      NoNewPrivileges = true;
+      ProtectSystem = "strict";
+      ProtectHome = true;
+      PrivateTmp = true;
+      PrivateNetwork = true;
+      RestrictAddressFamilies = [ "AF_UNIX" ];
+    };
+  };
 
   system.stateVersion = lib.mkDefault lib.trivial.release;
 }

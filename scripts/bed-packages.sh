@@ -11,6 +11,8 @@ bed_packages() {
   # and what the fleet test asks with in a PXE ROM's place: busybox udhcpc (DHCP), curl (TFTP and HTTP).
   # systemd: the HTTP front (systemd-socket-activate, systemd-socket-proxyd) and systemd-analyze verify.
   printf '%s\n' dnsmasq-base busybox curl systemd
+  # The seed's store served to targets over Nix's ssh-ng (src/fleet/sshd.ts): OpenSSH's sshd, and ssh on the targets.
+  printf '%s\n' openssh-server openssh-client
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).

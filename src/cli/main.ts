@@ -21,6 +21,7 @@ const runners: Runners = {
   calamaresSettings: async (flags) => (await import('./commands/calamares-settings.js')).runCalamaresSettings(flags),
   checkMedium: async (flags) => (await import('./commands/check-medium.js')).runCheckMedium(flags),
   fleetServe: async (flags) => (await import('./commands/fleet.js')).runFleetServe(flags),
+  fleetStatus: async (flags) => (await import('./commands/fleet-status.js')).runFleetStatus(flags),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -35,6 +35,9 @@ export interface InstallFlags extends ClientFlags {
   allowUnmounted?: boolean;
   // Every line the install's commands print, not only warnings and errors.
   verbose?: boolean;
+  // A fleet target: the seed's URL, and a file with the fleet's secret (default: the kernel command line's).
+  fleet?: string;
+  secretFile?: string;
 }
 
 export interface ValidateFlags extends ClientFlags {
@@ -54,6 +57,13 @@ export interface CalamaresSettingsFlags extends ClientFlags {
 // The request's own fields, as the command line gives them.
 export interface FleetServeFlags extends ClientFlags, Omit<FleetServeRequest, 'v' | 'id'> {}
 
+export interface FleetStatusFlags extends ClientFlags {
+  // The seed's URL (fleet serve prints it); without it, the fleet this machine serves.
+  fleet?: string;
+  // A file holding the fleet's secret; without it, the seed's own (root only, on the seed).
+  secretFile?: string;
+}
+
 // What each command does once its command line is checked; each resolves with the exit code.
 export interface Runners {
   daemon(flags: Record<string, string | undefined>): Promise<number>;
@@ -64,6 +74,7 @@ export interface Runners {
   calamaresSettings(flags: CalamaresSettingsFlags): Promise<number>;
   checkMedium(flags: { json: boolean; paths: string[] }): Promise<number>;
   fleetServe(flags: FleetServeFlags): Promise<number>;
+  fleetStatus(flags: FleetStatusFlags): Promise<number>;
 }
 
 const DEFAULTS = INSTALLER_DEFAULTS.daemon;
@@ -177,14 +188,20 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
     .option('--desktop <id>', 'a Calamares desktop id (gnome, plasma6, xfce, ...), or "" for none')
     .option('--flake-config <name>', FLAKE_CONFIG_HELP)
     .option('--allow-unmounted', 'accept a root that is not a mount point (tests and demos only; root only)')
+    .option('--fleet <url>', "a fleet target: install what the seed at URL checked and built, on the disk its answer file names (root only)")
+    .option('--secret-file <file>', "with --fleet: a file holding the fleet's secret (default: nixos-offline-installer.fleet-secret on the kernel command line)")
     .option('--verbose', VERBOSE_HELP);
-  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
-  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean }) => {
+  finish(install, { socket: MAX_PATH_BYTES, root: MAX_PATH_BYTES, answers: MAX_PATH_BYTES, secretFile: MAX_PATH_BYTES }, '\nOn a terminal a progress bar is shown; Ctrl-C cancels the install (a second Ctrl-C leaves without waiting).');
+  install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean; fleet?: string; secretFile?: string }) => {
+    if (o.fleet !== undefined) {
+      if (o.root !== undefined || o.answers !== undefined || o.user !== undefined || o.desktop !== undefined || o.flakeConfig !== undefined) install.error("error: --fleet installs what the seed's answer file says: leave out --root, --answers, --user, --desktop and --flake-config", { exitCode: 2, code: 'noi.fleetAlone' });
+      return setExitCode(await run.install({ socket: socketOf(o.socket), json: o.json === true, fleet: o.fleet, ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }), ...(o.verbose === true && { verbose: true }) }));
+    }
     if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
       install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
     }
     if (o.answers === undefined && o.root === undefined) {
-      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
+      install.error("error: required option '--root <dir>' not specified (or --answers <file> for an unattended install, --fleet <url> for a fleet target)", { exitCode: 2, code: 'commander.missingMandatoryOptionValue' });
     }
     setExitCode(
       await run.install({
@@ -250,6 +267,15 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
         ...(o.netboot !== undefined && { netboot: resolve(o.netboot) }),
       }),
     );
+  });
+
+  const fleetStatus = clientCommand(fleet, 'status', "show each target of a fleet: its state, phase, progress, error and receipt")
+    .option('--fleet <url>', 'the seed, as fleet serve printed it (default: the fleet this machine serves)')
+    .option('--secret-file <file>', "a file holding the fleet's secret, as fleet serve printed it (default on the seed, as root: the fleet's own)");
+  finish(fleetStatus, { socket: MAX_PATH_BYTES, fleet: MAX_NAME_BYTES, secretFile: MAX_PATH_BYTES }, "\n--json prints {\"targets\": [...]}, each target's mac, state, phase, fraction, bytesCopied, copyStartedMs, copyEndedMs, error and receipt.");
+  fleetStatus.action(async (o: { socket?: string; json?: boolean; fleet?: string; secretFile?: string }) => {
+    if (o.fleet !== undefined && !/^http:\/\/[0-9.]{7,15}(:[0-9]{1,5})?\/?$/.test(o.fleet)) fleetStatus.error(`error: --fleet must be the seed's URL as fleet serve printed it, e.g. http://10.77.0.1:8470 (got ${JSON.stringify(o.fleet)})`, { exitCode: 2, code: 'noi.badFleet' });
+    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: o.fleet }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }) }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

@@ -20,6 +20,8 @@ export interface StageCommand {
   input?: string;
   // Another user to run it as, with what it adds to the environment.
   user?: { uid: number; gid: number; cwd: string; env: Record<string, string> };
+  // What it adds to the environment when run as root (e.g. NIX_SSHOPTS).
+  env?: Record<string, string>;
   // Builds the error for a non-zero exit.
   failure: (result: ChildResult) => InstallError;
 }
@@ -32,6 +34,7 @@ export async function runStageCommand(ctx: CommandContext, command: StageCommand
     signal: ctx.signal,
     captureStdout: command.captureStdout ?? false,
     ...(command.input !== undefined && { input: command.input }),
+    ...(command.env && { env: command.env }),
     ...(command.user && { user: command.user, env: command.user.env }),
     onLine: (line, stream) => {
       if (stream === 'stderr' ? command.logStderr !== false : command.logStdout !== false) ctx.output(source, line);

@@ -7,6 +7,7 @@ import type { FleetInfo, FleetServeRequest } from '../protocol/fleet.js';
 import type { RequestError } from '../protocol/messages.js';
 import { FleetError } from '../fleet/fleet-error.js';
 import { FleetServer, type FleetSettings } from '../fleet/fleet-server.js';
+import type { SeedSettings } from '../fleet/target-checks.js';
 import { errorMessage } from '../common/install-error.js';
 
 export type FleetReply = { fleet: FleetInfo } | { error: RequestError };
@@ -20,6 +21,8 @@ export class FleetRunner {
   constructor(
     private readonly settings: FleetSettings,
     private readonly logger: Logger,
+    // What a target's check on the seed runs with: the daemon's own settings (configuration folders, eval user's Nix, logs).
+    private readonly seed: SeedSettings,
   ) {}
 
   // Starts a fleet for SOCKET (root's socket only: it serves DHCP and hands out installs of disks).
@@ -28,7 +31,7 @@ export class FleetRunner {
     if (this.fleet || this.starting || this.stopped) return { error: { code: 'busy', title: 'A fleet is already served', description: `This seed serves ${this.fleet?.info.url ?? 'a fleet'} already; end that one (Ctrl-C where fleet serve runs) first.` } };
     this.starting = true;
     try {
-      const fleet = await FleetServer.start(request, this.settings, this.logger, (why) => {
+      const fleet = await FleetServer.start(request, this.settings, this.seed, this.logger, (why) => {
         this.logger.error({ why }, 'the fleet stopped: one of its servers ended');
         void this.endAndClose();
       });

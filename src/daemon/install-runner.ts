@@ -57,7 +57,8 @@ export class InstallRunner {
     const installId = newInstallId();
     const controller = new AbortController();
     const started = Date.now();
-    const source = chooseSource(this.options.configDirs, this.options.socketGid);
+    // A fleet target installs what its seed checked and built: the seed stands where the folder would.
+    const source = request.fleet ? { active: request.fleet.url, candidates: [], problem: null } : chooseSource(this.options.configDirs, this.options.socketGid);
     this.controller = controller;
     this.request = request;
     this.state = { state: 'running', installId, root: request.root ?? null, source: source.active, phase: null, progress: null, startedAt: new Date().toISOString(), finishedAt: null, result: null };

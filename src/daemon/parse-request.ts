@@ -83,7 +83,7 @@ function checkChoicesField(id: string, value: unknown): { choices: InstallChoice
 
 const FIELDS: Record<RequestType, readonly string[]> = {
   status: ['v', 'id', 'watch'],
-  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted'],
+  install: ['v', 'id', 'root', 'answers', 'user', 'desktop', 'partitions', 'choices', 'cancelOnDisconnect', 'flakeConfig', 'allowUnmounted', 'fleet'],
   cancel: ['v', 'id'],
   validate: ['v', 'id', 'user', 'desktop', 'flakeConfig', 'choices'],
   'fleet-serve': ['v', 'id', 'interface', 'address', 'answers', 'port', 'ipxe', 'netboot'],
@@ -125,6 +125,17 @@ function checkUnattended(id: string, record: Record<string, unknown>): { answers
     if (record[key] !== undefined) return { error: bad(id, key, `"${key}" cannot be combined with "answers": an unattended install takes the disk, user and desktop from the answer file and mounts the disk itself.`) };
   }
   return { answers };
+}
+
+// A fleet target's install: the seed's URL and the fleet's secret, nothing else (the seed's answer file decides the rest).
+function checkFleetInstall(id: string, record: Record<string, unknown>): ParseResult {
+  const fleet = record.fleet as { url?: unknown; secret?: unknown } | null;
+  const extra = Object.keys(record).find((key) => !['v', 'id', 'fleet'].includes(key));
+  if (extra !== undefined) return bad(id, extra, `"${extra}" cannot be combined with "fleet": a fleet target installs what the seed's answer file says.`);
+  if (fleet === null || typeof fleet !== 'object' || Object.keys(fleet).some((k) => k !== 'url' && k !== 'secret')) return bad(id, 'fleet', '"fleet" must be {"url": "http://<seed>:<port>", "secret": "<the fleet\'s secret>"}.');
+  if (typeof fleet.url !== 'string' || !/^http:\/\/[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$/.test(fleet.url)) return bad(id, 'fleet', '"fleet.url" must be the seed\'s URL as fleet serve printed it, e.g. http://10.77.0.1:8470.');
+  if (typeof fleet.secret !== 'string' || !/^[!-~]{1,256}$/.test(fleet.secret)) return bad(id, 'fleet', '"fleet.secret" must be the fleet\'s secret as fleet serve printed it.');
+  return { ok: true, value: { type: 'install', request: { v: PROTOCOL_VERSION, id, fleet: { url: fleet.url, secret: fleet.secret } } } };
 }
 
 // No control characters: the folders go into dnsmasq's configuration file, one per line.
@@ -184,6 +195,7 @@ export function parseRequest(type: string, data: unknown): ParseResult {
     }
     case 'install': {
       const { root, answers, user, desktop, partitions, choices, cancelOnDisconnect, allowUnmounted } = record;
+      if (record.fleet !== undefined) return checkFleetInstall(id, record);
       if (answers !== undefined) {
         const unattended = checkUnattended(id, record);
         if ('error' in unattended) return unattended.error;

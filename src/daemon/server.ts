@@ -6,7 +6,7 @@ import { endLeftovers, recordChildrenIn } from '../process/child-record.js';
 import { KILL_GRACE_MS } from '../process/run-child.js';
 import { IPCModule } from 'node-ipc';
 import { configureIpc } from '../protocol/ipc-config.js';
-import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestError, type StatusInfo, type ValidationResult } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type EventMap, type ReplyEvent, type RequestError, type StatusInfo, type ValidationResult, type CancelEnded } from '../protocol/messages.js';
 import { rootSocketPath } from '../protocol/socket-path.js';
 import type { EventType } from '../protocol/vocabularies.js';
 import { parseRequest, type ParsedRequest } from './parse-request.js';
@@ -73,7 +73,7 @@ export class Daemon {
     this.fill = new KeptCopyFill(logger, () => this.watcher.current().active);
     this.machine = new MachineProbe(options, logger);
     this.peerLimit = new PeerLimit(logger);
-    this.fleets = new FleetRunner(options.fleet, logger);
+    this.fleets = new FleetRunner(options.fleet, logger, options);
   }
 
   async start(): Promise<void> {
@@ -195,7 +195,7 @@ export class Daemon {
     return [...this.subscribers].filter((socket) => this.serverOf.get(socket) === this.ipc).length;
   }
 
-  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo } | { error: RequestError }): void {
+  private reply(socket: Socket, id: string, request: string, body: { status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo; ended?: CancelEnded } | { error: RequestError }): void {
     const reply: ReplyEvent = 'error' in body ? { v: PROTOCOL_VERSION, id, request, ok: false, error: body.error } : { v: PROTOCOL_VERSION, id, request, ok: true, ...body };
     this.send(socket, 'reply', reply);
   }
@@ -249,13 +249,13 @@ export class Daemon {
         }
         // Only root may install into a folder that is not a mount point (a socket-group user could name
         // /etc), or have the daemon read an answer file and wipe the disk it names.
-        const rootOnly = parsed.request.allowUnmounted ? 'allowUnmounted' : parsed.request.answers !== undefined ? 'answers' : null;
+        const rootOnly = parsed.request.allowUnmounted ? 'allowUnmounted' : parsed.request.answers !== undefined ? 'answers' : parsed.request.fleet !== undefined ? 'fleet' : null;
         if (rootOnly && this.serverOf.get(socket) !== this.rootIpc) {
           this.reply(socket, id, 'install', {
             error: {
               code: 'bad-request',
               title: `Invalid request field "${rootOnly}"`,
-              description: `"${rootOnly}" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). ${rootOnly === 'answers' ? 'Run the unattended install as root (sudo nixos-offline-installer install --answers FILE).' : 'Mount the target and install without it.'}`,
+              description: `"${rootOnly}" is accepted only from root, through root's socket (${rootSocketPath(this.options.socketPath)}). ${rootOnly === 'answers' || rootOnly === 'fleet' ? `Run the unattended install as root (sudo nixos-offline-installer install --${rootOnly} ...).` : 'Mount the target and install without it.'}`,
               field: rootOnly,
             },
           });
@@ -291,7 +291,7 @@ export class Daemon {
       case 'cancel': {
         // The install, and a fleet if root asks (root alone serves one).
         const install = this.runner.cancel();
-        void this.fleets.cancel(this.serverOf.get(socket) === this.rootIpc).then((fleet) => this.reply(socket, id, 'cancel', install || fleet ? {} : { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel (a fleet is ended by root alone).' } }));
+        void this.fleets.cancel(this.serverOf.get(socket) === this.rootIpc).then((fleet) => this.reply(socket, id, 'cancel', install || fleet ? { ended: { install, fleet } } : { error: { code: 'not-running', title: 'No install is running', description: 'There is nothing to cancel (a fleet is ended by root alone).' } }));
         return;
       }
     }

@@ -1,8 +1,9 @@
-// How the fleet's two network servers run. The install daemon's own unit opens
+// How the fleet's three network servers run. The install daemon's own unit opens
 // no IP socket (RestrictAddressFamilies=AF_UNIX, IPAddressDeny=any) and is not
-// widened for the fleet: dnsmasq (DHCP, TFTP) and the HTTP front
+// widened for the fleet: dnsmasq (DHCP, TFTP), the HTTP front
 // (systemd-socket-activate + systemd-socket-proxyd, forwarding to the daemon's
-// HTTP server on a Unix socket in the fleet's folder) each run in a transient
+// HTTP server on a Unix socket in the fleet's folder) and the store's sshd
+// (Nix's ssh-ng for the targets, src/fleet/sshd.ts) each run in a transient
 // unit of their own (systemd-run) with the properties below, when the daemon
 // runs under systemd (NOI_FLEET_UNITS=systemd, set by the NixOS module).
 // Otherwise (a daemon started by hand, the tests) they are its children.
@@ -14,6 +15,9 @@ export const FLEET_UNIT_MODES: readonly FleetUnitMode[] = ['direct', 'systemd'];
 
 export const DHCP_UNIT = 'nixos-offline-installer-fleet-dhcp';
 export const HTTP_UNIT = 'nixos-offline-installer-fleet-http';
+export const STORE_UNIT = 'nixos-offline-installer-fleet-store';
+export const FLEET_UNITS = [STORE_UNIT, HTTP_UNIT, DHCP_UNIT] as const;
+const SERVES: Record<string, string> = { [DHCP_UNIT]: 'DHCP and TFTP', [HTTP_UNIT]: 'HTTP', [STORE_UNIT]: 'store (sshd)' };
 export const DAEMON_UNIT = 'nixos-offline-installer.service';
 
 // One unit property and why it is safe (or needed), as the NixOS module comments its options. Every key is
@@ -76,9 +80,21 @@ export function httpUnit(net: Ipv4Network, user: { name: string; group: string }
   ];
 }
 
+// sshd runs as root: it authenticates, then its privilege-separated child runs as sshd's own user in a
+// chroot, and the one key's forced command drops (setpriv) to the store user for nix-daemon --stdio,
+// which reaches the seed's nix-daemon over its Unix socket as an untrusted client.
+export function storeUnit(net: Ipv4Network, stateDir: string): UnitProperty[] {
+  return [
+    ...common(net),
+    { key: 'CapabilityBoundingSet', value: 'CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_SYS_CHROOT CAP_KILL', why: 'A port below 1024 if --port names one; changing to sshd\'s user and (setpriv) the store user; the privilege-separation chroot; ending its own unprivileged child. No CAP_DAC_OVERRIDE: its files are root\'s own.' },
+    { key: 'RestrictAddressFamilies', value: 'AF_INET AF_UNIX', why: 'The listening socket (IPv4), and nix-daemon\'s Unix socket for the forced command (plus the user lookup).' },
+    { key: 'ReadWritePaths', value: stateDir, why: 'Its pid file is in the fleet\'s folder; the store is only read, through nix-daemon.' },
+  ];
+}
+
 // systemd-run's argv that runs COMMAND as UNIT with PROPERTIES, its output on the daemon's pipes, until it ends.
 export function systemdRun(unit: string, properties: readonly UnitProperty[], command: readonly string[]): string[] {
-  return ['--unit', unit, '--description', `NixOS offline installer: the fleet's ${unit === DHCP_UNIT ? 'DHCP and TFTP' : 'HTTP'} server`, '--pipe', '--wait', '--quiet', '--collect', '--service-type=exec', ...properties.flatMap((p) => ['--property', `${p.key}=${p.value}`]), '--', ...command];
+  return ['--unit', unit, '--description', `NixOS offline installer: the fleet's ${SERVES[unit] ?? unit} server`, '--pipe', '--wait', '--quiet', '--collect', '--service-type=exec', ...properties.flatMap((p) => ['--property', `${p.key}=${p.value}`]), '--', ...command];
 }
 
 // The unit as a file (for systemd-analyze verify and the reader): the same properties.

@@ -1,14 +1,19 @@
 // The seed's HTTP server for its fleet, on the seed's address alone: the iPXE
 // script and the netboot kernel and initrd (plain files, not a store protocol),
-// registration (POST /targets) and the targets' status (GET /targets), both
-// only with the fleet's secret. Requests are small and bounded.
+// registration (POST /targets), the targets' status (GET /targets), a target's
+// own entry (GET /targets/<mac>: the seed's go) and its reports (POST
+// /targets/<mac>/report), all only with the fleet's secret. Requests are small
+// and bounded.
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
-import { MAC_ADDRESS, type TargetRegistry } from './targets.js';
+import type { SeedStoreAccess } from '../protocol/fleet.js';
+import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
+import { StateConflict, type TargetRegistry } from './targets.js';
 
-const MAX_BODY_BYTES = 16 * 1024;
+// A registration carries the hardware probe (a few kB), a report the receipt.
+const MAX_BODY_BYTES = 64 * 1024;
 // A LAN of 50 targets needs few connections at once; slow or idle ones are closed.
 const MAX_CONNECTIONS = 128;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -19,6 +24,10 @@ export interface FleetHttp {
   initrd: string;
   secret: string;
   registry: TargetRegistry;
+  // How a target with the go copies its system: the seed's store over ssh-ng (sshd.ts), its key and the seed's host key.
+  store: SeedStoreAccess;
+  // A target registered with a good answer file: the seed starts checking its system.
+  registered: (mac: string) => void;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -64,26 +73,62 @@ function readJson(request: IncomingMessage): Promise<{ value: unknown } | { prob
   });
 }
 
-async function registerTarget(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
+// A bad body is told with the field and what is wrong, so a target's console can show it.
+async function readMessage<T>(request: IncomingMessage, response: ServerResponse, parse: (value: unknown) => T, example: string): Promise<T | null> {
   const body = await readJson(request);
   if ('problem' in body) {
     response.setHeader('connection', 'close');
-    return refuse(response, 400, 'bad-registration', 'The registration could not be read', `${body.problem}; send {"mac": "52:54:00:12:34:56"}.`);
+    refuse(response, 400, 'bad-message', 'The request could not be read', `${body.problem}; send ${example}.`);
+    return null;
   }
-  const value = body.value as Record<string, unknown> | null;
-  const unknown = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).find((key) => key !== 'mac' && key !== 'hardware') : 'mac';
-  if (unknown !== undefined) return refuse(response, 400, 'bad-registration', `Unknown field "${unknown.slice(0, 32)}"`, 'A registration has the fields mac and hardware.', unknown.slice(0, 32));
-  const mac = value!.mac;
-  if (typeof mac !== 'string' || !MAC_ADDRESS.test(mac)) return refuse(response, 400, 'bad-registration', 'The MAC address is not one', '"mac" must be six lower-case hex pairs joined by colons, e.g. "52:54:00:12:34:56".', 'mac');
-  if (fleet.registry.full && !fleet.registry.list().some((t) => t.mac === mac)) return refuse(response, 503, 'fleet-full', 'The fleet has as many targets as it takes', 'Serve the remaining machines as a new fleet.');
-  const registration = await fleet.registry.register(mac);
-  fleet.log('target registered', { mac, state: registration.target.state, answerFile: registration.answerFile, error: registration.target.error?.title ?? null });
-  if (registration.target.error) return send(response, 422, { target: registration.target, error: registration.target.error });
-  send(response, 200, { target: registration.target, answerFile: registration.answerFile, disk: registration.disk });
+  try {
+    return parse(body.value);
+  } catch (error) {
+    if (!(error instanceof BadMessage)) throw error;
+    refuse(response, 400, 'bad-message', `"${error.field || 'body'}" ${error.problem}`, `Send ${example}.`, error.field || undefined);
+    return null;
+  }
 }
 
+async function registerTarget(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const registration = await readMessage(request, response, parseRegistration, '{"mac": "52:54:00:12:34:56", "hardware": {"config": ..., "firmware": "efi", "dmi": {...}}}');
+  if (!registration) return;
+  const { mac } = registration;
+  if (fleet.registry.full && !fleet.registry.get(mac)) return refuse(response, 503, 'fleet-full', 'The fleet has as many targets as it takes', 'Serve the remaining machines as a new fleet.');
+  const record = await fleet.registry.register(registration);
+  const { target, answers } = record;
+  fleet.log('target registered', { mac, state: target.state, answerFile: answers?.file ?? null, firmware: registration.hardware.firmware, error: target.error?.title ?? null });
+  if (target.error) return send(response, 422, { target, error: target.error });
+  send(response, 200, { target, answerFile: answers!.file, disk: answers!.disk });
+  // After the answer: it says the target waits; the check begins now.
+  fleet.registered(mac);
+}
+
+// A target's own entry: what it polls for the seed's go (the system to copy) or a refusal.
+function targetEntry(fleet: FleetHttp, mac: string, response: ServerResponse): void {
+  const record = fleet.registry.get(mac);
+  if (!record) return refuse(response, 404, 'not-registered', `${mac} has not registered with this fleet`, 'A target registers first (POST /targets).');
+  const go = record.target.state === 'installing';
+  send(response, 200, { target: record.target, ...(go ? { go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, answers: record.answers, store: fleet.store } } : { go: null }) });
+}
+
+async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const report = await readMessage(request, response, parseReport, '{"state": "installing", "phase": "copy", "fraction": 0.5, "bytesCopied": 0, "copyStartedMs": null, "copyEndedMs": null, "error": null}');
+  if (!report) return;
+  try {
+    const target = await fleet.registry.report(mac, report);
+    if (report.state !== 'installing' || target.phase !== report.phase) fleet.log('target reported', { mac, state: target.state, phase: target.phase, error: target.error?.title ?? null, receipt: target.receipt });
+    send(response, 200, { target });
+  } catch (error) {
+    if (!(error instanceof StateConflict)) throw error;
+    refuse(response, 409, 'bad-state', 'The report does not fit the target\'s state', error.message);
+  }
+}
+
+const TARGET_PATH = /^\/targets\/([0-9a-f]{2}(?::[0-9a-f]{2}){5})(\/report)?$/;
+
 async function route(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const path = (request.url ?? '').split('?')[0];
+  const path = (request.url ?? '').split('?')[0]!;
   const method = request.method ?? '';
   if (method === 'GET' && path === '/netboot.ipxe') {
     response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -91,12 +136,16 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
   }
   if (method === 'GET' && path === `/${KERNEL}`) return sendFile(response, fleet.kernel);
   if (method === 'GET' && path === `/${INITRD}`) return sendFile(response, fleet.initrd);
-  if (path !== '/targets') return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves /netboot.ipxe, the netboot files and /targets.');
-  if (method !== 'GET' && method !== 'POST') return refuse(response, 405, 'bad-method', `${method.slice(0, 16)} is not served`, '/targets takes GET and POST.');
+  const one = TARGET_PATH.exec(path);
+  if (path !== '/targets' && !one) return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves /netboot.ipxe, the netboot files, /targets, /targets/<mac> and /targets/<mac>/report.');
+  const allowed = !one ? ['GET', 'POST'] : one[2] ? ['POST'] : ['GET'];
+  if (!allowed.includes(method)) return refuse(response, 405, 'bad-method', `${method.slice(0, 16)} is not served`, `${path} takes ${allowed.join(' and ')}.`);
   if (!sameSecret(bearerToken(request.headers.authorization), fleet.secret)) {
-    fleet.log('refused a request without the fleet secret', { method, path, from: request.socket.remoteAddress });
-    return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", "Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (nixos-offline-installer.fleet-secret).");
+    // No client address: behind the HTTP front every peer is the proxy on a Unix socket; the path names the target, if any.
+    fleet.log('refused a request without the fleet secret', { method, path });
+    return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", "Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (nixos-offline-installer.fleet-secret), fleet serve prints it.");
   }
+  if (one) return one[2] ? reportTarget(fleet, one[1]!, request, response) : targetEntry(fleet, one[1]!, response);
   if (method === 'GET') return send(response, 200, { targets: fleet.registry.list() });
   return registerTarget(fleet, request, response);
 }

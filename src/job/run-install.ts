@@ -20,8 +20,9 @@ import { batchLogEvents } from './batch-log-events.js';
 import { installContext } from './install-context.js';
 import { describeUnexpected, resultEvent, stopError } from './install-result.js';
 import type { InstallSink } from './install-sink.js';
-import type { InstallRun } from './stage.js';
+import type { InstallRun, Pipeline } from './stage.js';
 import { UNATTENDED } from './unattended-stages.js';
+import { FLEET_TARGET } from './fleet-target-stages.js';
 
 // A failure this soon before the daemon's own stop is the stop: with KillMode=control-group
 // systemd signals the commands together with the daemon, and either may be seen first.
@@ -39,15 +40,17 @@ export interface InstallParams {
   sink: InstallSink;
   // Checks of unchanged folders, shared with the daemon's live checks.
   validationCache?: ValidationCache;
+  // Another install kind's stages (a fleet target's check on the seed: fleet-check-stages.ts).
+  pipeline?: Pipeline;
 }
 
 export async function runInstall(params: InstallParams): Promise<ResultEvent> {
   const { installId, request, settings, signal } = params;
   const relay = batchLogEvents(installId, params.sink);
   const started = Date.now();
-  const pipeline = request.answers ? UNATTENDED : ATTENDED;
+  const pipeline = params.pipeline ?? (request.fleet ? FLEET_TARGET : request.answers ? UNATTENDED : ATTENDED);
   // An unattended install's target is mounted later, at a folder of its own (made by its stages).
-  const root = request.root ?? '(the disk named in the answer file)';
+  const root = request.root ?? (request.fleet ? "(the disk named in the seed's answer file)" : '(the disk named in the answer file)');
   // The request's own checks come first, with no log file: a stream of bad
   // requests must not fill the live system's /var/log (in RAM on an ISO).
   let source: string;
@@ -90,6 +93,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     logPath,
     targetLogPath: null,
     toplevel: null,
+    fleet: null,
   };
 
   logger.info({ request }, `install ${installId} started`);
@@ -129,13 +133,14 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
       ctx.log('daemon', `${released.title}: ${released.description}`, 'error');
     }
   }
+  await pipeline.ended?.(install, state, error);
   const { plan, targetLogPath, toplevel, choices } = install;
   const then = plan && state === 'succeeded' ? { action: plan.answers.then, delaySeconds: plan.answers.then === 'stay' ? 0 : THEN_DELAY_SECONDS } : undefined;
   if (then && then.action !== 'stay') ctx.log('daemon', `${then.action} in ${then.delaySeconds} s, as the answer file says ("then"); nixos-offline-installer cancel stops it`);
   job.stopHeartbeat();
   if (state === 'succeeded') ctx.progress(1);
   // Read when logs are pruned: a log of an install that wrote nothing goes first (log/logger.ts).
-  const touched = install.targetTouched || !BEFORE_ANY_WRITE.includes(job.phase());
+  const touched = !pipeline.writesNothing && (install.targetTouched || !BEFORE_ANY_WRITE.includes(job.phase()));
   logger.info({ state, toplevel, targetLogPath, [TARGET_TOUCHED_FIELD]: touched }, `install ${installId} ${state}`);
   close();
   relay.flush();

@@ -9,7 +9,8 @@ import type { Formatted } from '../disk/format.js';
 import type { PartitionNodes } from '../disk/partition.js';
 import type { InstallLog } from '../log/logger.js';
 import type { PreparedConfig } from '../prepare/prepare-config.js';
-import type { AppliedChoice, InstallRequest, ResultEvent, ValidationResult } from '../protocol/messages.js';
+import type { AppliedChoice, ErrorInfo, InstallRequest, ResultEvent, ValidationResult } from '../protocol/messages.js';
+import type { FleetRun } from './fleet-seed.js';
 import { phaseRow } from '../protocol/install-phases.js';
 import type { Phase } from '../protocol/vocabularies.js';
 import type { JobContext, JobSettings } from '../common/context.js';
@@ -41,6 +42,8 @@ export interface InstallRun {
   targetTouched: boolean;
   // The install's own log file (flushed before it is copied to the target).
   log: Pick<InstallLog, 'logger' | 'flush'>;
+  // A fleet target: the seed it reports to, and its go once given (fleet-target-stages.ts).
+  fleet: FleetRun | null;
   logPath: string;
   targetLogPath: string | null;
   toplevel: string | null;
@@ -66,6 +69,10 @@ export interface Pipeline {
   start(install: InstallRun): Promise<void>;
   // What a person can do after a failure or cancel, as far as the target or disk goes.
   again(install: InstallRun, phase: Phase): string;
+  // It writes to no target whatever phase it ends in (a fleet target's check on the seed): its log is pruned as a refused install's.
+  writesNothing?: boolean;
+  // Once everything is released: the install's end, told where it must be (a fleet target's seed).
+  ended?(install: InstallRun, state: ResultEvent['state'], error: (ErrorInfo & { field?: string }) | null): Promise<void>;
 }
 
 // Title and weight (its share of the bar) from nix/install-phases.json: the

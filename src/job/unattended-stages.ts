@@ -37,7 +37,7 @@ function layoutOf(install: InstallRun) {
 }
 
 // From here on the disk is changed: disko's own scripts erase the old signatures, or sfdisk partitions it.
-const partitionStage = defineStage(
+export const partitionStage = defineStage(
   'partition',
   async (install) => {
     const { ctx } = install;
@@ -63,7 +63,7 @@ const partitionStage = defineStage(
   },
 );
 
-const formatStage = defineStage('format', async (install) => {
+export const formatStage = defineStage('format', async (install) => {
   const { ctx } = install;
   const { plan, checked, session } = disk(install);
   if (plan.disko) {

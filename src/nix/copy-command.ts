@@ -24,12 +24,15 @@ export async function copyToTarget(
   path: string | readonly string[],
   on: CopyEvents,
   failure: (outcome: NixRunOutcome, tail: string) => InstallError,
+  // Another store to copy from than the local one (a fleet's seed over ssh-ng: ssh-ng.ts), with its environment.
+  from?: { store: string; env: Record<string, string> },
 ): Promise<void> {
   const copying = new Map<number, string>();
   await runNix(ctx, {
     file: 'nix',
     source: 'nix copy',
-    args: ['copy', '--no-check-sigs', '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS],
+    ...(from && { env: from.env }),
+    args: ['copy', '--no-check-sigs', ...(from ? ['--from', from.store] : []), '--to', targetStore(root), '-v', ...NIX_COMMAND_OPTIONS],
     operands: checkedStorePaths([path].flat(), 'A path to copy'),
     onEvent: (event) => {
       if (event.action === 'start' && event.type === ACTIVITY.copyPath && typeof event.fields[0] === 'string') {

@@ -36,6 +36,8 @@ export interface NixCommand {
   logStdout?: boolean;
   onEvent?: (event: NixLogEvent, activities: NixActivities) => void;
   failure: (outcome: NixRunOutcome) => InstallError;
+  // Added to root's environment (never to the eval user's).
+  env?: Record<string, string>;
   // It evaluates the configuration's code: run as the eval user through nix-daemon (eval-user.ts), with no import from derivation.
   evaluates?: boolean;
 }
@@ -51,6 +53,7 @@ export async function runNix(ctx: CommandContext, command: NixCommand): Promise<
   const user = command.evaluates ? evalUser() : null;
   const result = await runStageCommand(ctx, {
     ...(user && { user: { uid: user.uid, gid: user.gid, cwd: user.home, env: evalUserEnv(user) } }),
+    ...(!user && command.env && { env: command.env }),
     file: command.file,
     source,
     args: [...command.args, ...(command.evaluates ? NO_IMPORT_FROM_DERIVATION : []), ...LOG_FORMAT_OPTIONS, ...(command.operands ? ['--', ...command.operands] : [])],

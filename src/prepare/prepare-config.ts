@@ -42,6 +42,8 @@ function sameText(a: string, b: string): boolean {
 // without file systems, and the file systems the layout will make in their place.
 export interface DiskToBe {
   plannedFileSystems: string;
+  // A fleet target's own probe (nixos-generate-config --show-hardware-config --no-filesystems, run there), in place of this machine's.
+  probe?: string;
 }
 
 // A check before Calamares has partitioned anything (a validate request with
@@ -61,7 +63,7 @@ export async function prepareConfig(ctx: CommandContext & { root?: string }, sou
     ctx.log('hardware', written === 0 ? `the kept copy of ${source} was current: nothing copied into it` : `copied ${counted(written, 'file or link', 'files or links')} of ${source} into its kept copy`);
     const hardware = join(folder, HARDWARE_FILE);
     const template = await readFile(hardware, 'utf8').catch(() => null);
-    const generated = diskToBe ? beforeLastBrace(await showHardwareConfig(ctx, null, true), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
+    const generated = diskToBe ? beforeLastBrace(diskToBe.probe ?? (await showHardwareConfig(ctx, null, true)), diskToBe.plannedFileSystems) : await showHardwareConfig(ctx, ctx.root ?? null);
     const choices = installerChoicesModule(request.choices);
     if (choices.refused.length > 0) ctx.log('hardware', `choices not applied, as they are not valid values: ${choices.refused.join(', ')}`, 'warn');
     if (template !== null) {

@@ -1,6 +1,6 @@
 // The fleet's words on the socket and on its HTTP endpoint: the fleet-serve
 // request, what its reply says, and each target's entry in the status JSON
-// (GET /targets, later `fleet status --json`).
+// (GET /targets, `fleet status --json`), and what targets send the seed.
 // Self-contained but for the shared defaults (messages.ts imports it), so it repeats the two fields every request has.
 import { INSTALLER_DEFAULTS } from './installer-defaults.js';
 
@@ -9,6 +9,8 @@ export type FleetTargetState = (typeof FLEET_TARGET_STATES)[number];
 
 // The port the seed's HTTP server listens on unless --port says otherwise (the NixOS module opens it).
 export const DEFAULT_FLEET_PORT = INSTALLER_DEFAULTS.fleet.port;
+// The seed's store (sshd) listens on the HTTP port plus this (the NixOS module opens both).
+export const STORE_PORT_OFFSET = INSTALLER_DEFAULTS.fleet.storePortOffset;
 
 // Serve a fleet on one interface until this connection closes (root's socket only).
 export interface FleetServeRequest {
@@ -35,19 +37,90 @@ export interface FleetInfo {
   stateDir: string;
   // The range DHCP leases from (null with proxy DHCP).
   range: { start: string; end: string } | null;
+  // The port of the seed's store over ssh-ng (sshd, on the same address): the HTTP port + the table's fleet.storePortOffset.
+  storePort: number;
 }
 
-export interface FleetTarget {
+// <stateDir>/fleet.json (root's alone): how `fleet status` on the seed finds the fleet's URL and secret.
+export const FLEET_FILE = 'fleet.json';
+
+// The fleet's own state folder (the table's fleet.stateDir; NOI_FLEET_DIR, as the daemon's --fleet-dir, overrides it).
+export function fleetStateDir(env: Record<string, string | undefined> = process.env): string {
+  return env.NOI_FLEET_DIR || INSTALLER_DEFAULTS.fleet.stateDir;
+}
+
+export interface TargetError {
+  code: string;
+  title: string;
+  description: string;
+  field?: string;
+}
+
+// What a target says of its machine when it registers: the seed prepares and checks its system from this.
+export interface TargetHardware {
+  // nixos-generate-config --show-hardware-config --no-filesystems, run on the target (the seed adds the layout's file systems).
+  config: string;
+  // How the target booted (the layout must fit it).
+  firmware: 'efi' | 'bios';
+  // /sys/class/dmi/id's sys_vendor, product_name and product_serial, where readable (null where not).
+  dmi: { vendor: string | null; product: string | null; serial: string | null };
+}
+
+// POST /targets.
+export interface FleetRegistration {
   mac: string;
-  state: FleetTargetState;
-  // Later slices: the install's phase, progress and copy figures, and its receipt.
+  hardware: TargetHardware;
+}
+
+// POST /targets/<mac>/report: how far the target got (state installing), or its end (succeeded, with its receipt; failed, with why).
+export interface FleetReport {
+  state: 'installing' | 'succeeded' | 'failed';
   phase: string | null;
   fraction: number;
   bytesCopied: number;
   copyStartedMs: number | null;
   copyEndedMs: number | null;
-  error: { code: string; title: string; description: string; field?: string } | null;
-  receipt: unknown;
+  error: TargetError | null;
+  // The receipt as the target wrote it (succeeded only); the seed keeps it as a file and lists its path.
+  receipt?: Record<string, unknown>;
+}
+
+// With the go (GET /targets/<mac>): where the target copies its system from, over Nix's ssh-ng.
+export interface SeedStoreAccess {
+  host: string;
+  port: number;
+  user: string;
+  // The fleet's client key (OpenSSH private key file text); its one use is nix-daemon --stdio on the seed.
+  privateKey: string;
+  // The seed's host key ("ssh-ed25519 AAAA..."), for known_hosts.
+  hostKey: string;
+}
+
+// GET /targets/<mac>'s "go", once the seed checked and built the target's system.
+export interface FleetGo {
+  system: string;
+  closureBytes: number;
+  closurePaths: number;
+  // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, passwordHash, then, choices).
+  answers: Record<string, unknown>;
+  store: SeedStoreAccess;
+}
+
+// The keys of each target in the status JSON, in this order (issue 28 gives them).
+export const FLEET_TARGET_KEYS = ['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt'] as const;
+
+export interface FleetTarget {
+  mac: string;
+  state: FleetTargetState;
+  // The install's phase (the seed's own while checking: hardware, validate, build), its fraction 0..1 and copy figures.
+  phase: string | null;
+  fraction: number;
+  bytesCopied: number;
+  copyStartedMs: number | null;
+  copyEndedMs: number | null;
+  error: TargetError | null;
+  // The path of the target's receipt on the seed, once it succeeded.
+  receipt: string | null;
 }
 
 export interface FleetStatus {

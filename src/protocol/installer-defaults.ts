@@ -9,8 +9,9 @@ export interface InstallerDefaults {
   // Without them the daemon lets only root use its socket and evaluates as root.
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
-  // A fleet's own folder, the user its servers run as, its HTTP port, and where the ISO carries the boot files (nix/iso.nix).
-  fleet: { stateDir: string; user: string; port: number; ipxeDir: string; netbootDir: string };
+  // A fleet's own folder, the user its servers run as, its HTTP port, the store's (sshd's) port as an offset from it,
+  // and where the ISO carries the boot files (nix/iso.nix).
+  fleet: { stateDir: string; user: string; port: number; storePortOffset: number; ipxeDir: string; netbootDir: string };
 }
 
 export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
@@ -27,5 +28,6 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir'] as const).find((key) => typeof fleet?.[key] !== 'string');
   if (fleetMissing !== undefined) return `fleet.${fleetMissing} is not a string`;
   if (!Number.isInteger(fleet.port) || fleet.port < 1 || fleet.port > 65535) return 'fleet.port is not a port number';
+  if (!Number.isInteger(fleet.storePortOffset) || fleet.storePortOffset < 1 || fleet.port + fleet.storePortOffset > 65535) return 'fleet.storePortOffset is not a positive offset from fleet.port to a port number';
   return null;
 });

@@ -55,6 +55,9 @@ export interface InstallRequest extends RequestBase {
   // Install into a folder that is not a mount point (tests and demos with a
   // scratch folder). The Calamares module never sets it.
   allowUnmounted?: boolean;
+  // A fleet target (README, "Fleet installs"): the seed's URL and the fleet's secret. The seed checks and builds
+  // the system and its answer file names the disk; this machine registers, partitions, copies the system from the seed and installs.
+  fleet?: { url: string; secret: string };
 }
 
 export type CancelRequest = RequestBase;
@@ -226,9 +229,15 @@ export interface MachineHardware {
   missing: string[];
 }
 
+// What a cancel ended: the running install, a served fleet (root's cancel only), or both.
+export interface CancelEnded {
+  install: boolean;
+  fleet: boolean;
+}
+
 export type ReplyEvent =
   // An install's reply names the folder it installs from (null: none is usable; its result says why).
-  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo }
+  | { v: number; id: string; request: string; ok: true; status?: StatusInfo; installId?: string; source?: string | null; validation?: ValidationResult; fleet?: FleetInfo; ended?: CancelEnded }
   | { v: number; id: string; request: string; ok: false; error: RequestError };
 
 export interface PhaseEvent {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { INSTALLER_DEFAULTS } from '../../src/protocol/installer-defaults.js';
 import { DEFAULT_IPXE_DIR, DEFAULT_NETBOOT_DIR, INITRD, IPXE_BIOS, IPXE_EFI, KERNEL, KERNEL_PARAMS } from '../../src/fleet/boot-files.js';
-import { DEFAULT_FLEET_PORT } from '../../src/protocol/fleet.js';
+import { DEFAULT_FLEET_PORT, STORE_PORT_OFFSET } from '../../src/protocol/fleet.js';
 import { NIX_CONFIG, REPO } from '../helpers/env.js';
 
 function evalJson(expression: string): any {
@@ -33,7 +33,7 @@ const LIB = `rec {
 const fleetModule = (enable: boolean, openFirewall: boolean) => `
   let
     lib = ${LIB};
-    pkgs = { dnsmasq = "/dnsmasq"; };
+    pkgs = { dnsmasq = "/dnsmasq"; openssh = "/openssh"; };
     config = {
       systemd.package = "/systemd";
       services.nixos-offline-installer = { enable = true; fleet = { enable = ${enable}; dnsmasq = "/dnsmasq"; user = "${INSTALLER_DEFAULTS.fleet.user}"; openFirewall = ${openFirewall}; }; };
@@ -41,20 +41,22 @@ const fleetModule = (enable: boolean, openFirewall: boolean) => `
   in (import ./nix/fleet.nix { inherit config lib pkgs; }).config`;
 
 describe('the NixOS module: services.nixos-offline-installer.fleet', () => {
-  it("gives the daemon dnsmasq and systemd's tools and runs the fleet's servers in units of their own, without widening the daemon's", () => {
+  it("gives the daemon dnsmasq, systemd's tools and sshd and runs the fleet's servers in units of their own, without widening the daemon's", () => {
     const config = evalJson(fleetModule(true, false));
     const daemon = config.systemd.services['nixos-offline-installer'];
-    expect(daemon.path).toEqual(['/dnsmasq', '/systemd']);
+    expect(daemon.path).toEqual(['/dnsmasq', '/systemd', '/openssh']);
     expect(daemon.environment).toEqual({ NOI_FLEET_USER: INSTALLER_DEFAULTS.fleet.user });
     // Nothing of the daemon's own hardening is touched: no address family, IP allowance or capability added.
     expect(daemon.serviceConfig).toBeUndefined();
     expect(config.users.users[INSTALLER_DEFAULTS.fleet.user]).toMatchObject({ isSystemUser: true, group: INSTALLER_DEFAULTS.fleet.user });
-    expect(config.users.groups).toEqual({ [INSTALLER_DEFAULTS.fleet.user]: {} });
+    expect(config.users.groups).toEqual({ [INSTALLER_DEFAULTS.fleet.user]: {}, sshd: {} });
+    // The store's sshd needs OpenSSH's privilege-separation user even where services.openssh is off.
+    expect(config.users.users.sshd).toEqual({ isSystemUser: true, group: 'sshd' });
     expect(config.networking.firewall).toEqual({});
   });
 
-  it('opens DHCP, TFTP, PXE and the default HTTP port when asked, and does nothing when the fleet is off', () => {
-    expect(evalJson(fleetModule(true, true)).networking.firewall).toEqual({ allowedUDPPorts: [67, 69, 4011], allowedTCPPorts: [DEFAULT_FLEET_PORT] });
+  it('opens DHCP, TFTP, PXE, the default HTTP port and the store port after it when asked, and does nothing when the fleet is off', () => {
+    expect(evalJson(fleetModule(true, true)).networking.firewall).toEqual({ allowedUDPPorts: [67, 69, 4011], allowedTCPPorts: [DEFAULT_FLEET_PORT, DEFAULT_FLEET_PORT + STORE_PORT_OFFSET] });
     expect(evalJson(fleetModule(false, true))).toEqual({});
   });
 
@@ -93,6 +95,9 @@ describe('the boot files on the ISO', () => {
   });
 });
 
+// What nix/netboot.nix is given, as stand-ins.
+const NETBOOT_ARGS = `lib = ${LIB}; modulesPath = "/modules"; nixosOfflineInstaller = null; pkgs = { openssh = "/openssh"; }; config.services.nixos-offline-installer.package = "/noi";`;
+
 describe('the netboot installer', () => {
   it("lays out the kernel, the initrd and the kernel parameters under the names the seed serves, as regular files", () => {
     const built = evalJson(`
@@ -111,9 +116,22 @@ describe('the netboot installer', () => {
 
   it("is nixpkgs' minimal netboot system with the daemon, and no nixpkgs source or target system in its store", () => {
     const netboot = evalJson(`
-      let m = import ./nix/netboot.nix { lib = ${LIB}; modulesPath = "/modules"; nixosOfflineInstaller = null; };
+      let m = import ./nix/netboot.nix { ${NETBOOT_ARGS} };
       in { imports = map toString m.imports; inherit (m.services.nixos-offline-installer) enable nixpkgs; inherit (m.netboot) squashfsCompression; substituters = m.nix.settings.substituters; }`);
     expect(netboot).toEqual({ imports: ['/modules/installer/netboot/netboot-minimal.nix', `${REPO}/nix/module.nix`], enable: true, nixpkgs: null, squashfsCompression: 'zstd -Xcompression-level 19', substituters: [] });
+  });
+
+  it('runs install --fleet with the URL from the kernel command line, with ssh on its path and IP for the daemon alone', () => {
+    const m = evalJson(`(import ./nix/netboot.nix { ${NETBOOT_ARGS} }).systemd.services`);
+    const unit = m['nixos-offline-installer-fleet-target'];
+    expect(unit.unitConfig.ConditionKernelCommandLine).toBe('nixos-offline-installer.fleet');
+    expect(unit.path).toEqual(['/noi', '/openssh']);
+    expect(unit.environment.NOI_SOCKET).toBe(INSTALLER_DEFAULTS.daemon.socket);
+    expect(unit.script).toContain('nixos-offline-installer.fleet=*) url="${word#nixos-offline-installer.fleet=}"');
+    expect(unit.script).toContain('exec nixos-offline-installer install --fleet "$url"');
+    // The client itself only talks to the daemon's socket; the daemon registers and copies (fetch, ssh-ng).
+    expect(unit.serviceConfig).toMatchObject({ PrivateNetwork: true, RestrictAddressFamilies: ['AF_UNIX'], CapabilityBoundingSet: '' });
+    expect(m['nixos-offline-installer']).toEqual({ path: ['/openssh'], serviceConfig: { RestrictAddressFamilies: ['AF_INET', 'AF_NETLINK'], IPAddressAllow: ['any'] } });
   });
 
   it('is the flake output netboot-x86_64-linux, and the x86_64 ISO alone carries it', () => {

@@ -48,8 +48,10 @@ function curl(netns: string, args: string[]): { status: number; body: string; co
   return { status: Number(run.stdout.slice(cut + 1)), body: run.stdout.slice(0, cut), code: run.code };
 }
 
+// What a netbooted target sends: its MAC and its hardware probe (nixos-generate-config's words, DMI, firmware).
+const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
 const register = (mac: string, token: string | null, body?: string) =>
-  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac }), `${URL}/targets`]);
+  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac, hardware: HARDWARE }), `${URL}/targets`]);
 
 function dnsmasqPid(): number {
   return Number(readFileSync(join(dir, 'fleet', 'dnsmasq.pid'), 'utf8').trim());
@@ -184,6 +186,13 @@ describe('privileges', () => {
     expect(said.filter((line) => /failed|cannot|warning/i.test(line))).toEqual([]);
   });
 
+  it("runs the store's sshd within its unit's capability bounding set", () => {
+    const sshd = pidsWith(join(dir, 'fleet', 'ssh', 'sshd_config'));
+    expect(sshd.length).toBeGreaterThan(0);
+    // CAP_KILL (5), CAP_SETGID (6), CAP_SETUID (7), CAP_NET_BIND_SERVICE (10), CAP_SYS_CHROOT (18): storeUnit's set, as the daemon's child.
+    for (const pid of sshd) expect(readFileSync(`/proc/${pid}/status`, 'utf8'), `pid ${pid}`).toMatch(/^CapBnd:\s+0*404e0$/m);
+  });
+
   it("serves TFTP from the fleet's own copies, which the fleet user cannot change", async () => {
     const tftp = join(dir, 'fleet', 'tftp');
     expect(curl(target, [`tftp://${SEED}/undionly.kpxe`]).body).toBe('stand-in iPXE for BIOS\n');
@@ -225,13 +234,29 @@ describe('registration', () => {
     expect(error.title).toContain('zfs-mirror');
     const status = curl(target, ['-H', `Authorization: Bearer ${secret}`, `${URL}/targets`]);
     const targets = JSON.parse(status.body).targets as { mac: string; state: string; error: { field?: string } | null }[];
-    expect(targets.map((t) => [t.mac, t.state])).toEqual([
-      [OWN_MAC, 'waiting'],
-      [OTHER_MAC, 'waiting'],
-      [BROKEN_MAC, 'failed'],
-    ]);
+    expect(targets.map((t) => t.mac)).toEqual([OWN_MAC, OTHER_MAC, BROKEN_MAC]);
+    expect(targets[2]!.state).toBe('failed');
     expect(Object.keys(targets[0]!).sort()).toEqual(['bytesCopied', 'copyEndedMs', 'copyStartedMs', 'error', 'fraction', 'mac', 'phase', 'receipt', 'state']);
     expect(targets[2]!.error?.field).toBe('layout');
+  });
+
+  it('checks each target on the seed once it registered: a seed with no configuration refuses it, saying why', async () => {
+    // This seed's daemon has no configuration folder (fleet-targets.test.ts checks and builds one).
+    const failed = await waitForState(OTHER_MAC, 'failed');
+    expect(failed.error).toMatchObject({ code: 'config-missing', title: 'No NixOS configuration found' });
+    expect(failed.error.description).toContain(join(dir, 'no-config'));
+  });
+
+  it('refuses a registration without the hardware probe, or with one that is not a probe, naming the field', () => {
+    const without = register('', secret, JSON.stringify({ mac: OWN_MAC }));
+    expect(without.status).toBe(400);
+    expect(JSON.parse(without.body).error.field).toBe('hardware');
+    const noSet = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, config: 'rm -rf /' } }));
+    expect(JSON.parse(noSet.body).error.field).toBe('hardware.config');
+    const firmware = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, firmware: 'coreboot' } }));
+    expect(JSON.parse(firmware.body).error.field).toBe('hardware.firmware');
+    const escape = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, serial: '\u001b[2J' } } }));
+    expect(JSON.parse(escape.body).error.field).toBe('hardware.dmi.serial');
   });
 
   it('refuses a MAC that is not one, before any file is named by it', () => {
@@ -285,7 +310,7 @@ describe('ending', () => {
     // Without --address: proxy DHCP beside the network's own server, from the interface's address (dnsmasq takes its PXE services).
     const proxy = startCli(serveArgs().filter((a, i, all) => a !== '--address' && all[i - 1] !== '--address'));
     const proxyReply = await proxy.waitFor((e) => e.type === 'reply');
-    expect(proxyReply.data, JSON.stringify(proxyReply.data)).toMatchObject({ ok: true, fleet: { proxy: true, range: null, url: URL, address: `${SEED}/24` } });
+    expect(proxyReply.data, JSON.stringify(proxyReply.data)).toMatchObject({ ok: true, fleet: { proxy: true, range: null, url: URL, address: `${SEED}/24`, storePort: Number(PORT) + 1 } });
     expect((await readFile(join(dir, 'fleet', 'dnsmasq.conf'), 'utf8')).split('\n')).toContain('dhcp-range=10.77.0.0,proxy,255.255.255.0');
     expect(processStartTime(dnsmasqPid())).not.toBeNull();
     proxy.signal('SIGINT');
@@ -309,12 +334,18 @@ describe('ending', () => {
     const byUser = await runCli(['cancel', '--socket', daemon!.socket, '--json'], { as: { uid: 4242, groups: [0] } });
     expect(byUser.code).not.toBe(0);
     expect(curl(target, [`${URL}/netboot.ipxe`]).status).toBe(200);
-    const byRoot = await runCli(['cancel', '--socket', daemon!.socket, '--json']);
+    const sshd = pidsWith(join(dir, 'fleet', 'ssh', 'sshd_config'))[0]!;
+    const sshdStarted = processStartTime(sshd);
+    const byRoot = await runCli(['cancel', '--socket', daemon!.socket]);
     expect(byRoot.code, byRoot.stdout + byRoot.stderr).toBe(0);
+    // It says what it ended: the fleet, not an install (none ran).
+    expect(byRoot.stdout).toContain('the fleet was ended');
+    expect(byRoot.stdout).not.toContain('the install stops');
     expect((await serve!.done).code).toBe(3);
     serve = null;
     expect(processStartTime(dnsmasq)).not.toBe(dnsmasqStarted);
     expect(processStartTime(front)).not.toBe(frontStarted);
+    expect(processStartTime(sshd)).not.toBe(sshdStarted);
     expect(curl(target, [`${URL}/netboot.ipxe`]).code).not.toBe(0);
 
     await startServing();
@@ -348,6 +379,16 @@ function userUid(name: string): number {
   const entry = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
   if (!entry) throw new Error(`user ${name} is not on this test bed: Debian's dnsmasq-base makes it (scripts/bed-packages.sh)`);
   return Number(entry[2]);
+}
+
+async function waitForState(mac: string, state: string): Promise<any> {
+  let found: any = null;
+  await waitUntil(() => {
+    const status = curl(target, ['-H', `Authorization: Bearer ${secret}`, `${URL}/targets`]);
+    found = (JSON.parse(status.body).targets as any[]).find((t) => t.mac === mac);
+    return found?.state === state;
+  });
+  return found;
 }
 
 async function waitUntil(check: () => boolean): Promise<void> {

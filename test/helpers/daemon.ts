@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, EVAL_USER, NIXOS_EXPR, REPO, testEnv, unmountBelow } from './env.js';
-import { netnsCommand } from './netns.js';
+import { emptyStoreCommand, netnsCommand } from './netns.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -34,6 +34,8 @@ export interface DaemonSetup {
   isoStore?: string;
   // A network namespace made by the test (ip netns add): the daemon runs in it, with the interfaces the test gave it.
   netns?: string;
+  // A private mount namespace whose /nix is an empty tmpfs: a netbooted fleet target's empty store.
+  emptyStore?: boolean;
 }
 
 export const FLEET_USER = 'dnsmasq';
@@ -64,7 +66,8 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   // An option in extraArgs replaces its default (the CLI refuses an option given twice).
   const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
-  const command = setup.netns ? netnsCommand(setup.netns, [process.execPath, ...args]) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
+  const own = setup.emptyStore ? emptyStoreCommand([process.execPath, ...args]) : [process.execPath, ...args];
+  const command = setup.netns ? netnsCommand(setup.netns, own) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
   // A fleet's folder in the test's own (never /run), its servers dropping to dnsmasq's own user (Debian's dnsmasq-base makes it).
   const fleet = { NOI_FLEET_DIR: join(setup.dir, 'fleet'), NOI_FLEET_USER: FLEET_USER };

@@ -56,3 +56,11 @@ export class Namespaces {
     }
   }
 }
+
+// COMMAND in a private mount namespace whose /nix is an empty tmpfs: a netbooted target's empty store. In a
+// test bed's chroot / is no mount point (unshare cannot make it private: EINVAL) and bed-chroot.sh's own
+// namespace made every mount private already (as scripts/iso-store.sh does).
+export function emptyStoreCommand(command: string[]): string[] {
+  const inner = 'mount -t tmpfs -o mode=0755 none /nix && [ -z "$(ls -A /nix)" ] && exec "$@"';
+  return ['sh', '-c', `p=private; mountpoint -q / || p=unchanged; exec unshare --mount --propagation "$p" -- sh -c '${inner}' sh "$@"`, 'sh', ...command];
+}

@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DAEMON_UNIT, DHCP_UNIT, HTTP_UNIT, dhcpUnit, httpUnit, systemdRun, unitFile, type UnitProperty } from '../../src/fleet/fleet-units.js';
+import { DAEMON_UNIT, DHCP_UNIT, HTTP_UNIT, STORE_UNIT, dhcpUnit, httpUnit, storeUnit, systemdRun, unitFile, type UnitProperty } from '../../src/fleet/fleet-units.js';
 import { parseCidr } from '../../src/fleet/network.js';
 import { REPO } from '../helpers/env.js';
 
@@ -15,6 +15,7 @@ const net = parseCidr('10.77.0.1/24');
 const user = { name: 'nixos-offline-installer-fleet', group: 'nixos-offline-installer-fleet' };
 const dhcp = dhcpUnit(net, '/run/nixos-offline-installer-fleet');
 const http = httpUnit(net, user);
+const store = storeUnit(net, '/run/nixos-offline-installer-fleet');
 const value = (unit: UnitProperty[], key: string) => unit.filter((p) => p.key === key).map((p) => p.value);
 const dir = mkdtempSync(join(tmpdir(), 'noi-fleet-units-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ function verify(units: Record<string, string>): { code: number | null; complaint
 
 describe("the fleet's units", () => {
   it('say why for every property', () => {
-    for (const property of [...dhcp, ...http]) expect(property.why.length, `${property.key}=${property.value}`).toBeGreaterThan(10);
+    for (const property of [...dhcp, ...http, ...store]) expect(property.why.length, `${property.key}=${property.value}`).toBeGreaterThan(10);
   });
 
   it('give dnsmasq only what binding, DHCP and dropping to the fleet user need, and the HTTP front only a low port', () => {
@@ -41,8 +42,17 @@ describe("the fleet's units", () => {
     expect(value(dhcp, 'ReadWritePaths')).toEqual(['/run/nixos-offline-installer-fleet']);
   });
 
+  it("give the store's sshd its privilege separation and the forced command's setpriv, as root, and nothing to read others' files with", () => {
+    expect(value(store, 'CapabilityBoundingSet')[0]!.split(' ').sort()).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SYS_CHROOT']);
+    expect(value(store, 'User')).toEqual([]);
+    expect(value(store, 'AmbientCapabilities')).toEqual([]);
+    expect(value(store, 'RestrictAddressFamilies')).toEqual(['AF_INET AF_UNIX']);
+    expect(value(store, 'ReadWritePaths')).toEqual(['/run/nixos-offline-installer-fleet']);
+    expect(systemdRun(STORE_UNIT, store, ['/usr/sbin/sshd'])).toContain("NixOS offline installer: the fleet's store (sshd) server");
+  });
+
   it("let no IP traffic past the fleet's network, and end with the daemon", () => {
-    for (const unit of [dhcp, http]) {
+    for (const unit of [dhcp, http, store]) {
       expect(value(unit, 'IPAddressDeny')).toEqual(['any']);
       expect(value(unit, 'IPAddressAllow')).toEqual(['10.77.0.0/24 0.0.0.0/32 255.255.255.255/32']);
       expect(value(unit, 'BindsTo')).toEqual([DAEMON_UNIT]);
@@ -61,6 +71,7 @@ describe("the fleet's units", () => {
   it('are accepted by systemd-analyze verify', () => {
     const result = verify({
       [DHCP_UNIT]: unitFile(DHCP_UNIT, dhcp, ['/usr/sbin/dnsmasq', '--keep-in-foreground']),
+      [STORE_UNIT]: unitFile(STORE_UNIT, store, ['/usr/sbin/sshd', '-D', '-e', '-f', '/run/nixos-offline-installer-fleet/ssh/sshd_config']),
       [HTTP_UNIT]: unitFile(HTTP_UNIT, http, ['/usr/bin/systemd-socket-activate', '--listen=10.77.0.1:8470', '--', '/usr/lib/systemd/systemd-socket-proxyd', '/run/nixos-offline-installer-fleet/http.sock']),
     });
     expect(result.complaints).toBe('');

@@ -2,12 +2,13 @@
 // for people (the configuration folder first; colour and the redrawn bar only
 // on a terminal), or one JSON object per line with --json.
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
-import type { InstallRequest, ReplyEvent, ResultEvent } from '../../protocol/messages.js';
+import type { CancelEnded, InstallRequest, ReplyEvent, ResultEvent } from '../../protocol/messages.js';
 import type { ClientFlags, InstallFlags, ValidateFlags } from '../program.js';
 import { eventPrinter } from '../event-printer.js';
 import { sourceLine, statusText, validationText } from '../render.js';
 import { isTerminal, styleFor } from '../terminal.js';
-import { EXIT } from '../usage.js';
+import { EXIT, UsageError } from '../usage.js';
+import { readFile } from 'node:fs/promises';
 
 const tty = isTerminal(process.stdout);
 const STARTED_AT = Date.now();
@@ -93,7 +94,17 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags & { verbose?: b
 }
 
 // What the install request carries from the command line.
-function installFields(flags: InstallFlags): Omit<InstallRequest, 'v' | 'id'> {
+// The fleet's secret: the file given, else the kernel command line a netbooted target was started with.
+async function fleetSecret(flags: InstallFlags): Promise<string> {
+  const file = flags.secretFile ?? '/proc/cmdline';
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const secret = flags.secretFile ? text.trim() : (/(?:^|\s)nixos-offline-installer\.fleet-secret=(\S+)/.exec(text)?.[1] ?? '');
+  if (!secret) throw new UsageError(flags.secretFile ? `error: --secret-file ${file} holds no secret` : "error: --fleet needs the fleet's secret: --secret-file FILE, or nixos-offline-installer.fleet-secret= on the kernel command line (a netbooted target has it)");
+  return secret;
+}
+
+async function installFields(flags: InstallFlags): Promise<Omit<InstallRequest, 'v' | 'id'>> {
+  if (flags.fleet !== undefined) return { fleet: { url: flags.fleet.replace(/\/$/, ''), secret: await fleetSecret(flags) } };
   const flake = flags.flakeConfig !== undefined ? { flakeConfig: flags.flakeConfig } : {};
   if (flags.answers !== undefined) return { answers: flags.answers, ...flake };
   return { root: flags.root!, ...(flags.user !== undefined && { user: flags.user }), ...(flags.desktop !== undefined && { desktop: flags.desktop }), ...(flags.flakeConfig !== undefined && { flakeConfig: flags.flakeConfig }), ...(flags.allowUnmounted && { allowUnmounted: true }) };
@@ -114,7 +125,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<number> {
     client.on('result', resolve);
     client.onClose(() => resolve(null));
   });
-  const reply = await client.request('install', installFields(flags));
+  const reply = await client.request('install', await installFields(flags));
   if (!reply.ok) {
     client.close();
     return refused(flags, reply);
@@ -151,8 +162,16 @@ export async function runCancel(flags: ClientFlags): Promise<number> {
   const reply = await client.request('cancel', {});
   client.close();
   if (flags.json) printJson('reply', reply);
-  else if (reply.ok) print('cancel requested; the install stops within a few seconds');
+  else if (reply.ok) print(cancelMessage(reply.ended));
   return refused(flags, reply);
+}
+
+// What root's cancel ended says so: a fleet ends at once, an install within seconds (an older daemon says neither).
+function cancelMessage(ended: CancelEnded | undefined): string {
+  const install = 'cancel requested; the install stops within a few seconds';
+  const fleet = 'the fleet was ended (its DHCP, TFTP, HTTP and store servers stopped; fleet serve exits)';
+  if (!ended || (ended.install && !ended.fleet)) return install;
+  return ended.install ? `${fleet}; ${install}` : fleet;
 }
 
 export async function runValidate(flags: ValidateFlags): Promise<number> {

@@ -10,6 +10,7 @@ export function fleetText(fleet: FleetInfo): string {
   return [
     `fleet served at ${fleet.url} on ${fleet.interface} (${fleet.address})`,
     fleet.range ? `  DHCP: ${fleet.range.start} to ${fleet.range.end}` : "  DHCP: proxy, beside the network's own DHCP server",
+    `  store: ssh-ng on ${fleet.url.replace(/^http:\/\/|:[0-9]+$/g, '')} port ${fleet.storePort} (sshd, for the targets' copies)`,
     `  state: ${fleet.stateDir}`,
     `  secret: ${fleet.secret}`,
     '  Ctrl-C ends the fleet.',

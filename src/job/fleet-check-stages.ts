@@ -1,0 +1,70 @@
+// A fleet target's system, prepared, checked and built on the seed, before
+// the target's disk is touched: the stages of an unattended install up to the
+// build, with the target's own hardware probe (sent when it registered) in
+// place of this machine's, and the file systems its layout will make. The
+// disk's own checks (it exists, is not the medium, may be erased, is large
+// enough) are the target's, which has the disk.
+import type { Answers } from '../common/answers.js';
+import { AnswerError } from '../common/answers.js';
+import { refuseLayoutWithDisko } from '../disk/disko.js';
+import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
+import { prepareConfig } from '../prepare/prepare-config.js';
+import type { TargetHardware } from '../protocol/fleet.js';
+import type { InstallChoices } from '../protocol/messages.js';
+import { buildStage, hardwareStage, validateStage } from './shared-stages.js';
+import type { Pipeline } from './stage.js';
+import { layoutFirmware } from './unattended.js';
+
+export interface FleetTargetPlan {
+  mac: string;
+  answers: Answers;
+  hardware: TargetHardware;
+}
+
+const NOTHING_TOUCHED = "Nothing was written to the target's disk.";
+const FIRMWARE_WORDS = { efi: 'UEFI', bios: 'a BIOS' } as const;
+
+// The layout's file systems and firmware; a fleet target always has one (disko's scripts name one machine's disk).
+function layoutOf({ answers, hardware, mac }: FleetTargetPlan) {
+  const { layout } = answers;
+  if (layout === null) throw new AnswerError('layout', `${answers.file}: "layout" is missing`, `A fleet target is installed with the answer file's layout (efi-ext4 or bios-ext4); configurations that lay out their disks with disko are not installed over the network yet. Add e.g. "layout": "efi-ext4" to ${answers.file}. ${NOTHING_TOUCHED}`);
+  if (layout.encrypt) throw new AnswerError('layout', `${answers.file}: "layout.encrypt" is not served to fleet targets yet`, `The passphrase file is on the seed, and a fleet target would need it over the network; install encrypted machines one at a time (install --answers), or leave out "encrypt". ${NOTHING_TOUCHED}`);
+  const firmware = layoutFirmware(layout);
+  if (firmware !== hardware.firmware) {
+    throw new AnswerError('layout', `${answers.file}: the layout ${layout.type} needs ${FIRMWARE_WORDS[firmware]}, but ${mac} started with ${FIRMWARE_WORDS[hardware.firmware]}`, `Choose "layout": "${hardware.firmware}-ext4" for this machine (its own answer file, ${mac}.json), or switch its firmware to ${FIRMWARE_WORDS[firmware]} and network-boot it again. ${NOTHING_TOUCHED}`);
+  }
+  return { layout, firmware };
+}
+
+// What Calamares would pass: the layout's firmware, and for a BIOS layout GRUB's disk (the answer file's, as the target names it).
+function choicesOf(plan: FleetTargetPlan): InstallChoices {
+  const { layout, firmware } = layoutOf(plan);
+  return { ...plan.answers.choices, firmwareType: firmware, ...(layout.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
+}
+
+export function fleetCheckPipeline(plan: FleetTargetPlan): Pipeline {
+  const { answers, hardware, mac } = plan;
+  return {
+    async checkRequest() {},
+    async start({ ctx, source }) {
+      ctx.log('daemon', `fleet target ${mac}: checking its system from ${source} with ${answers.file} and its hardware probe (${hardware.dmi.vendor ?? 'vendor unknown'} ${hardware.dmi.product ?? ''}, ${FIRMWARE_WORDS[hardware.firmware]})`);
+      layoutOf(plan);
+    },
+    stages: [
+      hardwareStage(({ ctx, source }) => prepareConfig(ctx, source, { choices: choicesOf(plan) }, { plannedFileSystems: plannedFileSystemsNix(layoutOf(plan).layout), probe: hardware.config })),
+      validateStage(
+        () => {
+          const { layout, firmware } = layoutOf(plan);
+          return { firmware, firmwareLine: `the layout ${layout.type} starts ${mac} with ${FIRMWARE_WORDS[firmware]}`, user: answers.user, desktop: answers.desktop, hostname: answers.choices.hostname };
+        },
+        async ({ ctx, source }, validation) => {
+          if (validation.facts?.disko) refuseLayoutWithDisko(answers, source);
+          ctx.progress(1);
+        },
+      ),
+      buildStage,
+    ],
+    again: () => NOTHING_TOUCHED,
+    writesNothing: true,
+  };
+}

@@ -1,0 +1,108 @@
+// A fleet target's side of the seed's HTTP endpoints (docs/protocol.md, "The
+// fleet's HTTP endpoints"): registering with this machine's MAC and hardware
+// probe, waiting for the seed's go, and reporting progress and the end.
+import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
+import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
+
+const REQUEST_TIMEOUT_MS = 20_000;
+// How often the target asks whether the seed has checked and built its system.
+const POLL_MS = 2_000;
+
+const toNumber = (address: string) => address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+
+// The MAC of the interface on the seed's network (the one the target booted from), lower case with colons.
+export function macTowards(seedHost: string): string {
+  const seed = toNumber(seedHost);
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family !== 'IPv4' || a.internal) continue;
+      const mask = toNumber(a.netmask);
+      if ((toNumber(a.address) & mask) >>> 0 === (seed & mask) >>> 0) return a.mac.toLowerCase();
+    }
+  }
+  throw new InstallError('fleet-unreachable', `No interface of this machine is on the seed's network (${seedHost})`, 'A netbooted target gets its address from the seed; check the cable and that fleet serve runs, then network-boot again.');
+}
+
+async function dmiField(name: string): Promise<string | null> {
+  const text = await readFile(`/sys/class/dmi/id/${name}`, 'utf8').catch(() => null);
+  const value = text?.trim().replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 128);
+  return value ? value : null;
+}
+
+export async function readDmi(): Promise<TargetHardware['dmi']> {
+  return { vendor: await dmiField('sys_vendor'), product: await dmiField('product_name'), serial: await dmiField('product_serial') };
+}
+
+// A fleet target's install as it goes: the seed, its go, the copy's figures and each phase's times (for the receipt).
+export interface FleetRun {
+  client: SeedClient;
+  go: FleetGo | null;
+  copyStartedMs: number | null;
+  copyEndedMs: number | null;
+  bytesCopied: number;
+  phases: { phase: string; startedMs: number; endedMs: number | null }[];
+}
+
+export class SeedClient {
+  readonly host: string;
+
+  constructor(
+    readonly url: string,
+    private readonly secret: string,
+    readonly mac: string,
+  ) {
+    this.host = new URL(url).hostname;
+  }
+
+  private async call(path: string, body?: unknown): Promise<{ status: number; json: any }> {
+    try {
+      const response = await fetch(`${this.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${this.secret}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      return { status: response.status, json: await response.json().catch(() => null) };
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
+      throw new InstallError('fleet-unreachable', `The seed at ${this.url} does not answer`, `${cause}. Check that fleet serve runs there and that this machine is on its network; then network-boot it again.`);
+    }
+  }
+
+  private refused(what: string, reply: { status: number; json: any }): InstallError {
+    const error = reply.json?.error;
+    return new InstallError(error?.code ?? 'fleet-refused', `The seed refused ${what}: ${error?.title ?? `it answered ${reply.status}`}`, error?.description ?? 'fleet serve on the seed says more (its journal).');
+  }
+
+  async register(hardware: TargetHardware): Promise<{ answerFile: string; disk: string }> {
+    const reply = await this.call('/targets', { mac: this.mac, hardware });
+    if (reply.status !== 200) throw this.refused(`${this.mac}'s registration`, reply);
+    return { answerFile: reply.json.answerFile, disk: reply.json.disk };
+  }
+
+  // Until the seed has checked and built this machine's system (the go), or refused it (its error is this install's).
+  async waitForGo(signal: AbortSignal, waiting: (target: FleetTarget) => void): Promise<FleetGo> {
+    for (;;) {
+      if (signal.aborted) throw new InstallCancelled();
+      const reply = await this.call(`/targets/${this.mac}`);
+      if (reply.status !== 200) throw this.refused(`to say how far ${this.mac} is`, reply);
+      const target = reply.json.target as FleetTarget;
+      if (target.state === 'failed' && target.error) throw new InstallError(target.error.code, `The seed refused this machine: ${target.error.title}`, target.error.description);
+      if (reply.json.go) return reply.json.go as FleetGo;
+      waiting(target);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  // What the seed shows; a report that does not arrive never stops the install (the next one says more).
+  async report(report: FleetReport): Promise<string | null> {
+    try {
+      const reply = await this.call(`/targets/${this.mac}/report`, report);
+      return reply.status === 200 ? null : `${reply.status} ${reply.json?.error?.title ?? ''}`;
+    } catch (error) {
+      return errorMessage(error);
+    }
+  }
+}

@@ -1,0 +1,203 @@
+// A fleet target's install (`install --fleet URL`): it never evaluates. It
+// sends the seed its MAC and hardware probe, waits while the seed checks and
+// builds its system (fleet-check-stages.ts, on the seed), checks its own disk
+// as an unattended install does, partitions, formats and mounts it, copies the
+// system from the seed's store over Nix's ssh-ng, installs, writes its
+// receipt, and tells the seed each phase and its end.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Answers } from '../common/answers.js';
+import { InstallError } from '../common/install-error.js';
+import { inspectDisk } from '../disk/block-device.js';
+import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
+import { DiskSession } from '../disk/disk-session.js';
+import { mountTarget } from '../disk/mount.js';
+import { formatBytes } from '../disk/sizes.js';
+import { runNixosInstall } from '../install/run-nixos-install.js';
+import { setPassword } from '../install/set-password.js';
+import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
+import { showHardwareConfig } from '../prepare/hardware-config.js';
+import { targetFirmware } from '../prepare/firmware.js';
+import { TARGET_LOG_DIR } from '../report/write-target-log.js';
+import { checkTargetFolders, checkTargetRoot } from '../validate/check-target-root.js';
+import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
+import { reportStage } from './shared-stages.js';
+import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
+import { formatStage, partitionStage } from './unattended-stages.js';
+
+// What the target reads from: a disk holding any of these is the live system's (a netbooted one has none).
+const LIVE_PATHS = ['/', '/nix/store', '/nix/.ro-store', '/iso'];
+const RECEIPT = 'receipt.json';
+// Reports of the copy's progress, at most this often.
+const REPORT_EVERY_MS = 1_000;
+
+function fleetOf(install: InstallRun): FleetRun & { go: NonNullable<FleetRun['go']> } {
+  const fleet = install.fleet;
+  if (!fleet?.go) throw new InstallError('internal-error', 'No go from the seed', 'This is a bug in the installer; please report it with the log.');
+  return fleet as FleetRun & { go: NonNullable<FleetRun['go']> };
+}
+
+// The probe, the registration, and the wait while the seed checks and builds this machine's system.
+const registerStage = defineStage('hardware', async (install) => {
+  const { ctx, request } = install;
+  const { url, secret } = request.fleet!;
+  const client = new SeedClient(url, secret, macTowards(new URL(url).hostname));
+  install.fleet = { client, go: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [] };
+  const hardware = { config: await showHardwareConfig(ctx, null, true), firmware: targetFirmware(), dmi: await readDmi() };
+  const registered = await client.register(hardware);
+  ctx.log('daemon', `registered with the seed ${url} as ${client.mac}: its answer file ${registered.answerFile} installs on ${registered.disk}`);
+  let said = '';
+  install.fleet.go = await client.waitForGo(ctx.signal, (target) => {
+    const now = target.state === 'checking' ? `the seed checks this machine's system (${target.phase ?? 'starting'}, ${Math.floor(target.fraction * 100)} %)` : 'waiting for the seed to check this machine\'s system';
+    if (now !== said) ctx.log('daemon', (said = now));
+    ctx.progress(target.fraction * 0.9, undefined, now);
+  });
+  ctx.log('daemon', `the seed built ${install.fleet.go.system} (${formatBytes(install.fleet.go.closureBytes)}) for this machine`);
+  ctx.progress(1);
+});
+
+// The disk's own checks, as an unattended install's: it exists, is not the live medium, may be erased, and holds the system.
+const diskCheckStage = defineStage('validate', async (install) => {
+  const { ctx } = install;
+  const { go } = fleetOf(install);
+  const answers = go.answers as unknown as Answers;
+  const disk = await inspectDisk(answers.disk);
+  install.plan = { answers, disk, disko: null };
+  ctx.log('daemon', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}`);
+  install.checked = await checkDisk(ctx, disk, answers, LIVE_PATHS);
+  const need = checkDiskSize(install.checked.disk, answers.layout, go.closureBytes);
+  ctx.log('validate', `${install.checked.disk.device} has ${formatBytes(install.checked.disk.sizeBytes)}; the install needs ${formatBytes(need.totalBytes)} (${need.explanation})`);
+  install.session = await DiskSession.create();
+  ctx.root = install.session.mountPoint;
+  ctx.progress(1);
+});
+
+const mountStage = defineStage('mount', async (install) => {
+  const { ctx, session, formatting } = install;
+  await mountTarget(ctx, session!, formatting!);
+  install.formatted = formatting;
+  await checkTargetRoot(ctx.root);
+});
+
+// The system's closure from the seed's store into the target's, over ssh-ng with the key and host key of the go.
+const copyStage = defineStage('copy', async (install) => {
+  const { ctx } = install;
+  const fleet = fleetOf(install);
+  const { store, system, closureBytes, closurePaths } = fleet.go;
+  install.targetTouched = true;
+  const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
+  try {
+    await writeFile(join(keys, 'key'), store.privateKey, { mode: 0o600 });
+    await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
+    fleet.copyStartedMs = Date.now();
+    let finished = 0;
+    let reported = 0;
+    await copyFromSeed(ctx, { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') }, ctx.root, [system], {
+      started: () => undefined,
+      finished: () => {
+        finished += 1;
+        const fraction = Math.min(finished / Math.max(closurePaths, 1), 1);
+        // By paths: Nix says when each path is complete, not its bytes (README says so).
+        fleet.bytesCopied = Math.round(closureBytes * fraction);
+        ctx.progress(fraction, { bytesDone: fleet.bytesCopied, bytesTotal: closureBytes, pathsDone: finished, pathsTotal: closurePaths });
+        if (Date.now() - reported >= REPORT_EVERY_MS) {
+          reported = Date.now();
+          void tell(install, 'copy', fraction);
+        }
+      },
+    });
+    fleet.copyEndedMs = Date.now();
+    fleet.bytesCopied = closureBytes;
+    ctx.log('copy', `copied ${finished} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
+  } finally {
+    await rm(keys, { recursive: true, force: true });
+  }
+});
+
+const installStage = defineStage('install', async (install) => {
+  const { ctx, plan } = install;
+  await checkTargetFolders(ctx.root);
+  await runNixosInstall(ctx, fleetOf(install).go.system);
+  install.toplevel = fleetOf(install).go.system;
+  if (plan!.answers.user && plan!.answers.passwordHash) await setPassword(ctx, plan!.answers.user, plan!.answers.passwordHash);
+  ctx.progress(1);
+});
+
+// The receipt: what was installed where, on which machine, and how long each phase took. On the target, and sent to the seed.
+function receiptOf(install: InstallRun): Record<string, unknown> {
+  const fleet = fleetOf(install);
+  const { plan, formatted } = install;
+  return {
+    mac: fleet.client.mac,
+    seed: fleet.client.url,
+    system: fleet.go.system,
+    closureBytes: fleet.go.closureBytes,
+    disk: plan?.answers.disk ?? null,
+    device: plan?.disk.device ?? null,
+    partitions: formatted ? { root: formatted.root, esp: formatted.esp, swap: formatted.swap, details: formatted.partitions } : null,
+    choices: plan?.answers.choices ?? {},
+    phases: fleet.phases,
+    copy: { startedMs: fleet.copyStartedMs, endedMs: fleet.copyEndedMs, bytes: fleet.bytesCopied },
+  };
+}
+
+const receiptStage = defineStage(
+  'report',
+  async (install) => {
+    const folder = join(install.ctx.root, TARGET_LOG_DIR);
+    await mkdir(folder, { recursive: true, mode: 0o755 });
+    await writeFile(join(folder, RECEIPT), `${JSON.stringify(receiptOf(install), null, 2)}\n`, { mode: 0o644 });
+    install.ctx.log('daemon', `the receipt is on the installed system as /${TARGET_LOG_DIR}/${RECEIPT}`);
+  },
+  reportStage.release,
+);
+
+const STAGES = [registerStage, diskCheckStage, partitionStage, formatStage, mountStage, copyStage, installStage, receiptStage];
+
+async function tell(install: InstallRun, phase: string, phaseFraction: number): Promise<void> {
+  const fleet = install.fleet;
+  if (!fleet?.go) return;
+  const problem = await fleet.client.report({ state: 'installing', phase, fraction: overallFraction(phase, phaseFraction, STAGES), bytesCopied: fleet.bytesCopied, copyStartedMs: fleet.copyStartedMs, copyEndedMs: fleet.copyEndedMs, error: null });
+  if (problem) install.ctx.log('daemon', `the seed did not take the report: ${problem}`, 'warn');
+}
+
+// Each phase is told to the seed as it starts (once the go is given), and timed for the receipt.
+function told(stage: Stage): Stage {
+  return {
+    ...stage,
+    async run(install) {
+      const times = { phase: stage.phase, startedMs: Date.now(), endedMs: null as number | null };
+      // The first phase makes the fleet run (registration): its times are kept once it is there.
+      const before = install.fleet;
+      before?.phases.push(times);
+      await tell(install, stage.phase, 0);
+      await stage.run(install);
+      times.endedMs = Date.now();
+      if (!before) install.fleet?.phases.unshift(times);
+    },
+  };
+}
+
+export const FLEET_TARGET: Pipeline = {
+  async checkRequest() {},
+  async start({ ctx, request }) {
+    ctx.log('daemon', `fleet install from the seed ${request.fleet!.url}`);
+  },
+  stages: STAGES.map(told),
+  again({ plan, formatted }) {
+    if (!plan) return "Nothing was written to this machine's disks; network-boot it again once the seed shows why.";
+    return formatted ? `The disk ${plan.answers.disk} may hold a partial system; network-boot this machine again to redo it.` : `The disk ${plan.answers.disk} may be partly partitioned; network-boot this machine again.`;
+  },
+  async ended(install, state, error) {
+    const fleet = install.fleet;
+    if (!fleet) return;
+    const base = { phase: install.fleet?.phases.at(-1)?.phase ?? null, bytesCopied: fleet.bytesCopied, copyStartedMs: fleet.copyStartedMs, copyEndedMs: fleet.copyEndedMs };
+    const report =
+      state === 'succeeded'
+        ? { ...base, state: 'succeeded' as const, fraction: 1, error: null, receipt: receiptOf(install) }
+        : { ...base, state: 'failed' as const, fraction: 0, error: { code: error?.code ?? 'cancelled', title: error?.title ?? 'The install was cancelled on the target', description: error?.description ?? 'Someone cancelled it on the target.', ...(error?.field !== undefined && { field: error.field }) } };
+    const problem = await fleet.client.report(report);
+    if (problem) install.ctx.log('daemon', `the seed did not take the result: ${problem}`, 'warn');
+  },
+};

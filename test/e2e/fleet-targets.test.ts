@@ -1,0 +1,259 @@
+// A fleet's targets as the seed sees them: registration with the hardware
+// probe, the seed's own check of each target's system (prepared from its
+// answer file and probe, checked and built by the real daemon with real Nix,
+// as the eval user), the target's reports, and `fleet status`. The seed's
+// daemon and dnsmasq run in a network namespace of their own; the targets'
+// requests come from another (curl), as a netbooted installer's would.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
+import { activeUses, attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { writeConfig } from '../helpers/config.js';
+import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
+import { copyFromSeedScript, fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
+import { emptyStoreCommand, inNetns, ip, Namespaces } from '../helpers/netns.js';
+
+const SEED = '10.78.0.1';
+const PORT = '8472';
+const URL = `http://${SEED}:${PORT}`;
+const GOOD = '52:54:00:00:01:01';
+const WRONG_FIRMWARE = '52:54:00:00:01:02';
+const UNDECLARED_USER = '52:54:00:00:01:03';
+const BROKEN_PROBE = '52:54:00:00:01:04';
+// Long enough for an evaluation and build of the stand-in system on a loaded machine.
+const CHECK_DEADLINE_MS = 240_000;
+
+let dir: string;
+let daemon: RunningDaemon | null = null;
+let serve: CliHandle | null = null;
+let targetDaemon: RunningDaemon | null = null;
+const GiB = 1024 ** 3;
+let secret = '';
+const ns = new Namespaces();
+let seed: string;
+let target: string;
+
+const request = (path: string, body?: unknown, token: string | null = secret) => fleetRequest(target, `${URL}${path}`, token, body);
+
+function status(): any[] {
+  return request('/targets').json.targets;
+}
+
+async function waitForState(mac: string, states: string[]): Promise<any> {
+  const deadline = Date.now() + CHECK_DEADLINE_MS;
+  for (;;) {
+    const found = status().find((t) => t.mac === mac);
+    if (states.includes(found?.state)) return found;
+    if (Date.now() > deadline) throw new Error(`${mac} is ${JSON.stringify(found)}, not ${states.join(' or ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// The CLI run where the seed is reachable: in the target's namespace (by --fleet and --secret-file) or on the seed,
+// which finds its own fleet's secret in FLEET_DIR (the daemon's NOI_FLEET_DIR, test/helpers/daemon.ts).
+function fleetStatus(netns: string, args: string[], fleetDir = join(dir, 'fleet')): { code: number; stdout: string; stderr: string } {
+  return inNetns(netns, [process.execPath, CLI, 'fleet', 'status', ...args], { env: testEnv({ NOI_FLEET_DIR: fleetDir }) });
+}
+
+beforeAll(async () => {
+  dir = await scratch('fleet-targets');
+  const { ipxe, netboot } = await standInBootFiles(dir);
+  const source = await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] });
+  const answers = join(dir, 'answers');
+  await mkdir(answers);
+  await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
+  await writeFile(join(answers, `${WRONG_FIRMWARE}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'bios-ext4' }));
+  await writeFile(join(answers, `${UNDECLARED_USER}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'efi-ext4', user: 'bob' }));
+  seed = ns.add('seed');
+  target = ns.add('target');
+  ns.link(seed, 's0', target, 't0');
+  ip('-n', seed, 'address', 'add', `${SEED}/24`, 'dev', 's0');
+  ip('-n', target, 'address', 'add', '10.78.0.50/24', 'dev', 't0');
+  daemon = await startDaemon({ dir, configDirs: [source], netns: seed });
+  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', '--interface', 's0', '--address', `${SEED}/24`, '--answers', answers, '--port', PORT, '--ipxe', ipxe, '--netboot', netboot]);
+  const reply = await serve.waitFor((e) => e.type === 'reply');
+  expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
+  secret = reply.data.fleet.secret;
+});
+
+afterAll(async () => {
+  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
+  serve?.signal('SIGINT');
+  await serve?.done;
+  await cleanUp(dir, daemon);
+  ns.remove();
+});
+
+describe("the seed checks and builds each target's system before its disk is touched", () => {
+  it('gives the go with the system built in its own store, from the answer file and the probe', async () => {
+    const registered = request('/targets', { mac: GOOD, hardware: HARDWARE });
+    expect(registered.status, JSON.stringify(registered.json)).toBe(200);
+    expect(registered.json.target.state).toBe('waiting');
+    // No go before the check passed: a report of progress is refused.
+    const early = request(`/targets/${GOOD}/report`, { state: 'installing', phase: 'copy', fraction: 0.1, bytesCopied: 0, copyStartedMs: null, copyEndedMs: null, error: null });
+    expect(early.status).toBe(409);
+    expect(early.json.error.code).toBe('bad-state');
+    const checked = await waitForState(GOOD, ['installing', 'failed']);
+    expect(checked.error, JSON.stringify(checked.error)).toBeNull();
+    const { go } = request(`/targets/${GOOD}`).json;
+    expect(go.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
+    expect((await stat(go.system)).isDirectory()).toBe(true);
+    expect(go.closureBytes).toBeGreaterThan(4_000_000);
+    expect(go.answers).toMatchObject({ disk: '/dev/disk/by-id/virtio-fleet', layout: { type: 'efi-ext4' }, user: 'alice' });
+    // The check's log on the seed counts as a log of an install that wrote nothing (pruned with the refused ones).
+    const logs = (await readdir(daemon!.logDir)).filter((name) => name.startsWith(`install-fleet-${GOOD.replaceAll(':', '')}-`));
+    expect(logs).toHaveLength(1);
+    const lastLine = (await readFile(join(daemon!.logDir, logs[0]!), 'utf8')).trim().split('\n').at(-1)!;
+    expect(JSON.parse(lastLine)).toMatchObject({ state: 'succeeded', targetTouched: false });
+  });
+
+  it("evaluates the target's own probe (as the eval user): a broken one fails the check, naming the seed's hardware-configuration.nix", async () => {
+    request('/targets', { mac: BROKEN_PROBE, hardware: { ...HARDWARE, config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" \n}\n' } });
+    const failed = await waitForState(BROKEN_PROBE, ['failed', 'installing']);
+    expect(failed.state).toBe('failed');
+    expect(`${failed.error.title}\n${failed.error.description}`).toContain('hardware-configuration.nix');
+  });
+
+  it("refuses a layout the target's firmware cannot start, naming the field, before any evaluation", async () => {
+    const registered = request('/targets', { mac: WRONG_FIRMWARE, hardware: HARDWARE });
+    expect(registered.status).toBe(200);
+    const failed = await waitForState(WRONG_FIRMWARE, ['failed', 'installing']);
+    expect(failed.state).toBe('failed');
+    expect(failed.error.field).toBe('layout');
+    expect(failed.error.title).toContain('bios-ext4 needs a BIOS');
+    expect(failed.error.title).toContain('started with UEFI');
+  });
+
+  it('refuses a system that fails an unattended check (a user the configuration does not declare), with the check\'s words', async () => {
+    request('/targets', { mac: UNDECLARED_USER, hardware: HARDWARE });
+    const failed = await waitForState(UNDECLARED_USER, ['failed', 'installing']);
+    expect(failed.state).toBe('failed');
+    expect(`${failed.error.title}\n${failed.error.description}`).toContain('bob');
+    expect(failed.error.description).toContain("The seed's log of this check:");
+  });
+});
+
+describe("the target copies its system from the seed's store over Nix's ssh-ng", () => {
+  it('into an empty store, from a private mount namespace, with the key and host key the go gave', async () => {
+    const own = request(`/targets/${GOOD}`).json.go;
+    expect(own.store).toMatchObject({ host: SEED, port: Number(PORT) + 1, user: 'root' });
+    expect(own.store.hostKey).toMatch(/^ssh-ed25519 /);
+    const work = join(dir, 'target-work');
+    const root = join(dir, 'target-root');
+    await mkdir(work, { mode: 0o700 });
+    await mkdir(root);
+    await writeFile(join(work, 'copy.mjs'), copyFromSeedScript(join(REPO, 'dist'), own.store, work, root, own.system));
+    const copy = inNetns(target, emptyStoreCommand([process.execPath, join(work, 'copy.mjs')]), { env: testEnv(), timeoutMs: CHECK_DEADLINE_MS });
+    expect(copy.code, `${copy.stdout}\n${copy.stderr}`).toBe(0);
+    expect(copy.stdout).toMatch(/copied paths: [1-9]/);
+    const valid = inNetns(target, ['nix-store', '--store', `local?root=${root}`, '--check-validity', '--print-invalid', own.system], { env: testEnv() });
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(valid.stdout.trim()).toBe('');
+  });
+
+  it('lets the key run nothing but nix-daemon --stdio: no shell, no file read', async () => {
+    const work = join(dir, 'target-work');
+    const ssh = inNetns(target, ['ssh', '-p', String(Number(PORT) + 1), '-i', join(work, 'key'), '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(work, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', `root@${SEED}`, 'cat /etc/shadow; id'], { env: testEnv(), timeoutMs: 30_000 });
+    // ssh itself got in (255 is its own failure: no connection, key refused); what ran was the forced command.
+    expect(ssh.code, ssh.stderr).not.toBe(255);
+    expect(ssh.stdout).not.toContain('root:');
+    expect(ssh.stdout).not.toContain('uid=');
+  });
+});
+
+describe('a fleet target installs itself (install --fleet), with an empty store, on its own disk', () => {
+  it('registers, waits for the go, partitions, copies from the seed over ssh-ng, installs, and the seed shows its receipt', async () => {
+    const own = join(dir, 'fleet-target');
+    await mkdir(own);
+    const disk = await attachDisk(own, 'disk', 3 * GiB);
+    const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
+    // Its firmware as this machine booted (the probe says so), and the layout that fits it.
+    const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
+    await writeFile(join(dir, 'answers', `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target' }));
+    const secretFile = join(own, 'secret');
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    targetDaemon = await startDaemon({ dir: own, configDirs: [join(own, 'no-config')], netns: target, evalUser: false, emptyStore: true });
+    const run = await runCli(['install', '--socket', targetDaemon.socket, '--fleet', URL, '--secret-file', secretFile, '--json']);
+    const result = resultOf(run);
+    expect(result?.ok, JSON.stringify(result?.error ?? run.stderr)).toBe(true);
+    // The seed stands where a configuration folder would.
+    expect(run.events.find((e) => e.type === 'reply')?.data.source).toBe(URL);
+    const phases = run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
+    expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'copy', 'install', 'report']);
+
+    const shown = status().find((t) => t.mac === mac);
+    expect(shown).toMatchObject({ state: 'succeeded', phase: 'report', fraction: 1, error: null, receipt: join(dir, 'fleet', 'receipts', `${mac}.json`) });
+    expect(shown.copyEndedMs).toBeGreaterThanOrEqual(shown.copyStartedMs);
+    expect(shown.bytesCopied).toBeGreaterThan(4_000_000);
+    const receipt = JSON.parse(await readFile(shown.receipt, 'utf8'));
+    const { go } = request(`/targets/${mac}`).json;
+    expect(go).toBeNull();
+    expect(receipt).toMatchObject({ mac, seed: URL, disk: disk.device });
+    expect(receipt.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-/);
+    expect(receipt.phases.map((p: { phase: string }) => p.phase)).toEqual(phases);
+
+    // The disk holds the system (copied into its own store) and the receipt, and nothing is left mounted.
+    expect(activeUses(disk.device)).toEqual({ mounts: [], swaps: [] });
+    const rootNode = partitionTable(disk.device).partitions.at(-1)!.node;
+    await withReadOnly(rootNode, own, 'check', async (root) => {
+      expect(existsSync(join(root, receipt.system))).toBe(true);
+      // Written during its last phase, whose end only the seed's copy has.
+      const onDisk = JSON.parse(await readFile(join(root, 'var/log/nixos-offline-installer/receipt.json'), 'utf8'));
+      expect({ ...onDisk, phases: onDisk.phases.slice(0, -1) }).toEqual({ ...receipt, phases: receipt.phases.slice(0, -1) });
+      expect((await readFile(join(root, 'etc/.stand-in-activated'), 'utf8')).trim()).toBe(receipt.system);
+    });
+  });
+});
+
+describe("a target's reports and fleet status", () => {
+  it('takes progress once the target has the go, then its result and receipt, and shows them', async () => {
+    const copy = request(`/targets/${GOOD}/report`, { state: 'installing', phase: 'copy', fraction: 0.5, bytesCopied: 123_000_000, copyStartedMs: 1_000, copyEndedMs: null, error: null });
+    expect(copy.status, JSON.stringify(copy.json)).toBe(200);
+    const json = fleetStatus(seed, ['--socket', daemon!.socket, '--fleet', URL, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const shown = JSON.parse(json.stdout).targets.find((t: any) => t.mac === GOOD);
+    expect(Object.keys(shown)).toEqual(['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt']);
+    expect(shown).toMatchObject({ state: 'installing', phase: 'copy', fraction: 0.5, bytesCopied: 123_000_000, copyStartedMs: 1_000, copyEndedMs: null, receipt: null });
+
+    const receipt = { system: '/nix/store/x', disk: '/dev/vda', mac: GOOD };
+    const done = request(`/targets/${GOOD}/report`, { state: 'succeeded', phase: 'report', fraction: 1, bytesCopied: 246_000_000, copyStartedMs: 1_000, copyEndedMs: 5_000, error: null, receipt });
+    expect(done.status, JSON.stringify(done.json)).toBe(200);
+    const path = done.json.target.receipt;
+    expect(path).toBe(join(dir, 'fleet', 'receipts', `${GOOD}.json`));
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(receipt);
+    // Its end is final: a later report is refused.
+    expect(request(`/targets/${GOOD}/report`, { state: 'failed', phase: null, fraction: 0, bytesCopied: 0, copyStartedMs: null, copyEndedMs: null, error: { code: 'x', title: 'x', description: 'x' } }).status).toBe(409);
+
+    // From another machine on the fleet's network, with the secret in a file; as text.
+    const secretFile = join(dir, 'secret');
+    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+    const text = fleetStatus(target, ['--fleet', URL, '--secret-file', secretFile]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toBe(`fleet ${URL}: 2 succeeded, 3 failed`);
+    expect(lines).toContain(`${GOOD}  succeeded  report 100 %  246.0 MB copied in 4 s  receipt ${path}`);
+    expect(text.stdout).toContain(`${WRONG_FIRMWARE}  failed  hardware 0 %\n    `);
+  });
+
+  it('refuses a report that is not one, naming the field, and one from a target that never registered', () => {
+    const bad = request(`/targets/${GOOD}/report`, { state: 'installing', phase: 'dance', fraction: 0.5, bytesCopied: 0, copyStartedMs: null, copyEndedMs: null, error: null });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.field).toBe('phase');
+    const stranger = request('/targets/52:54:00:00:09:09/report', { state: 'failed', phase: null, fraction: 0, bytesCopied: 0, copyStartedMs: null, copyEndedMs: null, error: { code: 'x', title: 'x', description: 'x' } });
+    expect(stranger.status).toBe(409);
+    expect(request(`/targets/${GOOD}`, undefined, 'wrong').status).toBe(403);
+  });
+
+  it("fleet status says where to get the secret when it has none, and that a seed does not answer", async () => {
+    const noSecret = fleetStatus(target, ['--fleet', URL], join(dir, 'elsewhere'));
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('--secret-file');
+    const secretFile = join(dir, 'secret');
+    const away = fleetStatus(target, ['--fleet', 'http://10.78.0.9:8472', '--secret-file', secretFile, '--json']);
+    expect(away.code).toBe(3);
+    expect(JSON.parse(away.stdout.trim().split('\n').at(-1)!).data.code).toBe('fleet-unavailable');
+  }, README_STOP_DEADLINE_MS * 3);
+});

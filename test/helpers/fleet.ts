@@ -1,0 +1,57 @@
+// What fleet tests share: the stand-in boot files a seed serves (the netboot
+// kernel, initrd and iPXE binaries cannot be built here), a target's hardware
+// probe, and HTTP from inside a network namespace (curl).
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inNetns } from './netns.js';
+
+// What a netbooted target sends: its hardware probe (nixos-generate-config's words, firmware, DMI).
+export const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
+
+export async function standInBootFiles(dir: string): Promise<{ ipxe: string; netboot: string }> {
+  const ipxe = join(dir, 'ipxe');
+  const netboot = join(dir, 'netboot');
+  await mkdir(ipxe);
+  await writeFile(join(ipxe, 'undionly.kpxe'), 'stand-in iPXE for BIOS\n');
+  await writeFile(join(ipxe, 'ipxe.efi'), 'stand-in iPXE for UEFI\n');
+  // World-readable: dnsmasq's TFTP serves nothing else.
+  await chmod(join(ipxe, 'undionly.kpxe'), 0o644);
+  await chmod(join(ipxe, 'ipxe.efi'), 0o644);
+  await mkdir(netboot);
+  await writeFile(join(netboot, 'bzImage'), 'stand-in kernel\n');
+  await writeFile(join(netboot, 'initrd'), 'stand-in initrd\n');
+  await writeFile(join(netboot, 'kernel-params'), 'init=/nix/store/00000000000000000000000000000000-nixos-system-netboot/init loglevel=4\n');
+  return { ipxe, netboot };
+}
+
+export function curl(netns: string, args: string[]): { status: number; body: string; code: number } {
+  const run = inNetns(netns, ['curl', '-sS', '--max-time', '20', '-w', '\n%{http_code}', ...args]);
+  const cut = run.stdout.lastIndexOf('\n');
+  return { status: Number(run.stdout.slice(cut + 1)), body: run.stdout.slice(0, cut), code: run.code };
+}
+
+// A JSON request with the fleet's secret (null: none).
+export function fleetRequest(netns: string, url: string, secret: string | null, body?: unknown): { status: number; json: any } {
+  const auth = secret !== null ? ['-H', `Authorization: Bearer ${secret}`] : [];
+  const data = body === undefined ? [] : ['-X', 'POST', '-H', 'content-type: application/json', '--data-binary', typeof body === 'string' ? body : JSON.stringify(body)];
+  const reply = curl(netns, [...auth, ...data, url]);
+  return { status: reply.status, json: reply.body ? JSON.parse(reply.body) : null };
+}
+
+// A target's copy of its system from the seed, with the installer's own module (dist/nix/ssh-ng.js), run as a
+// netbooted target would: in its network namespace, in a private mount namespace whose /nix is empty (a tmpfs).
+export function copyFromSeedScript(cliDist: string, store: { host: string; port: number; privateKey: string; hostKey: string }, work: string, root: string, system: string): string {
+  return `
+import { writeFileSync } from 'node:fs';
+const { copyFromSeed, knownHostsLine } = await import(${JSON.stringify(`${cliDist}/nix/ssh-ng.js`)});
+const store = ${JSON.stringify(store)};
+writeFileSync(${JSON.stringify(`${work}/key`)}, store.privateKey, { mode: 0o600 });
+writeFileSync(${JSON.stringify(`${work}/known_hosts`)}, knownHostsLine(store, store.hostKey));
+const say = (source, line) => console.log(\`[\${source}] \${line}\`);
+const ctx = { signal: new AbortController().signal, log: say, output: say, recentLines: () => [] };
+const seed = { host: store.host, port: store.port, keyFile: ${JSON.stringify(`${work}/key`)}, knownHostsFile: ${JSON.stringify(`${work}/known_hosts`)} };
+let finished = 0;
+await copyFromSeed(ctx, seed, ${JSON.stringify(root)}, [${JSON.stringify(system)}], { started: () => {}, finished: () => finished++ });
+console.log('copied paths: ' + finished);
+`;
+}

@@ -1,0 +1,75 @@
+// What a fleet target sends the seed, checked before anything of it is kept:
+// each refusal names the field, so the target's console can say what was wrong.
+import { describe, expect, it } from 'vitest';
+import { parseRequest } from '../../src/daemon/parse-request.js';
+import { BadMessage, parseRegistration, parseReport } from '../../src/fleet/target-messages.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+
+const HARDWARE = { config: '{ ... }:\n{\n}\n', firmware: 'bios', dmi: { vendor: 'QEMU', product: null, serial: 'S123' } };
+const REPORT = { state: 'installing', phase: 'copy', fraction: 0.25, bytesCopied: 1000, copyStartedMs: 5, copyEndedMs: null, error: null };
+
+function refusedField(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof BadMessage) return error.field;
+    throw error;
+  }
+  throw new Error('it was accepted');
+}
+
+describe('registration', () => {
+  it('takes a MAC and a hardware probe', () => {
+    expect(parseRegistration({ mac: '52:54:00:12:34:56', hardware: HARDWARE })).toEqual({ mac: '52:54:00:12:34:56', hardware: HARDWARE });
+  });
+
+  it('refuses what is not a registration, naming the field', () => {
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56' }))).toBe('hardware');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:5G', hardware: HARDWARE }))).toBe('mac');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: HARDWARE, disk: '/dev/sda' }))).toBe('disk');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, config: '}{' } }))).toBe('hardware.config');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, config: `{${'x'.repeat(40_000)}}` } }))).toBe('hardware.config');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, firmware: 'EFI' } }))).toBe('hardware.firmware');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, dmi: { vendor: null, product: null } } }))).toBe('hardware.dmi.serial');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, vendor: 'a\u0007b' } } }))).toBe('hardware.dmi.vendor');
+  });
+});
+
+describe('reports', () => {
+  it('takes progress, a failure with its error, and an end with its receipt', () => {
+    expect(parseReport(REPORT)).toEqual(REPORT);
+    const error = { code: 'disk-busy', title: '/dev/sda is mounted', description: 'Unmount it.' };
+    expect(parseReport({ ...REPORT, state: 'failed', error }).error).toEqual(error);
+    expect(parseReport({ ...REPORT, state: 'succeeded', fraction: 1, receipt: { system: '/nix/store/x' } }).receipt).toEqual({ system: '/nix/store/x' });
+  });
+
+  it('refuses a report that does not hold together, naming the field', () => {
+    expect(refusedField(() => parseReport({ ...REPORT, state: 'checking' }))).toBe('state');
+    expect(refusedField(() => parseReport({ ...REPORT, phase: 'dance' }))).toBe('phase');
+    expect(refusedField(() => parseReport({ ...REPORT, fraction: 1.5 }))).toBe('fraction');
+    expect(refusedField(() => parseReport({ ...REPORT, bytesCopied: -1 }))).toBe('bytesCopied');
+    expect(refusedField(() => parseReport({ ...REPORT, copyEndedMs: 1.5 }))).toBe('copyEndedMs');
+    expect(refusedField(() => parseReport({ ...REPORT, state: 'failed' }))).toBe('error');
+    expect(refusedField(() => parseReport({ ...REPORT, error: { code: 'x', title: 'x', description: 'x' } }))).toBe('error');
+    expect(refusedField(() => parseReport({ ...REPORT, state: 'succeeded' }))).toBe('receipt');
+    expect(refusedField(() => parseReport({ ...REPORT, receipt: {} }))).toBe('receipt');
+    expect(refusedField(() => parseReport({ ...REPORT, state: 'failed', error: { code: 'x', title: 'x', description: 'x', extra: 1 } }))).toBe('error.extra');
+  });
+});
+
+describe("a fleet target's install request", () => {
+  const fleet = { url: 'http://10.77.0.1:8470', secret: 'a'.repeat(64) };
+  const base = { v: PROTOCOL_VERSION, id: 'x' };
+
+  it('takes the seed and the secret, and nothing else', () => {
+    expect(parseRequest('install', { ...base, fleet })).toEqual({ ok: true, value: { type: 'install', request: { ...base, fleet } } });
+    for (const [extra, field] of [[{ root: '/mnt' }, 'root'], [{ answers: '/a.json' }, 'answers'], [{ user: 'alice' }, 'user']] as const) {
+      const result = parseRequest('install', { ...base, fleet, ...extra });
+      expect(result.ok ? null : result.error.field).toBe(field);
+    }
+    for (const bad of [{ url: 'http://seed:8470', secret: 'x' }, { url: fleet.url, secret: 'has space' }, { ...fleet, extra: 1 }, 'http://10.77.0.1:8470']) {
+      const result = parseRequest('install', { ...base, fleet: bad });
+      expect(result.ok ? null : result.error.field, JSON.stringify(bad)).toBe('fleet');
+    }
+  });
+});
