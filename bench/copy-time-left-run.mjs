@@ -7,24 +7,13 @@
 // or null, paths done), the bytes and paths to copy and when the copy ended, as JSON.
 //
 //   node copy-time-left-run.mjs IMAGE PATHS-FILE RUNS WORK
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
+import { freshMedium } from './fresh-medium.js';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
-const run = (file, args) => execFileSync(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-
-function freshMedium() {
-  run('sync', []);
-  run('umount', ['/nix/store']);
-  run('umount', ['/nix/.ro-store']);
-  run('mount', ['-t', 'squashfs', '-o', 'loop,ro', image, '/nix/.ro-store']);
-  const loop = execFileSync('findmnt', ['-no', 'SOURCE', '/nix/.ro-store'], { encoding: 'utf8' }).trim();
-  execFileSync('bash', ['-c', `echo 128 >/sys/block/${loop.replace('/dev/', '')}/queue/read_ahead_kb`]);
-  run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=/nix/.ro-store,upperdir=/nix/.rw-store/store,workdir=/nix/.rw-store/work', '/nix/store']);
-}
 
 async function copyOnce(root) {
   const reports = [];
@@ -61,7 +50,7 @@ const runs = [];
 for (let i = 0; i < Number(runsText); i++) {
   const root = join(work, `copy-${i}`);
   mkdirSync(root, { mode: 0o755 });
-  freshMedium();
+  freshMedium(image, 128);
   runs.push(await copyOnce(root));
   rmSync(root, { recursive: true, force: true });
 }

@@ -7,22 +7,13 @@
 // its target, so both pay for the writes. Prints the times as JSON.
 //
 //   node medium-copy.mjs IMAGE PATHS-FILE RUNS WORK
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
+import { freshMedium, run } from './fresh-medium.js';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
-const run = (file, args) => execFileSync(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-
-function freshMedium() {
-  run('sync', []);
-  run('umount', ['/nix/store']);
-  run('umount', ['/nix/.ro-store']);
-  run('mount', ['-t', 'squashfs', '-o', 'loop,ro', image, '/nix/.ro-store']);
-  run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=/nix/.ro-store,upperdir=/nix/.rw-store/store,workdir=/nix/.rw-store/work', '/nix/store']);
-}
 
 async function timed(fn) {
   const started = performance.now();
@@ -59,7 +50,7 @@ for (let i = 0; i < Number(runsText); i++) {
   for (const which of order) {
     const root = join(work, `${which}-${i}`);
     mkdirSync(root, { mode: 0o755 });
-    freshMedium();
+    freshMedium(image);
     times[which].push(await timed(() => (which === 'copy' ? product(root) : floor(root))));
     rmSync(root, { recursive: true, force: true });
   }

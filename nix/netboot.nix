@@ -64,29 +64,14 @@ in
     environment.NOI_SOCKET = socket;
     # ssh: what Nix's ssh-ng runs, also here for a technician's `install --fleet` by hand on this console.
     path = [ cfg.package pkgs.openssh ];
-    script = ''
-      set -f
-      url=
-      for word in $(cat /proc/cmdline); do
-        case "$word" in
-          ${param}=*) url="''${word#${param}=}" ;;
-        esac
-      done
-      if [ -z "$url" ]; then
-        echo "The kernel command line has ${param} but no URL (${param}=http://10.77.0.1:8470)."
-        exit 2
-      fi
-      # The daemon starts in a fraction of a second; wait for its socket rather than fail.
-      for _ in $(seq 1 150); do
-        [ -S ${socket} ] && break
-        sleep 0.2
-      done
-      echo
-      echo "FLEET INSTALL from $url"
-      echo "The disk the seed's answer file names will be erased. Ctrl-C cancels."
-      echo
-      exec nixos-offline-installer install --fleet "$url"
-    '';
+    script = import ./console-install-script.nix {
+      inherit param socket;
+      what = "URL";
+      example = "http://10.77.0.1:8470";
+      banner = "FLEET INSTALL";
+      warning = "The disk the seed's answer file names will be erased.";
+      flag = "--fleet";
+    };
     serviceConfig = {
       # Simple, not oneshot: multi-user.target must not wait for a whole install.
       Type = "simple";

@@ -53,29 +53,14 @@ in
       restartIfChanged = false;
       environment.NOI_SOCKET = socket;
       path = [ cfg.package ];
-      script = ''
-        set -f
-        answers=
-        for word in $(cat /proc/cmdline); do
-          case "$word" in
-            ${param}=*) answers="''${word#${param}=}" ;;
-          esac
-        done
-        if [ -z "$answers" ]; then
-          echo "The kernel command line has ${param} but no path (${param}=/iso/nix-cfg/install.json)."
-          exit 2
-        fi
-        # The daemon starts in a fraction of a second; wait for its socket rather than fail.
-        for _ in $(seq 1 150); do
-          [ -S ${socket} ] && break
-          sleep 0.2
-        done
-        echo
-        echo "UNATTENDED INSTALL from $answers"
-        echo "The disk it names will be erased. Ctrl-C cancels."
-        echo
-        exec nixos-offline-installer install --answers "$answers"
-      '';
+      script = import ./console-install-script.nix {
+        inherit param socket;
+        what = "path";
+        example = "/iso/nix-cfg/install.json";
+        banner = "UNATTENDED INSTALL";
+        warning = "The disk it names will be erased.";
+        flag = "--answers";
+      };
       serviceConfig = {
         # "+": setting a console's font needs privileges the sandbox below drops.
         ExecStartPre = lib.mkIf (cfg.unattended.font != null) "+${pkgs.kbd}/bin/setfont -C /dev/${cfg.unattended.tty} ${cfg.unattended.font}";

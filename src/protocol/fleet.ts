@@ -72,15 +72,20 @@ export interface FleetRegistration {
   hardware: TargetHardware;
 }
 
-// POST /targets/<mac>/report: how far the target got (state installing), or its end (succeeded, with its receipt; failed, with why).
-export interface FleetReport {
-  state: 'installing' | 'succeeded' | 'failed';
+// How far a target got: the install's phase (the seed's own while checking: hardware, validate, build),
+// its fraction 0..1, the copy's figures and, once it failed, why.
+export interface TargetProgress {
   phase: string | null;
   fraction: number;
   bytesCopied: number;
   copyStartedMs: number | null;
   copyEndedMs: number | null;
   error: TargetError | null;
+}
+
+// POST /targets/<mac>/report: how far the target got (state installing), or its end (succeeded, with its receipt; failed, with why).
+export interface FleetReport extends TargetProgress {
+  state: 'installing' | 'succeeded' | 'failed';
   // The receipt as the target wrote it (succeeded only); the seed keeps it as a file and lists its path.
   receipt?: Record<string, unknown>;
 }
@@ -109,16 +114,9 @@ export interface FleetGo {
 // The keys of each target in the status JSON, in this order (issue 28 gives them).
 export const FLEET_TARGET_KEYS = ['mac', 'state', 'phase', 'fraction', 'bytesCopied', 'copyStartedMs', 'copyEndedMs', 'error', 'receipt'] as const;
 
-export interface FleetTarget {
+export interface FleetTarget extends TargetProgress {
   mac: string;
   state: FleetTargetState;
-  // The install's phase (the seed's own while checking: hardware, validate, build), its fraction 0..1 and copy figures.
-  phase: string | null;
-  fraction: number;
-  bytesCopied: number;
-  copyStartedMs: number | null;
-  copyEndedMs: number | null;
-  error: TargetError | null;
   // The path of the target's receipt on the seed, once it succeeded.
   receipt: string | null;
 }

@@ -1,0 +1,20 @@
+// For the scripts run inside scripts/iso-store.sh (medium-copy.mjs,
+// copy-time-left-run.mjs): mounts IMAGE afresh as the ISO's /nix/.ro-store
+// under its /nix/store overlay, so a timed copy finds none of an earlier one's
+// decompressed pages in the cache.
+import { execFileSync } from 'node:child_process';
+
+export const run = (file, args) => execFileSync(file, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+
+// READ_AHEAD_KB: the loop device's read-ahead, where a bench sets it (the kernel's default otherwise).
+export function freshMedium(image, readAheadKb = null) {
+  run('sync', []);
+  run('umount', ['/nix/store']);
+  run('umount', ['/nix/.ro-store']);
+  run('mount', ['-t', 'squashfs', '-o', 'loop,ro', image, '/nix/.ro-store']);
+  if (readAheadKb !== null) {
+    const loop = execFileSync('findmnt', ['-no', 'SOURCE', '/nix/.ro-store'], { encoding: 'utf8' }).trim();
+    execFileSync('bash', ['-c', `echo ${readAheadKb} >/sys/block/${loop.replace('/dev/', '')}/queue/read_ahead_kb`]);
+  }
+  run('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=/nix/.ro-store,upperdir=/nix/.rw-store/store,workdir=/nix/.rw-store/work', '/nix/store']);
+}
