@@ -127,8 +127,8 @@ describe('the netboot installer', () => {
     expect(unit.unitConfig.ConditionKernelCommandLine).toBe('nixos-offline-installer.fleet');
     expect(unit.path).toEqual(['/noi', '/openssh']);
     expect(unit.environment.NOI_SOCKET).toBe(INSTALLER_DEFAULTS.daemon.socket);
-    expect(unit.script).toContain('nixos-offline-installer.fleet=*) url="${word#nixos-offline-installer.fleet=}"');
-    expect(unit.script).toContain('exec nixos-offline-installer install --fleet "$url"');
+    expect(unit.script).toContain('nixos-offline-installer.fleet=*) value="${word#nixos-offline-installer.fleet=}"');
+    expect(unit.script).toContain('exec nixos-offline-installer install --fleet "$value"');
     // The client itself only talks to the daemon's socket; the daemon registers and copies (fetch, ssh-ng).
     expect(unit.serviceConfig).toMatchObject({ PrivateNetwork: true, RestrictAddressFamilies: ['AF_UNIX'], CapabilityBoundingSet: '' });
     expect(m['nixos-offline-installer']).toEqual({ path: ['/openssh'], serviceConfig: { RestrictAddressFamilies: ['AF_INET', 'AF_NETLINK'], IPAddressAllow: ['any'] } });
