@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
-import { freshMedium } from './fresh-medium.js';
+import { freshMedium } from './fresh-medium.mjs';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');

@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
-import { freshMedium, run } from './fresh-medium.js';
+import { freshMedium, run } from './fresh-medium.mjs';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
