@@ -53,13 +53,15 @@ const SCRIPT = `'use strict';
   var POLL_MS = ${POLL_MS};
   var LOG_DIR = ${JSON.stringify(INSTALLER_DEFAULTS.daemon.logDir)};
   var MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-  var secret = decodeURIComponent(location.hash.slice(1));
+  // As GET /targets takes it (src/fleet/secret.ts: printable ASCII); anything else is no secret.
+  var secret = /^[!-~]{1,256}$/.test(location.hash.slice(1)) ? location.hash.slice(1) : '';
   var statusLine = document.getElementById('status');
   var summary = document.getElementById('summary');
   var table = document.getElementById('targets');
   var body = table.querySelector('tbody');
   var receipt = document.getElementById('receipt');
   var lastGood = null;
+  var lastText = null;
 
   function el(tag, text, cls) {
     var node = document.createElement(tag);
@@ -135,6 +137,8 @@ const SCRIPT = `'use strict';
     table.hidden = targets.length === 0;
     summary.textContent = targets.length === 0 ? 'No target has registered yet: network-boot the machines on the fleet\\'s network.'
       : targets.length + ' targets: ' + Object.keys(counts).map(function (s) { return counts[s] + ' ' + s; }).join(', ');
+  }
+  function shown() {
     lastGood = new Date();
     statusLine.className = '';
     statusLine.textContent = 'Updated ' + lastGood.toLocaleTimeString() + ' (every ' + POLL_MS / 1000 + ' s).';
@@ -163,9 +167,15 @@ const SCRIPT = `'use strict';
       .then(function (r) {
         if (r.status === 403) throw new Error('secret');
         if (!r.ok) throw new Error('status ' + r.status);
-        return r.json();
+        return r.text();
       })
-      .then(function (answer) { render(Array.isArray(answer.targets) ? answer.targets : []); })
+      .then(function (text) {
+        // Redrawn only when something changed: text the technician is selecting (an error to copy) stays put.
+        var targets = JSON.parse(text).targets;
+        if (text !== lastText) render(Array.isArray(targets) ? targets : []);
+        lastText = text;
+        shown();
+      })
       .catch(function (error) {
         if (error.message === 'secret') problem('The seed refused this page\\'s secret: open the address fleet serve printed, http://<seed>:<port>/#<secret>.');
         else problem('The seed does not answer' + (lastGood ? ' (last answer ' + lastGood.toLocaleTimeString() + ')' : '') + ': is fleet serve still running? Trying again.');

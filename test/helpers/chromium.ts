@@ -98,12 +98,20 @@ export class Browser {
   }
 
   // Polls EXPRESSION until CHECK takes its value, or the deadline: then throws with the last value seen.
+  // An evaluation that fails (the page is between documents) is tried again.
   async waitFor<T>(expression: string, check: (value: T) => boolean, deadlineMs: number, what: string): Promise<T> {
     const deadline = Date.now() + deadlineMs;
+    let last: unknown = null;
     for (;;) {
-      const value = await this.evaluate<T>(expression);
-      if (check(value)) return value;
-      if (Date.now() > deadline) throw new Error(`the page did not show ${what} within ${deadlineMs / 1000} s; it shows ${JSON.stringify(value)}`);
+      try {
+        const value = await this.evaluate<T>(expression);
+        if (check(value)) return value;
+        last = value;
+      } catch (error) {
+        if (this.child.exitCode !== null || this.child.signalCode !== null) throw error;
+        last = String(error);
+      }
+      if (Date.now() > deadline) throw new Error(`the page did not show ${what} within ${deadlineMs / 1000} s; it shows ${JSON.stringify(last)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -112,7 +120,7 @@ export class Browser {
   async close(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    await this.send('Browser.close').catch(() => undefined);
+    // Killed (its whole group) if it does not close by itself.
     const timer = setTimeout(() => {
       try {
         process.kill(-this.child.pid!, 'SIGKILL');
@@ -120,6 +128,7 @@ export class Browser {
         // Gone already.
       }
     }, 5000);
+    void this.send('Browser.close').catch(() => undefined);
     await exited;
     clearTimeout(timer);
   }
