@@ -176,11 +176,12 @@ const SCRIPT = `'use strict';
         lastText = text;
         shown();
       })
-      .catch(function (error) {
-        if (error.message === 'secret') problem('The seed refused this page\\'s secret: open the address fleet serve printed, http://<seed>:<port>/#<secret>.');
-        else problem('The seed does not answer' + (lastGood ? ' (last answer ' + lastGood.toLocaleTimeString() + ')' : '') + ': is fleet serve still running? Trying again.');
-      })
-      .then(function () { setTimeout(poll, POLL_MS); });
+      .then(function () { setTimeout(poll, POLL_MS); }, function (error) {
+        // A wrong secret does not become right by asking again (and each refusal is a line in the seed's journal).
+        if (error.message === 'secret') return problem('The seed refused this page\\'s secret (an older fleet\\'s?): open the address fleet serve printed, http://<seed>:<port>/#<secret>.');
+        problem('The seed does not answer' + (lastGood ? ' (last answer ' + lastGood.toLocaleTimeString() + ')' : '') + ': is fleet serve still running? Trying again.');
+        setTimeout(poll, POLL_MS);
+      });
   }
 
   if (!secret) problem('This address lacks the fleet\\'s secret: open the one fleet serve printed, http://<seed>:<port>/#<secret>.');
