@@ -145,7 +145,7 @@ const SCRIPT = `'use strict';
   }
 
   function showReceipt(mac) {
-    fetch('/receipts/' + encodeURIComponent(mac) + '.json', { headers: auth(), cache: 'no-store' })
+    fetch('/receipts/' + mac + '.json', { headers: auth(), cache: 'no-store' })
       .then(function (r) { return r.text().then(function (text) { return { ok: r.ok, text: text }; }); })
       .then(function (answer) {
         receipt.hidden = false;
