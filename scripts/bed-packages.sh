@@ -13,6 +13,8 @@ bed_packages() {
   printf '%s\n' dnsmasq-base busybox curl systemd
   # The seed's store served to targets over Nix's ssh-ng (src/fleet/sshd.ts): OpenSSH's sshd, and ssh on the targets.
   printf '%s\n' openssh-server openssh-client
+  # The seed's live page opened in a real browser, headless (test/e2e/fleet-page.test.ts).
+  printf '%s\n' chromium
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).

@@ -1,14 +1,17 @@
 // The seed's HTTP server for its fleet, on the seed's address alone: the iPXE
 // script and the netboot kernel and initrd (plain files, not a store protocol),
 // registration (POST /targets), the targets' status (GET /targets), a target's
-// own entry (GET /targets/<mac>: the seed's go) and its reports (POST
-// /targets/<mac>/report), all only with the fleet's secret. Requests are small
-// and bounded.
+// own entry (GET /targets/<mac>: the seed's go), its reports (POST
+// /targets/<mac>/report) and its receipt (GET /receipts/<mac>.json), all only
+// with the fleet's secret; and the live page at / (live-page.ts), which holds
+// no secret. Requests are small and bounded.
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
 import type { SeedStoreAccess } from '../protocol/fleet.js';
+import { servePage } from './live-page.js';
 import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
 import { StateConflict, type TargetRegistry } from './targets.js';
 
@@ -125,7 +128,18 @@ async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMess
   }
 }
 
-const TARGET_PATH = /^\/targets\/([0-9a-f]{2}(?::[0-9a-f]{2}){5})(\/report)?$/;
+// A succeeded target's receipt, as the seed kept it: the file the registry named (never a path made from the request).
+async function sendReceipt(fleet: FleetHttp, mac: string, response: ServerResponse): Promise<void> {
+  const file = fleet.registry.get(mac)?.target.receipt;
+  if (!file) return refuse(response, 404, 'no-receipt', `${mac} has no receipt on this seed`, 'A target sends its receipt when it succeeds; GET /targets shows which have.');
+  const text = await readFile(file, 'utf8');
+  response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'content-disposition': `attachment; filename="receipt-${mac.replaceAll(':', '')}.json"` });
+  response.end(text);
+}
+
+const MAC = '[0-9a-f]{2}(?::[0-9a-f]{2}){5}';
+const TARGET_PATH = new RegExp(`^/targets/(${MAC})(/report)?$`);
+const RECEIPT_PATH = new RegExp(`^/receipts/(${MAC})\\.json$`);
 
 async function route(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const path = (request.url ?? '').split('?')[0]!;
@@ -136,15 +150,18 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
   }
   if (method === 'GET' && path === `/${KERNEL}`) return sendFile(response, fleet.kernel);
   if (method === 'GET' && path === `/${INITRD}`) return sendFile(response, fleet.initrd);
+  if (method === 'GET' && servePage(path, response)) return;
   const one = TARGET_PATH.exec(path);
-  if (path !== '/targets' && !one) return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves /netboot.ipxe, the netboot files, /targets, /targets/<mac> and /targets/<mac>/report.');
-  const allowed = !one ? ['GET', 'POST'] : one[2] ? ['POST'] : ['GET'];
+  const receipt = RECEIPT_PATH.exec(path);
+  if (path !== '/targets' && !one && !receipt) return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves its live page at /, /netboot.ipxe, the netboot files, /targets, /targets/<mac>, /targets/<mac>/report and /receipts/<mac>.json.');
+  const allowed = receipt ? ['GET'] : !one ? ['GET', 'POST'] : one[2] ? ['POST'] : ['GET'];
   if (!allowed.includes(method)) return refuse(response, 405, 'bad-method', `${method.slice(0, 16)} is not served`, `${path} takes ${allowed.join(' and ')}.`);
   if (!sameSecret(bearerToken(request.headers.authorization), fleet.secret)) {
     // No client address: behind the HTTP front every peer is the proxy on a Unix socket; the path names the target, if any.
     fleet.log('refused a request without the fleet secret', { method, path });
     return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", "Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (nixos-offline-installer.fleet-secret), fleet serve prints it.");
   }
+  if (receipt) return sendReceipt(fleet, receipt[1]!, response);
   if (one) return one[2] ? reportTarget(fleet, one[1]!, request, response) : targetEntry(fleet, one[1]!, response);
   if (method === 'GET') return send(response, 200, { targets: fleet.registry.list() });
   return registerTarget(fleet, request, response);

@@ -41,6 +41,11 @@ export interface FleetInfo {
   storePort: number;
 }
 
+// The live page's address: the secret in the fragment, which a browser keeps to itself (the page's script sends it as a header).
+export function livePageUrl(url: string, secret: string): string {
+  return `${url}/#${secret}`;
+}
+
 // <stateDir>/fleet.json (root's alone): how `fleet status` on the seed finds the fleet's URL and secret.
 export const FLEET_FILE = 'fleet.json';
 

@@ -24,6 +24,8 @@ export interface CliHandle {
   waitFor(match: (event: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
   // Resolves once stdout matches: for plain-text output, where waitFor has no events.
   waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  // What it printed on stdout so far.
+  stdout(): string;
 }
 
 // An unprivileged user to run the CLI as: a made-up uid and gid (no account
@@ -87,6 +89,7 @@ export function startCli(args: string[], options: CliOptions = {}): CliHandle {
         waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
       });
     },
+    stdout: () => stdout,
     waitForStdout(pattern, timeoutMs = 60_000) {
       if (pattern.test(stdout)) return Promise.resolve();
       return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // `fleet serve`: asks the daemon to serve a fleet on one interface, says where
 // and with which secret, and keeps the connection open: the fleet is served
 // until Ctrl-C (closing the connection ends it).
-import type { FleetInfo } from '../../protocol/fleet.js';
+import { livePageUrl, type FleetInfo } from '../../protocol/fleet.js';
 import type { FleetServeFlags } from '../program.js';
 import { EXIT } from '../usage.js';
 import { connect, print, printError, printJson, refused } from './client-commands.js';
@@ -13,6 +13,7 @@ export function fleetText(fleet: FleetInfo): string {
     `  store: ssh-ng on ${fleet.url.replace(/^http:\/\/|:[0-9]+$/g, '')} port ${fleet.storePort} (sshd, for the targets' copies)`,
     `  state: ${fleet.stateDir}`,
     `  secret: ${fleet.secret}`,
+    `  live page: ${livePageUrl(fleet.url, fleet.secret)} (a browser on the fleet's network; the secret after # is never sent)`,
     '  Ctrl-C ends the fleet.',
   ].join('\n');
 }
