@@ -25,7 +25,8 @@ export interface DiskIds {
   partitions: PartitionIds[];
 }
 
-// blkid -o export: blocks of KEY=value lines, one per device, each starting with DEVNAME.
+// blkid -o export: blocks of KEY=value lines, one per device, each starting with DEVNAME; values shell-escaped
+// (a label "BIOS boot" is BIOS\ boot).
 export function parseBlkidExport(text: string): Map<string, Record<string, string>> {
   const devices = new Map<string, Record<string, string>>();
   let current: Record<string, string> | null = null;
@@ -33,7 +34,7 @@ export function parseBlkidExport(text: string): Map<string, Record<string, strin
     const cut = line.indexOf('=');
     if (cut < 1) continue;
     const key = line.slice(0, cut);
-    const value = line.slice(cut + 1);
+    const value = line.slice(cut + 1).replace(/\\(.)/g, '$1');
     if (key === 'DEVNAME') devices.set(value, (current = {}));
     else if (current) current[key] = value;
   }
