@@ -82,12 +82,15 @@ export class SeedCgroup {
     return Number((this.v2 ? /^anon (\d+)/m : /^total_rss (\d+)/m).exec(stat)![1]);
   }
 
-  remove(): void {
+  // Once its processes have gone (nix-daemon's workers end just after their connections).
+  async remove(): Promise<void> {
     for (const dir of this.dirs) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // Processes still in it (a failed run): left for the kernel to keep; the name is this run's own.
+      for (let tries = 0; existsSync(dir) && tries < 50; tries++) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
     }
   }

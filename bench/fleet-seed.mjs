@@ -30,7 +30,8 @@ const sshd = await startSshd({
   mode: 'direct',
   properties: storeUnit({ address, prefix: 24 }, dir),
   signal: controller.signal,
-  log: (line) => process.stderr.write(`[sshd] ${line}\n`),
+  // sshd -e logs every connection; only its complaints are worth the benchmark's output.
+  log: (line) => /error|fatal|refused|denied/i.test(line) && process.stderr.write(`[sshd] ${line}\n`),
 });
 process.stdout.write(`${JSON.stringify({ targetKey: sshd.targetKey, hostKey: sshd.hostKey })}\n`);
 process.stdin.resume();

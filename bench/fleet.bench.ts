@@ -79,8 +79,10 @@ async function fleetOf(n: number, dir: string, paths: string[], narBytes: number
     return { wallS, mbit: (n * narBytes * 8) / wallS / 1e6, cpuPerTarget: cpu / n, memoryPerTargetMB: (peakMemory - idleMemory) / n / 2 ** 20, sentRatio: sent / (n * narBytes), each: copied.map((c) => (c.endedMs - c.startedMs) / 1000) };
   } finally {
     seed.stdin!.end();
-    await new Promise((r) => (seed.exitCode === null ? seed.once('exit', r) : r(null)));
-    cgroup.remove();
+    const killer = setTimeout(() => seed.kill('SIGKILL'), 10_000);
+    await new Promise((r) => (seed.exitCode === null && seed.signalCode === null ? seed.once('exit', r) : r(null)));
+    clearTimeout(killer);
+    await cgroup.remove();
     lab.ns.remove();
     for (let i = 0; i < n; i++) await rm(join(dir, `target-${n}-${i}`), { recursive: true, force: true });
   }
