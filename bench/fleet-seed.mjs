@@ -14,7 +14,12 @@ const [dir, address, port] = process.argv.slice(2);
 process.env.NIX_DAEMON_SOCKET_PATH = join(dir, 'daemon.sock');
 const daemon = spawn('nix-daemon', [], {
   env: { ...process.env, NIX_CONFIG: 'build-users-group =\nsandbox = false\nsubstituters =\nstore = local' },
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
+// nix-daemon says each connection it accepts; only the rest is worth the benchmark's output.
+daemon.stderr.on('data', (chunk) => {
+  const lines = chunk.toString().split('\n').filter((l) => l && !l.startsWith('accepted connection'));
+  if (lines.length > 0) process.stderr.write(`${lines.map((l) => `[nix-daemon] ${l}`).join('\n')}\n`);
 });
 for (let i = 0; i < 100 && !existsSync(process.env.NIX_DAEMON_SOCKET_PATH); i++) await new Promise((r) => setTimeout(r, 100));
 if (!existsSync(process.env.NIX_DAEMON_SOCKET_PATH)) throw new Error('the seed\'s nix-daemon did not start');
