@@ -3,6 +3,7 @@
 // probe, waiting for the seed's go, and reporting progress and the end.
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import type { DiskIds } from '../disk/disk-ids.js';
 import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
@@ -43,6 +44,9 @@ export interface FleetRun {
   copyEndedMs: number | null;
   bytesCopied: number;
   phases: { phase: string; startedMs: number; endedMs: number | null }[];
+  // For the receipt: the machine's DMI (as registered) and its disk's identities once installed.
+  dmi: TargetHardware['dmi'];
+  diskIds: DiskIds | null;
 }
 
 export class SeedClient {

@@ -11,6 +11,7 @@ import type { Answers } from '../common/answers.js';
 import { InstallError } from '../common/install-error.js';
 import { inspectDisk } from '../disk/block-device.js';
 import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
+import { readDiskIds } from '../disk/disk-ids.js';
 import { DiskSession } from '../disk/disk-session.js';
 import { mountTarget } from '../disk/mount.js';
 import { formatBytes } from '../disk/sizes.js';
@@ -43,8 +44,8 @@ const registerStage = defineStage('hardware', async (install) => {
   const { ctx, request } = install;
   const { url, secret } = request.fleet!;
   const client = new SeedClient(url, secret, macTowards(new URL(url).hostname));
-  install.fleet = { client, go: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [] };
   const hardware = { config: await showHardwareConfig(ctx, null, true), firmware: targetFirmware(), dmi: await readDmi() };
+  install.fleet = { client, go: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [], dmi: hardware.dmi, diskIds: null };
   const registered = await client.register(hardware);
   ctx.log('daemon', `registered with the seed ${url} as ${client.mac}: its answer file ${registered.answerFile} installs on ${registered.disk}`);
   let said = '';
@@ -124,18 +125,19 @@ const installStage = defineStage('install', async (install) => {
   ctx.progress(1);
 });
 
-// The receipt: what was installed where, on which machine, and how long each phase took. On the target, and sent to the seed.
+// The receipt: what was installed where (the disk's and partitions' UUIDs as blkid read them back), on which machine
+// (MAC, DMI where readable), and how long each phase took. On the target, and sent to the seed.
 function receiptOf(install: InstallRun): Record<string, unknown> {
   const fleet = fleetOf(install);
   const { plan, formatted } = install;
   return {
     mac: fleet.client.mac,
+    dmi: fleet.dmi,
     seed: fleet.client.url,
     system: fleet.go.system,
     closureBytes: fleet.go.closureBytes,
-    disk: plan?.answers.disk ?? null,
-    device: plan?.disk.device ?? null,
-    partitions: formatted ? { root: formatted.root, esp: formatted.esp, swap: formatted.swap, details: formatted.partitions } : null,
+    disk: plan ? { path: plan.answers.disk, ...(fleet.diskIds ?? { device: plan.disk.device, pttype: null, ptuuid: null, partitions: [] }) } : null,
+    formatted: formatted ? { root: formatted.root, esp: formatted.esp, swap: formatted.swap, details: formatted.partitions } : null,
     choices: plan?.answers.choices ?? {},
     phases: fleet.phases,
     copy: { startedMs: fleet.copyStartedMs, endedMs: fleet.copyEndedMs, bytes: fleet.bytesCopied },
@@ -145,6 +147,7 @@ function receiptOf(install: InstallRun): Record<string, unknown> {
 const receiptStage = defineStage(
   'report',
   async (install) => {
+    fleetOf(install).diskIds = await readDiskIds(install.ctx, install.plan!.disk);
     const folder = join(install.ctx.root, TARGET_LOG_DIR);
     await mkdir(folder, { recursive: true, mode: 0o755 });
     await writeFile(join(folder, RECEIPT), `${JSON.stringify(receiptOf(install), null, 2)}\n`, { mode: 0o644 });

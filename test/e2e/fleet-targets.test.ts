@@ -4,12 +4,13 @@
 // as the eval user), the target's reports, and `fleet status`. The seed's
 // daemon and dnsmasq run in a network namespace of their own; the targets'
 // requests come from another (curl), as a netbooted installer's would.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
-import { activeUses, attachDisk, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
@@ -191,7 +192,17 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     const receipt = JSON.parse(await readFile(shown.receipt, 'utf8'));
     const { go } = request(`/targets/${mac}`).json;
     expect(go).toBeNull();
-    expect(receipt).toMatchObject({ mac, seed: URL, disk: disk.device });
+    expect(receipt).toMatchObject({ mac, seed: URL, disk: { path: disk.device, device: disk.device, pttype: 'gpt' } });
+    // The disk and its partitions by the UUIDs they really have: sfdisk's table (GPT's own), blkid's probe (file systems).
+    const real = JSON.parse(execFileSync('sfdisk', ['--json', '--', disk.device], { encoding: 'utf8' })).partitiontable;
+    expect(receipt.disk.ptuuid).toBe(real.id.toLowerCase());
+    expect(receipt.disk.partitions.map((p: any) => [p.device, p.partuuid])).toEqual(real.partitions.map((p: any) => [p.node, p.uuid.toLowerCase()]));
+    const rootFs = receipt.disk.partitions.at(-1);
+    expect(rootFs).toMatchObject({ type: 'ext4', partlabel: 'nixos', uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    for (const p of receipt.disk.partitions.filter((p: any) => p.type !== null)) expect(p.uuid).toBe(blkid(p.device).UUID);
+    // The machine as its firmware names it, where readable (this machine's: the target daemon runs here).
+    const dmi = (name: string) => (existsSync(`/sys/class/dmi/id/${name}`) ? readFileSync(`/sys/class/dmi/id/${name}`, 'utf8').trim() || null : null);
+    expect(receipt.dmi).toEqual({ vendor: dmi('sys_vendor'), product: dmi('product_name'), serial: dmi('product_serial') });
     expect(receipt.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-/);
     expect(receipt.phases.map((p: { phase: string }) => p.phase)).toEqual(phases);
 
