@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
-import { freshMedium } from './fresh-medium.mjs';
+import { benchJobContext, freshMedium } from './in-iso-store.mjs';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
@@ -21,17 +21,10 @@ async function copyOnce(root) {
   let began = null;
   let bytesTotal = 0;
   let pathsTotal = 0;
-  const ctx = {
-    installId: 'bench',
-    root,
-    signal: new AbortController().signal,
-    settings: { configDirs: [], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 },
-    log: () => undefined,
+  const ctx = benchJobContext(root, {
     output: (_source, line) => {
       if (process.env.ETA_PATHS && began !== null && line.startsWith('copying path')) starts.push([Math.round(performance.now() - began), line.split("'")[1]]);
     },
-    recentLines: () => [],
-    phase: () => undefined,
     progress: (fraction, counts) => {
       const now = performance.now();
       // The copy begins with its first report (0 %), once the closure is known and the space checked.
@@ -41,7 +34,7 @@ async function copyOnce(root) {
       pathsTotal = counts.pathsTotal;
       reports.push([Math.round(now - began), counts.bytesDone, counts.secondsLeft ?? null, counts.pathsDone]);
     },
-  };
+  });
   await copyClosure(ctx, paths[0], paths.slice(1));
   return { bytesTotal, pathsTotal, endMs: Math.round(performance.now() - began), reports, ...(process.env.ETA_PATHS && { starts }) };
 }

@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
-import { freshMedium, run } from './fresh-medium.mjs';
+import { benchJobContext, freshMedium, run } from './in-iso-store.mjs';
 
 const [image, pathsFile, runsText, work] = process.argv.slice(2);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
@@ -22,18 +22,7 @@ async function timed(fn) {
 }
 
 async function product(root) {
-  const ctx = {
-    installId: 'bench',
-    root,
-    signal: new AbortController().signal,
-    settings: { configDirs: [], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 },
-    log: () => undefined,
-    output: () => undefined,
-    recentLines: () => [],
-    phase: () => undefined,
-    progress: () => undefined,
-  };
-  await copyClosure(ctx, paths[0], paths.slice(1));
+  await copyClosure(benchJobContext(root), paths[0], paths.slice(1));
   run('sync', ['-f', root]);
 }
 

@@ -51,47 +51,19 @@ in
 
   # The target's install at boot: `nixos-offline-installer install --fleet <url>` from the kernel
   # command line, on tty1 as the unattended install (nix/unattended.nix), whose console it shares.
-  systemd.services.nixos-offline-installer-fleet-target = {
+  systemd.services.nixos-offline-installer-fleet-target = import ./console-install-unit.nix {
+    inherit param socket;
+    tty = "tty1";
     description = "NixOS install of this fleet target from the seed on the kernel command line";
-    wantedBy = [ "multi-user.target" ];
-    requires = [ "nixos-offline-installer.service" ];
-    after = [ "nixos-offline-installer.service" "network-online.target" "getty@tty1.service" ];
+    after = [ "network-online.target" ];
     wants = [ "network-online.target" ];
-    conflicts = [ "getty@tty1.service" ];
-    unitConfig.ConditionKernelCommandLine = param;
-    # Never run again by a configuration switch: it erases a disk.
-    restartIfChanged = false;
-    environment.NOI_SOCKET = socket;
     # ssh: what Nix's ssh-ng runs, also here for a technician's `install --fleet` by hand on this console.
     path = [ cfg.package pkgs.openssh ];
-    script = import ./console-install-script.nix {
-      inherit param socket;
-      what = "URL";
-      example = "http://10.77.0.1:8470";
-      banner = "FLEET INSTALL";
-      warning = "The disk the seed's answer file names will be erased.";
-      flag = "--fleet";
-    };
-    serviceConfig = {
-      # Simple, not oneshot: multi-user.target must not wait for a whole install.
-      Type = "simple";
-      # A failed install is reported on the console and to the seed; repeating it would erase the disk again.
-      Restart = "no";
-      StandardInput = "tty";
-      StandardOutput = "tty";
-      StandardError = "tty";
-      TTYPath = "/dev/tty1";
-      TTYReset = true;
-      TTYVHangup = true;
-      # Only a client of the daemon's socket (which does the network work): no capabilities, no network.
-      CapabilityBoundingSet = "";
-      NoNewPrivileges = true;
-      ProtectSystem = "strict";
-      ProtectHome = true;
-      PrivateTmp = true;
-      PrivateNetwork = true;
-      RestrictAddressFamilies = [ "AF_UNIX" ];
-    };
+    what = "URL";
+    example = "http://10.77.0.1:8470";
+    banner = "FLEET INSTALL";
+    warning = "The disk the seed's answer file names will be erased.";
+    flag = "--fleet";
   };
 
   system.stateVersion = lib.mkDefault lib.trivial.release;

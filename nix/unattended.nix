@@ -41,61 +41,19 @@ in
       serviceConfig.RestrictAddressFamilies = [ "AF_ALG" "AF_NETLINK" ];
     };
 
-    systemd.services.nixos-offline-installer-unattended = {
+    systemd.services.nixos-offline-installer-unattended = import ./console-install-unit.nix {
+      inherit param socket;
+      inherit (cfg.unattended) tty;
       description = "Unattended NixOS install from the answer file on the kernel command line";
-      wantedBy = [ "multi-user.target" ];
-      requires = [ "nixos-offline-installer.service" ];
-      after = [ "nixos-offline-installer.service" "systemd-vconsole-setup.service" "getty@${cfg.unattended.tty}.service" ];
-      # The console is this unit's while it runs.
-      conflicts = [ "getty@${cfg.unattended.tty}.service" ];
-      unitConfig.ConditionKernelCommandLine = param;
-      # Never run again by a configuration switch: it erases a disk.
-      restartIfChanged = false;
-      environment.NOI_SOCKET = socket;
+      after = [ "systemd-vconsole-setup.service" ];
       path = [ cfg.package ];
-      script = import ./console-install-script.nix {
-        inherit param socket;
-        what = "path";
-        example = "/iso/nix-cfg/install.json";
-        banner = "UNATTENDED INSTALL";
-        warning = "The disk it names will be erased.";
-        flag = "--answers";
-      };
-      serviceConfig = {
-        # "+": setting a console's font needs privileges the sandbox below drops.
-        ExecStartPre = lib.mkIf (cfg.unattended.font != null) "+${pkgs.kbd}/bin/setfont -C /dev/${cfg.unattended.tty} ${cfg.unattended.font}";
-        # Simple, not oneshot: multi-user.target must not wait for a whole install.
-        Type = "simple";
-        # A failed install is reported on the console and in the daemon's log; repeating it would erase the disk again.
-        Restart = "no";
-        StandardInput = "tty";
-        StandardOutput = "tty";
-        StandardError = "tty";
-        TTYPath = "/dev/${cfg.unattended.tty}";
-        # A clean console (the getty's state reset, its session hung up); not deallocated at the end, so the result stays on screen.
-        TTYReset = true;
-        TTYVHangup = true;
-        # Only a client of the daemon's socket: no capabilities, nothing writable (connecting to a
-        # socket is not a write to its file system), no network of its own.
-        CapabilityBoundingSet = "";
-        NoNewPrivileges = true;
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateNetwork = true;
-        RestrictAddressFamilies = [ "AF_UNIX" ];
-        ProtectKernelTunables = true;
-        ProtectKernelModules = true;
-        ProtectKernelLogs = true;
-        ProtectControlGroups = true;
-        ProtectClock = true;
-        ProtectHostname = true;
-        RestrictNamespaces = true;
-        RestrictRealtime = true;
-        RestrictSUIDSGID = true;
-        LockPersonality = true;
-        SystemCallArchitectures = "native";
-      };
+      what = "path";
+      example = "/iso/nix-cfg/install.json";
+      banner = "UNATTENDED INSTALL";
+      warning = "The disk it names will be erased.";
+      flag = "--answers";
+      # "+": setting a console's font needs privileges the sandbox drops.
+      extraServiceConfig.ExecStartPre = lib.mkIf (cfg.unattended.font != null) "+${pkgs.kbd}/bin/setfont -C /dev/${cfg.unattended.tty} ${cfg.unattended.font}";
     };
   };
 }

@@ -42,7 +42,7 @@ describe('Nix files', () => {
     expect(files).toEqual(expect.arrayContaining([
       'flake.nix', 'nix/package.nix', 'nix/module.nix', 'nix/iso.nix', 'nix/manifest.nix', 'nix/manifest-data.nix', 'nix/config-facts.nix',
       'nix/calamares-extensions.nix', 'nix/calamares-hidden-pages.nix', 'nix/npm-registry.nix', 'nix/flake-source-info.nix', 'nix/target-system.nix', 'nix/target-expression.nix',
-      'nix/target-expression-entry.nix', 'nix/hardware-profiles-for.nix', 'nix/iso-evaluates.nix', 'nix/fleet.nix', 'nix/netboot.nix', 'nix/console-install-script.nix', 'nix/netboot-files.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
+      'nix/target-expression-entry.nix', 'nix/hardware-profiles-for.nix', 'nix/iso-evaluates.nix', 'nix/fleet.nix', 'nix/netboot.nix', 'nix/console-install-unit.nix', 'nix/netboot-files.nix', 'nix/tests/offline-install.nix', 'nix/tests/nix-cfg/configuration.nix', 'nix-cfg/configuration.nix',
       'nix-cfg/hardware-configuration.nix', 'template/flake.nix', 'template/installer-not-chosen/flake.nix', 'template/nix-cfg/configuration.nix', 'template/nix-cfg/hardware-configuration.nix',
     ]));
     for (const file of files) execFileSync('nix-instantiate', ['--parse', join(REPO, file)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
