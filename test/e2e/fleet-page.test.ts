@@ -4,18 +4,18 @@
 // checked and built by it (as in fleet-targets.test.ts) and report over HTTP
 // from their own namespace (curl). The rendered DOM is read back over the
 // DevTools protocol as targets change state.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, chromiumMissing, profileDir } from '../helpers/chromium.js';
 import { startCli, type CliHandle } from '../helpers/cli.js';
-import { writeConfig } from '../helpers/config.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
 import { scratch } from '../helpers/env.js';
-import { curl, fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
-import { ip, Namespaces } from '../helpers/netns.js';
+import { curl, fleetBed, fleetRequest, HARDWARE } from '../helpers/fleet.js';
+import { Namespaces } from '../helpers/netns.js';
 
-const SEED = '10.79.0.1';
+const NET = '10.79.0';
+const SEED = `${NET}.1`;
 const PORT = '8473';
 const URL = `http://${SEED}:${PORT}`;
 const INSTALLING = '52:54:00:00:02:01';
@@ -37,6 +37,7 @@ let pageUrl = '';
 const ns = new Namespaces();
 let seed: string;
 let target: string;
+let serveArgs: string[];
 
 const request = (path: string, body?: unknown, token: string | null = secret) => fleetRequest(target, `${URL}${path}`, token, body);
 
@@ -76,19 +77,9 @@ beforeAll(async () => {
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   dir = await scratch('fleet-page');
-  const { ipxe, netboot } = await standInBootFiles(dir);
-  const source = await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] });
-  const answers = join(dir, 'answers');
-  await mkdir(answers);
-  await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
-  seed = ns.add('seed');
-  target = ns.add('target');
-  ns.link(seed, 's0', target, 't0');
-  ip('-n', seed, 'address', 'add', `${SEED}/24`, 'dev', 's0');
-  ip('-n', target, 'address', 'add', '10.79.0.50/24', 'dev', 't0');
-  daemon = await startDaemon({ dir, configDirs: [source], netns: seed });
+  ({ seed, target, daemon, serveArgs } = await fleetBed(dir, ns, NET, PORT));
   // Not --json: the address is taken from what a technician reads.
-  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--interface', 's0', '--address', `${SEED}/24`, '--answers', answers, '--port', PORT, '--ipxe', ipxe, '--netboot', netboot]);
+  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, ...serveArgs]);
   await serve.waitForStdout(/live page: \S+/);
   pageUrl = /live page: (\S+)/.exec(serve.stdout())![1]!;
   secret = /#([0-9a-f]{64})$/.exec(pageUrl)![1]!;

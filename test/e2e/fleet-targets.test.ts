@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
 import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
-import { writeConfig } from '../helpers/config.js';
 import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
-import { copyFromSeedScript, fleetRequest, HARDWARE, standInBootFiles } from '../helpers/fleet.js';
+import { copyFromSeedScript, fleetBed, fleetRequest, HARDWARE } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, ip, Namespaces } from '../helpers/netns.js';
 
-const SEED = '10.78.0.1';
+const NET = '10.78.0';
+const SEED = `${NET}.1`;
 const PORT = '8472';
 const URL = `http://${SEED}:${PORT}`;
 const GOOD = '52:54:00:00:01:01';
@@ -61,20 +61,12 @@ function fleetStatus(netns: string, args: string[], fleetDir = join(dir, 'fleet'
 
 beforeAll(async () => {
   dir = await scratch('fleet-targets');
-  const { ipxe, netboot } = await standInBootFiles(dir);
-  const source = await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] });
-  const answers = join(dir, 'answers');
-  await mkdir(answers);
-  await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
+  let answers: string;
+  let serveArgs: string[];
+  ({ seed, target, answers, daemon, serveArgs } = await fleetBed(dir, ns, NET, PORT));
   await writeFile(join(answers, `${WRONG_FIRMWARE}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'bios-ext4' }));
   await writeFile(join(answers, `${UNDECLARED_USER}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'efi-ext4', user: 'bob' }));
-  seed = ns.add('seed');
-  target = ns.add('target');
-  ns.link(seed, 's0', target, 't0');
-  ip('-n', seed, 'address', 'add', `${SEED}/24`, 'dev', 's0');
-  ip('-n', target, 'address', 'add', '10.78.0.50/24', 'dev', 't0');
-  daemon = await startDaemon({ dir, configDirs: [source], netns: seed });
-  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', '--interface', 's0', '--address', `${SEED}/24`, '--answers', answers, '--port', PORT, '--ipxe', ipxe, '--netboot', netboot]);
+  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', ...serveArgs]);
   const reply = await serve.waitFor((e) => e.type === 'reply');
   expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
   secret = reply.data.fleet.secret;

@@ -67,7 +67,7 @@ export async function startDaemon(setup: DaemonSetup): Promise<RunningDaemon> {
   const args = [setup.cli ?? CLI, 'daemon', ...Object.entries(defaults).flatMap(([flag, value]) => (extra.includes(flag) ? [] : [flag, value])), ...extra];
   const offline = setup.offline ?? true;
   const own = setup.emptyStore ? emptyStoreCommand([process.execPath, ...args]) : [process.execPath, ...args];
-  const command = setup.netns ? netnsCommand(setup.netns, own) : offline ? ['unshare', '--net', '--', process.execPath, ...args] : [process.execPath, ...args];
+  const command = setup.netns ? netnsCommand(setup.netns, own) : offline ? ['unshare', '--net', '--', ...own] : own;
   const wrapped = setup.isoStore ? ['bash', join(REPO, 'scripts/iso-store.sh'), setup.isoStore, '--', ...command] : command;
   // A fleet's folder in the test's own (never /run), its servers dropping to dnsmasq's own user (Debian's dnsmasq-base makes it).
   const fleet = { NOI_FLEET_DIR: join(setup.dir, 'fleet'), NOI_FLEET_USER: FLEET_USER };

@@ -3,7 +3,9 @@
 // probe, and HTTP from inside a network namespace (curl).
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inNetns } from './netns.js';
+import { writeConfig } from './config.js';
+import { startDaemon, type RunningDaemon } from './daemon.js';
+import { inNetns, ip, type Namespaces } from './netns.js';
 
 // What a netbooted target sends: its hardware probe (nixos-generate-config's words, firmware, DMI).
 export const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
@@ -22,6 +24,34 @@ export async function standInBootFiles(dir: string): Promise<{ ipxe: string; net
   await writeFile(join(netboot, 'initrd'), 'stand-in initrd\n');
   await writeFile(join(netboot, 'kernel-params'), 'init=/nix/store/00000000000000000000000000000000-nixos-system-netboot/init loglevel=4\n');
   return { ipxe, netboot };
+}
+
+export interface FleetBed {
+  seed: string;
+  target: string;
+  // The answers folder: default.json installs efi-ext4 for user alice on /dev/disk/by-id/virtio-fleet.
+  answers: string;
+  daemon: RunningDaemon;
+  // `fleet serve`'s arguments for this seed (no --socket, no --json).
+  serveArgs: string[];
+}
+
+// A seed and a target in network namespaces of NS, linked (s0, t0) on NET.0/24 (the seed .1, the target .50),
+// the seed's daemon running in its namespace with a configuration of user alice, stand-in boot files.
+export async function fleetBed(dir: string, ns: Namespaces, net: string, port: string): Promise<FleetBed> {
+  const { ipxe, netboot } = await standInBootFiles(dir);
+  const source = await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] });
+  const answers = join(dir, 'answers');
+  await mkdir(answers);
+  await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
+  const seed = ns.add('seed');
+  const target = ns.add('target');
+  ns.link(seed, 's0', target, 't0');
+  ip('-n', seed, 'address', 'add', `${net}.1/24`, 'dev', 's0');
+  ip('-n', target, 'address', 'add', `${net}.50/24`, 'dev', 't0');
+  const daemon = await startDaemon({ dir, configDirs: [source], netns: seed });
+  const serveArgs = ['--interface', 's0', '--address', `${net}.1/24`, '--answers', answers, '--port', port, '--ipxe', ipxe, '--netboot', netboot];
+  return { seed, target, answers, daemon, serveArgs };
 }
 
 export function curl(netns: string, args: string[]): { status: number; body: string; code: number } {
