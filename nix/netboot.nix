@@ -9,8 +9,9 @@
 let
   cfg = config.services.nixos-offline-installer;
   # The seed's iPXE script puts both on the kernel command line (src/fleet/boot-files.ts); the CLI reads the secret itself.
-  param = "nixos-offline-installer.fleet";
-  socket = (builtins.fromJSON (builtins.readFile ./installer-defaults.json)).daemon.socket;
+  defaults = builtins.fromJSON (builtins.readFile ./installer-defaults.json);
+  param = defaults.fleet.urlParam;
+  inherit (defaults.daemon) socket;
 in
 {
   imports = [

@@ -1,13 +1,14 @@
 // The daemon's settings, from its flags and then the environment (the NixOS
 // module sets the environment; tests and people use flags).
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
+import { groupIdOf, passwdIds } from '../common/accounts.js';
 import type { JobSettings } from '../common/context.js';
 import type { EvalUser } from '../nix/eval-user.js';
 import type { LogLevel } from '../log/logger.js';
 import type { FleetSettings } from '../fleet/fleet-server.js';
 import { FLEET_UNIT_MODES, type FleetUnitMode } from '../fleet/fleet-units.js';
+import { fleetStateDir } from '../protocol/fleet.js';
 
 export interface DaemonOptions extends JobSettings {
   socketPath: string;
@@ -26,10 +27,8 @@ const DEFAULTS = INSTALLER_DEFAULTS.daemon;
 
 // NAME's uid and primary gid from the passwd file.
 export function userIds(name: string, passwdFile = '/etc/passwd'): { uid: number; gid: number } {
-  for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
-    const [user, , uid, gid] = line.split(':');
-    if (user === name && uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid)) return { uid: Number(uid), gid: Number(gid) };
-  }
+  const ids = passwdIds(name, passwdFile);
+  if (ids) return ids;
   throw new OptionError(`eval user "${name}" does not exist in ${passwdFile}; create it (the NixOS module does: users.users.${name}.isSystemUser) or give an existing user with --eval-user or NOI_EVAL_USER`);
 }
 
@@ -43,10 +42,8 @@ function resolveEvalUser(name: string | undefined, home: string): EvalUser | nul
 
 export function groupId(group: string, groupFile = '/etc/group'): number {
   if (/^\d+$/.test(group)) return Number(group);
-  for (const line of readFileSync(groupFile, 'utf8').split('\n')) {
-    const [name, , gid] = line.split(':');
-    if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
-  }
+  const gid = groupIdOf(group, groupFile);
+  if (gid !== null) return gid;
   throw new OptionError(`socket group "${group}" does not exist in ${groupFile}; give an existing group name or a numeric gid with --socket-group or NOI_SOCKET_GROUP`);
 }
 
@@ -81,6 +78,6 @@ export function daemonOptions(flags: Record<string, string | undefined>, env: No
     logDir: path('log-dir', 'NOI_LOG_DIR') ?? DEFAULTS.logDir,
     logLevel: logLevel as LogLevel,
     evalUser: resolveEvalUser(pick('eval-user', 'NOI_EVAL_USER'), path('eval-home', 'NOI_EVAL_HOME') ?? DEFAULTS.evalHome),
-    fleet: { stateDir: path('fleet-dir', 'NOI_FLEET_DIR') ?? INSTALLER_DEFAULTS.fleet.stateDir, user: pick('fleet-user', 'NOI_FLEET_USER') ?? INSTALLER_DEFAULTS.fleet.user, units: units as FleetUnitMode },
+    fleet: { stateDir: resolve(flags['fleet-dir'] ?? fleetStateDir(env)), user: pick('fleet-user', 'NOI_FLEET_USER') ?? INSTALLER_DEFAULTS.fleet.user, units: units as FleetUnitMode },
   };
 }

@@ -59,6 +59,7 @@ export async function copyIpxe(files: BootFiles, tftpDir: string): Promise<strin
 
 // The iPXE script every target gets: the kernel and initrd from the seed, and where the fleet is.
 export function netbootScript(files: BootFiles, fleetUrl: string, secret: string): string {
-  const params = [files.kernelParams, `nixos-offline-installer.fleet=${fleetUrl}`, `nixos-offline-installer.fleet-secret=${secret}`].filter(Boolean).join(' ');
+  const { urlParam, secretParam } = INSTALLER_DEFAULTS.fleet;
+  const params = [files.kernelParams, `${urlParam}=${fleetUrl}`, `${secretParam}=${secret}`].filter(Boolean).join(' ');
   return ['#!ipxe', `kernel ${fleetUrl}/${KERNEL} initrd=${INITRD} ${params}`, `initrd ${fleetUrl}/${INITRD}`, 'boot', ''].join('\n');
 }

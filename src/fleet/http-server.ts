@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
+import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import type { SeedStoreAccess } from '../protocol/fleet.js';
 import { servePage } from './live-page.js';
 import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
@@ -159,7 +160,7 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
   if (!sameSecret(bearerToken(request.headers.authorization), fleet.secret)) {
     // No client address: behind the HTTP front every peer is the proxy on a Unix socket; the path names the target, if any.
     fleet.log('refused a request without the fleet secret', { method, path });
-    return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", "Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (nixos-offline-installer.fleet-secret), fleet serve prints it.");
+    return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", `Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (${INSTALLER_DEFAULTS.fleet.secretParam}), fleet serve prints it.`);
   }
   if (receipt) return sendReceipt(fleet, receipt[1]!, response);
   if (one) return one[2] ? reportTarget(fleet, one[1]!, request, response) : targetEntry(fleet, one[1]!, response);

@@ -32,10 +32,12 @@ export interface ServerSpec {
   log: (line: string) => void;
 }
 
-// NAME's absolute path, from PATH, then the folders Debian keeps system programs in: systemd-run is
-// given a path (a unit has its own PATH), and a missing program is named before anything starts.
+// NAME's absolute path, from PATH, then the folders Debian and NixOS keep programs in: systemd-run is given a
+// path (a unit has its own PATH), sshd re-executes itself by it, a forced command must not depend on sshd's
+// PATH, and a missing program is named before anything starts.
 export function findProgram(name: string, field: string, hint: string, path = process.env.PATH ?? ''): string {
-  const found = [...path.split(':'), '/usr/sbin', '/sbin'].filter((dir) => dir.startsWith('/')).map((dir) => join(dir, name)).find((file) => existsSync(file));
+  const dirs = [...path.split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin', '/run/current-system/sw/bin'];
+  const found = dirs.filter((dir) => dir.startsWith('/')).map((dir) => join(dir, name)).find((file) => existsSync(file));
   if (!found) throw new FleetError(field, `${name} is not installed`, hint);
   return found;
 }

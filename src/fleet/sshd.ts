@@ -5,14 +5,14 @@
 // registered targets with their go, may only run `nix-daemon --stdio` as an
 // unprivileged user, which reaches the seed's nix-daemon as an untrusted
 // client: it reads the store, and cannot add paths without a trusted signature.
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { passwdIds } from '../common/accounts.js';
 import { evalUser } from '../nix/eval-user.js';
 import { runChild } from '../process/run-child.js';
 import { FleetError } from './fleet-error.js';
 import { STORE_UNIT, type FleetUnitMode, type UnitProperty } from './fleet-units.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { findProgram, startServer, type ServerProcess } from './server-process.js';
 
 // sshd -D -e says this once it listens.
 const READY = /Server listening on /;
@@ -36,16 +36,8 @@ export interface SshdPlan {
   log: (line: string) => void;
 }
 
-// A program by its absolute path: sshd re-executes itself by it, and the forced command must not depend on sshd's PATH.
-export function findProgram(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin', '/bin', '/run/current-system/sw/bin'];
-  return dirs.map((d) => join(d, name)).find((p) => p.startsWith('/') && existsSync(p)) ?? null;
-}
-
 function required(name: string, what: string): string {
-  const found = findProgram(name);
-  if (!found) throw new FleetError('interface', `${name} is not installed`, `The seed serves its store to the targets with ${what}; install it (Debian: openssh-server, util-linux, nix-bin; the ISO carries them).`);
-  return found;
+  return findProgram(name, 'interface', `The seed serves its store to the targets with ${what}; install it (Debian: openssh-server, util-linux, nix-bin; the ISO carries them).`);
 }
 
 async function keygen(file: string, comment: string, signal: AbortSignal): Promise<void> {
@@ -57,10 +49,9 @@ async function keygen(file: string, comment: string, signal: AbortSignal): Promi
 export async function storeUser(): Promise<{ uid: number; gid: number }> {
   const user = evalUser();
   if (user) return user;
-  const line = (await readFile('/etc/passwd', 'utf8')).split('\n').find((l) => l.startsWith('nobody:'));
-  const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) throw new FleetError('interface', 'There is no user nobody', "The seed's store is served to targets as an unprivileged user: the daemon's --eval-user, else nobody; this machine has neither.");
-  return { uid: Number(uid), gid: Number(gid) };
+  const nobody = passwdIds('nobody');
+  if (!nobody) throw new FleetError('interface', 'There is no user nobody', "The seed's store is served to targets as an unprivileged user: the daemon's --eval-user, else nobody; this machine has neither.");
+  return nobody;
 }
 
 // What the key may run: nix-daemon in --stdio mode as USER, which forwards to the seed's nix-daemon (untrusted).

@@ -129,3 +129,12 @@ export interface FleetTarget extends TargetProgress {
 export interface FleetStatus {
   targets: FleetTarget[];
 }
+
+// What a secret may be, given back: printable ASCII without spaces, bounded.
+export const SECRET = '[!-~]{1,256}';
+
+// The secret a --secret-file holds (its one line, as fleet serve printed it), or null when it holds none.
+export function secretInFile(text: string): string | null {
+  const secret = text.trim();
+  return new RegExp(`^${SECRET}$`).test(secret) ? secret : null;
+}

@@ -10,8 +10,9 @@ export interface InstallerDefaults {
   service: { socketGroup: string; evalUser: string };
   calamares: { connectTimeout: number; idleTimeout: number; checkTimeout: number };
   // A fleet's own folder, the user its servers run as, its HTTP port, the store's (sshd's) port as an offset from it,
-  // and where the ISO carries the boot files (nix/iso.nix).
-  fleet: { stateDir: string; user: string; port: number; storePortOffset: number; ipxeDir: string; netbootDir: string };
+  // where the ISO carries the boot files (nix/iso.nix), and the kernel command line's parameters that tell a
+  // netbooted target its seed and the fleet's secret (src/fleet/boot-files.ts, nix/netboot.nix, the CLI).
+  fleet: { stateDir: string; user: string; port: number; storePortOffset: number; ipxeDir: string; netbootDir: string; urlParam: string; secretParam: string };
 }
 
 export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefaults>('installer-defaults.json', (data) => {
@@ -25,7 +26,7 @@ export const INSTALLER_DEFAULTS: InstallerDefaults = readNixTable<InstallerDefau
   if (!Array.isArray(d.configDirs) || !d.configDirs.every((dir) => typeof dir === 'string' && dir.startsWith('/'))) return 'daemon.configDirs is not a list of absolute paths';
   if (typeof data.service?.socketGroup !== 'string' || typeof data.service.evalUser !== 'string') return 'service.socketGroup and service.evalUser must be strings';
   const fleet = data.fleet;
-  const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir'] as const).find((key) => typeof fleet?.[key] !== 'string');
+  const fleetMissing = (['stateDir', 'user', 'ipxeDir', 'netbootDir', 'urlParam', 'secretParam'] as const).find((key) => typeof fleet?.[key] !== 'string');
   if (fleetMissing !== undefined) return `fleet.${fleetMissing} is not a string`;
   if (!Number.isInteger(fleet.port) || fleet.port < 1 || fleet.port > 65535) return 'fleet.port is not a port number';
   if (!Number.isInteger(fleet.storePortOffset) || fleet.storePortOffset < 1 || fleet.port + fleet.storePortOffset > 65535) return 'fleet.storePortOffset is not a positive offset from fleet.port to a port number';

@@ -2,6 +2,8 @@
 // for people (the configuration folder first; colour and the redrawn bar only
 // on a terminal), or one JSON object per line with --json.
 import { DaemonClient, DaemonUnavailable } from '../../client/daemon-client.js';
+import { INSTALLER_DEFAULTS } from '../../protocol/installer-defaults.js';
+import { secretInFile } from '../../protocol/fleet.js';
 import type { CancelEnded, InstallRequest, ReplyEvent, ResultEvent } from '../../protocol/messages.js';
 import type { ClientFlags, InstallFlags, ValidateFlags } from '../program.js';
 import { eventPrinter } from '../event-printer.js';
@@ -98,8 +100,9 @@ function attachPrinters(client: DaemonClient, flags: ClientFlags & { verbose?: b
 async function fleetSecret(flags: InstallFlags): Promise<string> {
   const file = flags.secretFile ?? '/proc/cmdline';
   const text = await readFile(file, 'utf8').catch(() => '');
-  const secret = flags.secretFile ? text.trim() : (/(?:^|\s)nixos-offline-installer\.fleet-secret=(\S+)/.exec(text)?.[1] ?? '');
-  if (!secret) throw new UsageError(flags.secretFile ? `error: --secret-file ${file} holds no secret` : "error: --fleet needs the fleet's secret: --secret-file FILE, or nixos-offline-installer.fleet-secret= on the kernel command line (a netbooted target has it)");
+  const param = INSTALLER_DEFAULTS.fleet.secretParam;
+  const secret = flags.secretFile ? secretInFile(text) : (text.split(/\s+/).find((word) => word.startsWith(`${param}=`))?.slice(param.length + 1) || null);
+  if (!secret) throw new UsageError(flags.secretFile ? `error: --secret-file ${file} holds no secret` : `error: --fleet needs the fleet's secret: --secret-file FILE, or ${param}= on the kernel command line (a netbooted target has it)`);
   return secret;
 }
 

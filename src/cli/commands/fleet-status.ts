@@ -2,7 +2,7 @@
 // fleet's secret) and prints each target. The secret comes from --secret-file,
 // else, on the seed itself as root, from the fleet's own state folder.
 import { readFile } from 'node:fs/promises';
-import { FLEET_FILE, FLEET_TARGET_KEYS, fleetStateDir, type FleetStatus, type FleetTarget } from '../../protocol/fleet.js';
+import { FLEET_FILE, FLEET_TARGET_KEYS, fleetStateDir, secretInFile, type FleetStatus, type FleetTarget } from '../../protocol/fleet.js';
 import type { FleetStatusFlags } from '../program.js';
 import { EXIT } from '../usage.js';
 import { print, printError, printJson } from './client-commands.js';
@@ -24,8 +24,8 @@ async function fleetOf(flags: FleetStatusFlags): Promise<{ url: string; secret: 
   if (flags.secretFile !== undefined) {
     const text = await readFile(flags.secretFile, 'utf8').catch((error: NodeJS.ErrnoException) => ({ error: error.code ?? error.message }));
     if (typeof text !== 'string') return { exit: EXIT.usage, code: 'usage', title: `--secret-file ${flags.secretFile} cannot be read (${text.error})`, description: 'Give a file holding the secret fleet serve printed (one line).' };
-    const secret = text.trim();
-    if (!/^[!-~]{1,256}$/.test(secret)) return { exit: EXIT.usage, code: 'usage', title: `--secret-file ${flags.secretFile} does not hold a secret`, description: 'It must hold the one-line secret fleet serve printed, nothing else.' };
+    const secret = secretInFile(text);
+    if (secret === null) return { exit: EXIT.usage, code: 'usage', title: `--secret-file ${flags.secretFile} does not hold a secret`, description: 'It must hold the one-line secret fleet serve printed, nothing else.' };
     if (flags.fleet === undefined) return { exit: EXIT.usage, code: 'usage', title: '--secret-file needs --fleet', description: 'Name the seed, e.g. --fleet http://10.77.0.1:8470 (fleet serve prints it).' };
     return { url: flags.fleet, secret };
   }
