@@ -3,7 +3,16 @@
 import { closureInfo } from '../nix/commands.js';
 import type { CommandContext } from '../common/context.js';
 
-export async function closureBytes(ctx: CommandContext, toplevel: string): Promise<number> {
+export interface ClosureSize {
+  bytes: number;
+  paths: number;
+}
+
+export async function closureSize(ctx: CommandContext, toplevel: string): Promise<ClosureSize> {
   const paths = await closureInfo(ctx, toplevel);
-  return paths.reduce((sum, p) => sum + p.narSize, 0);
+  return { bytes: paths.reduce((sum, p) => sum + p.narSize, 0), paths: paths.length };
+}
+
+export async function closureBytes(ctx: CommandContext, toplevel: string): Promise<number> {
+  return (await closureSize(ctx, toplevel)).bytes;
 }

@@ -11,7 +11,7 @@ import { fleetCheckPipeline } from '../job/fleet-check-stages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { chooseSource } from '../resolve/config-sources.js';
 import { errorMessage } from '../common/install-error.js';
-import { closureInfo } from '../nix/commands.js';
+import type { ClosureSize } from '../disk/closure-size.js';
 import type { TargetRegistry } from './targets.js';
 
 export type SeedSettings = InstallParams['settings'];
@@ -53,6 +53,7 @@ export class TargetChecks {
     await this.registry.checking(mac, 'hardware', 0);
     const installId = `fleet-${mac.replaceAll(':', '')}-${randomBytes(3).toString('hex')}`;
     let phase = 'hardware';
+    let closure: ClosureSize | null = null;
     const result = await runInstall({
       installId,
       request: { v: PROTOCOL_VERSION, id: installId, answers: record.answers.file },
@@ -69,16 +70,12 @@ export class TargetChecks {
         },
         log: () => undefined,
       },
-      pipeline: fleetCheckPipeline({ mac, answers: record.answers, hardware: record.hardware }),
+      pipeline: fleetCheckPipeline({ mac, answers: record.answers, hardware: record.hardware }, (measured) => (closure = measured)),
     });
     if (!current() || this.controller.signal.aborted) return;
     this.log(result.ok ? 'target checked: its system is built' : 'target refused', { mac, system: result.toplevel, log: result.logPath, error: result.error?.title ?? null });
-    if (result.ok && result.toplevel) {
-      // The target checks its disk holds the closure, as an unattended install does.
-      const quiet = () => undefined;
-      const paths = await closureInfo({ signal: this.controller.signal, log: quiet, output: quiet, recentLines: () => [] }, result.toplevel);
-      return this.registry.go(mac, result.toplevel, { bytes: paths.reduce((sum, p) => sum + p.narSize, 0), paths: paths.length });
-    }
+    // The target checks its disk holds the closure, as an unattended install does.
+    if (result.ok && result.toplevel && closure) return this.registry.go(mac, result.toplevel, closure);
     const error: { code: string; title: string; description: string; field?: string } = result.error ?? { code: 'internal-error', title: 'The check ended without a result', description: 'This is a bug in the installer.' };
     await this.registry.fail(mac, { code: error.code, title: error.title, description: `${error.description}${result.logPath ? `\nThe seed's log of this check: ${result.logPath}` : ''}`, ...(error.field !== undefined && { field: error.field }) });
   }

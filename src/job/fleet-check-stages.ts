@@ -3,16 +3,18 @@
 // build, with the target's own hardware probe (sent when it registered) in
 // place of this machine's, and the file systems its layout will make. The
 // disk's own checks (it exists, is not the medium, may be erased, is large
-// enough) are the target's, which has the disk.
+// enough) are the target's, which has the disk; the closure's size it checks
+// them with is measured here, in the check's log.
 import type { Answers } from '../common/answers.js';
 import { AnswerError } from '../common/answers.js';
+import { closureSize, type ClosureSize } from '../disk/closure-size.js';
 import { refuseLayoutWithDisko } from '../disk/disko.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
 import type { TargetHardware } from '../protocol/fleet.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { buildStage, hardwareStage, validateStage } from './shared-stages.js';
-import type { Pipeline } from './stage.js';
+import { defineStage, type Pipeline } from './stage.js';
 import { layoutFirmware } from './unattended.js';
 
 export interface FleetTargetPlan {
@@ -42,7 +44,8 @@ function choicesOf(plan: FleetTargetPlan): InstallChoices {
   return { ...plan.answers.choices, firmwareType: firmware, ...(layout.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
 }
 
-export function fleetCheckPipeline(plan: FleetTargetPlan): Pipeline {
+// MEASURED gets the built system's closure size: the target's go says it (its disk must hold it).
+export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (closure: ClosureSize) => void): Pipeline {
   const { answers, hardware, mac } = plan;
   return {
     async checkRequest() {},
@@ -62,7 +65,11 @@ export function fleetCheckPipeline(plan: FleetTargetPlan): Pipeline {
           ctx.progress(1);
         },
       ),
-      buildStage,
+      // Built, then measured within the build phase: a failing nix path-info refuses the target as any stage's failure does.
+      defineStage('build', async (install) => {
+        await buildStage.run(install);
+        measured(await closureSize(install.ctx, install.toplevel!));
+      }),
     ],
     again: () => NOTHING_TOUCHED,
     writesNothing: true,

@@ -13,22 +13,17 @@ import { inspectDisk } from '../disk/block-device.js';
 import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
 import { readDiskIds } from '../disk/disk-ids.js';
 import { DiskSession } from '../disk/disk-session.js';
-import { mountTarget } from '../disk/mount.js';
 import { formatBytes } from '../disk/sizes.js';
-import { runNixosInstall } from '../install/run-nixos-install.js';
-import { setPassword } from '../install/set-password.js';
 import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
-import { checkTargetFolders, checkTargetRoot } from '../validate/check-target-root.js';
 import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
-import { reportStage } from './shared-stages.js';
+import { installStage, reportStage } from './shared-stages.js';
 import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
-import { formatStage, partitionStage } from './unattended-stages.js';
+import { formatStage, mountLayout, partitionStage, setAnswersPassword } from './unattended-stages.js';
+import { LIVE_SYSTEM_PATHS } from './unattended.js';
 
-// What the target reads from: a disk holding any of these is the live system's (a netbooted one has none).
-const LIVE_PATHS = ['/', '/nix/store', '/nix/.ro-store', '/iso'];
 const RECEIPT = 'receipt.json';
 // Reports of the copy's progress, at most this often.
 const REPORT_EVERY_MS = 1_000;
@@ -54,6 +49,7 @@ const registerStage = defineStage('hardware', async (install) => {
     if (now !== said) ctx.log('daemon', (said = now));
     ctx.progress(target.fraction * 0.9, undefined, now);
   });
+  install.toplevel = install.fleet.go.system;
   ctx.log('daemon', `the seed built ${install.fleet.go.system} (${formatBytes(install.fleet.go.closureBytes)}) for this machine`);
   ctx.progress(1);
 });
@@ -66,7 +62,7 @@ const diskCheckStage = defineStage('validate', async (install) => {
   const disk = await inspectDisk(answers.disk);
   install.plan = { answers, disk, disko: null };
   ctx.log('daemon', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}`);
-  install.checked = await checkDisk(ctx, disk, answers, LIVE_PATHS);
+  install.checked = await checkDisk(ctx, disk, answers, LIVE_SYSTEM_PATHS);
   const need = checkDiskSize(install.checked.disk, answers.layout, go.closureBytes);
   ctx.log('validate', `${install.checked.disk.device} has ${formatBytes(install.checked.disk.sizeBytes)}; the install needs ${formatBytes(need.totalBytes)} (${need.explanation})`);
   install.session = await DiskSession.create();
@@ -74,12 +70,7 @@ const diskCheckStage = defineStage('validate', async (install) => {
   ctx.progress(1);
 });
 
-const mountStage = defineStage('mount', async (install) => {
-  const { ctx, session, formatting } = install;
-  await mountTarget(ctx, session!, formatting!);
-  install.formatted = formatting;
-  await checkTargetRoot(ctx.root);
-});
+const mountStage = defineStage('mount', mountLayout);
 
 // The system's closure from the seed's store into the target's, over ssh-ng with the key and host key of the go.
 const copyStage = defineStage('copy', async (install) => {
@@ -116,15 +107,6 @@ const copyStage = defineStage('copy', async (install) => {
   }
 });
 
-const installStage = defineStage('install', async (install) => {
-  const { ctx, plan } = install;
-  await checkTargetFolders(ctx.root);
-  await runNixosInstall(ctx, fleetOf(install).go.system);
-  install.toplevel = fleetOf(install).go.system;
-  if (plan!.answers.user && plan!.answers.passwordHash) await setPassword(ctx, plan!.answers.user, plan!.answers.passwordHash);
-  ctx.progress(1);
-});
-
 // The receipt: what was installed where (the disk's and partitions' UUIDs as blkid read them back), on which machine
 // (MAC, DMI where readable), and how long each phase took. On the target, and sent to the seed.
 function receiptOf(install: InstallRun): Record<string, unknown> {
@@ -156,7 +138,7 @@ const receiptStage = defineStage(
   reportStage.release,
 );
 
-const STAGES = [registerStage, diskCheckStage, partitionStage, formatStage, mountStage, copyStage, installStage, receiptStage];
+const STAGES = [registerStage, diskCheckStage, partitionStage, formatStage, mountStage, copyStage, installStage(setAnswersPassword), receiptStage];
 
 async function tell(install: InstallRun, phase: string, phaseFraction: number): Promise<void> {
   const fleet = install.fleet;

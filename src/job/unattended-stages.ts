@@ -23,6 +23,11 @@ import { checkDiskFits, layoutFirmware, readPlan, unattendedChoices } from './un
 // The hardware configuration's note where a layout's planned file systems would go.
 const DISKO_FILE_SYSTEMS = "  # File systems: the configuration's disko layout declares them (disko.devices).\n";
 
+// The answer file's password for its user, on the installed system (a fleet target's too).
+export async function setAnswersPassword({ ctx, plan }: InstallRun): Promise<void> {
+  if (plan!.answers.user && plan!.answers.passwordHash) await setPassword(ctx, plan!.answers.user, plan!.answers.passwordHash);
+}
+
 // What the disk stages need, there once validate has passed.
 function disk(install: InstallRun) {
   const { plan, checked, session } = install;
@@ -74,6 +79,14 @@ export const formatStage = defineStage('format', async (install) => {
   } else install.formatting = await formatPartitions(ctx, install.partitioned!, layoutOf(install), session.mappers);
 });
 
+// The answer file's layout, formatted, mounted at the session's mount point and checked as a mounted target (a fleet target's mount stage too).
+export async function mountLayout(install: InstallRun): Promise<void> {
+  const { ctx, session, formatting } = install;
+  await mountTarget(ctx, session!, formatting!);
+  install.formatted = formatting;
+  await checkTargetRoot(ctx.root);
+}
+
 // Mounted, the target gets a mounted target's checks, and the hardware probe sees its file systems
 // (with disko, its module declares them; the probe gives the rest).
 const mountStage = defineStage('mount', async (install) => {
@@ -87,11 +100,8 @@ const mountStage = defineStage('mount', async (install) => {
     await checkTargetRoot(ctx.root);
     await probeMountedFileSystems(ctx, install.prepared!, [], true);
   } else {
-    const formatted = install.formatting!;
-    await mountTarget(ctx, session, formatted);
-    install.formatted = formatted;
-    await checkTargetRoot(ctx.root);
-    await probeMountedFileSystems(ctx, install.prepared!, formatted.partitions);
+    await mountLayout(install);
+    await probeMountedFileSystems(ctx, install.prepared!, install.formatted!.partitions);
   }
 });
 
@@ -137,9 +147,7 @@ export const UNATTENDED: Pipeline = {
     stageConfigStage(({ plan }) => [plan!.answers.file, ...(plan!.answers.layout?.encrypt ? [plan!.answers.layout.encrypt.passphraseFile] : [])]),
     buildStage,
     copyStage,
-    installStage(async ({ ctx, plan }) => {
-      if (plan!.answers.user && plan!.answers.passwordHash) await setPassword(ctx, plan!.answers.user, plan!.answers.passwordHash);
-    }),
+    installStage(setAnswersPassword),
     reportStage,
   ],
   again({ plan, formatted }, phase) {

@@ -65,14 +65,13 @@ export function unattendedChoices(plan: UnattendedPlan): InstallChoices {
   return { ...plan.answers.choices, firmwareType: layoutFirmware(plan.answers.layout), ...(plan.answers.layout?.type === 'bios-ext4' && { bootLoaderPath: path }) };
 }
 
+// The live system's own folders (a netbooted one has none on a disk). The ISO's store is a squashfs on a loop device whose file is on the medium.
+export const LIVE_SYSTEM_PATHS = ['/', '/nix/store', '/nix/.ro-store', '/iso'];
+
 // What the running installer reads from: a disk holding any of these is the live medium.
 function livePaths(settings: JobSettings, source: string, answers: Answers): string[] {
   return [
-    '/',
-    '/nix/store',
-    // The ISO's store: a squashfs on a loop device whose file is on the medium.
-    '/nix/.ro-store',
-    '/iso',
+    ...LIVE_SYSTEM_PATHS,
     source,
     ...settings.configDirs,
     answers.file,
