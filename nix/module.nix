@@ -124,6 +124,8 @@ in
         config.system.build.nixos-generate-config
         pkgs.util-linux
         pkgs.coreutils
+        # A fleet's configuration travels as a tar archive (src/stage/config-archive.ts): packed on the seed, unpacked on the target.
+        pkgs.gnutar
       ];
       environment = {
         NIX_REMOTE = "daemon";

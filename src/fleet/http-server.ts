@@ -2,7 +2,8 @@
 // script and the netboot kernel and initrd (plain files, not a store protocol),
 // registration (POST /targets), the targets' status (GET /targets), a target's
 // own entry (GET /targets/<mac>: the seed's go), its reports (POST
-// /targets/<mac>/report) and its receipt (GET /receipts/<mac>.json), all only
+// /targets/<mac>/report), its configuration for /etc/nixos (GET
+// /targets/<mac>/config.tar) and its receipt (GET /receipts/<mac>.json), all only
 // with the fleet's secret; and the live page at / (live-page.ts), which holds
 // no secret. Requests are small and bounded.
 import { createReadStream } from 'node:fs';
@@ -45,9 +46,9 @@ function refuse(response: ServerResponse, status: number, code: string, title: s
   send(response, status, { error: { code, title, description, ...(field && { field }) } });
 }
 
-function sendFile(response: ServerResponse, path: string): void {
+function sendFile(response: ServerResponse, path: string, what = 'a netboot file'): void {
   const stream = createReadStream(path);
-  stream.once('error', () => refuse(response, 500, 'file-unreadable', 'The seed cannot read a netboot file', `${path} could not be read.`));
+  stream.once('error', () => refuse(response, 500, 'file-unreadable', `The seed cannot read ${what}`, `${path} could not be read.`));
   stream.once('open', () => {
     response.writeHead(200, { 'content-type': 'application/octet-stream' });
     stream.pipe(response);
@@ -129,6 +130,13 @@ async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMess
   }
 }
 
+// The configuration the seed checked and built for the target, for its /etc/nixos: only once it has the go.
+function sendConfig(fleet: FleetHttp, mac: string, response: ServerResponse): void {
+  const record = fleet.registry.get(mac);
+  if (record?.target.state !== 'installing') return refuse(response, 409, 'bad-state', `${mac} has no go to install`, 'The seed serves a target its configuration once it has checked and built its system (GET /targets/<mac> says so).');
+  sendFile(response, fleet.registry.configArchive(mac), `${mac}'s configuration`);
+}
+
 // A succeeded target's receipt, as the seed kept it: the file the registry named (never a path made from the request).
 async function sendReceipt(fleet: FleetHttp, mac: string, response: ServerResponse): Promise<void> {
   const file = fleet.registry.get(mac)?.target.receipt;
@@ -139,7 +147,7 @@ async function sendReceipt(fleet: FleetHttp, mac: string, response: ServerRespon
 }
 
 const MAC = '[0-9a-f]{2}(?::[0-9a-f]{2}){5}';
-const TARGET_PATH = new RegExp(`^/targets/(${MAC})(/report)?$`);
+const TARGET_PATH = new RegExp(`^/targets/(${MAC})(/report|/config\\.tar)?$`);
 const RECEIPT_PATH = new RegExp(`^/receipts/(${MAC})\\.json$`);
 
 async function route(fleet: FleetHttp, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -154,8 +162,8 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
   if (method === 'GET' && servePage(path, response)) return;
   const one = TARGET_PATH.exec(path);
   const receipt = RECEIPT_PATH.exec(path);
-  if (path !== '/targets' && !one && !receipt) return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves its live page at /, /netboot.ipxe, the netboot files, /targets, /targets/<mac>, /targets/<mac>/report and /receipts/<mac>.json.');
-  const allowed = receipt ? ['GET'] : !one ? ['GET', 'POST'] : one[2] ? ['POST'] : ['GET'];
+  if (path !== '/targets' && !one && !receipt) return refuse(response, 404, 'not-found', 'Nothing here', 'The seed serves its live page at /, /netboot.ipxe, the netboot files, /targets, /targets/<mac>, /targets/<mac>/report, /targets/<mac>/config.tar and /receipts/<mac>.json.');
+  const allowed = receipt ? ['GET'] : !one ? ['GET', 'POST'] : one[2] === '/report' ? ['POST'] : ['GET'];
   if (!allowed.includes(method)) return refuse(response, 405, 'bad-method', `${method.slice(0, 16)} is not served`, `${path} takes ${allowed.join(' and ')}.`);
   if (!sameSecret(bearerToken(request.headers.authorization), fleet.secret)) {
     // No client address: behind the HTTP front every peer is the proxy on a Unix socket; the path names the target, if any.
@@ -163,6 +171,7 @@ async function route(fleet: FleetHttp, request: IncomingMessage, response: Serve
     return refuse(response, 403, 'bad-secret', "The fleet's secret is missing or wrong", `Send it as Authorization: Bearer <secret>; a netbooted target has it on its kernel command line (${INSTALLER_DEFAULTS.fleet.secretParam}), fleet serve prints it.`);
   }
   if (receipt) return sendReceipt(fleet, receipt[1]!, response);
+  if (one?.[2] === '/config.tar') return sendConfig(fleet, one[1]!, response);
   if (one) return one[2] ? reportTarget(fleet, one[1]!, request, response) : targetEntry(fleet, one[1]!, response);
   if (method === 'GET') return send(response, 200, { targets: fleet.registry.list() });
   return registerTarget(fleet, request, response);

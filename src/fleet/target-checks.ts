@@ -70,7 +70,7 @@ export class TargetChecks {
         },
         log: () => undefined,
       },
-      pipeline: fleetCheckPipeline({ mac, answers: record.answers, hardware: record.hardware }, (measured) => (closure = measured)),
+      pipeline: fleetCheckPipeline({ mac, answers: record.answers, hardware: record.hardware, configArchive: this.registry.configArchive(mac) }, (measured) => (closure = measured)),
     });
     if (!current() || this.controller.signal.aborted) return;
     this.log(result.ok ? 'target checked: its system is built' : 'target refused', { mac, system: result.toplevel, log: result.logPath, error: result.error?.title ?? null });

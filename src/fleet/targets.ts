@@ -1,7 +1,8 @@
 // The fleet's targets: who registered, with which answer file and hardware,
 // and how far each got. Kept in memory and, for a look after a crash, one file
 // per target in the fleet's state folder (named by the MAC only once it passed
-// MAC_ADDRESS); a receipt is kept there too, as the seed's own file.
+// MAC_ADDRESS); a receipt is kept there too, as the seed's own file, and the
+// configuration the seed checked for it, packed for its /etc/nixos.
 import { lstat, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AnswerError, type Answers } from '../common/answers.js';
@@ -34,13 +35,20 @@ export class TargetRegistry {
 
   constructor(
     private readonly answersDir: string,
-    // The fleet's state folder: targets/<mac>.json and receipts/<mac>.json beneath it (made by start).
+    // The fleet's state folder: targets/<mac>.json, receipts/<mac>.json and configs/<mac>.tar beneath it (made by start).
     private readonly fleetDir: string,
   ) {}
 
   async start(): Promise<void> {
     await mkdir(join(this.fleetDir, 'targets'), { mode: 0o700 });
     await mkdir(join(this.fleetDir, 'receipts'), { mode: 0o700 });
+    await mkdir(join(this.fleetDir, 'configs'), { mode: 0o700 });
+  }
+
+  // Where the check packs MAC's configuration; served to the target once it has the go (a MAC_ADDRESS only).
+  configArchive(mac: string): string {
+    if (!MAC_ADDRESS.test(mac)) throw new Error(`not a MAC address: ${mac.slice(0, 32)}`);
+    return join(this.fleetDir, 'configs', `${mac}.tar`);
   }
 
   list(): FleetTarget[] {

@@ -5,12 +5,14 @@
 // disk's own checks (it exists, is not the medium, may be erased, is large
 // enough) are the target's, which has the disk; the closure's size it checks
 // them with is measured here, in the check's log.
+import { basename, dirname, isAbsolute, relative } from 'node:path';
 import type { Answers } from '../common/answers.js';
 import { AnswerError } from '../common/answers.js';
 import { closureSize, type ClosureSize } from '../disk/closure-size.js';
 import { refuseLayoutWithDisko } from '../disk/disko.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
+import { packConfig } from '../stage/config-archive.js';
 import type { TargetHardware } from '../protocol/fleet.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { buildStage, hardwareStage, validateStage } from './shared-stages.js';
@@ -21,6 +23,8 @@ export interface FleetTargetPlan {
   mac: string;
   answers: Answers;
   hardware: TargetHardware;
+  // Where the checked configuration (with the target's hardware configuration) is packed for the target's /etc/nixos.
+  configArchive: string;
 }
 
 const NOTHING_TOUCHED = "Nothing was written to the target's disk.";
@@ -44,6 +48,14 @@ function choicesOf(plan: FleetTargetPlan): InstallChoices {
   return { ...plan.answers.choices, firmwareType: firmware, ...(layout.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
 }
 
+// The fleet's answer files (every target's user and password hash) stay on the seed when they are kept in the configuration folder.
+function answersWithin(source: string, answerFile: string): string[] {
+  const folder = relative(source, dirname(answerFile));
+  if (folder.startsWith('..') || isAbsolute(folder)) return [];
+  // Answers kept in the configuration folder itself: at least this target's own file stays behind.
+  return [folder || basename(answerFile)];
+}
+
 // MEASURED gets the built system's closure size: the target's go says it (its disk must hold it).
 export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (closure: ClosureSize) => void): Pipeline {
   const { answers, hardware, mac } = plan;
@@ -65,10 +77,11 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (closure: Cl
           ctx.progress(1);
         },
       ),
-      // Built, then measured within the build phase: a failing nix path-info refuses the target as any stage's failure does.
+      // Built, then measured and its configuration packed within the build phase: a failure refuses the target as any stage's does.
       defineStage('build', async (install) => {
         await buildStage.run(install);
         measured(await closureSize(install.ctx, install.toplevel!));
+        await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers.file));
       }),
     ],
     again: () => NOTHING_TOUCHED,

@@ -1,13 +1,18 @@
 // A fleet target's side of the seed's HTTP endpoints (docs/protocol.md, "The
 // fleet's HTTP endpoints"): registering with this machine's MAC and hardware
 // probe, waiting for the seed's go, and reporting progress and the end.
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { DiskIds } from '../disk/disk-ids.js';
 import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
 const REQUEST_TIMEOUT_MS = 20_000;
+// A download (the configuration: up to a few GB on a 100 Mbit/s link) may take minutes; a stalled one is ended.
+const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 // How often the target asks whether the seed has checked and built its system.
 const POLL_MS = 2_000;
 
@@ -97,6 +102,25 @@ export class SeedClient {
       if (reply.json.go) return reply.json.go as FleetGo;
       waiting(target);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  // The seed's file at PATH into FILE (new, root's only), ended by SIGNAL or the timeout.
+  async download(path: string, file: string, what: string, signal: AbortSignal): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.secret}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
+    } catch (error) {
+      if (signal.aborted) throw new InstallCancelled();
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
+      throw new InstallError('fleet-unreachable', `The seed at ${this.url} does not answer`, `${cause}. Check that fleet serve runs there and that this machine is on its network; then network-boot it again.`);
+    }
+    if (response.status !== 200 || !response.body) throw this.refused(what, { status: response.status, json: await response.json().catch(() => null) });
+    try {
+      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+    } catch (error) {
+      if (signal.aborted) throw new InstallCancelled();
+      throw new InstallError('fleet-unreachable', `${what} from the seed at ${this.url} broke off`, `${errorMessage(error)}. Check the cable and that fleet serve still runs; then network-boot this machine again.`);
     }
   }
 

@@ -1,9 +1,10 @@
 // A fleet target's install (`install --fleet URL`): it never evaluates. It
 // sends the seed its MAC and hardware probe, waits while the seed checks and
 // builds its system (fleet-check-stages.ts, on the seed), checks its own disk
-// as an unattended install does, partitions, formats and mounts it, copies the
-// system from the seed's store over Nix's ssh-ng, installs, writes its
-// receipt, and tells the seed each phase and its end.
+// as an unattended install does, partitions, formats and mounts it, stages the
+// configuration the seed checked in /etc/nixos, copies the system from the
+// seed's store over Nix's ssh-ng, installs, writes its receipt, and tells the
+// seed each phase and its end.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
+import { unpackConfig } from '../stage/config-archive.js';
+import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
 import { installStage, reportStage } from './shared-stages.js';
 import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
@@ -71,6 +74,26 @@ const diskCheckStage = defineStage('validate', async (install) => {
 });
 
 const mountStage = defineStage('mount', mountLayout);
+
+// The configuration the seed checked and built (this machine's hardware configuration in it) to /etc/nixos,
+// so that nixos-rebuild on the installed machine starts from it. Unpacked in private first, never onto the target.
+const configStage = defineStage('stage', async (install) => {
+  const { ctx } = install;
+  const fleet = fleetOf(install);
+  install.targetTouched = true;
+  const folder = await mkdtemp(join(tmpdir(), 'noi-fleet-config-'));
+  try {
+    const archive = join(folder, 'config.tar');
+    await fleet.client.download(`/targets/${fleet.client.mac}/config.tar`, archive, 'the configuration', ctx.signal);
+    await mkdir(join(folder, 'nixos'), { mode: 0o700 });
+    await unpackConfig(ctx, archive, join(folder, 'nixos'));
+    await stageConfig(ctx, join(folder, 'nixos'), `the configuration the seed ${fleet.client.host} checked for ${fleet.client.mac}`);
+    await markStagedConfig(ctx);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+  ctx.progress(1);
+});
 
 // The system's closure from the seed's store into the target's, over ssh-ng with the key and host key of the go.
 const copyStage = defineStage('copy', async (install) => {
@@ -138,7 +161,7 @@ const receiptStage = defineStage(
   reportStage.release,
 );
 
-const STAGES = [registerStage, diskCheckStage, partitionStage, formatStage, mountStage, copyStage, installStage(setAnswersPassword), receiptStage];
+const STAGES = [registerStage, diskCheckStage, partitionStage, formatStage, mountStage, configStage, copyStage, installStage(setAnswersPassword), receiptStage];
 
 async function tell(install: InstallRun, phase: string, phaseFraction: number): Promise<void> {
   const fleet = install.fleet;

@@ -175,7 +175,7 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     // The seed stands where a configuration folder would.
     expect(run.events.find((e) => e.type === 'reply')?.data.source).toBe(URL);
     const phases = run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
-    expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'copy', 'install', 'report']);
+    expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'copy', 'install', 'report']);
 
     const shown = status().find((t) => t.mac === mac);
     expect(shown).toMatchObject({ state: 'succeeded', phase: 'report', fraction: 1, error: null, receipt: join(dir, 'fleet', 'receipts', `${mac}.json`) });
@@ -207,6 +207,16 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
       const onDisk = JSON.parse(await readFile(join(root, 'var/log/nixos-offline-installer/receipt.json'), 'utf8'));
       expect({ ...onDisk, phases: onDisk.phases.slice(0, -1) }).toEqual({ ...receipt, phases: receipt.phases.slice(0, -1) });
       expect((await readFile(join(root, 'etc/.stand-in-activated'), 'utf8')).trim()).toBe(receipt.system);
+      // /etc/nixos: the configuration the seed checked, with this machine's probe as its hardware configuration.
+      const source = join(dir, 'nix-cfg');
+      const files = (await readdir(source)).filter((name) => name !== 'hardware-configuration.nix');
+      expect(files.length).toBeGreaterThan(0);
+      for (const name of files) expect(await readFile(join(root, 'etc/nixos', name), 'utf8'), name).toBe(await readFile(join(source, name), 'utf8'));
+      // The target's own probe (nixos-generate-config's stand-in here), not the registration of another machine.
+      expect(await readFile(join(root, 'etc/nixos/hardware-configuration.nix'), 'utf8')).toContain('"xhci_pci"');
+      const staged = await stat(join(root, 'etc/nixos'));
+      expect([staged.uid, staged.isDirectory()]).toEqual([0, true]);
+      for (const name of await readdir(join(root, 'etc/nixos'))) expect((await stat(join(root, 'etc/nixos', name))).uid, name).toBe(0);
     });
   });
 });
@@ -239,6 +249,13 @@ describe("a target's reports and fleet status", () => {
     expect(lines[0]).toBe(`fleet ${URL}: 2 succeeded, 3 failed`);
     expect(lines).toContain(`${GOOD}  succeeded  report 100 %  246.0 MB copied in 4 s  receipt ${path}`);
     expect(text.stdout).toContain(`${WRONG_FIRMWARE}  failed  hardware 0 %\n    `);
+  });
+
+  it("serves a target's configuration only with the secret and only while it has the go", () => {
+    expect(request(`/targets/${GOOD}/config.tar`, undefined, 'wrong').status).toBe(403);
+    const refused = request(`/targets/${WRONG_FIRMWARE}/config.tar`);
+    expect([refused.status, refused.json.error.code]).toEqual([409, 'bad-state']);
+    expect(request(`/targets/${GOOD}/config.tar`, {}).status).toBe(405);
   });
 
   it('refuses a report that is not one, naming the field, and one from a target that never registered', () => {
