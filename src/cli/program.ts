@@ -4,7 +4,7 @@
 // commands themselves are loaded on use (start-up time).
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { FleetServeRequest } from '../protocol/fleet.js';
+import { seedUrl, type FleetServeRequest } from '../protocol/fleet.js';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol/socket-path.js';
 import { VERSION } from '../version.js';
@@ -119,6 +119,13 @@ function socketOf(value: string | undefined): string {
   return value ?? process.env.NOI_SOCKET ?? DEFAULT_SOCKET_PATH;
 }
 
+// --fleet's URL in its one form, or a usage error naming what was given.
+function seedUrlOf(command: Command, text: string): string {
+  const url = seedUrl(text);
+  if (url === null) command.error(`error: --fleet must be the seed's URL as fleet serve printed it, e.g. http://10.77.0.1:8470 (got ${JSON.stringify(text)})`, { exitCode: 2, code: 'noi.badFleet' });
+  return url;
+}
+
 function clientCommand(program: Command, name: string, summary: string): Command {
   return program
     .command(name)
@@ -195,7 +202,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
   install.action(async (o: { socket?: string; json?: boolean; root?: string; answers?: string; user?: string; desktop?: string; flakeConfig?: string; allowUnmounted?: boolean; verbose?: boolean; fleet?: string; secretFile?: string }) => {
     if (o.fleet !== undefined) {
       if (o.root !== undefined || o.answers !== undefined || o.user !== undefined || o.desktop !== undefined || o.flakeConfig !== undefined) install.error("error: --fleet installs what the seed's answer file says: leave out --root, --answers, --user, --desktop and --flake-config", { exitCode: 2, code: 'noi.fleetAlone' });
-      return setExitCode(await run.install({ socket: socketOf(o.socket), json: o.json === true, fleet: o.fleet, ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }), ...(o.verbose === true && { verbose: true }) }));
+      return setExitCode(await run.install({ socket: socketOf(o.socket), json: o.json === true, fleet: seedUrlOf(install, o.fleet), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }), ...(o.verbose === true && { verbose: true }) }));
     }
     if (o.answers !== undefined && (o.root !== undefined || o.user !== undefined || o.desktop !== undefined)) {
       install.error('error: --answers takes the disk, user and desktop from the answer file: leave out --root, --user and --desktop', { exitCode: 2, code: 'noi.answersAlone' });
@@ -274,8 +281,7 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
     .option('--secret-file <file>', "a file holding the fleet's secret, as fleet serve printed it (default on the seed, as root: the fleet's own)");
   finish(fleetStatus, { socket: MAX_PATH_BYTES, fleet: MAX_NAME_BYTES, secretFile: MAX_PATH_BYTES }, "\n--json prints {\"targets\": [...]}, each target's mac, state, phase, fraction, bytesCopied, copyStartedMs, copyEndedMs, error and receipt.");
   fleetStatus.action(async (o: { socket?: string; json?: boolean; fleet?: string; secretFile?: string }) => {
-    if (o.fleet !== undefined && !/^http:\/\/[0-9.]{7,15}(:[0-9]{1,5})?\/?$/.test(o.fleet)) fleetStatus.error(`error: --fleet must be the seed's URL as fleet serve printed it, e.g. http://10.77.0.1:8470 (got ${JSON.stringify(o.fleet)})`, { exitCode: 2, code: 'noi.badFleet' });
-    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: o.fleet }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }) }));
+    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: seedUrlOf(fleetStatus, o.fleet) }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }) }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { CHOICE_KEYS, isRequestType, type RequestType } from '../protocol/vocabularies.js';
 import { FLAKE_CONFIG_NAME } from '../nix/flake-config-name.js';
 import { INTERFACE_NAME } from '../fleet/network.js';
+import { seedUrl } from '../protocol/fleet.js';
 import { PROTOCOL_VERSION, type InstallChoices, type PartitionInfo, type RequestError, type RequestMap } from '../protocol/messages.js';
 
 export type ParsedRequest = { [K in RequestType]: { type: K; request: RequestMap[K] } }[RequestType];
@@ -133,9 +134,10 @@ function checkFleetInstall(id: string, record: Record<string, unknown>): ParseRe
   const extra = Object.keys(record).find((key) => !['v', 'id', 'fleet'].includes(key));
   if (extra !== undefined) return bad(id, extra, `"${extra}" cannot be combined with "fleet": a fleet target installs what the seed's answer file says.`);
   if (fleet === null || typeof fleet !== 'object' || Object.keys(fleet).some((k) => k !== 'url' && k !== 'secret')) return bad(id, 'fleet', '"fleet" must be {"url": "http://<seed>:<port>", "secret": "<the fleet\'s secret>"}.');
-  if (typeof fleet.url !== 'string' || !/^http:\/\/[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$/.test(fleet.url)) return bad(id, 'fleet', '"fleet.url" must be the seed\'s URL as fleet serve printed it, e.g. http://10.77.0.1:8470.');
+  const url = typeof fleet.url === 'string' ? seedUrl(fleet.url) : null;
+  if (url === null) return bad(id, 'fleet', '"fleet.url" must be the seed\'s URL as fleet serve printed it, e.g. http://10.77.0.1:8470.');
   if (typeof fleet.secret !== 'string' || !/^[!-~]{1,256}$/.test(fleet.secret)) return bad(id, 'fleet', '"fleet.secret" must be the fleet\'s secret as fleet serve printed it.');
-  return { ok: true, value: { type: 'install', request: { v: PROTOCOL_VERSION, id, fleet: { url: fleet.url, secret: fleet.secret } } } };
+  return { ok: true, value: { type: 'install', request: { v: PROTOCOL_VERSION, id, fleet: { url, secret: fleet.secret } } } };
 }
 
 // No control characters: the folders go into dnsmasq's configuration file, one per line.

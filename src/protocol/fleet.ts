@@ -41,6 +41,16 @@ export interface FleetInfo {
   storePort: number;
 }
 
+// The seed's URL in its one form, http://<IPv4>:<port> as fleet serve prints it, or null when TEXT is not one.
+// The CLI and the daemon take it with or without the port (the default) and a trailing slash.
+export function seedUrl(text: string): string | null {
+  const found = /^http:\/\/([0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::([0-9]{1,5}))?\/?$/.exec(text);
+  if (!found) return null;
+  const [, host, port = String(DEFAULT_FLEET_PORT)] = found;
+  if (host!.split('.').some((octet) => Number(octet) > 255) || Number(port) < 1 || Number(port) > 65535) return null;
+  return `http://${host}:${Number(port)}`;
+}
+
 // The live page's address: the secret in the fragment, which a browser keeps to itself (the page's script sends it as a header).
 export function livePageUrl(url: string, secret: string): string {
   return `${url}/#${secret}`;

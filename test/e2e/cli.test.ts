@@ -139,6 +139,9 @@ describe('usage errors exit 2 before anything is sent', () => {
     await usageError(['status', '--socket', nowhere, 'extra'], /too many arguments for 'status'. Expected 0 arguments but got 1/);
     await usageError(['install', '--socket', nowhere], /required option '--root <dir>' not specified/);
     await usageError(['install', '--socket', nowhere, '--answers', 'install.json', '--root', '/mnt'], /--answers takes the disk, user and desktop from the answer file/);
+    // The seed's URL, for install and fleet status alike (the daemon takes the same form: test/unit/fleet-messages.test.ts).
+    await usageError(['install', '--socket', nowhere, '--fleet', 'http://seed:8470'], /--fleet must be the seed's URL as fleet serve printed it, e\.g\. http:\/\/10\.77\.0\.1:8470 \(got "http:\/\/seed:8470"\)/);
+    await usageError(['fleet', 'status', '--socket', nowhere, '--fleet', 'http://10.77.0.1:70000'], /--fleet must be the seed's URL/);
   });
 
   it('an option given twice is refused, naming it, rather than the last one silently winning', async () => {

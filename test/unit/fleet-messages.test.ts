@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../src/daemon/parse-request.js';
 import { BadMessage, parseRegistration, parseReport } from '../../src/fleet/target-messages.js';
+import { seedUrl } from '../../src/protocol/fleet.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
 const HARDWARE = { config: '{ ... }:\n{\n}\n', firmware: 'bios', dmi: { vendor: 'QEMU', product: null, serial: 'S123' } };
@@ -67,9 +68,25 @@ describe("a fleet target's install request", () => {
       const result = parseRequest('install', { ...base, fleet, ...extra });
       expect(result.ok ? null : result.error.field).toBe(field);
     }
-    for (const bad of [{ url: 'http://seed:8470', secret: 'x' }, { url: fleet.url, secret: 'has space' }, { ...fleet, extra: 1 }, 'http://10.77.0.1:8470']) {
+    for (const bad of [{ url: 'http://seed:8470', secret: 'x' }, { url: 'http://10.77.0.256:8470', secret: 'x' }, { url: fleet.url, secret: 'has space' }, { ...fleet, extra: 1 }, 'http://10.77.0.1:8470']) {
       const result = parseRequest('install', { ...base, fleet: bad });
       expect(result.ok ? null : result.error.field, JSON.stringify(bad)).toBe('fleet');
+    }
+  });
+});
+
+describe("the seed's URL", () => {
+  it('has one form, whether given with or without the default port and a trailing slash', () => {
+    for (const given of ['http://10.77.0.1:8470', 'http://10.77.0.1:8470/', 'http://10.77.0.1', 'http://10.77.0.1/']) expect(seedUrl(given), given).toBe('http://10.77.0.1:8470');
+    expect(seedUrl('http://10.77.0.1:08471')).toBe('http://10.77.0.1:8471');
+    const base = { v: PROTOCOL_VERSION, id: 'x' };
+    const result = parseRequest('install', { ...base, fleet: { url: 'http://10.77.0.1/', secret: 's' } });
+    expect(result).toEqual({ ok: true, value: { type: 'install', request: { ...base, fleet: { url: 'http://10.77.0.1:8470', secret: 's' } } } });
+  });
+
+  it('is refused with a host name, an octet or port out of range, a path, or another scheme', () => {
+    for (const bad of ['http://seed:8470', 'http://10.77.0.300:8470', 'http://10.77.0.1:0', 'http://10.77.0.1:65536', 'http://10.77.0.1:8470/targets', 'https://10.77.0.1:8470', ' http://10.77.0.1:8470', 'http://10.77.1:8470']) {
+      expect(seedUrl(bad), bad).toBeNull();
     }
   });
 });

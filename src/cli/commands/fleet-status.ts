@@ -42,7 +42,7 @@ async function fleetOf(flags: FleetStatusFlags): Promise<{ url: string; secret: 
     const why = text === 'EACCES' ? `${file} is root's: run it with sudo on the seed` : `this machine serves no fleet (${file}: ${text.length < 16 ? text : 'not a fleet file'})`;
     return { exit: EXIT.usage, code: 'usage', title: "The fleet's secret is not known", description: `${why}; elsewhere give --fleet URL and --secret-file FILE holding the secret fleet serve printed.` };
   }
-  if (flags.fleet !== undefined && flags.fleet.replace(/\/$/, '') !== own.url) return { exit: EXIT.usage, code: 'usage', title: `This seed serves ${own.url}, not ${flags.fleet}`, description: 'For another seed give --secret-file FILE holding the secret its fleet serve printed.' };
+  if (flags.fleet !== undefined && flags.fleet !== own.url) return { exit: EXIT.usage, code: 'usage', title: `This seed serves ${own.url}, not ${flags.fleet}`, description: 'For another seed give --secret-file FILE holding the secret its fleet serve printed.' };
   return own;
 }
 
