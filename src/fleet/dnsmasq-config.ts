@@ -2,7 +2,8 @@
 // own server) and TFTP on the fleet's interface alone, no DNS, and iPXE
 // chained to the seed's netboot script.
 import { IPXE_BIOS, IPXE_EFI } from './boot-files.js';
-import { bounds, dhcpRange, netmask, toAddress, type Ipv4Network } from './network.js';
+import { toAddress } from '../protocol/ipv4.js';
+import { bounds, dhcpRange, netmask, type Ipv4Network } from './network.js';
 
 export interface DnsmasqPlan {
   interface: string;

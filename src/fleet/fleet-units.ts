@@ -8,7 +8,8 @@
 // runs under systemd (NOI_FLEET_UNITS=systemd, set by the NixOS module).
 // Otherwise (a daemon started by hand, the tests) they are its children.
 import type { Ipv4Network } from './network.js';
-import { bounds, toAddress } from './network.js';
+import { toAddress } from '../protocol/ipv4.js';
+import { bounds } from './network.js';
 
 export type FleetUnitMode = 'direct' | 'systemd';
 export const FLEET_UNIT_MODES: readonly FleetUnitMode[] = ['direct', 'systemd'];

@@ -1,6 +1,7 @@
 // The seed's address on the fleet's interface, and the DHCP range derived
 // from it: IPv4 only, as PXE ROMs speak it.
 import { networkInterfaces } from 'node:os';
+import { isIpv4, toAddress, toNumber } from '../protocol/ipv4.js';
 import { FleetError } from './fleet-error.js';
 
 export interface Ipv4Network {
@@ -11,21 +12,8 @@ export interface Ipv4Network {
 // A /25 leaves 63 addresses to lease, more than the 50 machines a fleet is made for.
 const MAX_PREFIX = 25;
 const MIN_PREFIX = 8;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 // Linux's rule for interface names (IFNAMSIZ 16, no "/", no spaces), narrowed to what names usually hold.
 export const INTERFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
-
-export function toNumber(address: string): number {
-  return address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-export function toAddress(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
-
-export function isIpv4(text: string): boolean {
-  return IPV4.test(text);
-}
 
 // "10.77.0.1/24" as the seed's address and its network's prefix; the reason when it is not one.
 export function parseCidr(text: string): Ipv4Network {

@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DiskIds } from '../disk/disk-ids.js';
+import { toNumber } from '../protocol/ipv4.js';
 import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
@@ -15,8 +16,6 @@ const REQUEST_TIMEOUT_MS = 20_000;
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 // How often the target asks whether the seed has checked and built its system.
 const POLL_MS = 2_000;
-
-const toNumber = (address: string) => address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 
 // The MAC of the interface on the seed's network (the one the target booted from), lower case with colons.
 export function macTowards(seedHost: string): string {

@@ -1,8 +1,9 @@
 // The fleet's words on the socket and on its HTTP endpoint: the fleet-serve
 // request, what its reply says, and each target's entry in the status JSON
 // (GET /targets, `fleet status --json`), and what targets send the seed.
-// Self-contained but for the shared defaults (messages.ts imports it), so it repeats the two fields every request has.
+// Self-contained but for the shared defaults and IPv4 forms (messages.ts imports it), so it repeats the two fields every request has.
 import { INSTALLER_DEFAULTS } from './installer-defaults.js';
+import { isIpv4 } from './ipv4.js';
 
 export const FLEET_TARGET_STATES = ['waiting', 'checking', 'installing', 'succeeded', 'failed'] as const;
 export type FleetTargetState = (typeof FLEET_TARGET_STATES)[number];
@@ -44,10 +45,10 @@ export interface FleetInfo {
 // The seed's URL in its one form, http://<IPv4>:<port> as fleet serve prints it, or null when TEXT is not one.
 // The CLI and the daemon take it with or without the port (the default) and a trailing slash.
 export function seedUrl(text: string): string | null {
-  const found = /^http:\/\/([0-9]{1,3}(?:\.[0-9]{1,3}){3})(?::([0-9]{1,5}))?\/?$/.exec(text);
+  const found = /^http:\/\/([0-9.]{7,15})(?::([0-9]{1,5}))?\/?$/.exec(text);
   if (!found) return null;
   const [, host, port = String(DEFAULT_FLEET_PORT)] = found;
-  if (host!.split('.').some((octet) => Number(octet) > 255) || Number(port) < 1 || Number(port) > 65535) return null;
+  if (!isIpv4(host!) || Number(port) < 1 || Number(port) > 65535) return null;
   return `http://${host}:${Number(port)}`;
 }
 
