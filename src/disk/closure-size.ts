@@ -8,7 +8,8 @@ export interface ClosureSize {
   paths: number;
 }
 
-export async function closureSize(ctx: CommandContext, toplevel: string): Promise<ClosureSize> {
+// Of TOPLEVEL, or of several paths together (a system and the flake inputs copied with it).
+export async function closureSize(ctx: CommandContext, toplevel: string | readonly string[]): Promise<ClosureSize> {
   const paths = await closureInfo(ctx, toplevel);
   return { bytes: paths.reduce((sum, p) => sum + p.narSize, 0), paths: paths.length };
 }

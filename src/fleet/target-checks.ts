@@ -7,11 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import type { InstallParams } from '../job/run-install.js';
 import { runInstall } from '../job/run-install.js';
-import { fleetCheckPipeline } from '../job/fleet-check-stages.js';
+import { fleetCheckPipeline, type BuiltTarget } from '../job/fleet-check-stages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { chooseSource } from '../resolve/config-sources.js';
 import { errorMessage } from '../common/install-error.js';
-import type { ClosureSize } from '../disk/closure-size.js';
 import type { TargetRegistry } from './targets.js';
 
 export type SeedSettings = InstallParams['settings'];
@@ -53,7 +52,7 @@ export class TargetChecks {
     await this.registry.checking(mac, 'hardware', 0);
     const installId = `fleet-${mac.replaceAll(':', '')}-${randomBytes(3).toString('hex')}`;
     let phase = 'hardware';
-    let closure: ClosureSize | null = null;
+    let closure: BuiltTarget | null = null;
     const result = await runInstall({
       installId,
       request: { v: PROTOCOL_VERSION, id: installId, answers: record.answers.file },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AnswerError, type Answers } from '../common/answers.js';
 import { errorMessage } from '../common/install-error.js';
 import { readAnswers } from '../answers/read-answers.js';
+import type { FlakeInput } from '../protocol/config-facts.js';
 import type { FleetRegistration, FleetReport, FleetTarget, TargetError, TargetHardware } from '../protocol/fleet.js';
 import { MAC_ADDRESS } from './target-messages.js';
 
@@ -25,6 +26,7 @@ export interface TargetRecord {
   system: string | null;
   closureBytes: number | null;
   closurePaths: number | null;
+  flakeInputs: FlakeInput[];
 }
 
 // Why a report is not taken: the target's state does not allow it.
@@ -70,7 +72,7 @@ export class TargetRegistry {
     const own = join(this.answersDir, `${mac}.json`);
     const fallback = join(this.answersDir, DEFAULT_ANSWERS);
     const chosen = (await exists(own)) ? own : fallback;
-    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null };
+    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null, flakeInputs: [] };
     this.targets.set(mac, record);
     try {
       record.answers = await readAnswers(chosen);
@@ -95,8 +97,8 @@ export class TargetRegistry {
     if (record?.target.state === 'checking') record.target = { ...record.target, phase, fraction };
   }
 
-  async go(mac: string, system: string, closure: { bytes: number; paths: number }): Promise<void> {
-    Object.assign(this.targets.get(mac)!, { system, closureBytes: closure.bytes, closurePaths: closure.paths });
+  async go(mac: string, system: string, built: { bytes: number; paths: number; flakeInputs: FlakeInput[] }): Promise<void> {
+    Object.assign(this.targets.get(mac)!, { system, closureBytes: built.bytes, closurePaths: built.paths, flakeInputs: built.flakeInputs });
     await this.update(mac, { state: 'installing', phase: null, fraction: 0 });
   }
 

@@ -13,6 +13,7 @@ import { refuseLayoutWithDisko } from '../disk/disko.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
 import { packConfig } from '../stage/config-archive.js';
+import type { FlakeInput } from '../protocol/config-facts.js';
 import type { TargetHardware } from '../protocol/fleet.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { buildStage, hardwareStage, validateStage } from './shared-stages.js';
@@ -56,8 +57,13 @@ function answersWithin(source: string, answerFile: string): string[] {
   return [folder || basename(answerFile)];
 }
 
-// MEASURED gets the built system's closure size: the target's go says it (its disk must hold it).
-export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (closure: ClosureSize) => void): Pipeline {
+// What the target's go says of what was built: the closure it copies (the system and a flake's inputs) and the inputs.
+export interface BuiltTarget extends ClosureSize {
+  flakeInputs: FlakeInput[];
+}
+
+// MEASURED gets what was built: the target's go says it (its disk must hold the closure).
+export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: BuiltTarget) => void): Pipeline {
   const { answers, hardware, mac } = plan;
   return {
     async checkRequest() {},
@@ -80,7 +86,9 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (closure: Cl
       // Built, then measured and its configuration packed within the build phase: a failure refuses the target as any stage's does.
       defineStage('build', async (install) => {
         await buildStage.run(install);
-        measured(await closureSize(install.ctx, install.toplevel!));
+        // A flake's inputs go with the system, as an install's copy stage copies them.
+        const flakeInputs = (install.validation?.facts?.flake?.inputs ?? []).filter((input) => input.storePath !== null);
+        measured({ ...(await closureSize(install.ctx, [install.toplevel!, ...flakeInputs.map((input) => input.storePath!)])), flakeInputs });
         await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers.file));
       }),
     ],

@@ -15,6 +15,7 @@ import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
 import { readDiskIds } from '../disk/disk-ids.js';
 import { DiskSession } from '../disk/disk-session.js';
 import { formatBytes } from '../disk/sizes.js';
+import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
@@ -99,7 +100,7 @@ const configStage = defineStage('stage', async (install) => {
 const copyStage = defineStage('copy', async (install) => {
   const { ctx } = install;
   const fleet = fleetOf(install);
-  const { store, system, closureBytes, closurePaths } = fleet.go;
+  const { store, system, closureBytes, closurePaths, flakeInputs } = fleet.go;
   install.targetTouched = true;
   const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
   try {
@@ -108,7 +109,7 @@ const copyStage = defineStage('copy', async (install) => {
     fleet.copyStartedMs = Date.now();
     let finished = 0;
     let reported = 0;
-    await copyFromSeed(ctx, { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') }, ctx.root, [system], {
+    await copyFromSeed(ctx, { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') }, ctx.root, [system, ...flakeInputs.map((input) => input.storePath!)], {
       started: () => undefined,
       finished: () => {
         finished += 1;
@@ -125,6 +126,7 @@ const copyStage = defineStage('copy', async (install) => {
     fleet.copyEndedMs = Date.now();
     fleet.bytesCopied = closureBytes;
     ctx.log('copy', `copied ${finished} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
+    if (flakeInputs.length > 0) await keepFlakeInputs(ctx, flakeInputs);
   } finally {
     await rm(keys, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 // (GET /targets, `fleet status --json`), and what targets send the seed.
 // Self-contained but for the shared defaults and IPv4 forms (messages.ts imports it), so it repeats the two fields every request has.
 import { INSTALLER_DEFAULTS } from './installer-defaults.js';
+import type { FlakeInput } from './config-facts.js';
 import { isIpv4 } from './ipv4.js';
 
 export const FLEET_TARGET_STATES = ['waiting', 'checking', 'installing', 'succeeded', 'failed'] as const;
@@ -125,6 +126,9 @@ export interface FleetGo {
   // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, passwordHash, then, choices).
   answers: Record<string, unknown>;
   store: SeedStoreAccess;
+  // A flake configuration's locked inputs (in the closure above): copied with the system and kept from garbage
+  // collection on the target, so its /etc/nixos flake rebuilds offline. Empty for a classic configuration.
+  flakeInputs: FlakeInput[];
 }
 
 // The keys of each target in the status JSON, in this order (issue 28 gives them).

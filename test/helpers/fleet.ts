@@ -1,9 +1,12 @@
 // What fleet tests share: the stand-in boot files a seed serves (the netboot
 // kernel, initrd and iPXE binaries cannot be built here), a target's hardware
 // probe, and HTTP from inside a network namespace (curl).
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { runCli, type CliRun } from './cli.js';
 import { writeConfig } from './config.js';
+import { attachDisk, type LoopDisk } from './loop-disk.js';
 import { startDaemon, type RunningDaemon } from './daemon.js';
 import { inNetns, ip, type Namespaces } from './netns.js';
 
@@ -38,9 +41,10 @@ export interface FleetBed {
 
 // A seed and a target in network namespaces of NS, linked (s0, t0) on NET.0/24 (the seed .1, the target .50),
 // the seed's daemon running in its namespace with a configuration of user alice, stand-in boot files.
-export async function fleetBed(dir: string, ns: Namespaces, net: string, port: string): Promise<FleetBed> {
+// SETUP may give another configuration folder (a flake) and what the seed's daemon adds to its environment.
+export async function fleetBed(dir: string, ns: Namespaces, net: string, port: string, setup: { source?: string; daemonEnv?: Record<string, string> } = {}): Promise<FleetBed> {
   const { ipxe, netboot } = await standInBootFiles(dir);
-  const source = await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] });
+  const source = setup.source ?? (await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] }));
   const answers = join(dir, 'answers');
   await mkdir(answers);
   await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
@@ -49,7 +53,7 @@ export async function fleetBed(dir: string, ns: Namespaces, net: string, port: s
   ns.link(seed, 's0', target, 't0');
   ip('-n', seed, 'address', 'add', `${net}.1/24`, 'dev', 's0');
   ip('-n', target, 'address', 'add', `${net}.50/24`, 'dev', 't0');
-  const daemon = await startDaemon({ dir, configDirs: [source], netns: seed });
+  const daemon = await startDaemon({ dir, configDirs: [source], netns: seed, ...(setup.daemonEnv && { env: setup.daemonEnv }) });
   const serveArgs = ['--interface', 's0', '--address', `${net}.1/24`, '--answers', answers, '--port', port, '--ipxe', ipxe, '--netboot', netboot];
   return { seed, target, answers, daemon, serveArgs };
 }
@@ -84,4 +88,26 @@ let finished = 0;
 await copyFromSeed(ctx, seed, ${JSON.stringify(root)}, [${JSON.stringify(system)}], { started: () => {}, finished: () => finished++ });
 console.log('copied paths: ' + finished);
 `;
+}
+
+export interface FleetTargetRun {
+  run: CliRun;
+  mac: string;
+  disk: LoopDisk;
+  daemon: RunningDaemon;
+}
+
+// A target's own `install --fleet URL` as a netbooted one runs it: its daemon in the target's namespace with an empty
+// store, its own loop disk of SIZE bytes named by its answer file in ANSWERS (firmware as this machine booted).
+export async function installFleetTarget(dir: string, target: string, answers: string, url: string, secret: string, size: number): Promise<FleetTargetRun> {
+  await mkdir(dir);
+  const disk = await attachDisk(dir, 'disk', size);
+  const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
+  const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
+  await writeFile(join(answers, `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target' }));
+  const secretFile = join(dir, 'secret');
+  await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
+  const daemon = await startDaemon({ dir, configDirs: [join(dir, 'no-config')], netns: target, evalUser: false, emptyStore: true });
+  const run = await runCli(['install', '--socket', daemon.socket, '--fleet', url, '--secret-file', secretFile, '--json']);
+  return { run, mac, disk, daemon };
 }
