@@ -49,8 +49,14 @@ export function dnsmasqConfig(plan: DnsmasqPlan): string {
     'dhcp-match=set:efi64,option:client-arch,9',
   ];
   if (plan.proxy) {
-    // Proxy DHCP names the boot file through PXE services (not yet tried with a real PXE ROM); iPXE itself gets the script.
-    lines.push(`pxe-service=tag:!ipxe,x86PC,"iPXE",${IPXE_BIOS}`, `pxe-service=tag:!ipxe,X86-64_EFI,"iPXE",${IPXE_EFI}`, `dhcp-boot=tag:ipxe,${plan.scriptUrl}`);
+    // Proxy DHCP names the boot file through PXE services alone (dhcp-boot is not sent in proxy replies): a PXE ROM
+    // gets iPXE over TFTP, and iPXE, which is a PXE client too, the script's URL (test/e2e/fleet-pxe.test.ts).
+    lines.push(
+      `pxe-service=tag:!ipxe,x86PC,"iPXE",${IPXE_BIOS}`,
+      `pxe-service=tag:!ipxe,X86-64_EFI,"iPXE",${IPXE_EFI}`,
+      `pxe-service=tag:ipxe,x86PC,"NixOS fleet",${plan.scriptUrl}`,
+      `pxe-service=tag:ipxe,X86-64_EFI,"NixOS fleet",${plan.scriptUrl}`,
+    );
   } else {
     lines.push(`dhcp-boot=tag:!ipxe,tag:!efi64,${IPXE_BIOS},,${seed}`, `dhcp-boot=tag:!ipxe,tag:efi64,${IPXE_EFI},,${seed}`, `dhcp-boot=tag:ipxe,${plan.scriptUrl}`);
   }

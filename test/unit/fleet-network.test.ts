@@ -42,6 +42,13 @@ describe("dnsmasq's configuration", () => {
     expect(own).toContain('dhcp-boot=tag:ipxe,http://10.77.0.1:8470/netboot.ipxe');
     const proxy = dnsmasqConfig({ ...plan, proxy: true }).split('\n');
     expect(proxy).toContain('dhcp-range=10.77.0.0,proxy,255.255.255.0');
+    // Proxy replies carry PXE services only: the ROM's iPXE binary, iPXE's script (test/e2e/fleet-pxe.test.ts boots it).
+    expect(proxy.filter((l) => l.startsWith('pxe-service=') || l.startsWith('dhcp-boot='))).toEqual([
+      'pxe-service=tag:!ipxe,x86PC,"iPXE",undionly.kpxe',
+      'pxe-service=tag:!ipxe,X86-64_EFI,"iPXE",ipxe.efi',
+      'pxe-service=tag:ipxe,x86PC,"NixOS fleet",http://10.77.0.1:8470/netboot.ipxe',
+      'pxe-service=tag:ipxe,X86-64_EFI,"NixOS fleet",http://10.77.0.1:8470/netboot.ipxe',
+    ]);
     expect(proxy.filter((l) => l.startsWith('interface='))).toEqual(['interface=enp3s0']);
     expect(proxy).toContain('port=0');
     // Not root once its ports are bound.
