@@ -62,6 +62,8 @@ export interface FleetStatusFlags extends ClientFlags {
   fleet?: string;
   // A file holding the fleet's secret; without it, the seed's own (root only, on the seed).
   secretFile?: string;
+  // The seed's fleet state folder when its daemon was started with --fleet-dir.
+  fleetDir?: string;
 }
 
 // What each command does once its command line is checked; each resolves with the exit code.
@@ -278,10 +280,11 @@ export function buildProgram(run: Runners, setExitCode: (code: number) => void, 
 
   const fleetStatus = clientCommand(fleet, 'status', "show each target of a fleet: its state, phase, progress, error and receipt")
     .option('--fleet <url>', 'the seed, as fleet serve printed it (default: the fleet this machine serves)')
-    .option('--secret-file <file>', "a file holding the fleet's secret, as fleet serve printed it (default on the seed, as root: the fleet's own)");
-  finish(fleetStatus, { socket: MAX_PATH_BYTES, fleet: MAX_NAME_BYTES, secretFile: MAX_PATH_BYTES }, "\n--json prints {\"targets\": [...]}, each target's mac, state, phase, fraction, bytesCopied, copyStartedMs, copyEndedMs, error and receipt.");
-  fleetStatus.action(async (o: { socket?: string; json?: boolean; fleet?: string; secretFile?: string }) => {
-    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: seedUrlOf(fleetStatus, o.fleet) }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }) }));
+    .option('--secret-file <file>', "a file holding the fleet's secret, as fleet serve printed it (default on the seed, as root: the fleet's own)")
+    .option('--fleet-dir <dir>', "on the seed: the fleet's state folder, if its daemon was given --fleet-dir (default: NOI_FLEET_DIR or the installer's own)");
+  finish(fleetStatus, { socket: MAX_PATH_BYTES, fleet: MAX_NAME_BYTES, secretFile: MAX_PATH_BYTES, fleetDir: MAX_PATH_BYTES }, "\n--json prints {\"targets\": [...]}, each target's mac, state, phase, fraction, bytesCopied, copyStartedMs, copyEndedMs, error and receipt.");
+  fleetStatus.action(async (o: { socket?: string; json?: boolean; fleet?: string; secretFile?: string; fleetDir?: string }) => {
+    setExitCode(await run.fleetStatus({ socket: socketOf(o.socket), json: o.json === true, ...(o.fleet !== undefined && { fleet: seedUrlOf(fleetStatus, o.fleet) }), ...(o.secretFile !== undefined && { secretFile: resolve(o.secretFile) }), ...(o.fleetDir !== undefined && { fleetDir: resolve(o.fleetDir) }) }));
   });
 
   program.addHelpText('after', `\n"${NAME} help <command>" shows a command's options.\n${EXIT_STATUS_TEXT}\n`);

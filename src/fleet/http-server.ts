@@ -114,7 +114,7 @@ function targetEntry(fleet: FleetHttp, mac: string, response: ServerResponse): v
   const record = fleet.registry.get(mac);
   if (!record) return refuse(response, 404, 'not-registered', `${mac} has not registered with this fleet`, 'A target registers first (POST /targets).');
   const go = record.target.state === 'installing';
-  send(response, 200, { target: record.target, ...(go ? { go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, answers: record.answers, store: fleet.store, flakeInputs: record.flakeInputs } } : { go: null }) });
+  send(response, 200, { target: record.target, ...(go ? { go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, closureHash: record.closureHash, closure: record.closure, checkWarnings: record.checkWarnings, answers: record.answers, store: fleet.store, flakeInputs: record.flakeInputs } } : { go: null }) });
 }
 
 async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -55,8 +55,12 @@ export async function storeUser(): Promise<{ uid: number; gid: number }> {
 }
 
 // What the key may run: nix-daemon in --stdio mode as USER, which forwards to the seed's nix-daemon (untrusted).
+// HOME is not root's: sshd gives root's, and Nix stats ~/.nix-defexpr as USER, which fails in a 0700 /root
+// (Nix 2.8 then ends: "getting status of /root/.nix-defexpr/channels: Permission denied").
+export const STORE_USER_HOME = '/var/empty';
+
 export function forcedCommand(user: { uid: number; gid: number }, env: Record<string, string | undefined>): string {
-  const daemonEnv = ['NIX_REMOTE=daemon', ...(env.NIX_DAEMON_SOCKET_PATH ? [`NIX_DAEMON_SOCKET_PATH=${env.NIX_DAEMON_SOCKET_PATH}`] : [])];
+  const daemonEnv = [`HOME=${STORE_USER_HOME}`, 'NIX_REMOTE=daemon', ...(env.NIX_DAEMON_SOCKET_PATH ? [`NIX_DAEMON_SOCKET_PATH=${env.NIX_DAEMON_SOCKET_PATH}`] : [])];
   return [required('setpriv', "util-linux's setpriv"), `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', required('env', 'env'), ...daemonEnv, required('nix-daemon', "Nix's nix-daemon"), '--stdio'].join(' ');
 }
 

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { AnswerError, type Answers } from '../common/answers.js';
 import { errorMessage } from '../common/install-error.js';
 import { readAnswers } from '../answers/read-answers.js';
+import type { BuiltTarget } from '../job/fleet-check-stages.js';
+import type { StorePathInfo } from '../nix/commands.js';
 import type { FlakeInput } from '../protocol/config-facts.js';
 import type { FleetRegistration, FleetReport, FleetTarget, TargetError, TargetHardware } from '../protocol/fleet.js';
 import { MAC_ADDRESS } from './target-messages.js';
@@ -26,7 +28,11 @@ export interface TargetRecord {
   system: string | null;
   closureBytes: number | null;
   closurePaths: number | null;
+  closureHash: string | null;
+  closure: StorePathInfo[];
   flakeInputs: FlakeInput[];
+  // What the seed's check of it warned of, for its receipt.
+  checkWarnings: string[];
 }
 
 // Why a report is not taken: the target's state does not allow it.
@@ -72,7 +78,7 @@ export class TargetRegistry {
     const own = join(this.answersDir, `${mac}.json`);
     const fallback = join(this.answersDir, DEFAULT_ANSWERS);
     const chosen = (await exists(own)) ? own : fallback;
-    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null, flakeInputs: [] };
+    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null, closureHash: null, closure: [], flakeInputs: [], checkWarnings: [] };
     this.targets.set(mac, record);
     try {
       record.answers = await readAnswers(chosen);
@@ -97,8 +103,8 @@ export class TargetRegistry {
     if (record?.target.state === 'checking') record.target = { ...record.target, phase, fraction };
   }
 
-  async go(mac: string, system: string, built: { bytes: number; paths: number; flakeInputs: FlakeInput[] }): Promise<void> {
-    Object.assign(this.targets.get(mac)!, { system, closureBytes: built.bytes, closurePaths: built.paths, flakeInputs: built.flakeInputs });
+  async go(mac: string, system: string, built: BuiltTarget): Promise<void> {
+    Object.assign(this.targets.get(mac)!, { system, closureBytes: built.bytes, closurePaths: built.paths, closureHash: built.hash, closure: built.closure, flakeInputs: built.flakeInputs, checkWarnings: built.warnings });
     await this.update(mac, { state: 'installing', phase: null, fraction: 0 });
   }
 

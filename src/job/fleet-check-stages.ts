@@ -8,7 +8,9 @@
 import { basename, dirname, isAbsolute, relative } from 'node:path';
 import type { Answers } from '../common/answers.js';
 import { AnswerError } from '../common/answers.js';
-import { closureSize, type ClosureSize } from '../disk/closure-size.js';
+import type { ClosureSize } from '../disk/closure-size.js';
+import { closureInfo, type StorePathInfo } from '../nix/commands.js';
+import { closureHash } from '../nix/closure-hash.js';
 import { refuseLayoutWithDisko } from '../disk/disko.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
@@ -57,9 +59,14 @@ function answersWithin(source: string, answerFile: string): string[] {
   return [folder || basename(answerFile)];
 }
 
-// What the target's go says of what was built: the closure it copies (the system and a flake's inputs) and the inputs.
+// What the target's go says of what was built: the closure it copies (the system and a flake's inputs), its hash
+// (the target checks its copy against it), the inputs, and what the check warned of (for the target's receipt).
 export interface BuiltTarget extends ClosureSize {
+  // Each path with its NAR size: the target's copy counts its progress by them.
+  closure: StorePathInfo[];
+  hash: string;
   flakeInputs: FlakeInput[];
+  warnings: string[];
 }
 
 // MEASURED gets what was built: the target's go says it (its disk must hold the closure).
@@ -88,7 +95,10 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: Buil
         await buildStage.run(install);
         // A flake's inputs go with the system, as an install's copy stage copies them.
         const flakeInputs = (install.validation?.facts?.flake?.inputs ?? []).filter((input) => input.storePath !== null);
-        measured({ ...(await closureSize(install.ctx, [install.toplevel!, ...flakeInputs.map((input) => input.storePath!)])), flakeInputs });
+        const roots = [install.toplevel!, ...flakeInputs.map((input) => input.storePath!)];
+        const { hash } = await closureHash(install.ctx, roots, null);
+        const closure = await closureInfo(install.ctx, roots);
+        measured({ bytes: closure.reduce((sum, p) => sum + p.narSize, 0), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings() });
         await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers.file));
       }),
     ],

@@ -15,7 +15,9 @@ import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
 import { readDiskIds } from '../disk/disk-ids.js';
 import { DiskSession } from '../disk/disk-session.js';
 import { formatBytes } from '../disk/sizes.js';
+import { copyWithProgress } from '../copy/copy-with-progress.js';
 import { keepFlakeInputs } from '../copy/flake-input-roots.js';
+import { closureHash } from '../nix/closure-hash.js';
 import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
@@ -100,37 +102,49 @@ const configStage = defineStage('stage', async (install) => {
 const copyStage = defineStage('copy', async (install) => {
   const { ctx } = install;
   const fleet = fleetOf(install);
-  const { store, system, closureBytes, closurePaths, flakeInputs } = fleet.go;
+  const { store, system, closureBytes, closure, flakeInputs } = fleet.go;
   install.targetTouched = true;
   const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
   try {
     await writeFile(join(keys, 'key'), store.privateKey, { mode: 0o600 });
     await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
+    const seed = { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') };
     fleet.copyStartedMs = Date.now();
-    let finished = 0;
     let reported = 0;
-    await copyFromSeed(ctx, { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') }, ctx.root, [system, ...flakeInputs.map((input) => input.storePath!)], {
-      started: () => undefined,
-      finished: () => {
-        finished += 1;
-        const fraction = Math.min(finished / Math.max(closurePaths, 1), 1);
-        // By paths: Nix says when each path is complete, not its bytes (README says so).
-        fleet.bytesCopied = Math.round(closureBytes * fraction);
-        ctx.progress(fraction, { bytesDone: fleet.bytesCopied, bytesTotal: closureBytes, pathsDone: finished, pathsTotal: closurePaths });
-        if (Date.now() - reported >= REPORT_EVERY_MS) {
-          reported = Date.now();
-          void tell(install, 'copy', fraction);
-        }
-      },
+    // Bytes as the live store's copy counts them (Nix's own counts, or sampled on the disk with Nix 2.8).
+    await copyWithProgress(ctx, closure, (on) => copyFromSeed(ctx, seed, ctx.root, [system, ...flakeInputs.map((input) => input.storePath!)], on), (counts) => {
+      fleet.bytesCopied = counts.bytesDone;
+      if (Date.now() - reported >= REPORT_EVERY_MS) {
+        reported = Date.now();
+        void tell(install, 'copy', counts.bytesTotal === 0 ? 1 : counts.bytesDone / counts.bytesTotal);
+      }
     });
     fleet.copyEndedMs = Date.now();
-    fleet.bytesCopied = closureBytes;
-    ctx.log('copy', `copied ${finished} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
+    ctx.log('copy', `copied ${closure.length} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
+    await checkCopiedClosure(install);
     if (flakeInputs.length > 0) await keepFlakeInputs(ctx, flakeInputs);
   } finally {
     await rm(keys, { recursive: true, force: true });
   }
 });
+
+// The closure as this machine's store now records it (its paths and their NAR hashes) must be the one the seed built:
+// a path missing or different (a seed whose store changed between check and copy) stops the install before it boots.
+async function checkCopiedClosure(install: InstallRun): Promise<void> {
+  const { ctx } = install;
+  const { go } = fleetOf(install);
+  const roots = [go.system, ...go.flakeInputs.map((input) => input.storePath!)];
+  const copied = await closureHash(ctx, roots, ctx.root);
+  if (copied.hash !== go.closureHash) {
+    throw new InstallError(
+      'closure-mismatch',
+      "The system copied from the seed is not the one the seed checked",
+      `The seed built ${go.system} with ${go.closurePaths} paths (closure ${go.closureHash}); this machine's store now holds ${copied.paths} paths of it (closure ${copied.hash}). ` +
+        "Nothing boots from this disk yet. Check the seed's store (nix-store --verify --check-contents on the seed), then network-boot this machine again.",
+    );
+  }
+  ctx.log('copy', `the copied closure is the seed's: ${copied.paths} paths, ${copied.hash}`);
+}
 
 // The receipt: what was installed where (the disk's and partitions' UUIDs as blkid read them back), on which machine
 // (MAC, DMI where readable), and how long each phase took. On the target, and sent to the seed.
@@ -143,11 +157,16 @@ function receiptOf(install: InstallRun): Record<string, unknown> {
     seed: fleet.client.url,
     system: fleet.go.system,
     closureBytes: fleet.go.closureBytes,
+    closurePaths: fleet.go.closurePaths,
+    // Checked against this machine's store after the copy (checkCopiedClosure).
+    closureHash: fleet.go.closureHash,
     disk: plan ? { path: plan.answers.disk, ...(fleet.diskIds ?? { device: plan.disk.device, pttype: null, ptuuid: null, partitions: [] }) } : null,
     formatted: formatted ? { root: formatted.root, esp: formatted.esp, swap: formatted.swap, details: formatted.partitions } : null,
     choices: plan?.answers.choices ?? {},
     phases: fleet.phases,
     copy: { startedMs: fleet.copyStartedMs, endedMs: fleet.copyEndedMs, bytes: fleet.bytesCopied },
+    // The seed's check's warnings, then this machine's own.
+    warnings: [...fleet.go.checkWarnings, ...install.warnings()],
   };
 }
 

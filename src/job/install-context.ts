@@ -16,6 +16,8 @@ import { overallFraction, type Stage } from './stage.js';
 const PROGRESS_INTERVAL_MS = 50;
 const TAIL_LINE_CHARS = 500;
 const RECENT_PER_SOURCE = 50;
+// Warnings kept for a fleet target's receipt: the first ones, each clipped (a runaway warning must not grow it).
+const MAX_WARNINGS = 50;
 
 export function truncate(line: string, max: number): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
@@ -29,6 +31,8 @@ export interface InstallContext {
   endPhase(outcome: string): void;
   // The last lines logged, for the result.
   logTail(): string[];
+  // The lines logged as warnings so far (at most MAX_WARNINGS), with their source.
+  warnings(): string[];
   stopHeartbeat(): void;
 }
 
@@ -43,6 +47,7 @@ export function installContext(
 ): InstallContext {
   const { logger, output } = log;
   const tail: string[] = [];
+  const warnings: string[] = [];
   const recent = new RecentLines(RECENT_PER_SOURCE);
   let phase: Phase = 'hardware';
   let shown = 0;
@@ -65,6 +70,7 @@ export function installContext(
     tail.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
     if (tail.length > LOG_TAIL_LINES) tail.shift();
     recent.add(source, clip(line, TAIL_LINE_CHARS));
+    if (level === 'warn' && warnings.length < MAX_WARNINGS) warnings.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
   };
 
   const ctx: JobContext = {
@@ -105,5 +111,5 @@ export function installContext(
     },
   };
   const heartbeat = setInterval(() => lastProgress && relay.progress(lastProgress), HEARTBEAT_MS);
-  return { ctx, phase: () => phase, endPhase, logTail: () => [...tail], stopHeartbeat: () => clearInterval(heartbeat) };
+  return { ctx, phase: () => phase, endPhase, logTail: () => [...tail], warnings: () => [...warnings], stopHeartbeat: () => clearInterval(heartbeat) };
 }

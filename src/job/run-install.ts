@@ -90,6 +90,7 @@ export async function runInstall(params: InstallParams): Promise<ResultEvent> {
     formatted: null,
     targetTouched: false,
     log: installLog,
+    warnings: job.warnings,
     logPath,
     targetLogPath: null,
     toplevel: null,

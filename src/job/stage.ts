@@ -44,6 +44,8 @@ export interface InstallRun {
   log: Pick<InstallLog, 'logger' | 'flush'>;
   // A fleet target: the seed it reports to, and its go once given (fleet-target-stages.ts).
   fleet: FleetRun | null;
+  // The lines logged as warnings so far (for a fleet target's receipt).
+  warnings(): string[];
   logPath: string;
   targetLogPath: string | null;
   toplevel: string | null;

@@ -6,7 +6,7 @@
 // splits at spaces: the files' paths must have none.
 import type { CommandContext } from '../common/context.js';
 import { InstallError } from '../common/install-error.js';
-import { copyToTarget } from './copy-command.js';
+import { copyToTarget, type CopyEvents } from './copy-command.js';
 
 export interface SeedStore {
   host: string;
@@ -36,7 +36,7 @@ export function knownHostsLine(seed: Pick<SeedStore, 'host' | 'port'>, hostKey: 
 }
 
 // PATHS' closures from the seed into the store under ROOT, as the copy stage copies from the live store.
-export function copyFromSeed(ctx: CommandContext, seed: SeedStore, root: string, paths: readonly string[], on: { started: (path: string) => void; finished: (path: string) => void }): Promise<void> {
+export function copyFromSeed(ctx: CommandContext, seed: SeedStore, root: string, paths: readonly string[], on: CopyEvents): Promise<void> {
   return copyToTarget(
     ctx,
     root,

@@ -123,6 +123,13 @@ export interface FleetGo {
   system: string;
   closureBytes: number;
   closurePaths: number;
+  // "sha256:<hex>" over the closure's "<path> <NAR hash>" lines sorted by path (src/nix/closure-hash.ts): the
+  // target computes it from its own store after the copy and stops if it differs.
+  closureHash: string;
+  // Each path of that closure with its NAR size (nix path-info's): the target counts its copy's bytes by them.
+  closure: { path: string; narSize: number }[];
+  // What the seed's check of this target warned of ("[source] line"), for the receipt.
+  checkWarnings: string[];
   // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, passwordHash, then, choices).
   answers: Record<string, unknown>;
   store: SeedStoreAccess;

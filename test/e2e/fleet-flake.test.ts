@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
 import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
 import { scratch } from '../helpers/env.js';
-import { fleetBed, fleetRequest, installFleetTarget } from '../helpers/fleet.js';
+import { closureHashOf, fleetBed, fleetRequest, installFleetTarget } from '../helpers/fleet.js';
 import { flakeNixEnv, lockFlake, nixOut, standInNixpkgsTarball, writeFlakeConfig } from '../helpers/flake.js';
 import { endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { Namespaces } from '../helpers/netns.js';
@@ -69,7 +69,9 @@ describe('a fleet target of a flake configuration', () => {
     const closure = JSON.parse(nixOut(['path-info', '--json', '--recursive', result.toplevel, inputPath], flakeNixEnv(join(dir, 'test-cache'))));
     const paths = Array.isArray(closure) ? closure.length : Object.keys(closure.info ?? closure).length;
     expect(fleetRequest(target, `${URL}/targets`, secret).json.targets[0]).toMatchObject({ mac: installed.mac, state: 'succeeded' });
-    expect(receipt.closureBytes ?? receipt.closure?.bytes).toBeGreaterThan(0);
+    expect(receipt.closureBytes).toBeGreaterThan(0);
+    // The target checked its copy of both against the seed's closure hash.
+    expect(receipt).toMatchObject({ closurePaths: paths, closureHash: closureHashOf([result.toplevel, inputPath]) });
     expect(logLinesOf(installed.run.events).filter((l) => l.source === 'copy').map((l) => l.line)).toContainEqual(expect.stringMatching(new RegExp(`^copied ${paths} paths `)));
 
     const rootNode = partitionTable(installed.disk.device).partitions.at(-1)!.node;

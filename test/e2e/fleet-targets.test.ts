@@ -9,12 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resultOf, runCli, startCli, type CliHandle } from '../helpers/cli.js';
-import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
-import { cleanUp, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
+import { activeUses, blkid, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
-import { copyFromSeedScript, fleetBed, fleetRequest, HARDWARE } from '../helpers/fleet.js';
-import { emptyStoreCommand, inNetns, ip, Namespaces } from '../helpers/netns.js';
+import { closureHashOf, copyFromSeedScript, fleetBed, fleetRequest, HARDWARE, installFleetTarget } from '../helpers/fleet.js';
+import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
 
 const NET = '10.78.0';
 const SEED = `${NET}.1`;
@@ -95,6 +95,8 @@ describe("the seed checks and builds each target's system before its disk is tou
     expect(go.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
     expect((await stat(go.system)).isDirectory()).toBe(true);
     expect(go.closureBytes).toBeGreaterThan(4_000_000);
+    expect(go).toMatchObject({ closureHash: closureHashOf([go.system]), checkWarnings: [] });
+    expect(go.closurePaths).toBe(execFileSync('nix-store', ['--query', '--requisites', '--', go.system], { encoding: 'utf8' }).trim().split('\n').length);
     expect(go.answers).toMatchObject({ disk: '/dev/disk/by-id/virtio-fleet', layout: { type: 'efi-ext4' }, user: 'alice' });
     // The check's log on the seed counts as a log of an install that wrote nothing (pruned with the refused ones).
     const logs = (await readdir(daemon!.logDir)).filter((name) => name.startsWith(`install-fleet-${GOOD.replaceAll(':', '')}-`));
@@ -160,16 +162,10 @@ describe("the target copies its system from the seed's store over Nix's ssh-ng",
 describe('a fleet target installs itself (install --fleet), with an empty store, on its own disk', () => {
   it('registers, waits for the go, partitions, copies from the seed over ssh-ng, installs, and the seed shows its receipt', async () => {
     const own = join(dir, 'fleet-target');
-    await mkdir(own);
-    const disk = await attachDisk(own, 'disk', 3 * GiB);
-    const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
-    // Its firmware as this machine booted (the probe says so), and the layout that fits it.
-    const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
-    await writeFile(join(dir, 'answers', `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target' }));
-    const secretFile = join(own, 'secret');
-    await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
-    targetDaemon = await startDaemon({ dir: own, configDirs: [join(own, 'no-config')], netns: target, evalUser: false, emptyStore: true });
-    const run = await runCli(['install', '--socket', targetDaemon.socket, '--fleet', URL, '--secret-file', secretFile, '--json']);
+    // An old file system on the disk, which the answer file's wipe erases: a warning the receipt keeps.
+    const installed = await installFleetTarget(own, target, join(dir, 'answers'), URL, secret, 3 * GiB, { before: (disk) => void execFileSync('mkfs.ext4', ['-q', '-F', '--', disk.device]), extra: { wipe: true } });
+    targetDaemon = installed.daemon;
+    const { run, mac, disk } = installed;
     const result = resultOf(run);
     expect(result?.ok, JSON.stringify(result?.error ?? run.stderr)).toBe(true);
     // The seed stands where a configuration folder would.
@@ -197,6 +193,10 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     expect(receipt.dmi).toEqual({ vendor: dmi('sys_vendor'), product: dmi('product_name'), serial: dmi('product_serial') });
     expect(receipt.system).toMatch(/^\/nix\/store\/[0-9a-z]{32}-nixos-system-/);
     expect(receipt.phases.map((p: { phase: string }) => p.phase)).toEqual(phases);
+    // The closure as the seed's store records it, which the target checked its own copy against.
+    expect(receipt).toMatchObject({ closureHash: closureHashOf([receipt.system]), closurePaths: expect.any(Number) });
+    expect(logLinesOf(run.events).map((l) => l.line)).toContain(`the copied closure is the seed's: ${receipt.closurePaths} paths, ${receipt.closureHash}`);
+    expect(receipt.warnings).toContainEqual(expect.stringMatching(new RegExp(`^\\[validate\\] ${disk.device} holds ext4; "wipe": true, so it will be erased$`)));
 
     // The disk holds the system (copied into its own store) and the receipt, and nothing is left mounted.
     expect(activeUses(disk.device)).toEqual({ mounts: [], swaps: [] });
@@ -271,6 +271,10 @@ describe("a target's reports and fleet status", () => {
     const noSecret = fleetStatus(target, ['--fleet', URL], join(dir, 'elsewhere'));
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('--secret-file');
+    // A daemon given --fleet-dir: the seed's fleet status is pointed at the same folder.
+    const pointed = fleetStatus(seed, ['--fleet-dir', join(dir, 'fleet'), '--json'], join(dir, 'elsewhere'));
+    expect(pointed.code, pointed.stderr).toBe(0);
+    expect(JSON.parse(pointed.stdout).targets.map((t: any) => t.mac)).toContain(GOOD);
     const secretFile = join(dir, 'secret');
     const away = fleetStatus(target, ['--fleet', 'http://10.78.0.9:8472', '--secret-file', secretFile, '--json']);
     expect(away.code).toBe(3);

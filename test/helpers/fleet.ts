@@ -1,6 +1,8 @@
 // What fleet tests share: the stand-in boot files a seed serves (the netboot
 // kernel, initrd and iPXE binaries cannot be built here), a target's hardware
 // probe, and HTTP from inside a network namespace (curl).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -99,15 +101,34 @@ export interface FleetTargetRun {
 
 // A target's own `install --fleet URL` as a netbooted one runs it: its daemon in the target's namespace with an empty
 // store, its own loop disk of SIZE bytes named by its answer file in ANSWERS (firmware as this machine booted).
-export async function installFleetTarget(dir: string, target: string, answers: string, url: string, secret: string, size: number): Promise<FleetTargetRun> {
+// BEFORE runs on the disk before the install (a file system a wipe must erase); EXTRA goes into the answer file.
+export async function installFleetTarget(
+  dir: string,
+  target: string,
+  answers: string,
+  url: string,
+  secret: string,
+  size: number,
+  setup: { before?: (disk: LoopDisk) => void; extra?: Record<string, unknown> } = {},
+): Promise<FleetTargetRun> {
   await mkdir(dir);
   const disk = await attachDisk(dir, 'disk', size);
+  setup.before?.(disk);
   const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
   const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
-  await writeFile(join(answers, `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target' }));
+  await writeFile(join(answers, `${mac}.json`), JSON.stringify({ disk: disk.device, layout, user: 'alice', hostname: 'fleet-target', ...setup.extra }));
   const secretFile = join(dir, 'secret');
   await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
   const daemon = await startDaemon({ dir, configDirs: [join(dir, 'no-config')], netns: target, evalUser: false, emptyStore: true });
   const run = await runCli(['install', '--socket', daemon.socket, '--fleet', url, '--secret-file', secretFile, '--json']);
   return { run, mac, disk, daemon };
+}
+
+// The test's own reading of a closure's hash from the live store's records, as the seed's go and a receipt give it:
+// SHA-256 over "<path> <NAR hash>" lines sorted by path.
+export function closureHashOf(roots: string[]): string {
+  const query = (args: string[]) => execFileSync('nix-store', ['--query', ...args], { encoding: 'utf8' }).trim().split('\n');
+  const paths = [...new Set(query(['--requisites', '--', ...roots]))].sort();
+  const lines = paths.map((path) => `${path} ${query(['--hash', '--', path])[0]}\n`);
+  return `sha256:${createHash('sha256').update(lines.join('')).digest('hex')}`;
 }

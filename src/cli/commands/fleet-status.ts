@@ -1,6 +1,7 @@
 // `fleet status`: asks a fleet's seed over HTTP (GET /targets, with the
 // fleet's secret) and prints each target. The secret comes from --secret-file,
-// else, on the seed itself as root, from the fleet's own state folder.
+// else, on the seed itself as root, from the fleet's own state folder (--fleet-dir,
+// NOI_FLEET_DIR or the table's).
 import { readFile } from 'node:fs/promises';
 import { FLEET_FILE, FLEET_TARGET_KEYS, fleetStateDir, secretInFile, type FleetStatus, type FleetTarget } from '../../protocol/fleet.js';
 import type { FleetStatusFlags } from '../program.js';
@@ -29,7 +30,7 @@ async function fleetOf(flags: FleetStatusFlags): Promise<{ url: string; secret: 
     if (flags.fleet === undefined) return { exit: EXIT.usage, code: 'usage', title: '--secret-file needs --fleet', description: 'Name the seed, e.g. --fleet http://10.77.0.1:8470 (fleet serve prints it).' };
     return { url: flags.fleet, secret };
   }
-  const file = `${fleetStateDir()}/${FLEET_FILE}`;
+  const file = `${flags.fleetDir ?? fleetStateDir()}/${FLEET_FILE}`;
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => error.code ?? 'unreadable');
   const own = (() => {
     try {
