@@ -1,7 +1,7 @@
 // Stage `copy`: copy the system's closure into the target store explicitly, from the
 // live store, with progress weighted by each path's bytes. A flake's locked
 // inputs go along (EXTRA), so the installed system can evaluate its flake offline.
-import { closureInfo } from '../nix/commands.js';
+import { closureInfo, narBytes } from '../nix/commands.js';
 import { copyToTarget } from '../nix/copy-command.js';
 import { mediumDamage, type MediumDamage } from '../nix/errors.js';
 import type { StorePathInfo } from '../nix/commands.js';
@@ -18,7 +18,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   const closure = await closureInfo(ctx, roots);
   const present = await validInTarget(ctx, closure.map((p) => p.path));
   const toCopy = closure.filter((p) => !present.has(p.path));
-  const bytesTotal = toCopy.reduce((sum, p) => sum + p.narSize, 0);
+  const bytesTotal = narBytes(toCopy);
   ctx.log('copy', `closure: ${closure.length} paths; ${toCopy.length} to copy (${bytesTotal} bytes), ${present.size} already on the target`);
   await checkFreeSpace(ctx.root, bytesTotal, `${toCopy.length} store paths to copy, by nix path-info`);
   // Nix enters only store folders root made (nothing is written before the space is known to suffice).
@@ -57,7 +57,7 @@ async function damagedMedium(ctx: JobContext, damage: MediumDamage, toCopy: read
   const written = toCopy.filter((p) => valid.has(p.path) && !before.has(p.path));
   return mediumDamagedError(damage, {
     root: ctx.root,
-    counts: { pathsDone: written.length, pathsTotal: toCopy.length, bytesDone: written.reduce((sum, p) => sum + p.narSize, 0), bytesTotal: toCopy.reduce((sum, p) => sum + p.narSize, 0) },
+    counts: { pathsDone: written.length, pathsTotal: toCopy.length, bytesDone: narBytes(written), bytesTotal: narBytes(toCopy) },
     inFlight: [...new Set(started)].filter((p) => !valid.has(p)),
   });
 }

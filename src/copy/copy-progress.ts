@@ -5,7 +5,7 @@
 // on the target. Counting finished paths alone trails the truth by tens of
 // points while one large path is copied.
 import type { CopyCounts } from '../common/context.js';
-import type { StorePathInfo } from '../nix/commands.js';
+import { narBytes, type StorePathInfo } from '../nix/commands.js';
 
 export class CopyProgress {
   private readonly sizes = new Map<string, number>();
@@ -19,7 +19,7 @@ export class CopyProgress {
 
   constructor(toCopy: readonly StorePathInfo[]) {
     for (const { path, narSize } of toCopy) this.sizes.set(path, narSize);
-    this.bytesTotal = toCopy.reduce((sum, p) => sum + p.narSize, 0);
+    this.bytesTotal = narBytes(toCopy);
   }
 
   get currentPaths(): string[] {

@@ -9,7 +9,7 @@ import { basename, dirname, isAbsolute, relative } from 'node:path';
 import type { Answers } from '../common/answers.js';
 import { AnswerError } from '../common/answers.js';
 import type { ClosureSize } from '../disk/closure-size.js';
-import { closureInfo, type StorePathInfo } from '../nix/commands.js';
+import { closureInfo, narBytes, type StorePathInfo } from '../nix/commands.js';
 import { closureHash } from '../nix/closure-hash.js';
 import { refuseLayoutWithDisko } from '../disk/disko.js';
 import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
@@ -98,7 +98,7 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: Buil
         const roots = [install.toplevel!, ...flakeInputs.map((input) => input.storePath!)];
         const { hash } = await closureHash(install.ctx, roots, null);
         const closure = await closureInfo(install.ctx, roots);
-        measured({ bytes: closure.reduce((sum, p) => sum + p.narSize, 0), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings() });
+        measured({ bytes: narBytes(closure), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings() });
         await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers.file));
       }),
     ],

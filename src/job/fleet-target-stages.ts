@@ -22,6 +22,7 @@ import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
+import type { FleetGo } from '../protocol/fleet.js';
 import { unpackConfig } from '../stage/config-archive.js';
 import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
@@ -102,7 +103,8 @@ const configStage = defineStage('stage', async (install) => {
 const copyStage = defineStage('copy', async (install) => {
   const { ctx } = install;
   const fleet = fleetOf(install);
-  const { store, system, closureBytes, closure, flakeInputs } = fleet.go;
+  const { store, closureBytes, closure, flakeInputs } = fleet.go;
+  const roots = copyRoots(fleet.go);
   install.targetTouched = true;
   const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
   try {
@@ -112,7 +114,7 @@ const copyStage = defineStage('copy', async (install) => {
     fleet.copyStartedMs = Date.now();
     let reported = 0;
     // Bytes as the live store's copy counts them (Nix's own counts, or sampled on the disk with Nix 2.8).
-    await copyWithProgress(ctx, closure, (on) => copyFromSeed(ctx, seed, ctx.root, [system, ...flakeInputs.map((input) => input.storePath!)], on), (counts) => {
+    await copyWithProgress(ctx, closure, (on) => copyFromSeed(ctx, seed, ctx.root, roots, on), (counts) => {
       fleet.bytesCopied = counts.bytesDone;
       if (Date.now() - reported >= REPORT_EVERY_MS) {
         reported = Date.now();
@@ -121,19 +123,24 @@ const copyStage = defineStage('copy', async (install) => {
     });
     fleet.copyEndedMs = Date.now();
     ctx.log('copy', `copied ${closure.length} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
-    await checkCopiedClosure(install);
+    await checkCopiedClosure(install, roots);
     if (flakeInputs.length > 0) await keepFlakeInputs(ctx, flakeInputs);
   } finally {
     await rm(keys, { recursive: true, force: true });
   }
 });
 
-// The closure as this machine's store now records it (its paths and their NAR hashes) must be the one the seed built:
-// a path missing or different (a seed whose store changed between check and copy) stops the install before it boots.
-async function checkCopiedClosure(install: InstallRun): Promise<void> {
+// What the target copies: the system and a flake's inputs.
+function copyRoots(go: FleetGo): string[] {
+  return [go.system, ...go.flakeInputs.map((input) => input.storePath!)];
+}
+
+// The closure of ROOTS as this machine's store now records it (its paths and their NAR hashes) must be the one the
+// seed built: a path missing or different (a seed whose store changed between check and copy) stops the install
+// before it boots.
+async function checkCopiedClosure(install: InstallRun, roots: readonly string[]): Promise<void> {
   const { ctx } = install;
   const { go } = fleetOf(install);
-  const roots = [go.system, ...go.flakeInputs.map((input) => input.storePath!)];
   const copied = await closureHash(ctx, roots, ctx.root);
   if (copied.hash !== go.closureHash) {
     throw new InstallError(

@@ -67,10 +67,11 @@ export function installContext(
   const relayLine = (source: string, line: string, level: 'info' | 'warn' | 'error') => {
     relay.line(source, truncate(line, MAX_LOG_LINE_CHARS), level);
     // Kept lines are copies (clip): a slice would keep a whole 1 MiB line alive.
-    tail.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
+    const tagged = clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3);
+    tail.push(tagged);
     if (tail.length > LOG_TAIL_LINES) tail.shift();
     recent.add(source, clip(line, TAIL_LINE_CHARS));
-    if (level === 'warn' && warnings.length < MAX_WARNINGS) warnings.push(clip(`[${source}] ${line}`, TAIL_LINE_CHARS + source.length + 3));
+    if (level === 'warn' && warnings.length < MAX_WARNINGS) warnings.push(tagged);
   };
 
   const ctx: JobContext = {

@@ -4,7 +4,7 @@
 // registered for it, as the copy would find it. Batches of paths go to one
 // `nix-store --verify-path` each; a batch that fails is checked path by
 // path, so each damaged path is named with Nix's own words.
-import { closureInfo, type StorePathInfo } from '../nix/commands.js';
+import { closureInfo, narBytes, type StorePathInfo } from '../nix/commands.js';
 import { allStorePaths, verifyPaths } from '../nix/verify-store.js';
 import type { CommandContext } from '../common/context.js';
 
@@ -54,7 +54,7 @@ function batches(paths: readonly StorePathInfo[]): StorePathInfo[][] {
 export async function checkMedium(ctx: CommandContext, roots: readonly string[], onProgress: (p: MediumProgress) => void): Promise<MediumReport> {
   const started = Date.now();
   const paths = roots.length > 0 ? await closureInfo(ctx, roots) : await allStorePaths(ctx);
-  const bytesTotal = paths.reduce((sum, p) => sum + p.narSize, 0);
+  const bytesTotal = narBytes(paths);
   const damaged: DamagedPath[] = [];
   let pathsDone = 0;
   let bytesDone = 0;
@@ -72,7 +72,7 @@ export async function checkMedium(ctx: CommandContext, roots: readonly string[],
       }
     }
     pathsDone += batch.length;
-    bytesDone += batch.reduce((sum, p) => sum + p.narSize, 0);
+    bytesDone += narBytes(batch);
     report();
   }
   return { ok: damaged.length === 0, paths: paths.length, bytes: bytesTotal, seconds: Math.round((Date.now() - started) / 100) / 10, damaged };

@@ -202,6 +202,11 @@ export interface StorePathInfo {
   narSize: number;
 }
 
+// The NAR bytes of PATHS together: what a copy of them moves and the disk must hold.
+export function narBytes(paths: readonly StorePathInfo[]): number {
+  return paths.reduce((sum, p) => sum + p.narSize, 0);
+}
+
 // Nix 2.8 prints an array of objects; Nix >= 2.19 an object keyed by path
 // (newer still: keyed by the path without the store directory).
 export function parsePathInfo(json: string, storeDir = '/nix/store'): StorePathInfo[] {
