@@ -55,6 +55,28 @@ describe('closureHash', () => {
     expect(await closureHash(ctx, [top], root)).toEqual(await closureHash(ctx, [top], null));
   });
 
+  it("differs when a path of the copy is recorded with another NAR hash, as a seed whose store changed would leave it", async () => {
+    const root = join(dir, 'copied');
+    await mkdir(root);
+    execFileSync('nix', ['copy', '--no-check-sigs', '--to', `local?root=${root}`, top], { env });
+    // The copy's records with LEAF's NAR hash changed, loaded into another store (the hash is all a query reads).
+    const lines = execFileSync('nix-store', ['--store', `local?root=${root}`, '--dump-db'], { env, encoding: 'utf8' }).split('\n');
+    // Each record: path, hash, NAR size, deriver, count of references, the references (LEAF is one of TOP's too).
+    let at = 0;
+    while (at < lines.length && lines[at] !== leaf) at += 5 + Number(lines[at + 4]);
+    expect(lines[at]).toBe(leaf);
+    // The registration's hash: base 16, with "sha256:" before it on some Nix versions.
+    expect(lines[at + 1]).toMatch(/^(sha256:)?[0-9a-f]{64}$/);
+    lines[at + 1] = lines[at + 1]!.replace(/[0-9a-f]{64}$/, '0'.repeat(64));
+    const changed = join(dir, 'changed');
+    await mkdir(changed);
+    execFileSync('nix-store', ['--store', `local?root=${changed}`, '--load-db'], { env, input: lines.join('\n') });
+    const live = await closureHash(ctx, [top], null);
+    const seen = await closureHash(ctx, [top], changed);
+    expect(seen.paths).toBe(live.paths);
+    expect(seen.hash).not.toBe(live.hash);
+  });
+
   it("names the store it could not read when a root is not in it", async () => {
     const empty = join(dir, 'empty');
     await mkdir(empty);
