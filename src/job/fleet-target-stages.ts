@@ -91,7 +91,7 @@ const configStage = defineStage('stage', async (install) => {
     await fleet.client.download(`/targets/${fleet.client.mac}/config.tar`, archive, 'the configuration', ctx.signal);
     await mkdir(join(folder, 'nixos'), { mode: 0o700 });
     await unpackConfig(ctx, archive, join(folder, 'nixos'));
-    await stageConfig(ctx, join(folder, 'nixos'), `the configuration the seed ${fleet.client.host} checked for ${fleet.client.mac}`);
+    await stageConfig(ctx, join(folder, 'nixos'), `the configuration the seed ${fleet.client.host} checked for ${fleet.client.mac}`, 'roots-alone');
     await markStagedConfig(ctx);
   } finally {
     await rm(folder, { recursive: true, force: true });

@@ -87,7 +87,7 @@ export function stageConfigStage(secrets?: (install: InstallRun) => string[]): S
   return defineStage('stage', async (install) => {
     const { ctx, source } = install;
     install.targetTouched = true;
-    const staged = await stageConfig(ctx, install.prepared!.folder, source);
+    const staged = await stageConfig(ctx, install.prepared!.folder, source, 'roots-alone');
     if (secrets) await protectStagedSecrets(ctx, source, staged.etcNixos, secrets(install));
     await markStagedConfig(ctx);
     ctx.progress(1);

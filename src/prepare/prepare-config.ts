@@ -29,6 +29,8 @@ export interface PreparedConfig {
   choices: ChoicesModule;
   // Identifies the generated files, for the cache of passing checks.
   generatedHash: string;
+  // The source folder's fingerprint as copied (it was scanned, and refused for unsafe entries, then).
+  sourceFingerprint: string;
   remove(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ export const PREVIEW_DISK: DiskToBe = {
 // CTX's root is the mounted target the probe looks at; without DISKTOBE it must be set.
 export async function prepareConfig(ctx: CommandContext & { root?: string }, source: string, request: Pick<InstallRequest, 'partitions' | 'choices'>, diskToBe?: DiskToBe): Promise<PreparedConfig> {
   // Private, and readable to the eval user, who evaluates it (the files written below are 0644).
-  const { folder, written, remove } = await privateCopy(ctx, source);
+  const { folder, written, fingerprint, remove } = await privateCopy(ctx, source);
   try {
     // The kept copy is filled when the daemon first sees the folder: an install usually takes nothing here.
     ctx.log('hardware', written === 0 ? `the kept copy of ${source} was current: nothing copied into it` : `copied ${counted(written, 'file or link', 'files or links')} of ${source} into its kept copy`);
@@ -81,7 +83,7 @@ export async function prepareConfig(ctx: CommandContext & { root?: string }, sou
     const asShipped = template !== null && sameText(template, complete) && choices.text === null;
     ctx.log('hardware', asShipped ? `this machine's ${HARDWARE_FILE} is the configuration's own` : `this machine's ${HARDWARE_FILE} differs from the configuration's own; the system is checked with it`);
     const generatedHash = createHash('sha256').update(complete).update('\0').update(choices.text ?? '').digest('hex');
-    return { folder, template, generated, asShipped, choices, generatedHash, remove };
+    return { folder, template, generated, asShipped, choices, generatedHash, sourceFingerprint: fingerprint, remove };
   } catch (error) {
     await remove();
     throw error;

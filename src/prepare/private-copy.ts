@@ -15,11 +15,12 @@
 // so an install copies the folder once more, to the target, and a check none.
 // On the live system's /tmp (RAM on the ISO) this takes one folder's size,
 // however many checks and installs use it.
-import { chmod, chown, link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { lstatSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { linkSync, lstatSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Beneath, withDir } from '../fs/beneath.js';
+import { inSyncBatches } from '../fs/sync-batches.js';
 import { evalUser } from '../nix/eval-user.js';
 import { CONFIG_CHANGING, copyWithRetries } from '../snapshot/copy-with-retries.js';
 import { STAGED, stagedFileMode, type CopyRules, type Holdings } from '../snapshot/copy-snapshot.js';
@@ -34,8 +35,6 @@ const PREFIX = 'nixos-offline-installer-';
 const KEPT_PREFIX = `${PREFIX}kept-`;
 const COPY_PREFIX = `${PREFIX}copy-`;
 const LEFT_BY = new RegExp(`^(?:${KEPT_PREFIX}|${COPY_PREFIX})(\\d+)-`);
-// Links made at once.
-const PARALLEL_LINKS = 64;
 // An entry changed this shortly before its copy is copied again next time: a second write within the clock's
 // tick (a few ms) could leave its stamp as it was (git's "racily clean" entries).
 export const RACY_MS = 1000;
@@ -45,6 +44,8 @@ export interface PrivateCopy {
   folder: string;
   // Files and links the kept copy took from the source for this copy (none when the folder is unchanged).
   written: number;
+  // The source's fingerprint (src/snapshot/scan-source.ts) as copied.
+  fingerprint: string;
   remove(): Promise<void>;
 }
 
@@ -89,7 +90,7 @@ async function updateKept(ctx: CommandContext, source: string, rules: CopyRules)
     for (const [path, stamp] of holds) if (stampChangedAtNs(stamp) >= racy) holds.delete(path);
   };
   try {
-    const copied = await withDir(Beneath.open(current.work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, dir, 'nixos', rules, current.holds));
+    const copied = await withDir(Beneath.open(current.work, { rootOwned: true }), (dir) => copyWithRetries(ctx, source, 'shared', dir, 'nixos', rules, current.holds));
     forgetRacy(current.holds);
     return { work: current.work, scan: copied, written: copied.written };
   } catch (error) {
@@ -122,9 +123,7 @@ async function linkCopy(from: string, to: string, scan: SourceScan, rules: CopyR
   const folders = scan.entries.filter((e) => e.kind === 'dir');
   for (const folder of folders) await mkdir(join(to, folder.path), 0o700);
   const others = scan.entries.filter((e) => e.kind !== 'dir');
-  for (let i = 0; i < others.length; i += PARALLEL_LINKS) {
-    await Promise.all(others.slice(i, i + PARALLEL_LINKS).map((e) => (e.kind === 'file' ? link(join(from, e.path), join(to, e.path)) : symlink(e.target!, join(to, e.path)))));
-  }
+  await inSyncBatches(others, (e) => (e.kind === 'file' ? linkSync(join(from, e.path), join(to, e.path)) : symlinkSync(e.target!, join(to, e.path))));
   for (const folder of folders) await owned(join(to, folder.path), rules.dirMode);
   await owned(to, rules.dirMode);
 }
@@ -134,16 +133,16 @@ export async function privateCopy(ctx: CommandContext, source: string): Promise<
   const work = await mkdtemp(join(tmpdir(), `${COPY_PREFIX}${process.pid}-`));
   const remove = () => rm(work, { recursive: true, force: true });
   try {
-    const written = await inTurn(async () => {
+    const { written, fingerprint } = await inTurn(async () => {
       const updated = await updateKept(ctx, source, rules);
       await linkCopy(join(updated.work, 'nixos'), join(work, 'nixos'), updated.scan, rules);
-      return updated.written;
+      return { written: updated.written, fingerprint: updated.scan.fingerprint };
     });
     if (rules.gid !== 0) {
       await chown(work, 0, rules.gid);
       await chmod(work, 0o750);
     }
-    return { folder: join(work, 'nixos'), written, remove };
+    return { folder: join(work, 'nixos'), written, fingerprint, remove };
   } catch (error) {
     await remove();
     throw error;

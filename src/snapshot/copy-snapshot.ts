@@ -11,9 +11,8 @@
 import type { Beneath } from '../fs/beneath.js';
 import { InstallCancelled } from '../common/install-error.js';
 import type { SourceEntry, SourceScan } from './scan-source.js';
-
-// Files of one folder copied at once: enough to keep the disk busy with small files.
-const PARALLEL_FILES = 16;
+import { BATCH_FILES, FilePool } from './copy-files.js';
+import type { FileCopy } from './file-copier.js';
 
 // The folder changed since the scan: the caller scans and copies again.
 export class SourceChanged extends Error {}
@@ -42,6 +41,14 @@ interface Copying {
   // TO held something before: what is stale there goes first.
   update: boolean;
   children: Map<string, SourceEntry[]>;
+  // Copies the files; made at the first file to copy, sized for SIZE_HINT files.
+  pool: FilePool | null;
+  sizeHint: number;
+  // Batches queued, each settled (its folders closed) once copied; the first failure among them.
+  queued: Promise<void>[];
+  failure: unknown;
+  // Folders left open by a failed walk: closed once no worker can use them (src/snapshot/copy-files.ts).
+  closeLater: Beneath[];
   written: number;
   // Looked at between batches: a cancelled copy (a daemon stopping mid-way through 1 GB) ends within one batch.
   signal: AbortSignal | undefined;
@@ -53,27 +60,6 @@ function sameInode(info: { dev: number | bigint; ino: number | bigint }, entry: 
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
-}
-
-async function copyFile(from: Beneath, to: Beneath, entry: SourceEntry, rules: CopyRules): Promise<void> {
-  const name = baseName(entry.path);
-  const source = await from.openFile(name).catch(() => {
-    throw new SourceChanged(`${entry.path} is no longer a regular file`);
-  });
-  try {
-    const info = await source.stat({ bigint: true });
-    if (!sameInode(info, entry)) throw new SourceChanged(`${entry.path} was replaced`);
-    const copy = await to.copyInto(source, name, 0o600);
-    try {
-      await copy.chown(0, rules.gid);
-      await copy.chmod(rules.fileMode(Number(info.mode & 0o7777n)));
-      await copy.utimes(new Date(Number(info.atimeNs / 1_000_000n)), new Date(Number(info.mtimeNs / 1_000_000n)));
-    } finally {
-      await copy.close();
-    }
-  } finally {
-    await source.close();
-  }
 }
 
 async function copyLink(from: Beneath, to: Beneath, entry: SourceEntry): Promise<void> {
@@ -99,21 +85,44 @@ async function dropStale(to: Beneath, entries: readonly SourceEntry[], job: Copy
   return left;
 }
 
-// Copies the entries under REL (whose folders FROM and TO are open), folder by folder.
-async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying): Promise<void> {
+// A promise in an object: an async function's returned promise would be waited for.
+interface Copied {
+  done: Promise<void>;
+}
+
+// Queues the copies of FILES (in the open folders FROM and TO); settles once they are all copied, never rejects (a
+// failure is kept in the job, and stops the walk at the next folder or batch).
+async function queueFiles(from: Beneath, to: Beneath, files: SourceEntry[], job: Copying): Promise<Copied> {
+  if (files.length === 0) return { done: Promise.resolve() };
+  job.pool ??= new FilePool(Math.max(job.sizeHint, files.length));
+  const batches: Promise<void>[] = [];
+  for (let i = 0; i < files.length; i += BATCH_FILES) {
+    await job.pool.room();
+    if (job.signal?.aborted) throw new InstallCancelled();
+    if (job.failure) throw job.failure;
+    const batch = files.slice(i, i + BATCH_FILES);
+    // The mode is the scan's: a chmod since changes the entry's ctime, so the caller's scan after the copy sees it.
+    const copies = batch.map((e): FileCopy => ({ from: from.fd, to: to.fd, name: baseName(e.path), shown: e.path, dev: String(e.dev), ino: String(e.ino), gid: job.rules.gid, mode: job.rules.fileMode(e.mode), rootsAlone: from.rules.rootOwned }));
+    const copied = job.pool.copy(copies).then((results) => {
+      for (const [index, result] of results.entries()) {
+        if ('changed' in result) throw new SourceChanged(result.changed);
+        if ('error' in result) throw Object.assign(new Error(result.error.message), result.error);
+        job.holds.set(batch[index]!.path, batch[index]!.stamp);
+        job.written++;
+      }
+    });
+    batches.push(copied.catch((error: unknown) => void (job.failure ??= error)));
+  }
+  return { done: Promise.all(batches).then(() => undefined) };
+}
+
+// Copies the entries under REL (whose folders FROM and TO are open), folder by folder; returns once all is made or
+// queued, with a promise settled once this folder's own files are copied (FROM and TO stay open until then).
+async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying): Promise<Copied> {
+  if (job.failure) throw job.failure;
   const entries = job.children.get(rel) ?? [];
   const present = job.update ? await dropStale(to, entries, job) : new Set<string>();
-  const files = entries.filter((e) => e.kind === 'file' && !present.has(baseName(e.path)));
-  for (let i = 0; i < files.length; i += PARALLEL_FILES) {
-    if (job.signal?.aborted) throw new InstallCancelled();
-    await Promise.all(
-      files.slice(i, i + PARALLEL_FILES).map(async (e) => {
-        await copyFile(from, to, e, job.rules);
-        job.holds.set(e.path, e.stamp);
-        job.written++;
-      }),
-    );
-  }
+  const filesCopied = await queueFiles(from, to, entries.filter((e) => e.kind === 'file' && !present.has(baseName(e.path))), job);
   for (const entry of entries) {
     const name = baseName(entry.path);
     if (entry.kind === 'symlink' && !present.has(name)) {
@@ -122,25 +131,28 @@ async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying)
       job.written++;
     }
     if (entry.kind !== 'dir') continue;
-    const subFrom = await from.dir(name).catch(() => {
+    const subFrom = await from.dir(name).catch((error: unknown) => {
+      // In a folder only root writes, a folder that others may write is a fault, not an edit.
+      if (from.rules.rootOwned) throw error;
       throw new SourceChanged(`${entry.path} is no longer a folder`);
     });
+    let subTo: Beneath | null = null;
     try {
       if (!sameInode(await subFrom.stat(), entry)) throw new SourceChanged(`${entry.path} was replaced`);
       if (!present.has(name)) await to.mkdir(name, 0o700);
-      const subTo = await to.dir(name);
-      try {
-        await copyFolder(subFrom, subTo, entry.path, job);
-        // Only the destination itself stays closed until the end.
-        if (job.rules.gid !== 0) await subTo.chown(0, job.rules.gid);
-        await subTo.chmod(job.rules.dirMode);
-      } finally {
-        await subTo.close();
-      }
-    } finally {
-      await subFrom.close();
+      subTo = await to.dir(name);
+      // Only the destination itself stays closed until the end.
+      if (job.rules.gid !== 0) await subTo.chown(0, job.rules.gid);
+      await subTo.chmod(job.rules.dirMode);
+      const inside = await copyFolder(subFrom, subTo, entry.path, job);
+      const [openFrom, openTo] = [subFrom, subTo];
+      job.queued.push(inside.done.finally(() => Promise.all([openTo.close(), openFrom.close()])).then(() => undefined));
+    } catch (error) {
+      job.closeLater.push(subFrom, ...(subTo ? [subTo] : []));
+      throw error;
     }
   }
+  return filesCopied;
 }
 
 // Copies what SCAN found in FROM into TO, a new folder; or, with HOLDS (what TO holds already, kept up to date), one
@@ -154,7 +166,24 @@ export async function copySnapshot(from: Beneath, to: Beneath, scan: SourceScan,
     list.push(entry);
     children.set(parent, list);
   }
-  const job: Copying = { rules, holds: holds ?? new Map(), update: holds !== undefined, children, written: 0, signal };
-  await copyFolder(from, to, '', job);
-  return job.written;
+  const held = holds ?? new Map<string, string>();
+  const sizeHint = scan.entries.filter((e) => e.kind === 'file' && held.get(e.path) !== e.stamp).length;
+  const job: Copying = { rules, holds: held, update: holds !== undefined, children, pool: null, sizeHint, queued: [], failure: null, closeLater: [], written: 0, signal };
+  const stop = () => void job.pool?.close();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    job.queued.push((await copyFolder(from, to, '', job)).done);
+    await Promise.all(job.queued);
+    if (signal?.aborted) throw new InstallCancelled();
+    if (job.failure) throw job.failure;
+    return job.written;
+  } catch (error) {
+    // A walk stopped by the cancel meets the closed pool's error.
+    throw signal?.aborted ? new InstallCancelled() : error;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    await job.pool?.close();
+    await Promise.allSettled(job.queued);
+    await Promise.allSettled(job.closeLater.map((dir) => dir.close()));
+  }
 }

@@ -15,9 +15,14 @@ export interface Copied extends SourceScan {
   written: number;
 }
 
+// Where the copy comes from: a folder anyone may be editing (checked for changes after the copy), or one only root
+// can change (a private copy the daemon made: its folders are checked to be root's alone, and it is scanned once).
+export type SourceKind = 'shared' | 'roots-alone';
+
 // One attempt: scan, copy into STAGING (a fresh one, 0700 until complete; or, with HOLDS, the earlier copy there
-// brought up to date), scan again. Null when the folder changed meanwhile.
-async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, staging: string, rules: CopyRules, holds?: Holdings): Promise<Copied | null> {
+// brought up to date), scan again if anything was read from a folder someone may be editing. Null when the folder
+// changed meanwhile.
+async function copyOnce(ctx: CommandContext, source: string, kind: SourceKind, etc: Beneath, staging: string, rules: CopyRules, holds?: Holdings): Promise<Copied | null> {
   const before = await scanSource(source);
   if (holds === undefined) {
     await etc.remove(staging);
@@ -25,7 +30,8 @@ async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, stagi
   }
   const to = await etc.dir(staging);
   try {
-    const from = await Beneath.open(source, { rootOwned: false }).catch(() => {
+    const from = await Beneath.open(source, { rootOwned: kind === 'roots-alone' }).catch((error: unknown) => {
+      if (kind === 'roots-alone') throw error;
       throw new SourceChanged(`${source} is no longer a folder`);
     });
     let written: number;
@@ -35,7 +41,8 @@ async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, stagi
       await from.close();
     }
     if (ctx.signal.aborted) throw new InstallCancelled();
-    const after = await scanSource(source);
+    // Nothing read (an unchanged folder's kept copy): what was copied before is the folder as just scanned.
+    const after = kind === 'shared' && written > 0 ? await scanSource(source) : before;
     if (after.fingerprint !== before.fingerprint) return null;
     await to.chown(0, rules.gid);
     await to.chmod(rules.dirMode);
@@ -51,9 +58,9 @@ async function copyOnce(ctx: CommandContext, source: string, etc: Beneath, stagi
 // Copies SOURCE into INTO/NAME (which must not exist; with HOLDS, it holds an earlier copy of SOURCE, which is
 // brought up to date), retried while the source changes under it; returns the scan of what was copied. The
 // private prepared copy (src/prepare/) and the staged one (src/stage/) are both made so, so what is checked is what is staged.
-export async function copyWithRetries(ctx: CommandContext, source: string, etc: Beneath, staging: string, rules: CopyRules = STAGED, holds?: Holdings): Promise<Copied> {
+export async function copyWithRetries(ctx: CommandContext, source: string, kind: SourceKind, etc: Beneath, staging: string, rules: CopyRules = STAGED, holds?: Holdings): Promise<Copied> {
   for (let attempt = 1; attempt <= COPY_ATTEMPTS; attempt++) {
-    const snapshot = await copyOnce(ctx, source, etc, staging, rules, holds);
+    const snapshot = await copyOnce(ctx, source, kind, etc, staging, rules, holds);
     if (snapshot) return snapshot;
     if (attempt < COPY_ATTEMPTS) ctx.log('stage', `${source} changed while it was being copied; copying it again (attempt ${attempt + 1} of ${COPY_ATTEMPTS})`, 'warn');
   }

@@ -1,9 +1,11 @@
 // Walks a configuration folder without following links, refusing what cannot be
 // copied faithfully to the target, and fingerprints every entry so the stage
 // stage can tell whether the folder changed while it was being copied.
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { InstallError } from '../common/install-error.js';
+import { lstatEntries } from '../fs/sync-batches.js';
 
 export interface SourceEntry {
   path: string; // relative to the folder, '/'-separated
@@ -75,9 +77,8 @@ export async function scanSource(dir: string): Promise<SourceScan> {
   let bytes = 0;
 
   async function walk(abs: string, rel: string): Promise<void> {
-    const names = (await readdir(abs)).sort();
-    // A folder's entries are examined together (10 000 files one after another took seconds), then taken in order.
-    const infos = await Promise.all(names.map((name) => lstat(join(abs, name), { bigint: true })));
+    // A folder's entries are examined in synchronous batches (src/fs/sync-batches.ts), then taken in order.
+    const { names, infos } = await lstatEntries(abs);
     for (const [index, name] of names.entries()) {
       const childAbs = join(abs, name);
       const childRel = rel ? `${rel}/${name}` : name;
@@ -87,7 +88,7 @@ export async function scanSource(dir: string): Promise<SourceScan> {
       const base = { path: childRel, mode, dev: info.dev, ino: info.ino, stamp, ctimeNs: info.ctimeNs };
       prints.push(`${childRel}\0${stamp}`);
       if (info.isSymbolicLink()) {
-        const entry: SourceEntry = { ...base, kind: 'symlink', size: 0, target: await readlink(childAbs) };
+        const entry: SourceEntry = { ...base, kind: 'symlink', size: 0, target: readlinkSync(childAbs) };
         entries.push(entry);
         links.push(entry);
       } else if (info.isDirectory()) {

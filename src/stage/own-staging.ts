@@ -4,9 +4,10 @@
 // (the person's own, or ours edited since) is kept as a backup. So a target
 // installed again and again gets one backup of what was there before, not one per attempt.
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Beneath } from '../fs/beneath.js';
+import { lstatEntries } from '../fs/sync-batches.js';
 
 export const STAGED_MARKER = '.nixos-offline-installer-staged';
 
@@ -15,13 +16,12 @@ export const STAGED_MARKER = '.nixos-offline-installer-staged';
 async function treeDigest(path: string): Promise<string> {
   const hash = createHash('sha256');
   const walk = async (dir: string, rel: string): Promise<void> => {
-    const names = (await readdir(dir)).sort();
-    const infos = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
+    const { names, infos } = await lstatEntries(dir);
     for (const [index, name] of names.entries()) {
       const full = join(dir, name);
       const info = infos[index]!;
       hash.update(`${rel}${name}\0${info.mode}\0${info.ino}\0${info.size}\0${info.mtimeNs}\0${info.ctimeNs}\0`);
-      if (info.isSymbolicLink()) hash.update(`link:${await readlink(full)}\0`);
+      if (info.isSymbolicLink()) hash.update(`link:${readlinkSync(full)}\0`);
       else if (info.isDirectory()) await walk(full, `${rel}${name}/`);
     }
   };

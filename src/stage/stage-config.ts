@@ -10,7 +10,7 @@ import { Beneath, withDir } from '../fs/beneath.js';
 import type { JobContext } from '../common/context.js';
 import { freeBackupName } from '../common/backup-name.js';
 import { isOwnStaging, markOwnStaging } from './own-staging.js';
-import { copyWithRetries } from '../snapshot/copy-with-retries.js';
+import { copyWithRetries, type SourceKind } from '../snapshot/copy-with-retries.js';
 import type { SourceScan } from '../snapshot/scan-source.js';
 
 export interface StagedConfig {
@@ -42,8 +42,8 @@ async function keepExisting(ctx: JobContext, etc: Beneath): Promise<string | nul
   return backup;
 }
 
-// SOURCE is the prepared copy; SHOWN_AS the folder the person knows it as.
-export async function stageConfig(ctx: JobContext, source: string, shownAs: string = source): Promise<StagedConfig> {
+// SOURCE is the prepared copy (KIND: the installer's own, root's alone); SHOWN_AS the folder the person knows it as.
+export async function stageConfig(ctx: JobContext, source: string, shownAs: string = source, kind: SourceKind = 'shared'): Promise<StagedConfig> {
   const etcNixos = join(ctx.root, 'etc', 'nixos');
   const staging = `.nixos.staging-${ctx.installId}`;
   ctx.log('stage', `copying ${shownAs} (with this machine's hardware configuration) to ${etcNixos}`);
@@ -52,7 +52,7 @@ export async function stageConfig(ctx: JobContext, source: string, shownAs: stri
       let snapshot: SourceScan;
       let backup: string | null;
       try {
-        snapshot = await copyWithRetries(ctx, source, etc, staging);
+        snapshot = await copyWithRetries(ctx, source, kind, etc, staging);
         backup = await keepExisting(ctx, etc);
         await etc.rename(staging, etc, 'nixos');
       } catch (error) {

@@ -174,8 +174,8 @@ async function checkConfig(ctx: CommandContext, input: ValidationInput, settings
   }
   let key: string;
   try {
-    // Also refuses, by name, links out of the folder and special files, as staging would.
-    key = `${source}\n${(await scanSource(source)).fingerprint}${input.prepared && !input.prepared.asShipped ? `\n${input.prepared.generatedHash}` : ''}`;
+    // Also refuses, by name, links out of the folder and special files, as staging would (the prepared copy's scan did).
+    key = `${source}\n${input.prepared?.sourceFingerprint ?? (await scanSource(source)).fingerprint}${input.prepared && !input.prepared.asShipped ? `\n${input.prepared.generatedHash}` : ''}`;
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
     checks.push(failed('source', error));

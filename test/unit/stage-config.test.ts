@@ -178,6 +178,19 @@ describe('stageConfig', () => {
     expect(await readdir(join(root, 'etc'))).toEqual([]);
   });
 
+  it('stages a copy the installer made (root\'s alone) only if its folders and files are root\'s alone', async () => {
+    await chmod(source, 0o755);
+    await chmod(join(source, 'sub dir'), 0o777);
+    expect(await failure(stageConfig(context(), source, source, 'roots-alone'))).toMatchObject({ message: `${source}/sub dir is writable by its group (mode 0777)` });
+    await chmod(join(source, 'sub dir'), 0o755);
+    await chown(join(source, 'sub dir/deeper/a file.nix'), 65534, 65534);
+    expect((await failure(stageConfig(context(), source, source, 'roots-alone'))).message).toBe(`sub dir/deeper/a file.nix is not root's alone (owner uid 65534, mode 644), in a folder only the installer writes`);
+    expect(await readdir(join(root, 'etc'))).toEqual([]);
+    await chown(join(source, 'sub dir/deeper/a file.nix'), 0, 0);
+    await stageConfig(context(), source, source, 'roots-alone');
+    expect(await readFile(join(root, 'etc/nixos/sub dir/deeper/a file.nix'), 'utf8')).toBe('x');
+  });
+
   it('keeps two backups made in the same second apart', async () => {
     await mkdir(join(root, 'etc/nixos'), { recursive: true });
     await writeFile(join(root, 'etc/nixos/configuration.nix'), 'first');
