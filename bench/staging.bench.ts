@@ -60,7 +60,7 @@ function context(root: string, source: string, run: number): JobContext {
   };
 }
 
-// A fresh ext4 at DIR/NAME for one measurement (inode tables written by mkfs, so no lazy init runs meanwhile).
+// A fresh ext4 at DIR/target for one measurement (inode tables written by mkfs, so no lazy init runs meanwhile).
 async function withFreshFs<T>(dir: string, fn: (mount: string) => Promise<T>): Promise<T> {
   const image = join(dir, 'target.img');
   const mount = join(dir, 'target');

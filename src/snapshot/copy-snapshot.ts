@@ -86,13 +86,13 @@ async function dropStale(to: Beneath, entries: readonly SourceEntry[], job: Copy
 }
 
 // A promise in an object: an async function's returned promise would be waited for.
-interface Copied {
+interface Queued {
   done: Promise<void>;
 }
 
 // Queues the copies of FILES (in the open folders FROM and TO); settles once they are all copied, never rejects (a
 // failure is kept in the job, and stops the walk at the next folder or batch).
-async function queueFiles(from: Beneath, to: Beneath, files: SourceEntry[], job: Copying): Promise<Copied> {
+async function queueFiles(from: Beneath, to: Beneath, files: SourceEntry[], job: Copying): Promise<Queued> {
   if (files.length === 0) return { done: Promise.resolve() };
   job.pool ??= new FilePool(Math.max(job.sizeHint, files.length));
   const batches: Promise<void>[] = [];
@@ -118,7 +118,7 @@ async function queueFiles(from: Beneath, to: Beneath, files: SourceEntry[], job:
 
 // Copies the entries under REL (whose folders FROM and TO are open), folder by folder; returns once all is made or
 // queued, with a promise settled once this folder's own files are copied (FROM and TO stay open until then).
-async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying): Promise<Copied> {
+async function copyFolder(from: Beneath, to: Beneath, rel: string, job: Copying): Promise<Queued> {
   if (job.failure) throw job.failure;
   const entries = job.children.get(rel) ?? [];
   const present = job.update ? await dropStale(to, entries, job) : new Set<string>();
