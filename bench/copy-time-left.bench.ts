@@ -4,11 +4,12 @@
 // the medium benchmark's closure (bench/closure-images.ts: 290 store paths of
 // this machine's /usr, zstd as the ISO's) from a store laid out as the ISO's,
 // its squashfs read through a medium throttled so a copy takes about
-// MEDIUM_SECONDS (test/helpers/bad-region.py), as a slow stick's would. Every
+// MEDIUM_SECONDS (test/helpers/bad-region.py), as a slow stick's would, and
+// through the page cache as the ISO's /iso/nix-store.squashfs is. Every
 // estimate made past 10 % is set against the time the copy then took; the
 // error is counted against at least FLOOR_SECONDS, since the display says
-// whole seconds. The reports of each run are kept (RESULTS/copy-time-left-
-// series-*.json) for the estimator's unit tests.
+// whole seconds. The reports of each run are kept (RESULTS/series/copy-time-
+// left-nix-*.json) to look into.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

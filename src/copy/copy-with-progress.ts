@@ -7,27 +7,28 @@ import type { CopyCounts, JobContext } from '../common/context.js';
 import type { StorePathInfo } from '../nix/commands.js';
 import type { CopyEvents } from '../nix/copy-command.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
-import { CopyProgress } from './copy-progress.js';
+import { CopyProgress, type MediumPieces } from './copy-progress.js';
 import { TimeLeft } from './time-left.js';
 
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
 
 // COPY runs the copy of TO_COPY (each path with its NAR size) with the events it gets; each report of progress also
-// goes to REPORTED.
+// goes to REPORTED. ON_MEDIUM: the pieces of the medium each path reads, where known (medium-pieces.ts).
 export async function copyWithProgress(
   ctx: JobContext,
   toCopy: readonly StorePathInfo[],
   copy: (on: CopyEvents) => Promise<void>,
   reported: (counts: CopyCounts) => void = () => undefined,
+  onMedium: MediumPieces | null = null,
 ): Promise<void> {
-  const progress = new CopyProgress(toCopy);
-  const timeLeft = new TimeLeft(progress.bytesTotal, toCopy.length);
+  const progress = new CopyProgress(toCopy, onMedium);
+  const timeLeft = new TimeLeft(progress.bytesTotal, progress.workTotal);
   let reportedAt = 0;
   const report = () => {
     reportedAt = Date.now();
     const counts = progress.counts();
-    const secondsLeft = timeLeft.at(counts.bytesDone, counts.pathsDone);
+    const secondsLeft = timeLeft.at(counts.bytesDone, progress.work());
     const shown = secondsLeft === null ? counts : { ...counts, secondsLeft };
     ctx.progress(progress.fraction(), shown);
     reported(shown);

@@ -5,6 +5,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AnswerError } from '../common/answers.js';
+import { mounts, unescapeMount } from '../fs/mounts.js';
 import { blockName, majorMinor, partitionNames, type DiskInfo } from './block-device.js';
 
 async function readSys(path: string): Promise<string | null> {
@@ -37,28 +38,6 @@ export async function disksOfPath(path: string, seen = new Set<string>()): Promi
   if (!info) return new Set();
   const name = await blockName(majorMinor(info.dev));
   return name ? disksUnder(name, seen) : new Set();
-}
-
-interface MountEntry {
-  numbers: string;
-  mountPoint: string;
-  source: string;
-}
-
-function unescapeMount(text: string): string {
-  return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-}
-
-export async function mounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const fields = line.split(' ');
-      const dash = fields.indexOf('-');
-      return { numbers: fields[2]!, mountPoint: unescapeMount(fields[4]!), source: unescapeMount(fields[dash + 2] ?? '') };
-    });
 }
 
 async function swapDevices(): Promise<string[]> {

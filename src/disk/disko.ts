@@ -12,7 +12,8 @@ import type { CommandContext } from '../common/context.js';
 import { InstallError } from '../common/install-error.js';
 import { lastLines, runStageCommand } from '../common/run-stage-command.js';
 import { majorMinor, partitionNames, type DiskInfo } from './block-device.js';
-import { disksOfPath, mounts } from './disk-in-use.js';
+import { mounts } from '../fs/mounts.js';
+import { disksOfPath } from './disk-in-use.js';
 import type { DiskSession } from './disk-session.js';
 
 export interface DiskoPlan {

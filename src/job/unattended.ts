@@ -12,6 +12,7 @@ import { checkDisk, checkDiskSize, type CheckedDisk } from '../disk/check-disk.j
 import { closureBytes } from '../disk/closure-size.js';
 import { checkRootMountPoint, matchDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout, type DiskoPlan } from '../disk/disko.js';
 import { checkGrubDisks } from '../disk/grub-disk.js';
+import { LIVE_STORE_MEDIUM } from '../fs/mounts.js';
 import { lastMessages, realisePaths } from '../nix/commands.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { formatBytes } from '../disk/sizes.js';
@@ -66,7 +67,7 @@ export function unattendedChoices(plan: UnattendedPlan): InstallChoices {
 }
 
 // The live system's own folders (a netbooted one has none on a disk). The ISO's store is a squashfs on a loop device whose file is on the medium.
-export const LIVE_SYSTEM_PATHS = ['/', '/nix/store', '/nix/.ro-store', '/iso'];
+export const LIVE_SYSTEM_PATHS = ['/', '/nix/store', LIVE_STORE_MEDIUM, '/iso'];
 
 // What the running installer reads from: a disk holding any of these is the live medium.
 function livePaths(settings: JobSettings, source: string, answers: Answers): string[] {

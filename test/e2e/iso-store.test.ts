@@ -63,6 +63,9 @@ describe('the ISO store', () => {
     expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toBe(toplevel);
     // Nothing of it reached this bed's store: neither the image's paths nor the system built from them.
     for (const path of [toplevel, ...iso.paths]) expect(validInThisStore(path), path).toBe(false);
+    // The time left counted what each path reads from the squashfs, its tables read from the loop device.
+    const installLog = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');
+    expect(installLog).toMatch(/live medium \/dev\/loop\d+: \d+ entries read for the time left/);
   });
 
   it('a check evaluates and dry-runs the realisation against the ISO store', async () => {

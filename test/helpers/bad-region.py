@@ -70,8 +70,10 @@ class BadRegion(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.ENOENT)
         if flags & (os.O_WRONLY | os.O_RDWR):
             raise pyfuse3.FUSEError(errno.EROFS)
-        # direct_io: every read reaches us, none is served from the page cache.
-        return pyfuse3.FileInfo(fh=inode, direct_io=True)
+        # A failing medium: every read reaches us (direct_io), none is served from the page cache. A slow one
+        # is read through the page cache, as the ISO's squashfs file on /iso is (the loop device reads it
+        # buffered): a block read twice is read from the medium once. Each open (a new loop device) starts cold.
+        return pyfuse3.FileInfo(fh=inode, direct_io=not self.rate, keep_cache=False)
 
     async def read(self, fh, off, size):
         if off < self.end and off + size > self.start:

@@ -66,4 +66,28 @@ describe('CopyProgress', () => {
     p.finish('/nix/store/b-big');
     expect(p.counts()).toMatchObject({ bytesDone: 900, pathsDone: 1 });
   });
+
+  it("counts the time left's work in the medium's pieces each path reads, a piece shared by two paths once", () => {
+    const toCopy = [...paths, { path: '/nix/store/c-built-live', narSize: 50 }];
+    // a reads x and the fragment block y; b reads y too, and z; c was built on the live system: on no medium.
+    const onMedium = new Map([
+      ['a-small', new Map([['x', 100], ['fragment y', 50]])],
+      ['b-big', new Map([['fragment y', 50], ['z', 200]])],
+    ]);
+    const p = new CopyProgress(toCopy, onMedium);
+    expect(p.workTotal).toEqual({ bytes: 350, paths: 3 });
+    p.start('/nix/store/a-small');
+    p.sample('/nix/store/a-small', 50);
+    expect(p.work()).toEqual({ bytes: 75, paths: 0.5 });
+    p.finish('/nix/store/a-small');
+    p.start('/nix/store/b-big');
+    p.sample('/nix/store/b-big', 450);
+    expect(p.work()).toEqual({ bytes: 250, paths: 1.5 });
+    p.finish('/nix/store/b-big');
+    p.start('/nix/store/c-built-live');
+    p.finish('/nix/store/c-built-live');
+    expect(p.work()).toEqual({ bytes: 350, paths: 3 });
+    // Without the medium's pieces: NAR bytes.
+    expect(new CopyProgress(toCopy).workTotal).toEqual({ bytes: 1050, paths: 3 });
+  });
 });
