@@ -22,7 +22,7 @@ export class CopyProgress {
   private readonly sizes = new Map<string, number>();
   // Each path's pieces, NAR bytes where the medium is not known (one piece of its own).
   private readonly pieces = new Map<string, ReadonlyMap<string, number>>();
-  // Pieces read by the paths done, with the bytes they add up to.
+  // Pieces read by the paths done (doneWork: their bytes).
   private readonly read = new Set<string>();
   private doneWork = 0;
   readonly workTotal: CopyWork;

@@ -1,5 +1,5 @@
-// What each store path costs to read from the live medium, when the live store
-// is the ISO's (a squashfs under /nix/store): the copy's time left follows it.
+// What each store path reads from the live medium, when the live store is the
+// ISO's (a squashfs under /nix/store): the copy's time left follows it.
 import type { JobContext } from '../common/context.js';
 import type { MediumPieces } from './copy-progress.js';
 import { LIVE_STORE_MEDIUM, mounts } from '../fs/mounts.js';
@@ -11,9 +11,9 @@ export async function liveMediumPieces(ctx: JobContext): Promise<MediumPieces | 
   const medium = (await mounts()).findLast((m) => m.mountPoint === LIVE_STORE_MEDIUM && m.fsType === 'squashfs');
   if (!medium) return null;
   try {
-    const costs = await squashfsPieces(medium.source);
-    ctx.log('copy', costs ? `live medium ${medium.source}: ${costs.size} entries read for the time left` : `live medium ${medium.source}: compression not read here; the time left counts NAR bytes`);
-    return costs;
+    const pieces = await squashfsPieces(medium.source);
+    ctx.log('copy', pieces ? `live medium ${medium.source}: ${pieces.size} entries read for the time left` : `live medium ${medium.source}: compression not read here; the time left counts NAR bytes`);
+    return pieces;
   } catch (error) {
     ctx.log('copy', `live medium ${medium.source} not read (${(error as Error).message}); the time left counts NAR bytes`);
     return null;

@@ -100,8 +100,8 @@ interface Found {
 }
 
 class Reader {
-  private readonly inodes: Metadata;
-  private readonly directories: Metadata;
+  // The inode, directory and fragment tables, read as one: their blocks are found by offset in the image.
+  private readonly tables: Metadata;
   private visits = 0;
 
   constructor(
@@ -109,16 +109,15 @@ class Reader {
     private readonly sb: Superblock,
     decompress: (data: Buffer) => Buffer,
   ) {
-    this.inodes = new Metadata(image, sb.inodeTable, decompress);
-    this.directories = new Metadata(image, sb.inodeTable, decompress);
+    this.tables = new Metadata(image, sb.inodeTable, decompress);
   }
 
   private inode(ref: bigint) {
     const at = this.sb.inodeTable + Number(ref >> 16n);
     const offset = Number(ref & 0xffffn);
-    const head = this.inodes.read(at, offset, 16);
+    const head = this.tables.read(at, offset, 16);
     const type = head.bytes.readUInt16LE(0);
-    const more = (length: number) => this.inodes.read(head.at, head.offset, length);
+    const more = (length: number) => this.tables.read(head.at, head.offset, length);
     return { type, more };
   }
 
@@ -155,7 +154,7 @@ class Reader {
     const b = more(type === 1 ? 16 : 24).bytes;
     const [block, size, offset] = type === 1 ? [b.readUInt32LE(0), b.readUInt16LE(8), b.readUInt16LE(10)] : [b.readUInt32LE(8), b.readUInt32LE(4), b.readUInt16LE(18)];
     if (size <= 3) return [];
-    const listing = this.directories.read(this.sb.directoryTable + block, offset, size - 3).bytes;
+    const listing = this.tables.read(this.sb.directoryTable + block, offset, size - 3).bytes;
     const entries: { name: string; ref: bigint }[] = [];
     let at = 0;
     while (at + 12 <= listing.length) {
@@ -185,7 +184,7 @@ class Reader {
     for (let t = 0; t < tables; t++) {
       const at = Number(this.image.readBigUInt64LE(this.sb.fragmentTable - this.sb.inodeTable + 8 * t));
       const inBlock = Math.min(METADATA_SIZE / 16, this.sb.fragments - t * (METADATA_SIZE / 16));
-      const block = this.inodes.read(at, 0, 16 * inBlock).bytes;
+      const block = this.tables.read(at, 0, 16 * inBlock).bytes;
       for (let i = 0; i < inBlock; i++) sizes.push(block.readUInt32LE(16 * i + 8) & (UNCOMPRESSED_BLOCK - 1));
     }
     return sizes;
