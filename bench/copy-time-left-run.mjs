@@ -6,13 +6,18 @@
 // progress report (ms since the copy began, bytes done, the seconds left said
 // or null, paths done), the bytes and paths to copy and when the copy ended, as JSON.
 //
-//   node copy-time-left-run.mjs IMAGE PATHS-FILE RUNS WORK
+// With STICK (a file system image holding IMAGE as nix-store.squashfs), the squashfs is read from it
+// mounted, as the ISO's from /iso.
+//
+//   node copy-time-left-run.mjs IMAGE PATHS-FILE RUNS WORK [STICK]
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyClosure } from '../dist/copy/copy-closure.js';
 import { benchJobContext, freshMedium } from './in-iso-store.mjs';
 
-const [image, pathsFile, runsText, work] = process.argv.slice(2);
+const [image, pathsFile, runsText, work, stickImage] = process.argv.slice(2);
+const stick = stickImage ? { image: stickImage, mountPoint: join(work, 'stick') } : null;
+if (stick) mkdirSync(stick.mountPoint);
 const paths = readFileSync(pathsFile, 'utf8').trim().split('\n');
 
 async function copyOnce(root) {
@@ -43,7 +48,7 @@ const runs = [];
 for (let i = 0; i < Number(runsText); i++) {
   const root = join(work, `copy-${i}`);
   mkdirSync(root, { mode: 0o755 });
-  freshMedium(image, 128);
+  freshMedium(image, 128, stick);
   runs.push(await copyOnce(root));
   rmSync(root, { recursive: true, force: true });
 }

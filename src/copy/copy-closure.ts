@@ -10,7 +10,7 @@ import { InstallError } from '../common/install-error.js';
 import { checkFreeSpace } from '../common/free-space.js';
 import { validInTarget } from './closure.js';
 import { copyWithProgress } from './copy-with-progress.js';
-import { liveMediumPieces } from './medium-pieces.js';
+import { liveMedium } from './medium-pieces.js';
 import { mediumDamagedError } from './medium-damaged.js';
 import { makeTargetStoreFolders } from './target-store-folders.js';
 
@@ -24,7 +24,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
   await checkFreeSpace(ctx.root, bytesTotal, `${toCopy.length} store paths to copy, by nix path-info`);
   // Nix enters only store folders root made (nothing is written before the space is known to suffice).
   await makeTargetStoreFolders(ctx.root);
-  const onMedium = await liveMediumPieces(ctx);
+  const medium = await liveMedium(ctx);
   const started: string[] = [];
   let damage: MediumDamage | null = null;
   try {
@@ -45,7 +45,7 @@ export async function copyClosure(ctx: JobContext, toplevel: string, extra: read
         },
       ),
       undefined,
-      onMedium,
+      medium,
     );
   } catch (error) {
     if (damage) throw await damagedMedium(ctx, damage, toCopy, started, present);

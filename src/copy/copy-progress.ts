@@ -9,7 +9,10 @@
 // is the ISO's squashfs, the bytes of the medium's pieces each path reads,
 // each piece counted once, with the path that reads it first (what a slow
 // stick's read time follows: squashfs-pieces.ts); else NAR bytes; and the
-// paths themselves (time-left.ts).
+// paths themselves (time-left.ts). Where the medium's device counts its reads,
+// the bytes it has served count as done though no path has reported them yet:
+// Nix reads ahead of what it reports, by megabytes while it copies a large
+// path, and the kernel reads ahead of Nix.
 import { basename } from 'node:path';
 import type { CopyCounts } from '../common/context.js';
 import { narBytes, type StorePathInfo } from '../nix/commands.js';
@@ -32,6 +35,8 @@ export class CopyProgress {
   // The work of each path in flight, as it started: its pieces no path done had read.
   private readonly inFlightWork = new Map<string, number>();
   private doneBytes = 0;
+  // Bytes the medium's device has served since the copy began.
+  private mediumServed = 0;
   // Nix counts the bytes itself: sampling the target is not needed.
   countedByNix = false;
   readonly bytesTotal: number;
@@ -78,6 +83,11 @@ export class CopyProgress {
     return bytes;
   }
 
+  // The medium's device has served BYTES since the copy began.
+  served(bytes: number): void {
+    this.mediumServed = Math.max(this.mediumServed, bytes);
+  }
+
   // Nix's own count of a path's bytes copied so far.
   copied(path: string, bytes: number): void {
     this.countedByNix = true;
@@ -120,6 +130,8 @@ export class CopyProgress {
       work.bytes += this.inFlightWork.get(path)! * share;
       work.paths += share;
     }
+    // Never past the whole: other readers of the medium (the live desktop) and the kernel's read-ahead count too.
+    work.bytes = Math.max(work.bytes, Math.min(this.mediumServed, this.workTotal.bytes));
     return work;
   }
 

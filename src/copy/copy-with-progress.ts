@@ -7,23 +7,27 @@ import type { CopyCounts, JobContext } from '../common/context.js';
 import type { StorePathInfo } from '../nix/commands.js';
 import type { CopyEvents } from '../nix/copy-command.js';
 import { bytesOnDisk } from './bytes-on-disk.js';
-import { CopyProgress, type MediumPieces } from './copy-progress.js';
+import { CopyProgress } from './copy-progress.js';
+import type { LiveMedium } from './medium-pieces.js';
 import { TimeLeft } from './time-left.js';
 
 // Often enough for a smooth bar; a sample of a path with many files backs off.
 const SAMPLE_INTERVAL_MS = 100;
 
 // COPY runs the copy of TO_COPY (each path with its NAR size) with the events it gets; each report of progress also
-// goes to REPORTED. ON_MEDIUM: the pieces of the medium each path reads, where known (medium-pieces.ts).
+// goes to REPORTED. MEDIUM: the pieces of the medium each path reads and its device's reads, where known
+// (medium-pieces.ts).
 export async function copyWithProgress(
   ctx: JobContext,
   toCopy: readonly StorePathInfo[],
   copy: (on: CopyEvents) => Promise<void>,
   reported: (counts: CopyCounts) => void = () => undefined,
-  onMedium: MediumPieces | null = null,
+  medium: LiveMedium | null = null,
 ): Promise<void> {
-  const progress = new CopyProgress(toCopy, onMedium);
-  const timeLeft = new TimeLeft(progress.bytesTotal, progress.workTotal);
+  const progress = new CopyProgress(toCopy, medium?.pieces ?? null);
+  const reads = medium?.reads ?? null;
+  const readsBefore = reads ? await reads().catch(() => null) : null;
+  const timeLeft = new TimeLeft(progress.bytesTotal, progress.workTotal, { costPerPath: readsBefore === null });
   let reportedAt = 0;
   const report = () => {
     reportedAt = Date.now();
@@ -43,6 +47,8 @@ export async function copyWithProgress(
       const started = Date.now();
       const paths = progress.countedByNix ? [] : progress.currentPaths;
       for (const path of paths) progress.sample(path, await bytesOnDisk(join(ctx.root, path)));
+      const served = reads && readsBefore !== null ? await reads().catch(() => null) : null;
+      if (served !== null) progress.served(served - readsBefore!);
       if (paths.length > 0) report();
       const pause = Math.max(SAMPLE_INTERVAL_MS, (Date.now() - started) * 4);
       await new Promise<void>((resolve) => {

@@ -90,4 +90,29 @@ describe('CopyProgress', () => {
     // Without the medium's pieces: NAR bytes.
     expect(new CopyProgress(toCopy).workTotal).toEqual({ bytes: 1050, paths: 3 });
   });
+
+  it("counts what the medium's device served as done before Nix reports it, never more than the whole", () => {
+    const onMedium = new Map([
+      ['a-small', new Map([['x', 100]])],
+      ['b-big', new Map([['z', 200]])],
+    ]);
+    const p = new CopyProgress(paths, onMedium);
+    p.start('/nix/store/a-small');
+    p.sample('/nix/store/a-small', 50);
+    // Nix has reported half of a; the medium has served all of a and some of b (read ahead).
+    p.served(160);
+    expect(p.work()).toEqual({ bytes: 160, paths: 0.5 });
+    // A count going back (another reader's, read again) is not taken.
+    p.served(120);
+    expect(p.work().bytes).toBe(160);
+    // The live desktop reads the medium too: never past the whole.
+    p.served(10_000);
+    expect(p.work().bytes).toBe(300);
+    // What Nix reports still counts where it is ahead of the medium's count (pieces cached before the copy).
+    const cached = new CopyProgress(paths, onMedium);
+    cached.served(20);
+    cached.start('/nix/store/a-small');
+    cached.finish('/nix/store/a-small');
+    expect(cached.work().bytes).toBe(100);
+  });
 });
