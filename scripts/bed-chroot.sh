@@ -55,6 +55,14 @@ bind() {
 
 bind /proc "$root/proc"
 bind /sys "$root/sys"
+# The host's cgroup hierarchies, mounted below /sys (a plain bind leaves them out): the fleet bench accounts
+# its seed's CPU and memory in a cgroup of its own. Unmounted lazily with the tree under it.
+bind_tree() {
+  mkdir -p "$2"
+  mount --rbind "$1" "$2"
+  mounted+=("$2")
+}
+if mountpoint -q /sys/fs/cgroup; then bind_tree /sys/fs/cgroup "$root/sys/fs/cgroup"; fi
 bind /dev "$root/dev"
 bind /dev/pts "$root/dev/pts"
 # /tmp first: a repository cloned under /tmp is then bound inside it, not hidden by it.

@@ -100,3 +100,32 @@ it('gives no pieces for an image it cannot read the tables of (xz), or for no sq
   await writeFile(join(dir, 'not-an-image'), randomBytes(4096));
   expect(await squashfsPieces(join(dir, 'not-an-image'))).toBeNull();
 });
+
+it('stops at a folder listed inside itself (a damaged or crafted image) instead of walking it for ever', async () => {
+  // An image whose tables mksquashfs leaves uncompressed (-noI), so the listing can be edited in place:
+  // cyc-outer/cyc-inner made to point at cyc-outer's own inode.
+  const cyc = join(dir, 'cyclic');
+  await mkdir(join(cyc, 'cyc-outer/cyc-inner'), { recursive: true });
+  await writeFile(join(cyc, 'cyc-outer/cyc-inner/file'), randomBytes(5000));
+  const out = join(dir, 'cyclic.squashfs');
+  execFileSync('mksquashfs', [join(cyc, 'cyc-outer'), out, '-noappend', '-keep-as-directory', '-all-root', '-comp', 'gzip', '-noI', '-quiet', '-no-progress'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const bytes = readFileSync(out);
+  const directoryTable = Number(bytes.readBigUInt64LE(72));
+  // An entry: offset u16, inode offset s16, type u16, name size - 1 u16, the name; after its listing's header:
+  // count - 1 u32, the inode block u32, the first inode number u32. Each folder here lists one entry.
+  const entry = (name: string) => {
+    const at = bytes.indexOf(Buffer.from(name), directoryTable) - 8;
+    expect(at).toBeGreaterThan(directoryTable);
+    expect(bytes.readUInt16LE(at + 6) + 1).toBe(name.length);
+    return { at, header: at - 12 };
+  };
+  const outer = entry('cyc-outer');
+  const inner = entry('cyc-inner');
+  bytes.writeUInt32LE(bytes.readUInt32LE(outer.header + 4), inner.header + 4);
+  bytes.writeUInt16LE(bytes.readUInt16LE(outer.at), inner.at);
+  const cyclic = join(dir, 'cyclic-edited.squashfs');
+  await writeFile(cyclic, bytes);
+  await expect(squashfsPieces(cyclic)).rejects.toThrow('more entries than the image has inodes');
+  // Unedited, it reads.
+  expect([...(await squashfsPieces(out))!.keys()]).toEqual(['cyc-outer']);
+});
