@@ -81,10 +81,10 @@ export class FleetServer {
       // The seed's store over ssh-ng, on the port the table puts after the HTTP port's.
       const sshd = await startSshd({ dir: join(dir, 'ssh'), address: net.address, port: port + STORE_PORT_OFFSET, user: await storeUser(), mode: settings.units, properties: storeUnit(net, dir), signal: controller.signal, log: serverLog('sshd') });
       servers.push({ name: 'sshd', process: sshd });
-      const store = { host: net.address, port: sshd.port, user: SEED_STORE_USER, privateKey: sshd.targetKey, hostKey: sshd.hostKey };
+      const store = { host: net.address, port: sshd.port, user: SEED_STORE_USER, hostKey: sshd.hostKey };
       // The HTTP front runs as the fleet's user: the socket is that user's (and root's) alone.
       const httpSocket = join(dir, 'http.sock');
-      http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, store, registered: (mac) => checks.add(mac), log }, httpSocket);
+      http = await startHttp({ script: netbootScript(files, url, secret), kernel: files.kernel, initrd: files.initrd, secret, registry, store, storeKey: sshd.targetKey, registered: (mac) => checks.add(mac), log }, httpSocket);
       await chown(httpSocket, user.uid, user.gid);
       await chmod(httpSocket, 0o600);
       const configFile = join(dir, 'dnsmasq.conf');

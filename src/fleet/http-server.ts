@@ -13,6 +13,7 @@ import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import type { SeedStoreAccess } from '../protocol/fleet.js';
+import { seal } from '../protocol/sealed.js';
 import { servePage } from './live-page.js';
 import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
 import { StateConflict, type TargetRegistry } from './targets.js';
@@ -31,6 +32,8 @@ export interface FleetHttp {
   registry: TargetRegistry;
   // How a target with the go copies its system: the seed's store over ssh-ng (sshd.ts), its key and the seed's host key.
   store: SeedStoreAccess;
+  // The fleet's client key for that store (OpenSSH private key file text): only ever sent sealed to a target's key.
+  storeKey: string;
   // A target registered with a good answer file: the seed starts checking its system.
   registered: (mac: string) => void;
   log: (message: string, fields?: Record<string, unknown>) => void;
@@ -110,11 +113,21 @@ async function registerTarget(fleet: FleetHttp, request: IncomingMessage, respon
 }
 
 // A target's own entry: what it polls for the seed's go (the system to copy) or a refusal.
-function targetEntry(fleet: FleetHttp, mac: string, response: ServerResponse): void {
+async function targetEntry(fleet: FleetHttp, mac: string, response: ServerResponse): Promise<void> {
   const record = fleet.registry.get(mac);
   if (!record) return refuse(response, 404, 'not-registered', `${mac} has not registered with this fleet`, 'A target registers first (POST /targets).');
-  const go = record.target.state === 'installing';
-  send(response, 200, { target: record.target, ...(go ? { go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, closureHash: record.closureHash, closure: record.closure, checkWarnings: record.checkWarnings, answers: record.answers, store: fleet.store, flakeInputs: record.flakeInputs } } : { go: null }) });
+  if (record.target.state !== 'installing') return send(response, 200, { target: record.target, go: null });
+  const { passwordHash, ...answers } = record.answers!;
+  let passphrase: string | null = null;
+  if (answers.layout?.encrypt) {
+    const { passphraseFile, passphraseBytes } = answers.layout.encrypt;
+    // As the answer file's check measured it (its length less a newline); the file may have changed since.
+    const bytes = await readFile(passphraseFile).catch(() => null);
+    if (bytes === null || bytes.length < passphraseBytes) return refuse(response, 500, 'file-unreadable', `The seed cannot read the passphrase file ${passphraseFile}`, `It was read when ${mac} registered; put it back as it was, then restart the target.`);
+    passphrase = bytes.subarray(0, passphraseBytes).toString('base64');
+  }
+  const sealed = seal({ privateKey: fleet.storeKey, passwordHash: passwordHash ?? null, passphrase }, record.sealKey);
+  send(response, 200, { target: record.target, go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, closureHash: record.closureHash, closure: record.closure, checkWarnings: record.checkWarnings, answers, store: fleet.store, sealed, flakeInputs: record.flakeInputs } });
 }
 
 async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

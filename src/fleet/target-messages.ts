@@ -4,6 +4,7 @@
 // is Nix text the seed's eval user evaluates (never root), as a local probe's.
 import type { FleetRegistration, FleetReport, TargetError, TargetHardware } from '../protocol/fleet.js';
 import { PHASES } from '../protocol/install-phases.js';
+import { isSealKey } from '../protocol/sealed.js';
 
 // Lower case, colons: the form answer files are named by (DIR/<mac>.json).
 export const MAC_ADDRESS = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -64,9 +65,10 @@ function hardware(value: unknown): TargetHardware {
 }
 
 export function parseRegistration(value: unknown): FleetRegistration {
-  const found = record(value, '', ['mac', 'hardware'], ['mac', 'hardware']);
+  const found = record(value, '', ['mac', 'hardware', 'sealKey'], ['mac', 'hardware', 'sealKey']);
   if (typeof found.mac !== 'string' || !MAC_ADDRESS.test(found.mac)) throw new BadMessage('mac', 'is not six lower-case hex pairs joined by colons, e.g. "52:54:00:12:34:56"');
-  return { mac: found.mac, hardware: hardware(found.hardware) };
+  if (typeof found.sealKey !== 'string' || !isSealKey(found.sealKey)) throw new BadMessage('sealKey', 'is not an X25519 public key (43 characters of base64url)');
+  return { mac: found.mac, hardware: hardware(found.hardware), sealKey: found.sealKey };
 }
 
 function targetError(value: unknown): TargetError | null {

@@ -22,6 +22,8 @@ export const MAX_TARGETS = 256;
 export interface TargetRecord {
   target: FleetTarget;
   hardware: TargetHardware;
+  // The target's key for this install: the go's secrets are sealed to it.
+  sealKey: string;
   // The answer file chosen and what it says (null when it was refused).
   answers: Answers | null;
   // The system the seed built for it and its closure's size: the target's go (state installing).
@@ -73,12 +75,12 @@ export class TargetRegistry {
 
   // The target's answer file: its own, else the fleet's default; checked as an unattended install's would be.
   // A target registering again (it restarted) starts over.
-  async register({ mac, hardware }: FleetRegistration): Promise<TargetRecord> {
+  async register({ mac, hardware, sealKey }: FleetRegistration): Promise<TargetRecord> {
     if (!MAC_ADDRESS.test(mac)) throw new Error(`not a MAC address: ${mac.slice(0, 32)}`);
     const own = join(this.answersDir, `${mac}.json`);
     const fallback = join(this.answersDir, DEFAULT_ANSWERS);
     const chosen = (await exists(own)) ? own : fallback;
-    const record: TargetRecord = { target: blank(mac), hardware, answers: null, system: null, closureBytes: null, closurePaths: null, closureHash: null, closure: [], flakeInputs: [], checkWarnings: [] };
+    const record: TargetRecord = { target: blank(mac), hardware, sealKey, answers: null, system: null, closureBytes: null, closurePaths: null, closureHash: null, closure: [], flakeInputs: [], checkWarnings: [] };
     this.targets.set(mac, record);
     try {
       record.answers = await readAnswers(chosen);

@@ -37,7 +37,6 @@ const FIRMWARE_WORDS = { efi: 'UEFI', bios: 'a BIOS' } as const;
 function layoutOf({ answers, hardware, mac }: FleetTargetPlan) {
   const { layout } = answers;
   if (layout === null) throw new AnswerError('layout', `${answers.file}: "layout" is missing`, `A fleet target is installed with the answer file's layout (efi-ext4 or bios-ext4); configurations that lay out their disks with disko are not installed over the network yet. Add e.g. "layout": "efi-ext4" to ${answers.file}. ${NOTHING_TOUCHED}`);
-  if (layout.encrypt) throw new AnswerError('layout', `${answers.file}: "layout.encrypt" is not served to fleet targets yet`, `The passphrase file is on the seed, and a fleet target would need it over the network; install encrypted machines one at a time (install --answers), or leave out "encrypt". ${NOTHING_TOUCHED}`);
   const firmware = layoutFirmware(layout);
   if (firmware !== hardware.firmware) {
     throw new AnswerError('layout', `${answers.file}: the layout ${layout.type} needs ${FIRMWARE_WORDS[firmware]}, but ${mac} started with ${FIRMWARE_WORDS[hardware.firmware]}`, `Choose "layout": "${hardware.firmware}-ext4" for this machine (its own answer file, ${mac}.json), or switch its firmware to ${FIRMWARE_WORDS[firmware]} and network-boot it again. ${NOTHING_TOUCHED}`);
@@ -51,12 +50,16 @@ function choicesOf(plan: FleetTargetPlan): InstallChoices {
   return { ...plan.answers.choices, firmwareType: firmware, ...(layout.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
 }
 
-// The fleet's answer files (every target's user and password hash) stay on the seed when they are kept in the configuration folder.
-function answersWithin(source: string, answerFile: string): string[] {
-  const folder = relative(source, dirname(answerFile));
-  if (folder.startsWith('..') || isAbsolute(folder)) return [];
-  // Answers kept in the configuration folder itself: at least this target's own file stays behind.
-  return [folder || basename(answerFile)];
+// The fleet's answer files (every target's user and password hash) and a LUKS passphrase file stay on the seed when
+// they are kept in the configuration folder.
+function answersWithin(source: string, answers: Answers): string[] {
+  const kept = (file: string): string[] => {
+    const folder = relative(source, dirname(file));
+    if (folder.startsWith('..') || isAbsolute(folder)) return [];
+    // Kept in the configuration folder itself: at least the file stays behind.
+    return [folder || basename(file)];
+  };
+  return [...kept(answers.file), ...(answers.layout?.encrypt ? kept(answers.layout.encrypt.passphraseFile) : [])];
 }
 
 // What the target's go says of what was built: the closure it copies (the system and a flake's inputs), its hash
@@ -99,7 +102,7 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: Buil
         const { hash } = await closureHash(install.ctx, roots, null);
         const closure = await closureInfo(install.ctx, roots);
         measured({ bytes: narBytes(closure), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings() });
-        await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers.file));
+        await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers));
       }),
     ],
     again: () => NOTHING_TOUCHED,

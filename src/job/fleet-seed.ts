@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DiskIds } from '../disk/disk-ids.js';
 import { toNumber } from '../protocol/ipv4.js';
 import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
+import type { GoSecrets } from '../protocol/sealed.js';
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
 const REQUEST_TIMEOUT_MS = 20_000;
@@ -44,6 +45,10 @@ export async function readDmi(): Promise<TargetHardware['dmi']> {
 export interface FleetRun {
   client: SeedClient;
   go: FleetGo | null;
+  // The go's sealed part, opened with this install's key.
+  secrets: GoSecrets | null;
+  // This install's private folder for the LUKS passphrase (in memory on a netbooted target), removed at its end.
+  privateDir: string | null;
   copyStartedMs: number | null;
   copyEndedMs: number | null;
   bytesCopied: number;
@@ -84,8 +89,8 @@ export class SeedClient {
     return new InstallError(error?.code ?? 'fleet-refused', `The seed refused ${what}: ${error?.title ?? `it answered ${reply.status}`}`, error?.description ?? 'fleet serve on the seed says more (its journal).');
   }
 
-  async register(hardware: TargetHardware): Promise<{ answerFile: string; disk: string }> {
-    const reply = await this.call('/targets', { mac: this.mac, hardware });
+  async register(hardware: TargetHardware, sealKey: string): Promise<{ answerFile: string; disk: string }> {
+    const reply = await this.call('/targets', { mac: this.mac, hardware, sealKey });
     if (reply.status !== 200) throw this.refused(`${this.mac}'s registration`, reply);
     return { answerFile: reply.json.answerFile, disk: reply.json.disk };
   }

@@ -6,6 +6,7 @@
 // seed's store over Nix's ssh-ng, installs, writes its receipt, and tells the
 // seed each phase and its end.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Answers } from '../common/answers.js';
@@ -23,6 +24,7 @@ import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
 import type { FleetGo } from '../protocol/fleet.js';
+import { sealKeyPair, unseal, type GoSecrets } from '../protocol/sealed.js';
 import { unpackConfig } from '../stage/config-archive.js';
 import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
@@ -47,8 +49,10 @@ const registerStage = defineStage('hardware', async (install) => {
   const { url, secret } = request.fleet!;
   const client = new SeedClient(url, secret, macTowards(new URL(url).hostname));
   const hardware = { config: await showHardwareConfig(ctx, null, true), firmware: targetFirmware(), dmi: await readDmi() };
-  install.fleet = { client, go: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [], dmi: hardware.dmi, diskIds: null };
-  const registered = await client.register(hardware);
+  install.fleet = { client, go: null, secrets: null, privateDir: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [], dmi: hardware.dmi, diskIds: null };
+  // Made for this install alone: the seed seals the go's secrets to it.
+  const keys = sealKeyPair();
+  const registered = await client.register(hardware, keys.publicKey);
   ctx.log('daemon', `registered with the seed ${url} as ${client.mac}: its answer file ${registered.answerFile} installs on ${registered.disk}`);
   let said = '';
   install.fleet.go = await client.waitForGo(ctx.signal, (target) => {
@@ -56,16 +60,42 @@ const registerStage = defineStage('hardware', async (install) => {
     if (now !== said) ctx.log('daemon', (said = now));
     ctx.progress(target.fraction * 0.9, undefined, now);
   });
+  install.fleet.secrets = openGo(install.fleet.go, keys.privateKey, url);
   install.toplevel = install.fleet.go.system;
   ctx.log('daemon', `the seed built ${install.fleet.go.system} (${formatBytes(install.fleet.go.closureBytes)}) for this machine`);
   ctx.progress(1);
 });
 
+function openGo(go: FleetGo, key: KeyObject, url: string): GoSecrets {
+  try {
+    return unseal(go.sealed, key);
+  } catch {
+    throw new InstallError('fleet-refused', "The seed's go could not be opened", `Its sealed part (the store's key, the password hash, a disk passphrase) was not sealed to the key this machine registered with, or was changed on the way: something on the fleet's network may be answering in place of the seed at ${url}. Check that only the seed serves this network, then network-boot this machine again.`);
+  }
+}
+
+// The go's answers with what came sealed: the password hash, and a LUKS passphrase as a file of this install's alone.
+async function answersOf(install: InstallRun): Promise<Answers> {
+  const fleet = fleetOf(install);
+  const answers = structuredClone(fleet.go.answers) as unknown as Answers;
+  const { passwordHash, passphrase } = fleet.secrets!;
+  if (passwordHash !== null) answers.passwordHash = passwordHash;
+  if (!answers.layout?.encrypt) return answers;
+  if (passphrase === null) throw new InstallError('fleet-refused', 'The seed sent no disk passphrase', 'The answer file asks for encryption ("layout.encrypt"), but the go holds no passphrase. Network-boot this machine again; if it happens again, check fleet serve\'s journal on the seed.');
+  fleet.privateDir = await mkdtemp(join(tmpdir(), 'noi-fleet-luks-'));
+  const bytes = Buffer.from(passphrase, 'base64');
+  const passphraseFile = join(fleet.privateDir, 'passphrase');
+  await writeFile(passphraseFile, bytes, { mode: 0o600 });
+  answers.layout.encrypt = { passphraseFile, passphraseBytes: bytes.length };
+  install.ctx.log('daemon', `the disk passphrase came sealed from the seed; it is kept in ${passphraseFile} (root's, in memory on a netbooted machine) until the install ends`);
+  return answers;
+}
+
 // The disk's own checks, as an unattended install's: it exists, is not the live medium, may be erased, and holds the system.
 const diskCheckStage = defineStage('validate', async (install) => {
   const { ctx } = install;
   const { go } = fleetOf(install);
-  const answers = go.answers as unknown as Answers;
+  const answers = await answersOf(install);
   const disk = await inspectDisk(answers.disk);
   install.plan = { answers, disk, disko: null };
   ctx.log('daemon', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}`);
@@ -108,7 +138,7 @@ const copyStage = defineStage('copy', async (install) => {
   install.targetTouched = true;
   const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
   try {
-    await writeFile(join(keys, 'key'), store.privateKey, { mode: 0o600 });
+    await writeFile(join(keys, 'key'), fleet.secrets!.privateKey, { mode: 0o600 });
     await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
     const seed = { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') };
     fleet.copyStartedMs = Date.now();
@@ -228,6 +258,7 @@ export const FLEET_TARGET: Pipeline = {
   async ended(install, state, error) {
     const fleet = install.fleet;
     if (!fleet) return;
+    if (fleet.privateDir) await rm(fleet.privateDir, { recursive: true, force: true });
     const base = { phase: install.fleet?.phases.at(-1)?.phase ?? null, bytesCopied: fleet.bytesCopied, copyStartedMs: fleet.copyStartedMs, copyEndedMs: fleet.copyEndedMs };
     const report =
       state === 'succeeded'

@@ -5,6 +5,7 @@
 import { INSTALLER_DEFAULTS } from './installer-defaults.js';
 import type { FlakeInput } from './config-facts.js';
 import { isIpv4 } from './ipv4.js';
+import type { Sealed } from './sealed.js';
 
 export const FLEET_TARGET_STATES = ['waiting', 'checking', 'installing', 'succeeded', 'failed'] as const;
 export type FleetTargetState = (typeof FLEET_TARGET_STATES)[number];
@@ -87,6 +88,8 @@ export interface TargetHardware {
 export interface FleetRegistration {
   mac: string;
   hardware: TargetHardware;
+  // The public half of the key the target made for this install: the go's secrets are sealed to it (sealed.ts).
+  sealKey: string;
 }
 
 // How far a target got: the install's phase (the seed's own while checking: hardware, validate, build),
@@ -107,13 +110,11 @@ export interface FleetReport extends TargetProgress {
   receipt?: Record<string, unknown>;
 }
 
-// With the go (GET /targets/<mac>): where the target copies its system from, over Nix's ssh-ng.
+// With the go (GET /targets/<mac>): where the target copies its system from, over Nix's ssh-ng (the key is in its sealed part).
 export interface SeedStoreAccess {
   host: string;
   port: number;
   user: string;
-  // The fleet's client key (OpenSSH private key file text); its one use is nix-daemon --stdio on the seed.
-  privateKey: string;
   // The seed's host key ("ssh-ed25519 AAAA..."), for known_hosts.
   hostKey: string;
 }
@@ -130,9 +131,12 @@ export interface FleetGo {
   closure: { path: string; narSize: number }[];
   // What the seed's check of this target warned of ("[source] line"), for the receipt.
   checkWarnings: string[];
-  // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, passwordHash, then, choices).
+  // The answer file as the seed read it (src/common/answers.ts's Answers: disk, layout, wipe, user, then, choices), its
+  // passwordHash in the sealed part.
   answers: Record<string, unknown>;
   store: SeedStoreAccess;
+  // The fleet's store key, the password hash and a LUKS passphrase, sealed to the target's sealKey (sealed.ts).
+  sealed: Sealed;
   // A flake configuration's locked inputs (in the closure above): copied with the system and kept from garbage
   // collection on the target, so its /etc/nixos flake rebuilds offline. Empty for a classic configuration.
   flakeInputs: FlakeInput[];

@@ -11,7 +11,7 @@ import { Browser, chromiumMissing, profileDir } from '../helpers/chromium.js';
 import { startCli, type CliHandle } from '../helpers/cli.js';
 import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
 import { scratch } from '../helpers/env.js';
-import { curl, fleetBed, fleetRequest, HARDWARE } from '../helpers/fleet.js';
+import { curl, fleetBed, fleetRequest, HARDWARE, SEAL } from '../helpers/fleet.js';
 import { Namespaces } from '../helpers/netns.js';
 
 const NET = '10.79.0';
@@ -85,7 +85,7 @@ beforeAll(async () => {
   secret = /#([0-9a-f]{64})$/.exec(pageUrl)![1]!;
   expect(pageUrl).toBe(`${URL}/#${secret}`);
   // Both targets checked and built by the seed: both have the go.
-  for (const mac of [INSTALLING, FAILED]) expect(request('/targets', { mac, hardware: HARDWARE }).status).toBe(200);
+  for (const mac of [INSTALLING, FAILED]) expect(request('/targets', { mac, hardware: HARDWARE, sealKey: SEAL.publicKey }).status).toBe(200);
   await waitForState(INSTALLING, 'installing');
   await waitForState(FAILED, 'installing');
   browser = await Browser.open(seed, profileDir(dir));

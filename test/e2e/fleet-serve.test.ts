@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliHandle } from '../helpers/cli.js';
 import { cleanUp, FLEET_USER, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { README_STOP_DEADLINE_MS, scratch } from '../helpers/env.js';
+import { curl, HARDWARE, SEAL } from '../helpers/fleet.js';
 import { inNetns, ip, Namespaces } from '../helpers/netns.js';
 import { processStartTime } from '../../src/process/child-record.js';
 
@@ -42,16 +43,8 @@ async function udhcpc(netns: string, iface: string, extra: string[] = []): Promi
   return { code: run.code, lease, output: run.stdout + run.stderr };
 }
 
-function curl(netns: string, args: string[]): { status: number; body: string; code: number } {
-  const run = inNetns(netns, ['curl', '-sS', '--max-time', '20', '-w', '\n%{http_code}', ...args]);
-  const cut = run.stdout.lastIndexOf('\n');
-  return { status: Number(run.stdout.slice(cut + 1)), body: run.stdout.slice(0, cut), code: run.code };
-}
-
-// What a netbooted target sends: its MAC and its hardware probe (nixos-generate-config's words, DMI, firmware).
-const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
 const register = (mac: string, token: string | null, body?: string) =>
-  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac, hardware: HARDWARE }), `${URL}/targets`]);
+  curl(target, ['-X', 'POST', ...(token !== null ? ['-H', `Authorization: Bearer ${token}`] : []), '-H', 'content-type: application/json', '--data-binary', body ?? JSON.stringify({ mac, hardware: HARDWARE, sealKey: SEAL.publicKey }), `${URL}/targets`]);
 
 function dnsmasqPid(): number {
   return Number(readFileSync(join(dir, 'fleet', 'dnsmasq.pid'), 'utf8').trim());
@@ -251,11 +244,11 @@ describe('registration', () => {
     const without = register('', secret, JSON.stringify({ mac: OWN_MAC }));
     expect(without.status).toBe(400);
     expect(JSON.parse(without.body).error.field).toBe('hardware');
-    const noSet = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, config: 'rm -rf /' } }));
+    const noSet = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, config: 'rm -rf /' }, sealKey: SEAL.publicKey }));
     expect(JSON.parse(noSet.body).error.field).toBe('hardware.config');
-    const firmware = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, firmware: 'coreboot' } }));
+    const firmware = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, firmware: 'coreboot' }, sealKey: SEAL.publicKey }));
     expect(JSON.parse(firmware.body).error.field).toBe('hardware.firmware');
-    const escape = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, serial: '\u001b[2J' } } }));
+    const escape = register('', secret, JSON.stringify({ mac: OWN_MAC, hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, serial: '\u001b[2J' } }, sealKey: SEAL.publicKey }));
     expect(JSON.parse(escape.body).error.field).toBe('hardware.dmi.serial');
   });
 

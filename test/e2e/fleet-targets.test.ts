@@ -6,15 +6,17 @@
 // requests come from another (curl), as a netbooted installer's would.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
-import { activeUses, blkid, endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { activeUses, blkid, endDiskTest, isBlank, NO_DM, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { PASSWORD_HASH } from '../helpers/config.js';
 import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
-import { closureHashOf, copyFromSeedScript, fleetBed, fleetRequest, HARDWARE, installFleetTarget } from '../helpers/fleet.js';
+import { closureHashOf, copyFromSeedScript, curl, fleetBed, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
+import { sealKeyPair, unseal } from '../../src/protocol/sealed.js';
 
 const NET = '10.78.0';
 const SEED = `${NET}.1`;
@@ -24,6 +26,7 @@ const GOOD = '52:54:00:00:01:01';
 const WRONG_FIRMWARE = '52:54:00:00:01:02';
 const UNDECLARED_USER = '52:54:00:00:01:03';
 const BROKEN_PROBE = '52:54:00:00:01:04';
+const ENCRYPTED = '52:54:00:00:01:05';
 // Long enough for an evaluation and build of the stand-in system on a loaded machine.
 const CHECK_DEADLINE_MS = 240_000;
 
@@ -82,7 +85,7 @@ afterAll(async () => {
 
 describe("the seed checks and builds each target's system before its disk is touched", () => {
   it('gives the go with the system built in its own store, from the answer file and the probe', async () => {
-    const registered = request('/targets', { mac: GOOD, hardware: HARDWARE });
+    const registered = request('/targets', { mac: GOOD, hardware: HARDWARE, sealKey: SEAL.publicKey });
     expect(registered.status, JSON.stringify(registered.json)).toBe(200);
     expect(registered.json.target.state).toBe('waiting');
     // No go before the check passed: a report of progress is refused.
@@ -98,6 +101,10 @@ describe("the seed checks and builds each target's system before its disk is tou
     expect(go).toMatchObject({ closureHash: closureHashOf([go.system]), checkWarnings: [] });
     expect(go.closurePaths).toBe(execFileSync('nix-store', ['--query', '--requisites', '--', go.system], { encoding: 'utf8' }).trim().split('\n').length);
     expect(go.answers).toMatchObject({ disk: '/dev/disk/by-id/virtio-fleet', layout: { type: 'efi-ext4' }, user: 'alice' });
+    // The store's key only sealed, to the key this target registered with.
+    expect(go.store.privateKey).toBeUndefined();
+    expect(JSON.stringify(go)).not.toContain('PRIVATE KEY');
+    expect(goSecrets(go)).toMatchObject({ privateKey: expect.stringMatching(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/), passwordHash: null, passphrase: null });
     // The check's log on the seed counts as a log of an install that wrote nothing (pruned with the refused ones).
     const logs = (await readdir(daemon!.logDir)).filter((name) => name.startsWith(`install-fleet-${GOOD.replaceAll(':', '')}-`));
     expect(logs).toHaveLength(1);
@@ -106,14 +113,14 @@ describe("the seed checks and builds each target's system before its disk is tou
   });
 
   it("evaluates the target's own probe (as the eval user): a broken one fails the check, naming the seed's hardware-configuration.nix", async () => {
-    request('/targets', { mac: BROKEN_PROBE, hardware: { ...HARDWARE, config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" \n}\n' } });
+    request('/targets', { mac: BROKEN_PROBE, hardware: { ...HARDWARE, config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" \n}\n' }, sealKey: SEAL.publicKey });
     const failed = await waitForState(BROKEN_PROBE, ['failed', 'installing']);
     expect(failed.state).toBe('failed');
     expect(`${failed.error.title}\n${failed.error.description}`).toContain('hardware-configuration.nix');
   });
 
   it("refuses a layout the target's firmware cannot start, naming the field, before any evaluation", async () => {
-    const registered = request('/targets', { mac: WRONG_FIRMWARE, hardware: HARDWARE });
+    const registered = request('/targets', { mac: WRONG_FIRMWARE, hardware: HARDWARE, sealKey: SEAL.publicKey });
     expect(registered.status).toBe(200);
     const failed = await waitForState(WRONG_FIRMWARE, ['failed', 'installing']);
     expect(failed.state).toBe('failed');
@@ -123,7 +130,7 @@ describe("the seed checks and builds each target's system before its disk is tou
   });
 
   it('refuses a system that fails an unattended check (a user the configuration does not declare), with the check\'s words', async () => {
-    request('/targets', { mac: UNDECLARED_USER, hardware: HARDWARE });
+    request('/targets', { mac: UNDECLARED_USER, hardware: HARDWARE, sealKey: SEAL.publicKey });
     const failed = await waitForState(UNDECLARED_USER, ['failed', 'installing']);
     expect(failed.state).toBe('failed');
     expect(`${failed.error.title}\n${failed.error.description}`).toContain('bob');
@@ -140,7 +147,7 @@ describe("the target copies its system from the seed's store over Nix's ssh-ng",
     const root = join(dir, 'target-root');
     await mkdir(work, { mode: 0o700 });
     await mkdir(root);
-    await writeFile(join(work, 'copy.mjs'), copyFromSeedScript(join(REPO, 'dist'), own.store, work, root, own.system));
+    await writeFile(join(work, 'copy.mjs'), copyFromSeedScript(join(REPO, 'dist'), { ...own.store, privateKey: goSecrets(own).privateKey }, work, root, own.system));
     const copy = inNetns(target, emptyStoreCommand([process.execPath, join(work, 'copy.mjs')]), { env: testEnv(), timeoutMs: CHECK_DEADLINE_MS });
     expect(copy.code, `${copy.stdout}\n${copy.stderr}`).toBe(0);
     expect(copy.stdout).toMatch(/copied paths: [1-9]/);
@@ -280,4 +287,68 @@ describe("a target's reports and fleet status", () => {
     expect(away.code).toBe(3);
     expect(JSON.parse(away.stdout.trim().split('\n').at(-1)!).data.code).toBe('fleet-unavailable');
   }, README_STOP_DEADLINE_MS * 3);
+});
+
+describe('an encrypted target ("layout.encrypt"): what the go holds sealed', () => {
+  it("sends the passphrase, password hash and store key sealed to the target's key, and keeps the passphrase file out of its configuration", async () => {
+    // In the seed's configuration folder: the configuration the target gets for its /etc/nixos leaves it out.
+    const passphraseFile = join(dir, 'nix-cfg', 'luks-passphrase.txt');
+    await writeFile(passphraseFile, 'correct horse\n', { mode: 0o600 });
+    const layout = { type: 'efi-ext4', swap: '64MiB', encrypt: { passphraseFile } };
+    await writeFile(join(dir, 'answers', `${ENCRYPTED}.json`), JSON.stringify({ disk: '/dev/vda', layout, user: 'alice', passwordHash: PASSWORD_HASH }));
+    expect(request('/targets', { mac: ENCRYPTED, hardware: HARDWARE, sealKey: SEAL.publicKey }).status).toBe(200);
+    const checked = await waitForState(ENCRYPTED, ['installing', 'failed']);
+    expect(checked.error, JSON.stringify(checked.error)).toBeNull();
+    const reply = request(`/targets/${ENCRYPTED}`).json;
+    const clear = JSON.stringify(reply);
+    for (const secretText of ['correct horse', Buffer.from('correct horse').toString('base64'), PASSWORD_HASH, 'PRIVATE KEY']) expect(clear).not.toContain(secretText);
+    expect(reply.go.answers).toMatchObject({ layout: { type: 'efi-ext4', encrypt: { passphraseBytes: 13 } }, user: 'alice' });
+    expect(reply.go.answers.passwordHash).toBeUndefined();
+    const secrets = goSecrets(reply.go);
+    // What is typed at boot: the file less its newline.
+    expect(Buffer.from(secrets.passphrase!, 'base64').toString()).toBe('correct horse');
+    expect(secrets.passwordHash).toBe(PASSWORD_HASH);
+    expect(secrets.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    // Another key opens nothing.
+    expect(() => unseal(reply.go.sealed, sealKeyPair().privateKey)).toThrow();
+    const archive = join(dir, 'encrypted-config.tar');
+    expect(curl(target, ['-H', `Authorization: Bearer ${secret}`, '-o', archive, `${URL}/targets/${ENCRYPTED}/config.tar`]).status).toBe(200);
+    const members = execFileSync('tar', ['--list', '--file', archive], { encoding: 'utf8' }).split('\n');
+    expect(members).toContain('./configuration.nix');
+    expect(members).not.toContain('./luks-passphrase.txt');
+  });
+
+  // The target's daemon makes its own key: the passphrase reaches it only through the seal.
+  const encryptedTarget = async (name: string) => {
+    await rm(join(dir, 'nix-cfg', 'luks-passphrase.txt'), { force: true });
+    await writeFile(join(dir, 'luks-passphrase.txt'), 'correct horse\n', { mode: 0o600 });
+    const layout = { type: existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4', swap: '64MiB', encrypt: { passphraseFile: join(dir, 'luks-passphrase.txt') } };
+    const installed = await installFleetTarget(join(dir, name), target, join(dir, 'answers'), URL, secret, 3 * GiB, { extra: { layout } });
+    targetDaemon = installed.daemon;
+    const lines = logLinesOf(installed.run.events).map((l) => l.line);
+    const kept = lines.map((line) => /^the disk passphrase came sealed from the seed; it is kept in (\S+) /.exec(line)?.[1]).find(Boolean);
+    expect(kept, lines.join('\n')).toBeDefined();
+    // Removed at the install's end, whatever the end.
+    expect(existsSync(kept!)).toBe(false);
+    return installed;
+  };
+
+  it.runIf(NO_DM)("on a kernel without dm-crypt, the target opens the seal and is refused before its disk is touched", async () => {
+    await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
+    const { run, disk } = await encryptedTarget('fleet-target-luks');
+    const { error } = resultOf(run);
+    expect(error).toMatchObject({ code: 'answers-invalid', field: 'layout.encrypt', title: 'Encryption cannot run on this machine' });
+    expect(isBlank(disk)).toBe(true);
+  });
+
+  it.skipIf(NO_DM)(`installs the target onto LUKS2 root and swap that open with the passphrase${NO_DM ? ` (skipped: ${NO_DM})` : ''}`, async () => {
+    await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
+    const { run, disk } = await encryptedTarget('fleet-target-luks');
+    expect(resultOf(run)?.ok, JSON.stringify(resultOf(run)?.error ?? run.stderr)).toBe(true);
+    const [, swap, root] = partitionTable(disk.device).partitions.map((p) => p.node);
+    for (const node of [swap!, root!]) {
+      expect(blkid(node)).toMatchObject({ TYPE: 'crypto_LUKS', VERSION: '2' });
+      execFileSync('cryptsetup', ['open', '--test-passphrase', '--key-file', '-', node], { input: 'correct horse' });
+    }
+  });
 });

@@ -17,30 +17,17 @@ import { planPartitions, GPT_TYPES } from '../../src/disk/layout.js';
 import { partitionDisk } from '../../src/disk/partition.js';
 import type { JobContext } from '../../src/common/context.js';
 import { runCli, resultOf, startCli, type CliRun } from '../helpers/cli.js';
-import { writeConfig } from '../helpers/config.js';
+import { PASSWORD_HASH, writeConfig } from '../helpers/config.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { FIXTURE_CFG, STAND_INS, scratch } from '../helpers/env.js';
-import { activeUses, attachDisk, blkid, endDiskTest, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
+import { activeUses, attachDisk, blkid, canRun, isBlank, NO_DM, endDiskTest, partitionTable, run, sha256, withReadOnly, writeOldSystem, type LoopDisk } from '../helpers/loop-disk.js';
 import { copyFixture, readTree } from '../helpers/tree.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-// openssl passwd -6 -salt Pw8sALTy 'correct horse'
-const HASH = '$6$Pw8sALTy$ns/JQrbuttnLAS36jXxpRgsFSimM1dfRGFw/qt67vVkp8q7E3TL12w6gmyuJPjSGUbTVITtLrkPm/oGCycwfJ/';
 
-function canRun(file: string, args: string[]): boolean {
-  try {
-    execFileSync(file, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const kernelHas = (fs: string) => readFileSync('/proc/filesystems', 'utf8').split('\n').some((l) => l.split('\t').at(-1) === fs) || canRun('modprobe', ['--dry-run', '--quiet', fs]);
 const NO_VFAT = kernelHas('vfat') ? null : 'this kernel cannot mount vfat';
-// /proc/misc, not /dev/mapper/control: libdevmapper creates that node even where the kernel lacks device-mapper.
-const hasModule = (m: string) => existsSync(`/sys/module/${m}`) || canRun('modprobe', ['--dry-run', '--quiet', m]);
-const NO_DM = (/\sdevice-mapper$/m.test(readFileSync('/proc/misc', 'utf8')) || hasModule('dm_mod')) && hasModule('dm_crypt') ? null : 'this kernel has no device-mapper with dm-crypt, so LUKS cannot be opened';
 const NO_CRYPTSETUP = canRun('cryptsetup', ['--version']) ? null : 'cryptsetup is not installed on this machine';
 
 let dir: string;
@@ -84,7 +71,6 @@ const phasesOf = (r: CliRun) => r.events.filter((e) => e.type === 'phase').map((
 const logOf = (r: CliRun) => r.events.filter((e) => e.type === 'log').flatMap((e) => e.data.lines as string[]);
 // The private mount point the daemon used, from its log.
 const mountPointOf = (r: CliRun) => logOf(r).map((l) => /^mounted the target at (\S+)/.exec(l)?.[1]).find(Boolean);
-const blank = (disk: LoopDisk) => run('wipefs', ['--no-act', disk.device]).trim() === '';
 
 function expectReleased(disk: LoopDisk, r: CliRun): void {
   expect(activeUses(disk.device)).toEqual({ mounts: [], swaps: [] });
@@ -107,7 +93,7 @@ describe('an unattended install onto a blank disk', () => {
 
   it('bios-ext4 with swap: partitions, formats, installs, sets the password, unmounts everything', async () => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
-    const { source, file } = await configWithAnswers({ disk: disk.device, layout: { type: 'bios-ext4', swap: '64MiB' }, user: 'alice', desktop: 'gnome', passwordHash: HASH, then: 'stay', hostname: 'bench-12', timezone: 'Europe/Berlin' });
+    const { source, file } = await configWithAnswers({ disk: disk.device, layout: { type: 'bios-ext4', swap: '64MiB' }, user: 'alice', desktop: 'gnome', passwordHash: PASSWORD_HASH, then: 'stay', hostname: 'bench-12', timezone: 'Europe/Berlin' });
     const before = await readTree(source);
 
     const r = await installWith(file, [source]);
@@ -157,17 +143,17 @@ describe('an unattended install onto a blank disk', () => {
       expect(await readlink(join(root, 'nix/var/nix/profiles/system'))).toBe('system-1-link');
       expect(await readlink(join(root, 'nix/var/nix/profiles/system-1-link'))).toBe(result.toplevel);
       await access(join(root, result.toplevel.slice(1), 'activate'));
-      expect(await readFile(join(root, 'etc/shadow'), 'utf8')).toMatch(new RegExp(`^alice:${HASH.replace(/\$/g, '\\$')}:\\d+:`, 'm'));
+      expect(await readFile(join(root, 'etc/shadow'), 'utf8')).toMatch(new RegExp(`^alice:${PASSWORD_HASH.replace(/\$/g, '\\$')}:\\d+:`, 'm'));
       const log = await readFile(join(root, 'var/log/nixos-offline-installer/install.log'), 'utf8');
       const lines = log.trim().split('\n').map((l) => JSON.parse(l));
       expect(lines.some((l) => l.source === 'sfdisk' && /Created a new GPT disklabel/.test(l.msg))).toBe(true);
       expect(lines.some((l) => l.source === 'nixos-install' && l.msg === 'installation finished!')).toBe(true);
-      expect(log).not.toContain(HASH);
+      expect(log).not.toContain(PASSWORD_HASH);
     });
     // The hash is in no log: not the live one, not the daemon's journal, not the client's.
-    expect(await readFile(result.logPath, 'utf8')).not.toContain(HASH);
-    expect(daemon!.output()).not.toContain(HASH);
-    expect(r.stdout).not.toContain(HASH);
+    expect(await readFile(result.logPath, 'utf8')).not.toContain(PASSWORD_HASH);
+    expect(daemon!.output()).not.toContain(PASSWORD_HASH);
+    expect(r.stdout).not.toContain(PASSWORD_HASH);
   });
 
   it.skipIf(NO_VFAT)(`efi-ext4: the EFI system partition is vfat and mounted at /boot${NO_VFAT ? ` (skipped: ${NO_VFAT})` : ''}`, async () => {
@@ -191,7 +177,7 @@ describe('an unattended install onto a blank disk', () => {
     expect(r.code).toBe(1);
     expect(resultOf(r).error).toMatchObject({ code: 'answers-invalid', field: 'layout', title: 'This kernel cannot mount vfat' });
     expect(phasesOf(r)).toEqual(['hardware', 'validate']);
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 
   it('efi-ext4 partitioning and file systems, by the disk stages on a real disk', async () => {
@@ -285,7 +271,7 @@ describe('refusals: nothing touches the disk', () => {
     ['a disk that does not exist', () => ({ disk: '/dev/disk/by-id/ata-NO_SUCH_DISK_123', layout: 'bios-ext4' }), 'disk', /The disk \/dev\/disk\/by-id\/ata-NO_SUCH_DISK_123 does not exist/],
     ['a device that is not a disk', () => ({ disk: '/dev/null', layout: 'bios-ext4' }), 'disk', /\/dev\/null is not a disk/],
     ['a plain password', (d: string) => ({ disk: d, layout: 'bios-ext4', user: 'alice', passwordHash: 'hunter2' }), 'passwordHash', /not a usable password hash/],
-    ['a password with no user', (d: string) => ({ disk: d, layout: 'bios-ext4', passwordHash: HASH }), 'passwordHash', /needs "user"/],
+    ['a password with no user', (d: string) => ({ disk: d, layout: 'bios-ext4', passwordHash: PASSWORD_HASH }), 'passwordHash', /needs "user"/],
     ['a "then" that is not an action', (d: string) => ({ disk: d, layout: 'bios-ext4', then: 'halt' }), 'then', /"then" must be one of reboot, poweroff, stay/],
     ['a file that is not JSON', () => '{"disk": "/dev/sda",\n  "passwordHash": hunter2 }', '(file)', /is not valid JSON/],
   ])('%s names the field', async (_, answers, field, title) => {
@@ -299,7 +285,7 @@ describe('refusals: nothing touches the disk', () => {
     expect(error.description).not.toContain('hunter2');
     // Refused before the first phase, as a target that does not exist is.
     expect(phasesOf(r)).toEqual([]);
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 
   it('a user the configuration does not declare fails the same check as in Calamares', async () => {
@@ -307,7 +293,7 @@ describe('refusals: nothing touches the disk', () => {
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: 'bios-ext4', user: 'bob', desktop: 'gnome' });
     const r = await installWith(file, [source]);
     expect(resultOf(r).error).toMatchObject({ code: 'user-not-declared', title: 'User "bob" is not in the configuration' });
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 
   it('the live medium (the disk the configuration is read from) is refused', async () => {
@@ -337,7 +323,7 @@ describe('refusals: nothing touches the disk', () => {
     expect(Number(sizes![1])).toBe(1.5 * GiB);
     expect(Number(sizes![2])).toBeGreaterThan(2 * GiB);
     expect(error.title).toMatch(/too small: 1\.5 GiB, needs 2\.\d GiB/);
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
   it("the ISO manifest's closure size counts, without building anything", async () => {
     const disk = await attachDisk(dir, 'target', 3 * GiB);
@@ -351,7 +337,7 @@ describe('refusals: nothing touches the disk', () => {
     expect(error.description).toContain(`has 3.0 GiB (${3 * GiB} bytes); this install needs at least 80.0 GiB`);
     expect(error.description).toContain("the system's closure 40.0 GiB + build headroom 40.0 GiB");
     expect(logOf(r).some((l) => /before touching the disk/.test(l))).toBe(false);
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 });
 
@@ -437,7 +423,7 @@ describe('LUKS2', () => {
     const { error } = resultOf(r);
     expect(error).toMatchObject({ code: 'answers-invalid', field: 'layout.encrypt', title: 'Encryption cannot run on this machine' });
     expect(error.description).toContain('device-mapper');
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 
   it('an empty passphrase file is refused, naming the field', async () => {
@@ -446,6 +432,6 @@ describe('LUKS2', () => {
     const { source, file } = await configWithAnswers({ disk: disk.device, layout: { type: 'bios-ext4', encrypt: { passphraseFile: '../passphrase.txt' } } });
     const r = await installWith(file, [source]);
     expect(resultOf(r).error).toMatchObject({ code: 'answers-invalid', field: 'layout.encrypt.passphraseFile', title: `The passphrase file ${join(dir, 'passphrase.txt')} is empty` });
-    expect(blank(disk)).toBe(true);
+    expect(isBlank(disk)).toBe(true);
   });
 });

@@ -2,6 +2,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+// openssl passwd -6 -salt Pw8sALTy 'correct horse'
+export const PASSWORD_HASH = '$6$Pw8sALTy$ns/JQrbuttnLAS36jXxpRgsFSimM1dfRGFw/qt67vVkp8q7E3TL12w6gmyuJPjSGUbTVITtLrkPm/oGCycwfJ/';
+
 export interface ConfigSpec {
   hostName?: string;
   payloads?: Record<string, number>;

@@ -11,9 +11,16 @@ import { writeConfig } from './config.js';
 import { attachDisk, type LoopDisk } from './loop-disk.js';
 import { startDaemon, type RunningDaemon } from './daemon.js';
 import { inNetns, ip, type Namespaces } from './netns.js';
+import { sealKeyPair, unseal, type GoSecrets, type Sealed } from '../../src/protocol/sealed.js';
 
 // What a netbooted target sends: its hardware probe (nixos-generate-config's words, firmware, DMI).
 export const HARDWARE = { config: '{ ... }:\n{\n  boot.initrd.availableKernelModules = [ "virtio_pci" ];\n}\n', firmware: 'efi', dmi: { vendor: 'QEMU', product: 'Standard PC', serial: null } };
+
+// The key the tests' targets register with (a target's daemon makes one per install), and what the go sealed to it holds.
+export const SEAL = sealKeyPair();
+export function goSecrets(go: { sealed: Sealed }): GoSecrets {
+  return unseal(go.sealed, SEAL.privateKey);
+}
 
 export async function standInBootFiles(dir: string): Promise<{ ipxe: string; netboot: string }> {
   const ipxe = join(dir, 'ipxe');

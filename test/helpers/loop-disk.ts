@@ -20,6 +20,24 @@ export function run(file: string, args: string[], input?: string): string {
   return execFileSync(file, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input !== undefined && { input }) });
 }
 
+// Whether a tool runs here at all (exit status 0).
+export function canRun(file: string, args: string[]): boolean {
+  try {
+    execFileSync(file, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// /proc/misc, not /dev/mapper/control: libdevmapper creates that node even where the kernel lacks device-mapper.
+const hasModule = (m: string) => existsSync(`/sys/module/${m}`) || canRun('modprobe', ['--dry-run', '--quiet', m]);
+// Why LUKS cannot be opened on this machine, or null where it can.
+export const NO_DM = (/\sdevice-mapper$/m.test(readFileSync('/proc/misc', 'utf8')) || hasModule('dm_mod')) && hasModule('dm_crypt') ? null : 'this kernel has no device-mapper with dm-crypt, so LUKS cannot be opened';
+
+// Nothing on the disk any tool recognises (no table, no file system).
+export const isBlank = (disk: LoopDisk) => run('wipefs', ['--no-act', disk.device]).trim() === '';
+
 const attached = new Set<LoopDisk>();
 
 export async function attachDisk(dir: string, name: string, bytes: number): Promise<LoopDisk> {

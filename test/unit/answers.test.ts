@@ -7,10 +7,11 @@ import { ANSWER_FIELDS, ENCRYPT_FIELDS, LAYOUT_FIELDS, REQUIRED_FIELDS, checkAns
 import { AnswerError, LAYOUT_TYPES } from '../../src/common/answers.js';
 import { readAnswers } from '../../src/answers/read-answers.js';
 import { THEN_ACTIONS } from '../../src/protocol/vocabularies.js';
+import { PASSWORD_HASH } from '../helpers/config.js';
 
 const FILE = '/iso/nix-cfg/install.json';
 const schema = JSON.parse(readFileSync(new URL('../../docs/answers.schema.json', import.meta.url), 'utf8'));
-const SHA512 = '$6$Pw8sALTy$ns/JQrbuttnLAS36jXxpRgsFSimM1dfRGFw/qt67vVkp8q7E3TL12w6gmyuJPjSGUbTVITtLrkPm/oGCycwfJ/';
+const SHA512 = PASSWORD_HASH;
 const YESCRYPT = '$y$j9T$5vK1Zr4GzMaVv3xJqL8cN0$O8LtmR4x8x1ZyS7sA1vG2cQ3dE4fH5iJ6kL7mN8oP9q';
 
 function refusal(value: unknown): AnswerError {

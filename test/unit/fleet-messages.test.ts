@@ -3,10 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../src/daemon/parse-request.js';
 import { BadMessage, parseRegistration, parseReport } from '../../src/fleet/target-messages.js';
+import { sealKeyPair } from '../../src/protocol/sealed.js';
 import { seedUrl } from '../../src/protocol/fleet.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 
 const HARDWARE = { config: '{ ... }:\n{\n}\n', firmware: 'bios', dmi: { vendor: 'QEMU', product: null, serial: 'S123' } };
+const SEAL_KEY = sealKeyPair().publicKey;
 const REPORT = { state: 'installing', phase: 'copy', fraction: 0.25, bytesCopied: 1000, copyStartedMs: 5, copyEndedMs: null, error: null };
 
 function refusedField(parse: () => unknown): string {
@@ -20,19 +22,22 @@ function refusedField(parse: () => unknown): string {
 }
 
 describe('registration', () => {
-  it('takes a MAC and a hardware probe', () => {
-    expect(parseRegistration({ mac: '52:54:00:12:34:56', hardware: HARDWARE })).toEqual({ mac: '52:54:00:12:34:56', hardware: HARDWARE });
+  const base = { mac: '52:54:00:12:34:56', hardware: HARDWARE, sealKey: SEAL_KEY };
+  it('takes a MAC, a hardware probe and the key the go is sealed to', () => {
+    expect(parseRegistration(base)).toEqual(base);
   });
 
   it('refuses what is not a registration, naming the field', () => {
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56' }))).toBe('hardware');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:5G', hardware: HARDWARE }))).toBe('mac');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: HARDWARE, disk: '/dev/sda' }))).toBe('disk');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, config: '}{' } }))).toBe('hardware.config');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, config: `{${'x'.repeat(40_000)}}` } }))).toBe('hardware.config');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, firmware: 'EFI' } }))).toBe('hardware.firmware');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, dmi: { vendor: null, product: null } } }))).toBe('hardware.dmi.serial');
-    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, vendor: 'a\u0007b' } } }))).toBe('hardware.dmi.vendor');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', sealKey: SEAL_KEY }))).toBe('hardware');
+    expect(refusedField(() => parseRegistration({ mac: '52:54:00:12:34:56', hardware: HARDWARE }))).toBe('sealKey');
+    expect(refusedField(() => parseRegistration({ ...base, sealKey: 'ssh-ed25519 AAAA' }))).toBe('sealKey');
+    expect(refusedField(() => parseRegistration({ ...base, mac: '52:54:00:12:34:5G' }))).toBe('mac');
+    expect(refusedField(() => parseRegistration({ ...base, disk: '/dev/sda' }))).toBe('disk');
+    expect(refusedField(() => parseRegistration({ ...base, hardware: { ...HARDWARE, config: '}{' } }))).toBe('hardware.config');
+    expect(refusedField(() => parseRegistration({ ...base, hardware: { ...HARDWARE, config: `{${'x'.repeat(40_000)}}` } }))).toBe('hardware.config');
+    expect(refusedField(() => parseRegistration({ ...base, hardware: { ...HARDWARE, firmware: 'EFI' } }))).toBe('hardware.firmware');
+    expect(refusedField(() => parseRegistration({ ...base, hardware: { ...HARDWARE, dmi: { vendor: null, product: null } } }))).toBe('hardware.dmi.serial');
+    expect(refusedField(() => parseRegistration({ ...base, hardware: { ...HARDWARE, dmi: { ...HARDWARE.dmi, vendor: 'a\u0007b' } } }))).toBe('hardware.dmi.vendor');
   });
 });
 
