@@ -54,6 +54,14 @@ export function seedSentBytes(lab: Lab): number {
   return Number(link.stats64.tx.bytes);
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
 // A cgroup whose processes (and their children) are accounted: CPU time and anonymous memory, in bytes.
 export class SeedCgroup {
   readonly dirs: string[];
@@ -82,13 +90,19 @@ export class SeedCgroup {
     return Number((this.v2 ? /^anon (\d+)/m : /^total_rss (\d+)/m).exec(stat)![1]);
   }
 
-  // Once its processes have gone (nix-daemon's workers end just after their connections).
+  // Once its processes have gone (nix-daemon's workers end just after their connections); after 2 s what is left
+  // (a seed killed before its sshd's sessions ended) is killed, and a cgroup that still cannot go is named.
   async remove(): Promise<void> {
     for (const dir of this.dirs) {
-      for (let tries = 0; existsSync(dir) && tries < 50; tries++) {
+      for (let tries = 0; existsSync(dir); tries++) {
         try {
           rmdirSync(dir);
-        } catch {
+        } catch (error) {
+          if (tries === 50) {
+            process.stderr.write(`[bench fleet] the cgroup ${dir} is left behind: ${String(error)}\n`);
+            break;
+          }
+          if (tries === 20) for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) killQuietly(Number(pid));
           await new Promise((r) => setTimeout(r, 100));
         }
       }

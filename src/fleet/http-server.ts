@@ -6,6 +6,7 @@
 // /targets/<mac>/config.tar) and its receipt (GET /receipts/<mac>.json), all only
 // with the fleet's secret; and the live page at / (live-page.ts), which holds
 // no secret. Requests are small and bounded.
+import type { CipherGCM } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +14,7 @@ import { INITRD, KERNEL } from './boot-files.js';
 import { bearerToken, sameSecret } from './secret.js';
 import { INSTALLER_DEFAULTS } from '../protocol/installer-defaults.js';
 import type { SeedStoreAccess } from '../protocol/fleet.js';
-import { seal } from '../protocol/sealed.js';
+import { SEALED_HEADER, seal, sealedHeader, sealer } from '../protocol/sealed.js';
 import { servePage } from './live-page.js';
 import { BadMessage, parseRegistration, parseReport } from './target-messages.js';
 import { StateConflict, type TargetRegistry } from './targets.js';
@@ -49,12 +50,16 @@ function refuse(response: ServerResponse, status: number, code: string, title: s
   send(response, status, { error: { code, title, description, ...(field && { field }) } });
 }
 
-function sendFile(response: ServerResponse, path: string, what = 'a netboot file'): void {
+// PATH as the body, through THROUGH (a cipher) when given; a file that cannot be read is refused, or cut off once begun.
+function sendFile(response: ServerResponse, path: string, what = 'a netboot file', through?: { headers: Record<string, string>; cipher: CipherGCM }): void {
   const stream = createReadStream(path);
-  stream.once('error', () => refuse(response, 500, 'file-unreadable', `The seed cannot read ${what}`, `${path} could not be read.`));
+  stream.once('error', () => (response.headersSent ? response.destroy() : refuse(response, 500, 'file-unreadable', `The seed cannot read ${what}`, `${path} could not be read.`)));
   stream.once('open', () => {
-    response.writeHead(200, { 'content-type': 'application/octet-stream' });
-    stream.pipe(response);
+    response.writeHead(200, { 'content-type': 'application/octet-stream', ...through?.headers });
+    if (!through) return void stream.pipe(response);
+    // The tag last, once the whole file went through.
+    through.cipher.once('end', () => response.end(through.cipher.getAuthTag()));
+    stream.pipe(through.cipher).pipe(response, { end: false });
   });
 }
 
@@ -147,7 +152,9 @@ async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMess
 function sendConfig(fleet: FleetHttp, mac: string, response: ServerResponse): void {
   const record = fleet.registry.get(mac);
   if (record?.target.state !== 'installing') return refuse(response, 409, 'bad-state', `${mac} has no go to install`, 'The seed serves a target its configuration once it has checked and built its system (GET /targets/<mac> says so).');
-  sendFile(response, fleet.registry.configArchive(mac), `${mac}'s configuration`);
+  // Sealed to the target's key as the go's secrets are: a configuration folder may hold its own (hashed passwords, keys).
+  const { key, iv, cipher } = sealer(record.sealKey);
+  sendFile(response, fleet.registry.configArchive(mac), `${mac}'s configuration`, { headers: { [SEALED_HEADER]: sealedHeader({ key, iv }) }, cipher });
 }
 
 // A succeeded target's receipt, as the seed kept it: the file the registry named (never a path made from the request).

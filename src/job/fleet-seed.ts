@@ -1,15 +1,16 @@
 // A fleet target's side of the seed's HTTP endpoints (docs/protocol.md, "The
 // fleet's HTTP endpoints"): registering with this machine's MAC and hardware
 // probe, waiting for the seed's go, and reporting progress and the end.
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DiskIds } from '../disk/disk-ids.js';
 import { toNumber } from '../protocol/ipv4.js';
 import type { FleetGo, FleetReport, FleetTarget, TargetHardware } from '../protocol/fleet.js';
-import type { GoSecrets } from '../protocol/sealed.js';
+import { SEALED_HEADER, TAG_BYTES, opener, parseSealedHeader, type GoSecrets } from '../protocol/sealed.js';
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
 const REQUEST_TIMEOUT_MS = 20_000;
@@ -45,7 +46,8 @@ export async function readDmi(): Promise<TargetHardware['dmi']> {
 export interface FleetRun {
   client: SeedClient;
   go: FleetGo | null;
-  // The go's sealed part, opened with this install's key.
+  // This install's key (the private half of what it registered with), and the go's sealed part opened with it.
+  key: KeyObject;
   secrets: GoSecrets | null;
   // This install's private folder for the LUKS passphrase (in memory on a netbooted target), removed at its end.
   privateDir: string | null;
@@ -56,6 +58,27 @@ export interface FleetRun {
   // For the receipt: the machine's DMI (as registered) and its disk's identities once installed.
   dmi: TargetHardware['dmi'];
   diskIds: DiskIds | null;
+}
+
+// SEALED (a download whose seal header was HEADER: ciphertext, then the tag) opened with KEY into FILE (new, root's
+// only); an InstallError when it was not sealed to KEY or was changed on the way (FILE may then hold a part: discard it).
+export async function openSealedFile(sealed: string, file: string, header: string | null, key: KeyObject, what: string): Promise<void> {
+  const notOpened = () => new InstallError('fleet-refused', `${what} from the seed could not be opened`, "It was not sealed to the key this machine registered with, or was changed on the way: something on the fleet's network may be answering in place of the seed. Check that only the seed serves this network, then network-boot this machine again.");
+  const parsed = parseSealedHeader(header);
+  const { size } = await stat(sealed);
+  if (!parsed || size <= TAG_BYTES) throw notOpened();
+  const tag = Buffer.alloc(TAG_BYTES);
+  const handle = await open(sealed, 'r');
+  try {
+    await handle.read(tag, 0, TAG_BYTES, size - TAG_BYTES);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await pipeline(createReadStream(sealed, { end: size - TAG_BYTES - 1 }), opener(parsed, key, tag), createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+  } catch {
+    throw notOpened();
+  }
 }
 
 export class SeedClient {
@@ -109,8 +132,8 @@ export class SeedClient {
     }
   }
 
-  // The seed's file at PATH into FILE (new, root's only), ended by SIGNAL or the timeout.
-  async download(path: string, file: string, what: string, signal: AbortSignal): Promise<void> {
+  // The seed's file at PATH into FILE (new, root's only), ended by SIGNAL or the timeout; its seal header, if any.
+  async download(path: string, file: string, what: string, signal: AbortSignal): Promise<string | null> {
     let response: Response;
     try {
       response = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.secret}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
@@ -126,6 +149,7 @@ export class SeedClient {
       if (signal.aborted) throw new InstallCancelled();
       throw new InstallError('fleet-unreachable', `${what} from the seed at ${this.url} broke off`, `${errorMessage(error)}. Check the cable and that fleet serve still runs; then network-boot this machine again.`);
     }
+    return response.headers.get(SEALED_HEADER);
   }
 
   // What the seed shows; a report that does not arrive never stops the install (the next one says more).

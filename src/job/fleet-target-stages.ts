@@ -27,7 +27,7 @@ import type { FleetGo } from '../protocol/fleet.js';
 import { sealKeyPair, unseal, type GoSecrets } from '../protocol/sealed.js';
 import { unpackConfig } from '../stage/config-archive.js';
 import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
-import { SeedClient, macTowards, readDmi, type FleetRun } from './fleet-seed.js';
+import { SeedClient, macTowards, openSealedFile, readDmi, type FleetRun } from './fleet-seed.js';
 import { installStage, reportStage } from './shared-stages.js';
 import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
 import { formatStage, mountLayout, partitionStage, setAnswersPassword } from './unattended-stages.js';
@@ -49,9 +49,9 @@ const registerStage = defineStage('hardware', async (install) => {
   const { url, secret } = request.fleet!;
   const client = new SeedClient(url, secret, macTowards(new URL(url).hostname));
   const hardware = { config: await showHardwareConfig(ctx, null, true), firmware: targetFirmware(), dmi: await readDmi() };
-  install.fleet = { client, go: null, secrets: null, privateDir: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [], dmi: hardware.dmi, diskIds: null };
-  // Made for this install alone: the seed seals the go's secrets to it.
+  // Made for this install alone: the seed seals the go's secrets and the configuration to it.
   const keys = sealKeyPair();
+  install.fleet = { client, go: null, key: keys.privateKey, secrets: null, privateDir: null, copyStartedMs: null, copyEndedMs: null, bytesCopied: 0, phases: [], dmi: hardware.dmi, diskIds: null };
   const registered = await client.register(hardware, keys.publicKey);
   ctx.log('daemon', `registered with the seed ${url} as ${client.mac}: its answer file ${registered.answerFile} installs on ${registered.disk}`);
   let said = '';
@@ -118,7 +118,8 @@ const configStage = defineStage('stage', async (install) => {
   const folder = await mkdtemp(join(tmpdir(), 'noi-fleet-config-'));
   try {
     const archive = join(folder, 'config.tar');
-    await fleet.client.download(`/targets/${fleet.client.mac}/config.tar`, archive, 'the configuration', ctx.signal);
+    const header = await fleet.client.download(`/targets/${fleet.client.mac}/config.tar`, `${archive}.sealed`, 'the configuration', ctx.signal);
+    await openSealedFile(`${archive}.sealed`, archive, header, fleet.key, 'The configuration');
     await mkdir(join(folder, 'nixos'), { mode: 0o700 });
     await unpackConfig(ctx, archive, join(folder, 'nixos'));
     await stageConfig(ctx, join(folder, 'nixos'), `the configuration the seed ${fleet.client.host} checked for ${fleet.client.mac}`, 'roots-alone');

@@ -17,6 +17,7 @@ import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers
 import { closureHashOf, copyFromSeedScript, curl, fleetBed, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
 import { sealKeyPair, unseal } from '../../src/protocol/sealed.js';
+import { openSealedFile } from '../../src/job/fleet-seed.js';
 
 const NET = '10.78.0';
 const SEED = `${NET}.1`;
@@ -311,8 +312,14 @@ describe('an encrypted target ("layout.encrypt"): what the go holds sealed', () 
     expect(secrets.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
     // Another key opens nothing.
     expect(() => unseal(reply.go.sealed, sealKeyPair().privateKey)).toThrow();
+    // The configuration comes sealed too: not a tar on the wire; opened with the key, one without the passphrase file.
     const archive = join(dir, 'encrypted-config.tar');
-    expect(curl(target, ['-H', `Authorization: Bearer ${secret}`, '-o', archive, `${URL}/targets/${ENCRYPTED}/config.tar`]).status).toBe(200);
+    const headers = join(dir, 'encrypted-config.headers');
+    expect(curl(target, ['-H', `Authorization: Bearer ${secret}`, '-D', headers, '-o', `${archive}.sealed`, `${URL}/targets/${ENCRYPTED}/config.tar`]).status).toBe(200);
+    expect(() => execFileSync('tar', ['--list', '--file', `${archive}.sealed`], { stdio: 'ignore' })).toThrow();
+    expect((await readFile(`${archive}.sealed`)).includes('configuration.nix')).toBe(false);
+    const header = /^x-noi-sealed: (\S+)\r?$/im.exec(await readFile(headers, 'utf8'))?.[1] ?? null;
+    await openSealedFile(`${archive}.sealed`, archive, header, SEAL.privateKey, 'The configuration');
     const members = execFileSync('tar', ['--list', '--file', archive], { encoding: 'utf8' }).split('\n');
     expect(members).toContain('./configuration.nix');
     expect(members).not.toContain('./luks-passphrase.txt');
