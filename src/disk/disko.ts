@@ -58,14 +58,19 @@ async function deviceNumbers(path: string): Promise<string | null> {
   return info?.isBlockDevice() ? majorMinor(info.rdev) : null;
 }
 
-// The disko disk the answer file's disk is: one disk in the layout, whose device is the same block device.
-export async function matchDiskoDisk(facts: DiskoFacts, disk: DiskInfo, answers: Answers, source: string, origin: DiskoPlan['origin']): Promise<DiskoPlan> {
+// The layout's one disk (name, device): an answer file names one disk, and disko's scripts would erase any other too.
+export function oneDiskoDisk(facts: DiskoFacts, source: string): [string, string] {
   const disks = Object.entries(facts.disks);
-  const fix = `Either set disko.devices.disk.<name>.device in the configuration to this machine's disk (a /dev/disk/by-id/... name is the same on every machine of a batch only if the disks are; /dev/nvme0n1 or /dev/sda when every machine has the same)${origin === 'manifest' ? ' and rebuild the ISO' : ''}, or name that device in "disk" in ${answers.file}. ${NOTHING_WRITTEN}`;
   if (disks.length !== 1) {
     throw new AnswerError('disk', `The disko layout has ${disks.length} disks; the unattended install takes one`, `The configuration in ${source} declares disko.devices.disk.${disks.map(([name]) => name).join(', disko.devices.disk.')}. An answer file names one disk, and disko's scripts would erase the others too, which nothing here has checked. Install configurations with one disk in disko.devices.disk unattended. ${NOTHING_WRITTEN}`);
   }
-  const [diskName, device] = disks[0]!;
+  return disks[0]!;
+}
+
+// The disko disk the answer file's disk is: one disk in the layout, whose device is the same block device.
+export async function matchDiskoDisk(facts: DiskoFacts, disk: DiskInfo, answers: Answers, source: string, origin: DiskoPlan['origin']): Promise<DiskoPlan> {
+  const fix = `Either set disko.devices.disk.<name>.device in the configuration to this machine's disk (a /dev/disk/by-id/... name is the same on every machine of a batch only if the disks are; /dev/nvme0n1 or /dev/sda when every machine has the same)${origin === 'manifest' ? ' and rebuild the ISO' : ''}, or name that device in "disk" in ${answers.file}. ${NOTHING_WRITTEN}`;
+  const [diskName, device] = oneDiskoDisk(facts, source);
   const numbers = await deviceNumbers(device);
   const wanted = await deviceNumbers(disk.device);
   if (numbers === null) {

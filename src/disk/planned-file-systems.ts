@@ -9,6 +9,9 @@ import { ROOT_MAPPER, SWAP_MAPPER } from './luks.js';
 export const LABELS = { root: 'nixos', esp: 'BOOT', swap: 'swap' } as const;
 export const PARTITION_NAMES = { esp: 'ESP', biosBoot: 'BIOS boot', swap: 'swap', root: 'nixos' } as const;
 
+// The hardware configuration's note where a layout's planned file systems would go.
+export const DISKO_FILE_SYSTEMS = "  # File systems: the configuration's disko layout declares them (disko.devices).\n";
+
 export function plannedFileSystemsNix(layout: Layout): string {
   const lines = ['  # The file systems the unattended install will make (nixos-offline-installer); replaced by the probe once they exist.'];
   lines.push(`  fileSystems."/" = { device = "/dev/disk/by-label/${LABELS.root}"; fsType = "ext4"; };`);

@@ -132,7 +132,7 @@ async function targetEntry(fleet: FleetHttp, mac: string, response: ServerRespon
     passphrase = bytes.subarray(0, passphraseBytes).toString('base64');
   }
   const sealed = seal({ privateKey: fleet.storeKey, passwordHash: passwordHash ?? null, passphrase }, record.sealKey);
-  send(response, 200, { target: record.target, go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, closureHash: record.closureHash, closure: record.closure, checkWarnings: record.checkWarnings, answers, store: fleet.store, sealed, flakeInputs: record.flakeInputs } });
+  send(response, 200, { target: record.target, go: { system: record.system, closureBytes: record.closureBytes, closurePaths: record.closurePaths, closureHash: record.closureHash, closure: record.closure, checkWarnings: record.checkWarnings, answers, store: fleet.store, sealed, flakeInputs: record.flakeInputs, disko: record.disko } });
 }
 
 async function reportTarget(fleet: FleetHttp, mac: string, request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -10,7 +10,7 @@ import { errorMessage } from '../common/install-error.js';
 import { readAnswers } from '../answers/read-answers.js';
 import type { BuiltTarget } from '../job/fleet-check-stages.js';
 import type { StorePathInfo } from '../nix/commands.js';
-import type { FlakeInput } from '../protocol/config-facts.js';
+import type { DiskoFacts, FlakeInput } from '../protocol/config-facts.js';
 import type { FleetRegistration, FleetReport, FleetTarget, TargetError, TargetHardware } from '../protocol/fleet.js';
 import { MAC_ADDRESS } from './target-messages.js';
 
@@ -33,6 +33,7 @@ export interface TargetRecord {
   closureHash: string | null;
   closure: StorePathInfo[];
   flakeInputs: FlakeInput[];
+  disko: DiskoFacts | null;
   // What the seed's check of it warned of, for its receipt.
   checkWarnings: string[];
 }
@@ -80,7 +81,7 @@ export class TargetRegistry {
     const own = join(this.answersDir, `${mac}.json`);
     const fallback = join(this.answersDir, DEFAULT_ANSWERS);
     const chosen = (await exists(own)) ? own : fallback;
-    const record: TargetRecord = { target: blank(mac), hardware, sealKey, answers: null, system: null, closureBytes: null, closurePaths: null, closureHash: null, closure: [], flakeInputs: [], checkWarnings: [] };
+    const record: TargetRecord = { target: blank(mac), hardware, sealKey, answers: null, system: null, closureBytes: null, closurePaths: null, closureHash: null, closure: [], flakeInputs: [], disko: null, checkWarnings: [] };
     this.targets.set(mac, record);
     try {
       record.answers = await readAnswers(chosen);
@@ -106,7 +107,7 @@ export class TargetRegistry {
   }
 
   async go(mac: string, system: string, built: BuiltTarget): Promise<void> {
-    Object.assign(this.targets.get(mac)!, { system, closureBytes: built.bytes, closurePaths: built.paths, closureHash: built.hash, closure: built.closure, flakeInputs: built.flakeInputs, checkWarnings: built.warnings });
+    Object.assign(this.targets.get(mac)!, { system, closureBytes: built.bytes, closurePaths: built.paths, closureHash: built.hash, closure: built.closure, flakeInputs: built.flakeInputs, disko: built.disko, checkWarnings: built.warnings });
     await this.update(mac, { state: 'installing', phase: null, fraction: 0 });
   }
 

@@ -11,16 +11,18 @@ import { AnswerError } from '../common/answers.js';
 import type { ClosureSize } from '../disk/closure-size.js';
 import { closureInfo, narBytes, type StorePathInfo } from '../nix/commands.js';
 import { closureHash } from '../nix/closure-hash.js';
-import { refuseLayoutWithDisko } from '../disk/disko.js';
-import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
+import { oneDiskoDisk, refuseLayoutWithDisko, refuseMissingLayout } from '../disk/disko.js';
+import { DISKO_FILE_SYSTEMS, plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { prepareConfig } from '../prepare/prepare-config.js';
 import { packConfig } from '../stage/config-archive.js';
-import type { FlakeInput } from '../protocol/config-facts.js';
+import type { DiskoFacts, FlakeInput } from '../protocol/config-facts.js';
+import type { Layout } from '../common/answers.js';
+import type { Firmware } from '../prepare/firmware.js';
 import type { TargetHardware } from '../protocol/fleet.js';
 import type { InstallChoices } from '../protocol/messages.js';
 import { buildStage, hardwareStage, validateStage } from './shared-stages.js';
 import { defineStage, type Pipeline } from './stage.js';
-import { layoutFirmware } from './unattended.js';
+import { buildDiskoScripts, layoutFirmware } from './unattended.js';
 
 export interface FleetTargetPlan {
   mac: string;
@@ -33,10 +35,11 @@ export interface FleetTargetPlan {
 const NOTHING_TOUCHED = "Nothing was written to the target's disk.";
 const FIRMWARE_WORDS = { efi: 'UEFI', bios: 'a BIOS' } as const;
 
-// The layout's file systems and firmware; a fleet target always has one (disko's scripts name one machine's disk).
-function layoutOf({ answers, hardware, mac }: FleetTargetPlan) {
+// The layout and the firmware the installed machine starts with: the layout's, which must be how the target booted,
+// or with no layout (a disko configuration, known once evaluated) the target's own.
+function layoutOf({ answers, hardware, mac }: FleetTargetPlan): { layout: Layout | null; firmware: Firmware } {
   const { layout } = answers;
-  if (layout === null) throw new AnswerError('layout', `${answers.file}: "layout" is missing`, `A fleet target is installed with the answer file's layout (efi-ext4 or bios-ext4); configurations that lay out their disks with disko are not installed over the network yet. Add e.g. "layout": "efi-ext4" to ${answers.file}. ${NOTHING_TOUCHED}`);
+  if (layout === null) return { layout, firmware: hardware.firmware };
   const firmware = layoutFirmware(layout);
   if (firmware !== hardware.firmware) {
     throw new AnswerError('layout', `${answers.file}: the layout ${layout.type} needs ${FIRMWARE_WORDS[firmware]}, but ${mac} started with ${FIRMWARE_WORDS[hardware.firmware]}`, `Choose "layout": "${hardware.firmware}-ext4" for this machine (its own answer file, ${mac}.json), or switch its firmware to ${FIRMWARE_WORDS[firmware]} and network-boot it again. ${NOTHING_TOUCHED}`);
@@ -44,10 +47,10 @@ function layoutOf({ answers, hardware, mac }: FleetTargetPlan) {
   return { layout, firmware };
 }
 
-// What Calamares would pass: the layout's firmware, and for a BIOS layout GRUB's disk (the answer file's, as the target names it).
+// What Calamares would pass: the firmware, and for a BIOS layout GRUB's disk (the answer file's, as the target names it).
 function choicesOf(plan: FleetTargetPlan): InstallChoices {
   const { layout, firmware } = layoutOf(plan);
-  return { ...plan.answers.choices, firmwareType: firmware, ...(layout.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
+  return { ...plan.answers.choices, firmwareType: firmware, ...(layout?.type === 'bios-ext4' && { bootLoaderPath: plan.answers.disk }) };
 }
 
 // The fleet's answer files (every target's user and password hash) and a LUKS passphrase file stay on the seed when
@@ -70,11 +73,14 @@ export interface BuiltTarget extends ClosureSize {
   hash: string;
   flakeInputs: FlakeInput[];
   warnings: string[];
+  // A disko configuration's scripts (built in the seed's store), disks and mount point; null with an answer file's layout.
+  disko: DiskoFacts | null;
 }
 
 // MEASURED gets what was built: the target's go says it (its disk must hold the closure).
 export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: BuiltTarget) => void): Pipeline {
   const { answers, hardware, mac } = plan;
+  let disko: DiskoFacts | null = null;
   return {
     async checkRequest() {},
     async start({ ctx, source }) {
@@ -82,14 +88,26 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: Buil
       layoutOf(plan);
     },
     stages: [
-      hardwareStage(({ ctx, source }) => prepareConfig(ctx, source, { choices: choicesOf(plan) }, { plannedFileSystems: plannedFileSystemsNix(layoutOf(plan).layout), probe: hardware.config })),
+      hardwareStage(({ ctx, source }) => {
+        const { layout } = layoutOf(plan);
+        return prepareConfig(ctx, source, { choices: choicesOf(plan) }, { plannedFileSystems: layout ? plannedFileSystemsNix(layout) : DISKO_FILE_SYSTEMS, probe: hardware.config });
+      }),
       validateStage(
         () => {
           const { layout, firmware } = layoutOf(plan);
-          return { firmware, firmwareLine: `the layout ${layout.type} starts ${mac} with ${FIRMWARE_WORDS[firmware]}`, user: answers.user, desktop: answers.desktop, hostname: answers.choices.hostname };
+          return { firmware, firmwareLine: `${layout ? `the layout ${layout.type}` : 'a disko layout (as it booted)'} starts ${mac} with ${FIRMWARE_WORDS[firmware]}`, user: answers.user, desktop: answers.desktop, hostname: answers.choices.hostname };
         },
         async ({ ctx, source }, validation) => {
-          if (validation.facts?.disko) refuseLayoutWithDisko(answers, source);
+          const facts = validation.facts?.disko ?? null;
+          if (!facts) refuseMissingLayout(answers, source);
+          else {
+            refuseLayoutWithDisko(answers, source);
+            const [diskName, device] = oneDiskoDisk(facts, source);
+            // Built here, copied by the target into its own (live) store, run there on its disk.
+            ctx.log('validate', `the configuration lays out its disks with disko (disko.devices.disk.${diskName} is ${device} on the target); building its format and mount scripts in the seed's store`);
+            await buildDiskoScripts(ctx, facts, source);
+            disko = { formatScript: facts.formatScript, mountScript: facts.mountScript, rootMountPoint: facts.rootMountPoint, disks: facts.disks };
+          }
           ctx.progress(1);
         },
       ),
@@ -101,7 +119,7 @@ export function fleetCheckPipeline(plan: FleetTargetPlan, measured: (built: Buil
         const roots = [install.toplevel!, ...flakeInputs.map((input) => input.storePath!)];
         const { hash } = await closureHash(install.ctx, roots, null);
         const closure = await closureInfo(install.ctx, roots);
-        measured({ bytes: narBytes(closure), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings() });
+        measured({ bytes: narBytes(closure), paths: closure.length, closure, hash, flakeInputs, warnings: install.warnings(), disko });
         await packConfig(install.ctx, install.prepared!.folder, plan.configArchive, answersWithin(install.source, answers));
       }),
     ],

@@ -5,13 +5,14 @@
 // configuration the seed checked in /etc/nixos, copies the system from the
 // seed's store over Nix's ssh-ng, installs, writes its receipt, and tells the
 // seed each phase and its end.
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Answers } from '../common/answers.js';
 import { InstallError } from '../common/install-error.js';
-import { inspectDisk } from '../disk/block-device.js';
+import { inspectDisk, type DiskInfo } from '../disk/block-device.js';
+import { checkRootMountPoint, matchDiskoDisk, type DiskoPlan } from '../disk/disko.js';
 import { checkDisk, checkDiskSize } from '../disk/check-disk.js';
 import { readDiskIds } from '../disk/disk-ids.js';
 import { DiskSession } from '../disk/disk-session.js';
@@ -19,7 +20,7 @@ import { formatBytes } from '../disk/sizes.js';
 import { copyWithProgress } from '../copy/copy-with-progress.js';
 import { keepFlakeInputs } from '../copy/flake-input-roots.js';
 import { closureHash } from '../nix/closure-hash.js';
-import { copyFromSeed, knownHostsLine } from '../nix/ssh-ng.js';
+import { copyFromSeed, knownHostsLine, type SeedStore } from '../nix/ssh-ng.js';
 import { showHardwareConfig } from '../prepare/hardware-config.js';
 import { targetFirmware } from '../prepare/firmware.js';
 import { TARGET_LOG_DIR } from '../report/write-target-log.js';
@@ -30,8 +31,8 @@ import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
 import { SeedClient, macTowards, openSealedFile, readDmi, type FleetRun } from './fleet-seed.js';
 import { installStage, reportStage } from './shared-stages.js';
 import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
-import { formatStage, mountLayout, partitionStage, setAnswersPassword } from './unattended-stages.js';
-import { LIVE_SYSTEM_PATHS } from './unattended.js';
+import { formatStage, mountDisko, mountLayout, partitionStage, setAnswersPassword } from './unattended-stages.js';
+import { LIVE_SYSTEM_PATHS, checkScripts } from './unattended.js';
 
 const RECEIPT = 'receipt.json';
 // Reports of the copy's progress, at most this often.
@@ -91,23 +92,55 @@ async function answersOf(install: InstallRun): Promise<Answers> {
   return answers;
 }
 
+// The seed's store over ssh-ng for FN, with the go's key and the seed's host key in files of this machine's only.
+async function withSeedStore<T>(install: InstallRun, fn: (seed: SeedStore) => Promise<T>): Promise<T> {
+  const fleet = fleetOf(install);
+  const { store } = fleet.go;
+  const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
+  try {
+    await writeFile(join(keys, 'key'), fleet.secrets!.privateKey, { mode: 0o600 });
+    await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
+    return await fn({ host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') });
+  } finally {
+    await rm(keys, { recursive: true, force: true });
+  }
+}
+
+// A disko configuration's layout: its disk must be the answer file's here too, and its scripts (built on the seed)
+// come into this machine's own store to be run on it.
+async function diskoFromSeed(install: InstallRun, disk: DiskInfo, answers: Answers): Promise<DiskoPlan> {
+  const { ctx } = install;
+  const fleet = fleetOf(install);
+  const facts = fleet.go.disko!;
+  const source = `the configuration the seed ${fleet.client.host} checked`;
+  const plan = await matchDiskoDisk(facts, disk, answers, source, 'built');
+  ctx.log('validate', `the configuration lays out its disks with disko: disko.devices.disk.${plan.diskName} is ${plan.device}, mounted at ${facts.rootMountPoint}; copying its format and mount scripts from the seed`);
+  await withSeedStore(install, (seed) => copyFromSeed(ctx, seed, '/', [facts.formatScript, facts.mountScript], { started() {}, finished() {} }));
+  await checkScripts(plan);
+  await checkRootMountPoint(facts, source);
+  return plan;
+}
+
 // The disk's own checks, as an unattended install's: it exists, is not the live medium, may be erased, and holds the system.
 const diskCheckStage = defineStage('validate', async (install) => {
   const { ctx } = install;
   const { go } = fleetOf(install);
   const answers = await answersOf(install);
   const disk = await inspectDisk(answers.disk);
-  install.plan = { answers, disk, disko: null };
   ctx.log('daemon', `disk ${answers.disk}: ${disk.device}, ${formatBytes(disk.sizeBytes)}`);
-  install.checked = await checkDisk(ctx, disk, answers, LIVE_SYSTEM_PATHS);
-  const need = checkDiskSize(install.checked.disk, answers.layout, go.closureBytes);
-  ctx.log('validate', `${install.checked.disk.device} has ${formatBytes(install.checked.disk.sizeBytes)}; the install needs ${formatBytes(need.totalBytes)} (${need.explanation})`);
-  install.session = await DiskSession.create();
+  const disko = go.disko ? await diskoFromSeed(install, disk, answers) : null;
+  install.plan = { answers, disk, disko };
+  const checked = (install.checked = await checkDisk(ctx, disk, answers, LIVE_SYSTEM_PATHS));
+  const need = checkDiskSize(checked.disk, answers.layout, go.closureBytes);
+  ctx.log('validate', `${checked.disk.device} has ${formatBytes(checked.disk.sizeBytes)}; the install needs ${formatBytes(need.totalBytes)} (${need.explanation})`);
+  install.session = disko ? await DiskSession.forDisko({ rootMountPoint: disko.facts.rootMountPoint, diskName: checked.disk.name }) : await DiskSession.create();
   ctx.root = install.session.mountPoint;
+  // The folder just made (or found empty) is where the kernel will list the mounts.
+  if (disko && (await realpath(ctx.root)) !== ctx.root) throw new InstallError('target-unsafe', `disko's rootMountPoint ${ctx.root} is reached through a symbolic link`, 'Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.');
   ctx.progress(1);
 });
 
-const mountStage = defineStage('mount', mountLayout);
+const mountStage = defineStage('mount', (install) => (install.plan!.disko ? mountDisko(install) : mountLayout(install)));
 
 // The configuration the seed checked and built (this machine's hardware configuration in it) to /etc/nixos,
 // so that nixos-rebuild on the installed machine starts from it. Unpacked in private first, never onto the target.
@@ -134,14 +167,10 @@ const configStage = defineStage('stage', async (install) => {
 const copyStage = defineStage('copy', async (install) => {
   const { ctx } = install;
   const fleet = fleetOf(install);
-  const { store, closureBytes, closure, flakeInputs } = fleet.go;
+  const { closureBytes, closure, flakeInputs } = fleet.go;
   const roots = copyRoots(fleet.go);
   install.targetTouched = true;
-  const keys = await mkdtemp(join(tmpdir(), 'noi-fleet-'));
-  try {
-    await writeFile(join(keys, 'key'), fleet.secrets!.privateKey, { mode: 0o600 });
-    await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
-    const seed = { host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') };
+  await withSeedStore(install, async (seed) => {
     fleet.copyStartedMs = Date.now();
     let reported = 0;
     // Bytes as the live store's copy counts them (Nix's own counts, or sampled on the disk with Nix 2.8).
@@ -154,11 +183,9 @@ const copyStage = defineStage('copy', async (install) => {
     });
     fleet.copyEndedMs = Date.now();
     ctx.log('copy', `copied ${closure.length} paths (${formatBytes(closureBytes)}) from the seed in ${((fleet.copyEndedMs - fleet.copyStartedMs) / 1000).toFixed(1)} s`);
-    await checkCopiedClosure(install, roots);
-    if (flakeInputs.length > 0) await keepFlakeInputs(ctx, flakeInputs);
-  } finally {
-    await rm(keys, { recursive: true, force: true });
-  }
+  });
+  await checkCopiedClosure(install, roots);
+  if (flakeInputs.length > 0) await keepFlakeInputs(ctx, flakeInputs);
 });
 
 // What the target copies: the system and a flake's inputs.

@@ -9,7 +9,7 @@ import { formatPartitions } from '../disk/format.js';
 import { planPartitions } from '../disk/layout.js';
 import { mountTarget } from '../disk/mount.js';
 import { partitionDisk, tryCommand } from '../disk/partition.js';
-import { plannedFileSystemsNix } from '../disk/planned-file-systems.js';
+import { DISKO_FILE_SYSTEMS, plannedFileSystemsNix } from '../disk/planned-file-systems.js';
 import { releaseDisk } from '../disk/release-disk.js';
 import { setPassword } from '../install/set-password.js';
 import { prepareConfig, probeMountedFileSystems } from '../prepare/prepare-config.js';
@@ -20,8 +20,6 @@ import { PARTIAL_TARGET_AGAIN, buildStage, copyStage, hardwareStage, installStag
 import { defineStage, type InstallRun, type Pipeline } from './stage.js';
 import { checkDiskFits, layoutFirmware, readPlan, unattendedChoices } from './unattended.js';
 
-// The hardware configuration's note where a layout's planned file systems would go.
-const DISKO_FILE_SYSTEMS = "  # File systems: the configuration's disko layout declares them (disko.devices).\n";
 
 // The answer file's password for its user, on the installed system (a fleet target's too).
 export async function setAnswersPassword({ ctx, plan }: InstallRun): Promise<void> {
@@ -87,17 +85,23 @@ export async function mountLayout(install: InstallRun): Promise<void> {
   await checkTargetRoot(ctx.root);
 }
 
+// disko's own mount script, its mounts read back (never assumed), and the mounted target's checks (a fleet target's too).
+export async function mountDisko(install: InstallRun): Promise<void> {
+  const { ctx } = install;
+  const { plan, checked, session } = disk(install);
+  await runDiskoScript(ctx, plan.disko!.facts.mountScript, 'mount', checked.disk);
+  await checkDiskoMounted(ctx, session, checked.disk);
+  ctx.progress(1);
+  install.formatted = { root: session.mountPoint, esp: null, swap: null, partitions: [] };
+  await checkTargetRoot(ctx.root);
+}
+
 // Mounted, the target gets a mounted target's checks, and the hardware probe sees its file systems
 // (with disko, its module declares them; the probe gives the rest).
 const mountStage = defineStage('mount', async (install) => {
   const { ctx } = install;
-  const { plan, checked, session } = disk(install);
-  if (plan.disko) {
-    await runDiskoScript(ctx, plan.disko.facts.mountScript, 'mount', checked.disk);
-    await checkDiskoMounted(ctx, session, checked.disk);
-    ctx.progress(1);
-    install.formatted = { root: session.mountPoint, esp: null, swap: null, partitions: [] };
-    await checkTargetRoot(ctx.root);
+  if (disk(install).plan.disko) {
+    await mountDisko(install);
     await probeMountedFileSystems(ctx, install.prepared!, [], true);
   } else {
     await mountLayout(install);

@@ -117,6 +117,12 @@ export async function checkDiskFits(ctx: JobContext, plan: UnattendedPlan, sourc
 async function buildDisko(ctx: JobContext, facts: DiskoFacts, plan: UnattendedPlan, source: string): Promise<DiskoPlan> {
   const matched = await matchDiskoDisk(facts, plan.disk, plan.answers, source, 'built');
   ctx.log('validate', `the configuration lays out its disks with disko (disko.devices.disk.${matched.diskName} is ${matched.device}); building its format and mount scripts in the live store`);
+  await buildDiskoScripts(ctx, facts, source);
+  return matched;
+}
+
+// FACTS' format and mount scripts built in this machine's store (a fleet's seed builds a target's).
+export async function buildDiskoScripts(ctx: JobContext, facts: DiskoFacts, source: string): Promise<void> {
   await realisePaths(ctx, facts.drvPaths ?? [], (outcome) =>
     new InstallError(
       'disko-unbuildable',
@@ -124,11 +130,10 @@ async function buildDisko(ctx: JobContext, facts: DiskoFacts, plan: UnattendedPl
       `The configuration describes its disks with disko, and its format and mount scripts (system.build.formatScript, mountScript) are not in this ISO's store; building them offline failed:\n${lastMessages(outcome)}\nBuild the ISO from this configuration (its disko scripts are then on the ISO), or install the ISO's own configuration. Nothing was written to any disk.`,
     ),
   );
-  return matched;
 }
 
 // The scripts are in the store (built with the ISO, or just now), as files that run.
-async function checkScripts(disko: DiskoPlan): Promise<void> {
+export async function checkScripts(disko: DiskoPlan): Promise<void> {
   for (const script of [disko.facts.formatScript, disko.facts.mountScript]) {
     const info = await stat(script).catch(() => null);
     if (!info?.isFile() || (info.mode & 0o111) === 0) {

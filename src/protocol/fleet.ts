@@ -3,7 +3,7 @@
 // (GET /targets, `fleet status --json`), and what targets send the seed.
 // Self-contained but for the shared defaults and IPv4 forms (messages.ts imports it), so it repeats the two fields every request has.
 import { INSTALLER_DEFAULTS } from './installer-defaults.js';
-import type { FlakeInput } from './config-facts.js';
+import type { DiskoFacts, FlakeInput } from './config-facts.js';
 import { isIpv4 } from './ipv4.js';
 import type { Sealed } from './sealed.js';
 
@@ -140,6 +140,9 @@ export interface FleetGo {
   // A flake configuration's locked inputs (in the closure above): copied with the system and kept from garbage
   // collection on the target, so its /etc/nixos flake rebuilds offline. Empty for a classic configuration.
   flakeInputs: FlakeInput[];
+  // A configuration that lays out its disks with disko: its format and mount scripts (built in the seed's store; the
+  // target copies them into its own and runs them on the disk they name), disks and mount point. Null with a layout.
+  disko: DiskoFacts | null;
 }
 
 // The keys of each target in the status JSON, in this order (issue 28 gives them).

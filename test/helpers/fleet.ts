@@ -108,7 +108,8 @@ export interface FleetTargetRun {
 
 // A target's own `install --fleet URL` as a netbooted one runs it: its daemon in the target's namespace with an empty
 // store, its own loop disk of SIZE bytes named by its answer file in ANSWERS (firmware as this machine booted).
-// BEFORE runs on the disk before the install (a file system a wipe must erase); EXTRA goes into the answer file.
+// BEFORE runs on the disk before the install (a file system a wipe must erase); EXTRA goes into the answer file;
+// DISK is one attached already (a disko configuration names it).
 export async function installFleetTarget(
   dir: string,
   target: string,
@@ -116,10 +117,10 @@ export async function installFleetTarget(
   url: string,
   secret: string,
   size: number,
-  setup: { before?: (disk: LoopDisk) => void; extra?: Record<string, unknown> } = {},
+  setup: { before?: (disk: LoopDisk) => void; extra?: Record<string, unknown>; disk?: LoopDisk } = {},
 ): Promise<FleetTargetRun> {
-  await mkdir(dir);
-  const disk = await attachDisk(dir, 'disk', size);
+  await mkdir(dir, { recursive: true });
+  const disk = setup.disk ?? (await attachDisk(dir, 'disk', size));
   setup.before?.(disk);
   const mac = /link\/ether ([0-9a-f:]{17})/.exec(ip('-n', target, 'link', 'show', 't0'))![1]!;
   const layout = existsSync('/sys/firmware/efi') ? 'efi-ext4' : 'bios-ext4';
