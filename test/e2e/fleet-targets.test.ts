@@ -28,6 +28,7 @@ const WRONG_FIRMWARE = '52:54:00:00:01:02';
 const UNDECLARED_USER = '52:54:00:00:01:03';
 const BROKEN_PROBE = '52:54:00:00:01:04';
 const ENCRYPTED = '52:54:00:00:01:05';
+const NO_LAYOUT = '52:54:00:00:01:06';
 // Long enough for an evaluation and build of the stand-in system on a loaded machine.
 const CHECK_DEADLINE_MS = 240_000;
 
@@ -357,5 +358,15 @@ describe('an encrypted target ("layout.encrypt"): what the go holds sealed', () 
       expect(blkid(node)).toMatchObject({ TYPE: 'crypto_LUKS', VERSION: '2' });
       execFileSync('cryptsetup', ['open', '--test-passphrase', '--key-file', '-', node], { input: 'correct horse' });
     }
+  });
+});
+
+describe('an answer file without a layout', () => {
+  it('is refused by the seed for a configuration without disko, naming the field, once it is evaluated', async () => {
+    await writeFile(join(dir, 'answers', `${NO_LAYOUT}.json`), JSON.stringify({ disk: '/dev/vda', user: 'alice' }));
+    expect(request('/targets', { mac: NO_LAYOUT, hardware: HARDWARE, sealKey: SEAL.publicKey }).status).toBe(200);
+    const failed = await waitForState(NO_LAYOUT, ['failed', 'installing']);
+    expect(failed).toMatchObject({ state: 'failed', error: { field: 'layout', title: expect.stringContaining('"layout" is missing') } });
+    expect(failed.error.description).toContain('does not describe its disks with disko');
   });
 });
