@@ -20,11 +20,26 @@ for (const file of files) {
   skipped += report.numPendingTests + report.numTodoTests;
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-// With --skipped (test.sh's line per bed): each skipped test follows, with why
-// in its name (e.g. "(skipped: this kernel cannot mount vfat)"). Never on the
-// closing line of all beds, which must stay last.
+// With --skipped (test.sh's line per bed): each failed test follows with the
+// first lines of its error (CI shows only the end of the output, so a failure
+// must be named here), then each skipped test, with why in its name (e.g.
+// "(skipped: this kernel cannot mount vfat)"). Never on the closing line of
+// all beds, which must stay last.
 if (skippedToo && files.length === 1 && existsSync(files[0])) {
   const report = JSON.parse(readFileSync(files[0], 'utf8'));
+  for (const file of report.testResults ?? []) {
+    const name = file.name.replace(`${process.cwd()}/`, '');
+    for (const test of file.assertionResults ?? []) {
+      if (test.status !== 'failed') continue;
+      console.log(`  failed: ${name}: ${test.fullName ?? test.title}`);
+      const message = (test.failureMessages ?? []).join('\n').split('\n').slice(0, 8);
+      for (const line of message) console.log(`    ${line.slice(0, 300)}`);
+    }
+    // A file that failed outside its tests (an import, a hook) has no failed test to name.
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed')) {
+      console.log(`  failed: ${name}: ${(file.message ?? '').split('\n').slice(0, 8).join('\n    ')}`);
+    }
+  }
   for (const file of report.testResults ?? []) {
     for (const test of file.assertionResults ?? []) {
       if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') console.log(`  skipped: ${test.fullName ?? test.title}`);
