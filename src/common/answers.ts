@@ -38,12 +38,10 @@ export interface Answers {
 
 // A problem with one field of the answer file.
 export class AnswerError extends InstallError {
-  constructor(
-    readonly field: string,
-    title: string,
-    description: string,
-  ) {
-    super('answers-invalid', title, description);
+  declare readonly field: string;
+
+  constructor(field: string, title: string, description: string) {
+    super('answers-invalid', title, description, field);
     this.name = 'AnswerError';
   }
 }

@@ -8,6 +8,8 @@ export class InstallError extends Error implements ErrorInfo {
     readonly code: string,
     readonly title: string,
     readonly description: string,
+    // The answer file's field at fault, where there is one (an AnswerError; a seed's refusal of a fleet target).
+    readonly field?: string,
   ) {
     super(`${title}: ${description}`);
     this.name = 'InstallError';

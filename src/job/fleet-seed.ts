@@ -60,10 +60,16 @@ export interface FleetRun {
   diskIds: DiskIds | null;
 }
 
-// SEALED (a download whose seal header was HEADER: ciphertext, then the tag) opened with KEY into FILE (new, root's
-// only); an InstallError when it was not sealed to KEY or was changed on the way (FILE may then hold a part: discard it).
-export async function openSealedFile(sealed: string, file: string, header: string | null, key: KeyObject, what: string): Promise<void> {
-  const notOpened = () => new InstallError('fleet-refused', `${what} from the seed could not be opened`, "It was not sealed to the key this machine registered with, or was changed on the way: something on the fleet's network may be answering in place of the seed. Check that only the seed serves this network, then network-boot this machine again.");
+// WHAT (sealed to this machine's key by the seed at URL) did not open: it was sealed to another key or changed on the way.
+export function sealRefused(what: string, url: string): InstallError {
+  return new InstallError('fleet-refused', `${what} from the seed could not be opened`, `It was not sealed to the key this machine registered with, or was changed on the way: something on the fleet's network may be answering in place of the seed at ${url}. Check that only the seed serves this network, then network-boot this machine again.`);
+}
+
+// SEALED (a download from the seed at URL whose seal header was HEADER: ciphertext, then the tag) opened with KEY into
+// FILE (new, root's only); sealRefused when it was not sealed to KEY or was changed on the way (FILE may then hold a
+// part: discard it).
+export async function openSealedFile(sealed: string, file: string, header: string | null, key: KeyObject, what: string, url: string): Promise<void> {
+  const notOpened = () => sealRefused(what, url);
   const parsed = parseSealedHeader(header);
   const { size } = await stat(sealed);
   if (!parsed || size <= TAG_BYTES) throw notOpened();
@@ -125,7 +131,7 @@ export class SeedClient {
       const reply = await this.call(`/targets/${this.mac}`);
       if (reply.status !== 200) throw this.refused(`to say how far ${this.mac} is`, reply);
       const target = reply.json.target as FleetTarget;
-      if (target.state === 'failed' && target.error) throw new InstallError(target.error.code, `The seed refused this machine: ${target.error.title}`, target.error.description);
+      if (target.state === 'failed' && target.error) throw new InstallError(target.error.code, `The seed refused this machine: ${target.error.title}`, target.error.description, target.error.field);
       if (reply.json.go) return reply.json.go as FleetGo;
       waiting(target);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

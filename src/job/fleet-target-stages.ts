@@ -5,7 +5,7 @@
 // configuration the seed checked in /etc/nixos, copies the system from the
 // seed's store over Nix's ssh-ng, installs, writes its receipt, and tells the
 // seed each phase and its end.
-import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import type { FleetGo } from '../protocol/fleet.js';
 import { sealKeyPair, unseal, type GoSecrets } from '../protocol/sealed.js';
 import { unpackConfig } from '../stage/config-archive.js';
 import { markStagedConfig, stageConfig } from '../stage/stage-config.js';
-import { SeedClient, macTowards, openSealedFile, readDmi, type FleetRun } from './fleet-seed.js';
+import { SeedClient, macTowards, openSealedFile, readDmi, sealRefused, type FleetRun } from './fleet-seed.js';
 import { installStage, reportStage } from './shared-stages.js';
 import { defineStage, overallFraction, type InstallRun, type Pipeline, type Stage } from './stage.js';
 import { formatStage, mountDisko, mountLayout, partitionStage, setAnswersPassword } from './unattended-stages.js';
@@ -71,7 +71,8 @@ function openGo(go: FleetGo, key: KeyObject, url: string): GoSecrets {
   try {
     return unseal(go.sealed, key);
   } catch {
-    throw new InstallError('fleet-refused', "The seed's go could not be opened", `Its sealed part (the store's key, the password hash, a disk passphrase) was not sealed to the key this machine registered with, or was changed on the way: something on the fleet's network may be answering in place of the seed at ${url}. Check that only the seed serves this network, then network-boot this machine again.`);
+    // The sealed part: the store's key, the password hash, a disk passphrase.
+    throw sealRefused('The go', url);
   }
 }
 
@@ -135,8 +136,6 @@ const diskCheckStage = defineStage('validate', async (install) => {
   ctx.log('validate', `${checked.disk.device} has ${formatBytes(checked.disk.sizeBytes)}; the install needs ${formatBytes(need.totalBytes)} (${need.explanation})`);
   install.session = disko ? await DiskSession.forDisko({ rootMountPoint: disko.facts.rootMountPoint, diskName: checked.disk.name }) : await DiskSession.create();
   ctx.root = install.session.mountPoint;
-  // The folder just made (or found empty) is where the kernel will list the mounts.
-  if (disko && (await realpath(ctx.root)) !== ctx.root) throw new InstallError('target-unsafe', `disko's rootMountPoint ${ctx.root} is reached through a symbolic link`, 'Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.');
   ctx.progress(1);
 });
 
@@ -152,7 +151,7 @@ const configStage = defineStage('stage', async (install) => {
   try {
     const archive = join(folder, 'config.tar');
     const header = await fleet.client.download(`/targets/${fleet.client.mac}/config.tar`, `${archive}.sealed`, 'the configuration', ctx.signal);
-    await openSealedFile(`${archive}.sealed`, archive, header, fleet.key, 'The configuration');
+    await openSealedFile(`${archive}.sealed`, archive, header, fleet.key, 'The configuration', fleet.client.url);
     await mkdir(join(folder, 'nixos'), { mode: 0o700 });
     await unpackConfig(ctx, archive, join(folder, 'nixos'));
     await stageConfig(ctx, join(folder, 'nixos'), `the configuration the seed ${fleet.client.host} checked for ${fleet.client.mac}`, 'roots-alone');

@@ -2,7 +2,6 @@
 // checks their disk first, then, once every check has passed, partitions,
 // formats and mounts the disk itself (with the answer file's layout, or the
 // configuration's own disko scripts), and releases it at the end.
-import { realpath } from 'node:fs/promises';
 import { DiskSession } from '../disk/disk-session.js';
 import { checkDiskoMounted, eraseForDisko, runDiskoScript } from '../disk/disko.js';
 import { formatPartitions } from '../disk/format.js';
@@ -142,8 +141,6 @@ export const UNATTENDED: Pipeline = {
         if (plan.disko) {
           const session = (install.session = await DiskSession.forDisko({ rootMountPoint: plan.disko.facts.rootMountPoint, diskName: checked.disk.name }));
           ctx.root = session.mountPoint;
-          // The folder just made (or found empty) is where the kernel will list the mounts.
-          if ((await realpath(session.mountPoint)) !== session.mountPoint) throw new InstallError('target-unsafe', `disko's rootMountPoint ${session.mountPoint} is reached through a symbolic link`, `Set disko.rootMountPoint to a real folder such as /mnt. Nothing was written to any disk.`);
         }
       },
     ),

@@ -8,12 +8,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT_TYPES } from '../../src/disk/layout.js';
-import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
-import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
+import { logLinesOf, resultOf } from '../helpers/cli.js';
+import { type RunningDaemon } from '../helpers/daemon.js';
 import { writeDiskoConfig } from '../helpers/disko.js';
 import { scratch } from '../helpers/env.js';
-import { fleetBed, fleetRequest, installFleetTarget } from '../helpers/fleet.js';
-import { activeUses, attachDisk, blkid, endDiskTest, isBlank, partitionTable, withReadOnly, type LoopDisk } from '../helpers/loop-disk.js';
+import { endServedFleet, fleetRequest, installFleetTarget, serveFleet, type ServedFleet } from '../helpers/fleet.js';
+import { activeUses, attachDisk, blkid, isBlank, partitionTable, withReadOnly, type LoopDisk } from '../helpers/loop-disk.js';
 import { Namespaces } from '../helpers/netns.js';
 
 const NET = '10.81.0';
@@ -22,9 +22,8 @@ const URL = `http://${NET}.1:${PORT}`;
 const GiB = 1024 ** 3;
 
 let dir: string;
-let daemon: RunningDaemon | null = null;
+let fleet: ServedFleet | null = null;
 let targetDaemon: RunningDaemon | null = null;
-let serve: CliHandle | null = null;
 const ns = new Namespaces();
 let target: string;
 let answers: string;
@@ -32,13 +31,7 @@ let secret: string;
 let disk: LoopDisk;
 let root: string;
 
-afterAll(async () => {
-  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
-  serve?.signal('SIGINT');
-  await serve?.done;
-  await cleanUp(dir, daemon);
-  ns.remove();
-});
+afterAll(() => endServedFleet(dir, ns, fleet, targetDaemon));
 
 beforeAll(async () => {
   dir = await scratch('fleet-disko');
@@ -47,12 +40,8 @@ beforeAll(async () => {
   disk = await attachDisk(join(dir, 'fleet-target'), 'disk', 3 * GiB);
   root = join(dir, 'mnt');
   const source = await writeDiskoConfig(join(dir, 'nix-cfg'), disk.device, root);
-  let serveArgs: string[];
-  ({ target, answers, daemon, serveArgs } = await fleetBed(dir, ns, NET, PORT, { source }));
-  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', ...serveArgs]);
-  const reply = await serve.waitFor((e) => e.type === 'reply');
-  expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
-  secret = reply.data.fleet.secret;
+  fleet = await serveFleet(dir, ns, NET, PORT, { source });
+  ({ target, answers, secret } = fleet);
 });
 
 describe('a fleet target of a configuration with a disko layout', () => {
@@ -60,6 +49,8 @@ describe('a fleet target of a configuration with a disko layout', () => {
     const installed = await installFleetTarget(join(dir, 'target-refused'), target, answers, URL, secret, 0, { disk, extra: { layout: 'bios-ext4' } });
     targetDaemon = installed.daemon;
     expect(resultOf(installed.run)?.error?.title).toContain('"layout" is not used: the layout comes from disko');
+    // The target's own result names the field too, as an unattended install's does.
+    expect(resultOf(installed.run)?.error).toMatchObject({ code: 'answers-invalid', field: 'layout' });
     const shown = fleetRequest(target, `${URL}/targets`, secret).json.targets.find((t: { mac: string }) => t.mac === installed.mac);
     expect(shown).toMatchObject({ state: 'failed', error: { field: 'layout' } });
     expect(isBlank(disk)).toBe(true);

@@ -7,12 +7,12 @@ import { existsSync } from 'node:fs';
 import { readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
-import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
+import { logLinesOf, resultOf } from '../helpers/cli.js';
+import { type RunningDaemon } from '../helpers/daemon.js';
 import { scratch } from '../helpers/env.js';
-import { closureHashOf, fleetBed, fleetRequest, installFleetTarget } from '../helpers/fleet.js';
+import { closureHashOf, endServedFleet, fleetRequest, installFleetTarget, serveFleet, type ServedFleet } from '../helpers/fleet.js';
 import { flakeNixEnv, lockFlake, nixOut, standInNixpkgsTarball, writeFlakeConfig } from '../helpers/flake.js';
-import { endDiskTest, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
+import { partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { Namespaces } from '../helpers/netns.js';
 
 const NET = '10.80.0';
@@ -21,18 +21,11 @@ const URL = `http://${NET}.1:${PORT}`;
 const GiB = 1024 ** 3;
 
 let dir: string;
-let daemon: RunningDaemon | null = null;
+let fleet: ServedFleet | null = null;
 let targetDaemon: RunningDaemon | null = null;
-let serve: CliHandle | null = null;
 const ns = new Namespaces();
 
-afterAll(async () => {
-  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
-  serve?.signal('SIGINT');
-  await serve?.done;
-  await cleanUp(dir, daemon);
-  ns.remove();
-});
+afterAll(() => endServedFleet(dir, ns, fleet, targetDaemon));
 
 let target: string;
 let answers: string;
@@ -49,12 +42,8 @@ beforeAll(async () => {
   inputPath = JSON.parse(nixOut(['flake', 'archive', '--json', `path:${source}`], nixEnv)).inputs.nixpkgs.path;
   // Only the store holds the input now, as on the ISO.
   await rm(tarball);
-  let serveArgs: string[];
-  ({ target, answers, daemon, serveArgs } = await fleetBed(dir, ns, NET, PORT, { source, daemonEnv: { XDG_CACHE_HOME: join(dir, 'daemon-cache') } }));
-  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', ...serveArgs]);
-  const reply = await serve.waitFor((e) => e.type === 'reply');
-  expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
-  secret = reply.data.fleet.secret;
+  fleet = await serveFleet(dir, ns, NET, PORT, { source, daemonEnv: { XDG_CACHE_HOME: join(dir, 'daemon-cache') } });
+  ({ target, answers, secret } = fleet);
 });
 
 describe('a fleet target of a flake configuration', () => {

@@ -9,12 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logLinesOf, resultOf, startCli, type CliHandle } from '../helpers/cli.js';
+import { logLinesOf, resultOf } from '../helpers/cli.js';
 import { activeUses, blkid, endDiskTest, isBlank, NO_DM, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { PASSWORD_HASH } from '../helpers/config.js';
-import { cleanUp, type RunningDaemon } from '../helpers/daemon.js';
+import { type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
-import { closureHashOf, copyFromSeedScript, curl, fleetBed, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL } from '../helpers/fleet.js';
+import { closureHashOf, copyFromSeedScript, curl, endServedFleet, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL, serveFleet, type ServedFleet } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
 import { sealKeyPair, unseal } from '../../src/protocol/sealed.js';
 import { openSealedFile } from '../../src/job/fleet-seed.js';
@@ -34,7 +34,7 @@ const CHECK_DEADLINE_MS = 240_000;
 
 let dir: string;
 let daemon: RunningDaemon | null = null;
-let serve: CliHandle | null = null;
+let fleet: ServedFleet | null = null;
 let targetDaemon: RunningDaemon | null = null;
 const GiB = 1024 ** 3;
 let secret = '';
@@ -66,24 +66,12 @@ function fleetStatus(netns: string, args: string[], fleetDir = join(dir, 'fleet'
 
 beforeAll(async () => {
   dir = await scratch('fleet-targets');
-  let answers: string;
-  let serveArgs: string[];
-  ({ seed, target, answers, daemon, serveArgs } = await fleetBed(dir, ns, NET, PORT));
-  await writeFile(join(answers, `${WRONG_FIRMWARE}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'bios-ext4' }));
-  await writeFile(join(answers, `${UNDECLARED_USER}.json`), JSON.stringify({ disk: '/dev/vda', layout: 'efi-ext4', user: 'bob' }));
-  serve = startCli(['fleet', 'serve', '--socket', daemon.socket, '--json', ...serveArgs]);
-  const reply = await serve.waitFor((e) => e.type === 'reply');
-  expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
-  secret = reply.data.fleet.secret;
+  const answers = { [WRONG_FIRMWARE]: { disk: '/dev/vda', layout: 'bios-ext4' }, [UNDECLARED_USER]: { disk: '/dev/vda', layout: 'efi-ext4', user: 'bob' } };
+  fleet = await serveFleet(dir, ns, NET, PORT, { answers });
+  ({ seed, target, daemon, secret } = fleet);
 });
 
-afterAll(async () => {
-  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
-  serve?.signal('SIGINT');
-  await serve?.done;
-  await cleanUp(dir, daemon);
-  ns.remove();
-});
+afterAll(() => endServedFleet(dir, ns, fleet, targetDaemon));
 
 describe("the seed checks and builds each target's system before its disk is touched", () => {
   it('gives the go with the system built in its own store, from the answer file and the probe', async () => {
@@ -320,7 +308,7 @@ describe('an encrypted target ("layout.encrypt"): what the go holds sealed', () 
     expect(() => execFileSync('tar', ['--list', '--file', `${archive}.sealed`], { stdio: 'ignore' })).toThrow();
     expect((await readFile(`${archive}.sealed`)).includes('configuration.nix')).toBe(false);
     const header = /^x-noi-sealed: (\S+)\r?$/im.exec(await readFile(headers, 'utf8'))?.[1] ?? null;
-    await openSealedFile(`${archive}.sealed`, archive, header, SEAL.privateKey, 'The configuration');
+    await openSealedFile(`${archive}.sealed`, archive, header, SEAL.privateKey, 'The configuration', URL);
     const members = execFileSync('tar', ['--list', '--file', archive], { encoding: 'utf8' }).split('\n');
     expect(members).toContain('./configuration.nix');
     expect(members).not.toContain('./luks-passphrase.txt');

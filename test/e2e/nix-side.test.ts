@@ -221,7 +221,7 @@ describe('the package layout', () => {
     expect(existsSync(join(calamares, 'modules/nixos-offline/module.desc'))).toBe(true);
     expect(existsSync(join(calamares, 'modules/nixos-offline/nixos-offline.conf'))).toBe(true);
     // Each substitution names its file and the text it replaces; each text must be in ours.
-    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./-]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!]);
+    const substitutions = [...overrideNix.matchAll(/substituteInPlace \$conf\/([\w./-]+) \\\n\s+--replace-fail '([^']+)'/g)].map((m) => [m[1]!, m[2]!] as const);
     expect(substitutions.map(([file]) => file)).toEqual(['settings.conf', 'modules/notesqml-choices.conf', 'modules/packagechooser.conf', 'modules/locale.conf']);
     for (const [file, text] of substitutions) expect(readFileSync(join(calamares, 'config', file), 'utf8'), file).toContain(text);
   });

@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, type CliRun } from './cli.js';
+import { expect } from 'vitest';
+import { runCli, startCli, type CliHandle, type CliRun } from './cli.js';
 import { writeConfig } from './config.js';
-import { attachDisk, type LoopDisk } from './loop-disk.js';
-import { startDaemon, type RunningDaemon } from './daemon.js';
+import { attachDisk, endDiskTest, type LoopDisk } from './loop-disk.js';
+import { cleanUp, startDaemon, type RunningDaemon } from './daemon.js';
 import { inNetns, ip, type Namespaces } from './netns.js';
 import { sealKeyPair, unseal, type GoSecrets, type Sealed } from '../../src/protocol/sealed.js';
 
@@ -50,13 +51,21 @@ export interface FleetBed {
 
 // A seed and a target in network namespaces of NS, linked (s0, t0) on NET.0/24 (the seed .1, the target .50),
 // the seed's daemon running in its namespace with a configuration of user alice, stand-in boot files.
-// SETUP may give another configuration folder (a flake) and what the seed's daemon adds to its environment.
-export async function fleetBed(dir: string, ns: Namespaces, net: string, port: string, setup: { source?: string; daemonEnv?: Record<string, string> } = {}): Promise<FleetBed> {
+// SETUP may give another configuration folder (a flake), what the seed's daemon adds to its environment, and answer
+// files beside default.json (by MAC).
+export interface FleetSetup {
+  source?: string;
+  daemonEnv?: Record<string, string>;
+  answers?: Record<string, unknown>;
+}
+
+export async function fleetBed(dir: string, ns: Namespaces, net: string, port: string, setup: FleetSetup = {}): Promise<FleetBed> {
   const { ipxe, netboot } = await standInBootFiles(dir);
   const source = setup.source ?? (await writeConfig(join(dir, 'nix-cfg'), { users: ['alice'] }));
   const answers = join(dir, 'answers');
   await mkdir(answers);
   await writeFile(join(answers, 'default.json'), JSON.stringify({ disk: '/dev/disk/by-id/virtio-fleet', layout: 'efi-ext4', user: 'alice', hostname: 'fleet-01' }));
+  for (const [mac, file] of Object.entries(setup.answers ?? {})) await writeFile(join(answers, `${mac}.json`), JSON.stringify(file));
   const seed = ns.add('seed');
   const target = ns.add('target');
   ns.link(seed, 's0', target, 't0');
@@ -65,6 +74,37 @@ export async function fleetBed(dir: string, ns: Namespaces, net: string, port: s
   const daemon = await startDaemon({ dir, configDirs: [source], netns: seed, ...(setup.daemonEnv && { env: setup.daemonEnv }) });
   const serveArgs = ['--interface', 's0', '--address', `${net}.1/24`, '--answers', answers, '--port', port, '--ipxe', ipxe, '--netboot', netboot];
   return { seed, target, answers, daemon, serveArgs };
+}
+
+// A fleet bed with `fleet serve --json` running on it, and the fleet's secret from its reply.
+export interface ServedFleet extends FleetBed {
+  serve: CliHandle;
+  secret: string;
+}
+
+export async function serveFleet(dir: string, ns: Namespaces, net: string, port: string, setup: FleetSetup = {}): Promise<ServedFleet> {
+  const bed = await fleetBed(dir, ns, net, port, setup);
+  const serve = startCli(['fleet', 'serve', '--socket', bed.daemon.socket, '--json', ...bed.serveArgs]);
+  try {
+    const reply = await serve.waitFor((e) => e.type === 'reply');
+    expect(reply.data, JSON.stringify(reply.data)).toMatchObject({ ok: true });
+    return { ...bed, serve, secret: reply.data.fleet.secret };
+  } catch (error) {
+    serve.signal('SIGINT');
+    await serve.done;
+    await bed.daemon.stop();
+    throw error;
+  }
+}
+
+// Ends what a served fleet's tests started: the target's daemon and disks (under DIR/fleet-target), `fleet serve`,
+// the seed's daemon and the namespaces.
+export async function endServedFleet(dir: string, ns: Namespaces, fleet: ServedFleet | null, targetDaemon: RunningDaemon | null): Promise<void> {
+  await endDiskTest(join(dir, 'fleet-target'), targetDaemon).catch(() => undefined);
+  fleet?.serve.signal('SIGINT');
+  await fleet?.serve.done;
+  await cleanUp(dir, fleet?.daemon ?? null);
+  ns.remove();
 }
 
 export function curl(netns: string, args: string[]): { status: number; body: string; code: number } {

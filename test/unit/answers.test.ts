@@ -127,7 +127,7 @@ describe('readAnswers', () => {
     await writeFile(join(dir, 'key.txt'), 'correct horse\r\n');
     const answers = await readAnswers(dir);
     expect(answers.file).toBe(join(dir, 'install.json'));
-    expect(answers.layout.encrypt).toEqual({ passphraseFile: join(dir, 'key.txt'), passphraseBytes: 13 });
+    expect(answers.layout?.encrypt).toEqual({ passphraseFile: join(dir, 'key.txt'), passphraseBytes: 13 });
     await writeFile(join(dir, 'key.txt'), 'x'.repeat(513));
     await expect(readAnswers(dir)).rejects.toMatchObject({ field: 'layout.encrypt.passphraseFile', title: expect.stringMatching(/too long/) });
     await writeFile(join(dir, 'install.json'), '{"disk": "/dev/sda",\n "passwordHash": $6$secret }');

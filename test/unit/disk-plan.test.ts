@@ -91,13 +91,13 @@ describe('what the checks see before the disk is partitioned', () => {
 
   it('the layout as Calamares would pass it: the firmware, and GRUB on the disk for bios-ext4', () => {
     const disk = { path: '/dev/sda', name: 'sda', device: '/dev/sda', sizeBytes: 8 * GiB, stablePath: '/dev/disk/by-id/ata-DISK_123' };
-    const answers = { file: '/i.json', disk: '/dev/sda', wipe: true, then: 'stay' as const };
-    const bios = unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk });
+    const answers = { file: '/i.json', disk: '/dev/sda', wipe: true, then: 'stay' as const, choices: {} };
+    const bios = unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk, disko: null });
     expect(bios).toEqual({ firmwareType: 'bios', bootLoaderPath: '/dev/disk/by-id/ata-DISK_123' });
     expect(installerChoicesModule(bios).text).toContain('boot.loader.grub.device = lib.mkOverride 999 "/dev/disk/by-id/ata-DISK_123";');
-    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'efi-ext4', swapBytes: 0, encrypt: null } }, disk })).toEqual({ firmwareType: 'efi' });
+    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'efi-ext4', swapBytes: 0, encrypt: null } }, disk, disko: null })).toEqual({ firmwareType: 'efi' });
     // A by-id name the choices module would refuse: the kernel name instead.
-    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk: { ...disk, stablePath: '/dev/disk/by-id/usb-A+B' } })).toMatchObject({ bootLoaderPath: '/dev/sda' });
+    expect(unattendedChoices({ answers: { ...answers, layout: { type: 'bios-ext4', swapBytes: 0, encrypt: null } }, disk: { ...disk, stablePath: '/dev/disk/by-id/usb-A+B' }, disko: null })).toMatchObject({ bootLoaderPath: '/dev/sda' });
   });
 });
 

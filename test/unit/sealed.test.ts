@@ -53,14 +53,14 @@ describe('a sealed file (the configuration a target gets)', () => {
       const content = randomBytes(300_000);
       const { body, header } = sealFile(content, target.publicKey);
       await writeFile(join(dir, 'sealed'), body);
-      await openSealedFile(join(dir, 'sealed'), join(dir, 'open'), header, target.privateKey, 'The configuration');
+      await openSealedFile(join(dir, 'sealed'), join(dir, 'open'), header, target.privateKey, 'The configuration', 'http://10.0.0.1:8071');
       expect((await readFile(join(dir, 'open'))).equals(content)).toBe(true);
       const refused = async (name: string, bytes: Buffer, withHeader: string | null, key = target.privateKey) => {
         await writeFile(join(dir, name), bytes);
-        await expect(openSealedFile(join(dir, name), join(dir, `${name}.open`), withHeader, key, 'The configuration')).rejects.toMatchObject({ code: 'fleet-refused', title: 'The configuration from the seed could not be opened' });
+        await expect(openSealedFile(join(dir, name), join(dir, `${name}.open`), withHeader, key, 'The configuration', 'http://10.0.0.1:8071')).rejects.toMatchObject({ code: 'fleet-refused', title: 'The configuration from the seed could not be opened' });
       };
       const flipped = Buffer.from(body);
-      flipped[1000] ^= 1;
+      flipped[1000] = flipped[1000]! ^ 1;
       await refused('flipped', flipped, header);
       await refused('cut', body.subarray(0, body.length - 1), header);
       await refused('other-key', body, header, sealKeyPair().privateKey);

@@ -19,7 +19,7 @@ function context(signal = new AbortController().signal): JobContext {
     installId: 'test',
     root,
     signal,
-    settings: { configDirs: [source], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null },
+    settings: { configDirs: [source], nixosExpr: '', nixpkgs: null, channelProfile: '', manifest: null, socketGid: 0 },
     log: (_source, line) => logged.push(line),
     output: (_source, line) => logged.push(line),
     recentLines: () => [],

@@ -54,9 +54,9 @@ describe('TimeLeft', () => {
 
   it('says nothing for a copy of no bytes, or a stalled one', () => {
     let clock = 0;
-    const none = new TimeLeft(0, 0, { now: () => clock });
+    const none = new TimeLeft(0, work(0, 0), { now: () => clock });
     clock = 5_000;
-    expect(none.at(0, 0)).toBeNull();
+    expect(none.at(0, work(0, 0))).toBeNull();
     const stalled = new TimeLeft(100, work(100, 1), { now: () => clock });
     for (clock = 0; clock <= 30_000; clock += 1_000) stalled.at(clock < 3_000 ? clock / 100 : 30, work(clock < 3_000 ? clock / 100 : 30, 0));
     expect(stalled.at(30, work(30, 0))).toBeNull();
