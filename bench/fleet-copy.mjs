@@ -16,7 +16,7 @@ writeFileSync(join(work, 'known_hosts'), knownHostsLine(store, store.hostKey));
 const lines = [];
 const say = (source, line) => lines.push(`[${source}] ${line}`);
 const ctx = { signal: new AbortController().signal, log: say, output: say, recentLines: (_source, count) => lines.slice(-count) };
-const seed = { host: store.host, port: store.port, keyFile: join(work, 'key'), knownHostsFile: join(work, 'known_hosts') };
+const seed = { host: store.host, port: store.port, keyFile: join(work, 'key'), knownHostsFile: join(work, 'known_hosts'), controlPath: join(work, 'ssh-connection') };
 let finished = 0;
 const startedMs = Date.now();
 try {

@@ -101,7 +101,7 @@ async function withSeedStore<T>(install: InstallRun, fn: (seed: SeedStore) => Pr
   try {
     await writeFile(join(keys, 'key'), fleet.secrets!.privateKey, { mode: 0o600 });
     await writeFile(join(keys, 'known_hosts'), knownHostsLine(store, store.hostKey), { mode: 0o600 });
-    return await fn({ host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts') });
+    return await fn({ host: store.host, port: store.port, keyFile: join(keys, 'key'), knownHostsFile: join(keys, 'known_hosts'), controlPath: join(keys, 'ssh-connection') });
   } finally {
     await rm(keys, { recursive: true, force: true });
   }

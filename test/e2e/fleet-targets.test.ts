@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLinesOf, resultOf } from '../helpers/cli.js';
 import { activeUses, blkid, endDiskTest, isBlank, NO_DM, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { PASSWORD_HASH } from '../helpers/config.js';
-import { type RunningDaemon } from '../helpers/daemon.js';
+import { logEntries, type RunningDaemon } from '../helpers/daemon.js';
 import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
 import { closureHashOf, copyFromSeedScript, curl, endServedFleet, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL, serveFleet, type ServedFleet } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
@@ -159,6 +159,9 @@ describe("the target copies its system from the seed's store over Nix's ssh-ng",
 describe('a fleet target installs itself (install --fleet), with an empty store, on its own disk', () => {
   it('registers, waits for the go, partitions, copies from the seed over ssh-ng, installs, and the seed shows its receipt', async () => {
     const own = join(dir, 'fleet-target');
+    // By the time the seed's daemon logged them (the earlier tests' lines may not have been read from its output yet).
+    const startedMs = Date.now();
+    const logins = () => logEntries(daemon!, `Accepted publickey for root from ${NET}.50 `).filter((entry) => (entry.time as number) >= startedMs);
     // An old file system on the disk, which the answer file's wipe erases: a warning the receipt keeps.
     const installed = await installFleetTarget(own, target, join(dir, 'answers'), URL, secret, 3 * GiB, { before: (disk) => void execFileSync('mkfs.ext4', ['-q', '-F', '--', disk.device]), extra: { wipe: true } });
     targetDaemon = installed.daemon;
@@ -169,6 +172,10 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     expect(run.events.find((e) => e.type === 'reply')?.data.source).toBe(URL);
     const phases = run.events.filter((e) => e.type === 'phase').map((e) => e.data.phase);
     expect(phases).toEqual(['hardware', 'validate', 'partition', 'format', 'mount', 'stage', 'copy', 'install', 'report']);
+    // Nix 2.26 opens an ssh-ng connection for each path it copies; they are sessions of the copy's one
+    // connection, so the seed's sshd logs in this target once.
+    expect(logLinesOf(run.events).map((l) => l.line)).toContain(`one SSH connection to the seed ${SEED} carries the copy`);
+    expect(logins().map((entry) => entry.msg)).toHaveLength(1);
 
     const shown = status().find((t) => t.mac === mac);
     expect(shown).toMatchObject({ state: 'succeeded', phase: 'report', fraction: 1, error: null, receipt: join(dir, 'fleet', 'receipts', `${mac}.json`) });

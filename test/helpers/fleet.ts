@@ -132,7 +132,7 @@ writeFileSync(${JSON.stringify(`${work}/key`)}, store.privateKey, { mode: 0o600 
 writeFileSync(${JSON.stringify(`${work}/known_hosts`)}, knownHostsLine(store, store.hostKey));
 const say = (source, line) => console.log(\`[\${source}] \${line}\`);
 const ctx = { signal: new AbortController().signal, log: say, output: say, recentLines: () => [] };
-const seed = { host: store.host, port: store.port, keyFile: ${JSON.stringify(`${work}/key`)}, knownHostsFile: ${JSON.stringify(`${work}/known_hosts`)} };
+const seed = { host: store.host, port: store.port, keyFile: ${JSON.stringify(`${work}/key`)}, knownHostsFile: ${JSON.stringify(`${work}/known_hosts`)}, controlPath: ${JSON.stringify(`${work}/ssh-connection`)} };
 let finished = 0;
 await copyFromSeed(ctx, seed, ${JSON.stringify(root)}, [${JSON.stringify(system)}], { started: () => {}, finished: () => finished++ });
 console.log('copied paths: ' + finished);
