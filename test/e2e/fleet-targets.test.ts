@@ -5,7 +5,7 @@
 // daemon and dnsmasq run in a network namespace of their own; the targets'
 // requests come from another (curl), as a netbooted installer's would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,16 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     // connection, so the seed's sshd logs in this target once.
     expect(logLinesOf(run.events).map((l) => l.line)).toContain(`one SSH connection to the seed ${SEED} carries the copy`);
     expect(logins().map((entry) => entry.msg)).toHaveLength(1);
+    // That connection ended with the copy: no ssh master is left in the target's network namespace.
+    const targetNet = await installed.daemon.netns();
+    const masters = readdirSync('/proc').filter((pid) => {
+      try {
+        return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/ns/net`) === targetNet && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ControlMaster=yes');
+      } catch {
+        return false;
+      }
+    });
+    expect(masters).toEqual([]);
 
     const shown = status().find((t) => t.mac === mac);
     expect(shown).toMatchObject({ state: 'succeeded', phase: 'report', fraction: 1, error: null, receipt: join(dir, 'fleet', 'receipts', `${mac}.json`) });
