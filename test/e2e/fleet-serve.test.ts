@@ -3,13 +3,13 @@
 // namespaces that ask what a PXE ROM and iPXE would: DHCP (busybox udhcpc),
 // TFTP (curl tftp://) and HTTP (curl). No route leads out of any namespace. The
 // netboot kernel, initrd and iPXE binaries cannot be built here: stand-in files.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliHandle } from '../helpers/cli.js';
 import { cleanUp, FLEET_USER, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { README_STOP_DEADLINE_MS, scratch } from '../helpers/env.js';
+import { pidsWith, README_STOP_DEADLINE_MS, scratch } from '../helpers/env.js';
 import { curl, HARDWARE, SEAL } from '../helpers/fleet.js';
 import { inNetns, ip, Namespaces } from '../helpers/netns.js';
 import { processStartTime } from '../../src/process/child-record.js';
@@ -351,17 +351,6 @@ describe('ending', () => {
     serve = null;
   });
 });
-
-// Processes whose command line names TEXT.
-function pidsWith(text: string): number[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(text));
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
 
 function credentials(pid: number): { uids: number[]; capEff: bigint } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -5,7 +5,7 @@
 // daemon and dnsmasq run in a network namespace of their own; the targets'
 // requests come from another (curl), as a netbooted installer's would.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { logLinesOf, resultOf } from '../helpers/cli.js';
 import { activeUses, blkid, endDiskTest, isBlank, NO_DM, partitionTable, withReadOnly } from '../helpers/loop-disk.js';
 import { PASSWORD_HASH } from '../helpers/config.js';
 import { logEntries, type RunningDaemon } from '../helpers/daemon.js';
-import { CLI, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
+import { CLI, pidsWith, README_STOP_DEADLINE_MS, REPO, scratch, testEnv } from '../helpers/env.js';
 import { closureHashOf, copyFromSeedScript, curl, endServedFleet, fleetRequest, goSecrets, HARDWARE, installFleetTarget, SEAL, serveFleet, type ServedFleet } from '../helpers/fleet.js';
 import { emptyStoreCommand, inNetns, Namespaces } from '../helpers/netns.js';
 import { sealKeyPair, unseal } from '../../src/protocol/sealed.js';
@@ -177,14 +177,7 @@ describe('a fleet target installs itself (install --fleet), with an empty store,
     expect(logLinesOf(run.events).map((l) => l.line)).toContain(`one SSH connection to the seed ${SEED} carries the copy`);
     expect(logins().map((entry) => entry.msg)).toHaveLength(1);
     // That connection ended with the copy: no ssh master is left in the target's network namespace.
-    const targetNet = await installed.daemon.netns();
-    const masters = readdirSync('/proc').filter((pid) => {
-      try {
-        return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/ns/net`) === targetNet && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ControlMaster=yes');
-      } catch {
-        return false;
-      }
-    });
+    const masters = pidsWith('ControlMaster=yes', await installed.daemon.netns());
     expect(masters).toEqual([]);
 
     const shown = status().find((t) => t.mac === mac);

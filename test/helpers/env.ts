@@ -2,7 +2,7 @@
 // tools on PATH, the stand-in NixOS expression, and Nix settings for running
 // as root without a daemon (no build users, no sandbox) on Debian's Nix.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,4 +71,16 @@ export function unmountBelow(dir: string): void {
 // `pgrep -f` pattern of the daemon's `nix copy` into ROOT (the store URI it passes, regex-escaped).
 export function nixCopyPattern(root: string): string {
   return `nix copy --no-check-sigs --to local\\?root=${encodeURIComponent(root)}`;
+}
+
+// Processes whose command line names TEXT; with NETNS (a /proc/<pid>/ns/net link's target), only those in it.
+export function pidsWith(text: string, netns?: string): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((pid) => {
+    try {
+      if (netns !== undefined && readlinkSync(`/proc/${pid}/ns/net`) !== netns) return false;
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.includes(text));
+    } catch {
+      return false;
+    }
+  }).map(Number);
 }
