@@ -14,8 +14,9 @@ import { SEALED_HEADER, TAG_BYTES, opener, parseSealedHeader, type GoSecrets } f
 import { InstallCancelled, InstallError, errorMessage } from '../common/install-error.js';
 
 const REQUEST_TIMEOUT_MS = 20_000;
-// A download (the configuration: up to a few GB on a 100 Mbit/s link) may take minutes; a stalled one is ended.
-const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
+// A download (the configuration: up to a few GB, on links down to a few Mbit/s) takes as long as it keeps moving;
+// one that brings nothing for this long (a seed gone, a cable pulled) is ended.
+export const DOWNLOAD_STALL_MS = 60_000;
 // How often the target asks whether the seed has checked and built its system.
 const POLL_MS = 2_000;
 
@@ -108,9 +109,14 @@ export class SeedClient {
       });
       return { status: response.status, json: await response.json().catch(() => null) };
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
-      throw new InstallError('fleet-unreachable', `The seed at ${this.url} does not answer`, `${cause}. Check that fleet serve runs there and that this machine is on its network; then network-boot it again.`);
+      throw this.notAnswering(error);
     }
+  }
+
+  // A request that could not reach the seed (ERROR, fetch's).
+  private notAnswering(error: unknown): InstallError {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
+    return new InstallError('fleet-unreachable', `The seed at ${this.url} does not answer`, `${cause}. Check that fleet serve runs there and that this machine is on its network; then network-boot it again.`);
   }
 
   private refused(what: string, reply: { status: number; json: any }): InstallError {
@@ -138,24 +144,44 @@ export class SeedClient {
     }
   }
 
-  // The seed's file at PATH into FILE (new, root's only), ended by SIGNAL or the timeout; its seal header, if any.
-  async download(path: string, file: string, what: string, signal: AbortSignal): Promise<string | null> {
-    let response: Response;
+  // The seed's file at PATH into FILE (new, root's only), ended by SIGNAL or by STALL_MS without a byte; its seal
+  // header, if any.
+  async download(path: string, file: string, what: string, signal: AbortSignal, stallMs = DOWNLOAD_STALL_MS): Promise<string | null> {
+    const stalled = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const moved = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stalled.abort(), stallMs);
+    };
+    const broke = (error: unknown, how: string) => {
+      if (signal.aborted) return new InstallCancelled();
+      const why = stalled.signal.aborted ? `Nothing came from it for ${stallMs / 1000} s` : errorMessage(error);
+      return new InstallError('fleet-unreachable', `${what.charAt(0).toUpperCase()}${what.slice(1)} from the seed at ${this.url} ${how}`, `${why}. Check the cable and that fleet serve still runs; then network-boot this machine again.`);
+    };
+    moved();
     try {
-      response = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.secret}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) });
-    } catch (error) {
-      if (signal.aborted) throw new InstallCancelled();
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? errorMessage(error);
-      throw new InstallError('fleet-unreachable', `The seed at ${this.url} does not answer`, `${cause}. Check that fleet serve runs there and that this machine is on its network; then network-boot it again.`);
+      let response: Response;
+      try {
+        response = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.secret}` }, signal: AbortSignal.any([signal, stalled.signal]) });
+      } catch (error) {
+        throw signal.aborted || stalled.signal.aborted ? broke(error, 'did not start') : this.notAnswering(error);
+      }
+      if (response.status !== 200 || !response.body) throw this.refused(what, { status: response.status, json: await response.json().catch(() => null) });
+      try {
+        const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+        await pipeline(body, async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            moved();
+            yield chunk;
+          }
+        }, createWriteStream(file, { mode: 0o600, flags: 'wx' }));
+      } catch (error) {
+        throw broke(error, 'broke off');
+      }
+      return response.headers.get(SEALED_HEADER);
+    } finally {
+      clearTimeout(timer);
     }
-    if (response.status !== 200 || !response.body) throw this.refused(what, { status: response.status, json: await response.json().catch(() => null) });
-    try {
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600, flags: 'wx' }));
-    } catch (error) {
-      if (signal.aborted) throw new InstallCancelled();
-      throw new InstallError('fleet-unreachable', `${what} from the seed at ${this.url} broke off`, `${errorMessage(error)}. Check the cable and that fleet serve still runs; then network-boot this machine again.`);
-    }
-    return response.headers.get(SEALED_HEADER);
   }
 
   // What the seed shows; a report that does not arrive never stops the install (the next one says more).
