@@ -368,3 +368,17 @@ describe('an answer file without a layout', () => {
     expect(failed.error.description).toContain('does not describe its disks with disko');
   });
 });
+
+describe('a target that fails on its own side, after the go', () => {
+  it('says why, the seed shows the same error and phase, and its disk is untouched', async () => {
+    await endDiskTest(join(dir, 'fleet-target-luks'), targetDaemon).catch(() => undefined);
+    // The seed checks and builds the system; the target then finds its disk too small for it.
+    const installed = await installFleetTarget(join(dir, 'fleet-target-small'), target, join(dir, 'answers'), URL, secret, 64 * 1024 ** 2);
+    targetDaemon = installed.daemon;
+    const { error } = resultOf(installed.run)!;
+    expect(error).toMatchObject({ code: 'answers-invalid', field: 'disk', title: expect.stringContaining(`The disk ${installed.disk.device} is too small`) });
+    const shown = status().find((t) => t.mac === installed.mac);
+    expect(shown).toMatchObject({ state: 'failed', phase: 'validate', receipt: null, error: { code: error!.code, field: 'disk', title: error!.title, description: error!.description } });
+    expect(isBlank(installed.disk)).toBe(true);
+  });
+});
