@@ -15,8 +15,9 @@ bed_packages() {
   printf '%s\n' openssh-server openssh-client
   # The seed's live page opened in a real browser, headless (test/e2e/fleet-page.test.ts).
   printf '%s\n' chromium
-  # A real PXE ROM booting from the seed (test/e2e/fleet-pxe.test.ts): QEMU (TCG) with SeaBIOS and iPXE's card ROMs.
-  printf '%s\n' qemu-system-x86 ipxe-qemu
+  # A real PXE ROM booting from the seed (test/e2e/fleet-pxe.test.ts): QEMU (TCG) with SeaBIOS and iPXE's card ROMs;
+  # a UEFI machine's own PXE (OVMF's) fetching iPXE's UEFI binary (Debian's ipxe: ipxe.efi) over TFTP.
+  printf '%s\n' qemu-system-x86 ipxe-qemu ovmf ipxe
   # The windowed Calamares test: a virtual display (xvfb-run needs xauth), screenshots, OCR.
   printf '%s\n' xvfb xauth imagemagick tesseract-ocr tesseract-ocr-eng
   # The disk tests: partitions, FAT and ext4 file systems, LUKS2 (cryptsetup formats an image without device-mapper).
