@@ -15,8 +15,8 @@ describe('the eval-user nix-daemon on a machine with an empty /nix', () => {
     // A mount namespace of its own whose /nix is an empty tmpfs, as a freshly built
     // bed's. Its mounts made private first (in a bed, whose root is no mount point,
     // bed-chroot.sh already made them so): the tmpfs must not reach the machine's /nix.
-    // A mount another test made shared meanwhile (one full run on Debian 13 met one) is made private here too, one
-    // by one, where / cannot be.
+    // In a bed, mounts made shared since are made private one by one, where / cannot be: `ip netns add` (the fleet
+    // tests') makes /run/netns and each namespace's file shared mounts, and a Debian 13 run that ran one first failed.
     const script = [
       'mount --make-rprivate / 2>/dev/null || true',
       'grep " shared:" /proc/self/mountinfo | cut -d" " -f5 | while read -r point; do mount --make-private -- "$point"; done',
